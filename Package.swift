@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cairn", targets: ["cairn"]),
+        .library(name: "CairnHost", targets: ["CairnHost"]),
+        // Plugins: each is a shared library loaded by the host through the C ABI.
+        .library(name: "CairnDirectory", type: .dynamic, targets: ["CairnDirectory"]),
+        .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // The plugin contract: one C header, nothing else crosses.
+        .target(name: "CCairnPlugin", path: "Sources/CCairnPlugin"),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
+                       providers: [.apt(["libffi-dev"])]),
+        .target(
+            name: "CairnHost",
+            dependencies: [
+                "CCairnPlugin", "CCurl", "CZlib", "CFFI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "cairn",
+            dependencies: [
+                "CairnHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "CairnDirectory", dependencies: ["CCairnPlugin"], path: "Plugins/Directory",
+                resources: [.copy("plugin.json")]),
+        .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin"], path: "Plugins/Filesystem",
+                exclude: [], resources: [.copy("plugin.json")]),
+        .testTarget(
+            name: "CairnHostTests",
+            dependencies: ["CairnHost"]
+        ),
+    ]
+)

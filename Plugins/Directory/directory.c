@@ -1,0 +1,1 @@
+#include "cairn_plugin.h"

@@ -1,0 +1,2 @@
+import CairnHost
+print("cairn")
