@@ -50,7 +50,8 @@ let package = Package(
                 exclude: [], resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",
-            dependencies: ["CairnHost"]
+            dependencies: ["CairnHost", "CCairnPlugin"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -1,0 +1,192 @@
+import Foundation
+import Yams
+
+/// Finds, reads and checks cairn.yaml, then applies environment and command-line overrides.
+public enum ConfigLoader {
+    public static let searchOrder = ["--config", "$CAIRN_CONFIG", "./cairn.yaml", "/etc/cairn/cairn.yaml"]
+
+    /// Overrides given on the command line (the runbook's flags).
+    public struct Overrides: Sendable {
+        public var environment: String?
+        public var bucket: String?
+        public var region: String?
+        public init(environment: String? = nil, bucket: String? = nil, region: String? = nil) {
+            self.environment = environment; self.bucket = bucket; self.region = region
+        }
+    }
+
+    /// Search order: --config, $CAIRN_CONFIG, ./cairn.yaml, /etc/cairn/cairn.yaml; none found
+    /// means the embedded defaults. A file named explicitly must exist.
+    public static func load(explicitPath: String?, environment: [String: String], overrides: Overrides,
+                            workingDirectory: URL) throws -> Configuration {
+        var config: Configuration
+        if let path = explicitPath ?? environment["CAIRN_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let url = URL(fileURLWithPath: path, relativeTo: workingDirectory).standardizedFileURL
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                let via = explicitPath != nil ? "--config" : "CAIRN_CONFIG"
+                throw CairnError.usage("config file \(url.path) (from \(via)) does not exist")
+            }
+            config = try parse(file: url)
+        } else if let found = ["cairn.yaml", "/etc/cairn/cairn.yaml"]
+                    .map({ URL(fileURLWithPath: $0, relativeTo: workingDirectory).standardizedFileURL })
+                    .first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            config = try parse(file: found)
+        } else {
+            config = .embeddedDefaults(workingDirectory: workingDirectory)
+        }
+        applyEnvironment(environment, to: &config)
+        apply(overrides, to: &config)
+        return config
+    }
+
+    /// The runbook's variables: ENVIRONMENT, S3_BUCKET (selects S3), AWS_REGION. Plugin-specific
+    /// variables (REDIS_URL...) are declared in manifests and applied by `Workspace`.
+    static func applyEnvironment(_ environment: [String: String], to config: inout Configuration) {
+        if let value = environment["ENVIRONMENT"], !value.isEmpty {
+            config.environment = ConfigValue(.string(value), .environment("ENVIRONMENT"))
+        }
+        if let bucket = environment["S3_BUCKET"], !bucket.isEmpty {
+            selectS3(bucket: ConfigValue(.string(bucket), .environment("S3_BUCKET")), in: &config)
+        }
+        if let region = environment["AWS_REGION"], !region.isEmpty, config.storageType == "s3" {
+            config.storage.settings["region"] = ConfigValue(.string(region), .environment("AWS_REGION"))
+        }
+    }
+
+    static func apply(_ overrides: Overrides, to config: inout Configuration) {
+        if let environment = overrides.environment {
+            config.environment = ConfigValue(.string(environment), .commandLine("--environment"))
+        }
+        if let bucket = overrides.bucket {
+            selectS3(bucket: ConfigValue(.string(bucket), .commandLine("--bucket")), in: &config)
+        }
+        if let region = overrides.region {
+            config.storage.settings["region"] = ConfigValue(.string(region), .commandLine("--region"))
+        }
+    }
+
+    /// A bucket means S3, exactly as in the runbook; settings of another store type are dropped.
+    private static func selectS3(bucket: ConfigValue, in config: inout Configuration) {
+        if config.storageType != "s3" {
+            config.storage = StorageConfig(type: ConfigValue(.string("s3"), bucket.origin), settings: [:])
+        }
+        config.storage.settings["bucket"] = bucket
+    }
+
+    // MARK: - Parsing
+
+    static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive"]
+
+    /// Parses one config file. Every error names file:line:column and the key.
+    public static func parse(file url: URL) throws -> Configuration {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw CairnError.usage("cannot read config file \(url.path): \(describe(error))")
+        }
+        return try parse(text: text, path: url.path, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    public static func parse(text: String, path: String, baseDirectory: URL) throws -> Configuration {
+        let reader = YAMLReader(path: path)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw CairnError.usage("config file \(path) is empty; delete it to use the embedded defaults, or see docs/configuration.md")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw CairnError.usage("config file \(path) is not valid YAML: \(describeYAMLError(error, path: path))")
+        }
+        var config = Configuration.embeddedDefaults(workingDirectory: baseDirectory)
+        config.file = path
+        let top = try reader.mapping(root, context: "the top level")
+        try reader.rejectUnknownKeys(top, known: topLevelKeys, context: "the top level")
+        for (keyNode, valueNode) in top {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "environment":
+                config.environment = ConfigValue(.string(try reader.string(valueNode, key: key)), reader.origin(valueNode))
+            case "storage":
+                config.storage = try parseStorage(valueNode, reader: reader)
+            case "components":
+                config.components = try parseComponents(valueNode, reader: reader)
+            case "plugin_dirs":
+                config.pluginDirs = try reader.list(valueNode, key: key).map {
+                    URL(fileURLWithPath: try reader.string($0, key: key), relativeTo: baseDirectory).standardizedFileURL.path
+                }
+            case "state":
+                let state = try reader.mapping(valueNode, context: "'state'")
+                try reader.rejectUnknownKeys(state, known: ["path"], context: "'state'")
+                if let pathNode = state.first(where: { $0.key.string == "path" })?.value {
+                    config.statePath = URL(fileURLWithPath: try reader.string(pathNode, key: "state.path"), relativeTo: baseDirectory).standardizedFileURL.path
+                }
+            case "staging_dir":
+                config.stagingDir = URL(fileURLWithPath: try reader.string(valueNode, key: key), relativeTo: baseDirectory).standardizedFileURL.path
+            case "archive":
+                let archive = try reader.mapping(valueNode, context: "'archive'")
+                try reader.rejectUnknownKeys(archive, known: ["compression_level", "threads"], context: "'archive'")
+                for (k, v) in archive {
+                    let number = try reader.integer(v, key: "archive.\(k.string ?? "")")
+                    if k.string == "compression_level" {
+                        guard (1...9).contains(number) else { throw reader.error(v, "archive.compression_level must be 1 (fastest) to 9 (smallest), got \(number)") }
+                        config.compressionLevel = Int32(number)
+                    } else {
+                        guard (1...64).contains(number) else { throw reader.error(v, "archive.threads must be 1 to 64, got \(number)") }
+                        config.compressionThreads = number
+                    }
+                }
+            default:
+                break  // rejectUnknownKeys already refused it
+            }
+        }
+        return config
+    }
+
+    private static func parseStorage(_ node: Node, reader: YAMLReader) throws -> StorageConfig {
+        let mapping = try reader.mapping(node, context: "'storage'")
+        var type = ConfigValue(.string("filesystem"), .builtIn)
+        var settings: [String: ConfigValue] = [:]
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.string ?? ""
+            if key == "type" {
+                type = ConfigValue(.string(try reader.string(valueNode, key: "storage.type")), reader.origin(valueNode))
+            } else {
+                settings[key] = ConfigValue(try reader.json(valueNode), reader.origin(keyNode))
+            }
+        }
+        return StorageConfig(type: type, settings: settings)
+    }
+
+    private static func parseComponents(_ node: Node, reader: YAMLReader) throws -> [ComponentConfig] {
+        var components: [ComponentConfig] = []
+        for (nameNode, bodyNode) in try reader.mapping(node, context: "'components'") {
+            let name = try reader.string(nameNode, key: "components")
+            guard name.range(of: #"^[a-z][a-z0-9_-]{0,62}$"#, options: .regularExpression) != nil else {
+                throw reader.error(nameNode, "component name '\(name)' must be lowercase letters, digits, '-' or '_', starting with a letter (it becomes part of backup ids and storage keys)")
+            }
+            var plugin: ConfigValue?
+            var settings: [String: ConfigValue] = [:]
+            for (keyNode, valueNode) in try reader.mapping(bodyNode, context: "component '\(name)'") {
+                let key = keyNode.string ?? ""
+                if key == "plugin" {
+                    plugin = ConfigValue(.string(try reader.string(valueNode, key: "components.\(name).plugin")), reader.origin(valueNode))
+                } else {
+                    settings[key] = ConfigValue(try reader.json(valueNode), reader.origin(keyNode))
+                }
+            }
+            // Without `plugin:`, the instance name is the plugin name (components: { redis: {...} }).
+            components.append(ComponentConfig(name: name, plugin: plugin ?? ConfigValue(.string(name), reader.origin(nameNode)),
+                                              settings: settings, origin: reader.origin(nameNode)))
+        }
+        return components
+    }
+
+    private static func describeYAMLError(_ error: YamlError, path: String) -> String {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            return "\(path):\(mark.line):\(mark.column): \(problem)" + (context.map { " \($0.text)" } ?? "")
+        default:
+            return String(describing: error)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// A value from the config file or an override, with where it came from.
+public struct ConfigValue: Sendable {
+    public var value: JSONValue
+    public var origin: ValueOrigin
+    public init(_ value: JSONValue, _ origin: ValueOrigin) { self.value = value; self.origin = origin }
+}
+
+/// `storage:` in cairn.yaml: which storage plugin, and its settings.
+public struct StorageConfig: Sendable {
+    /// Plugin name: "filesystem" (the default) or "s3".
+    public var type: ConfigValue
+    public var settings: [String: ConfigValue]
+}
+
+/// One entry of `components:`: an instance name bound to a component plugin.
+public struct ComponentConfig: Sendable {
+    public var name: String
+    public var plugin: ConfigValue
+    public var settings: [String: ConfigValue]
+    public var origin: ValueOrigin
+}
+
+/// The whole configuration, after the file (if any), environment variables and command-line
+/// options were merged. Plugin settings are checked against plugin manifests later, by
+/// `Workspace`, because only the manifest knows which settings a plugin takes.
+public struct Configuration: Sendable {
+    /// The file that was read, or nil when running on the embedded defaults.
+    public var file: String?
+    public var environment: ConfigValue
+    public var storage: StorageConfig
+    public var components: [ComponentConfig]
+    public var pluginDirs: [String]
+    /// SQLite database for run history; nil means the default next to the store.
+    public var statePath: String?
+    /// Where plugins may put temporary files and unknown-size entries are spooled.
+    public var stagingDir: String
+    public var compressionLevel: Int32
+    public var compressionThreads: Int?
+    /// Relative paths in the config file are resolved against this folder.
+    public var baseDirectory: URL
+
+    public static let defaultStoreRoot = "cairn-backups"
+
+    /// The embedded defaults: filesystem store under ./cairn-backups, environment "dev".
+    public static func embeddedDefaults(workingDirectory: URL) -> Configuration {
+        Configuration(
+            file: nil,
+            environment: ConfigValue(.string("dev"), .builtIn),
+            storage: StorageConfig(type: ConfigValue(.string("filesystem"), .builtIn), settings: [:]),
+            components: [],
+            pluginDirs: [],
+            statePath: nil,
+            stagingDir: FileManager.default.temporaryDirectory.path,
+            compressionLevel: 6,
+            compressionThreads: nil,
+            baseDirectory: workingDirectory)
+    }
+
+    public var environmentName: String { environment.value.stringValue ?? "dev" }
+    public var storageType: String { storage.type.value.stringValue ?? "filesystem" }
+
+    public func component(named name: String) -> ComponentConfig? { components.first { $0.name == name } }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+
+/// A component instance resolved from the config (or implied by a plugin name) with its checked settings.
+public struct ResolvedComponent: Sendable {
+    public var name: String
+    public var plugin: LoadedPlugin
+    public var settings: PluginSettings
+}
+
+/// Configuration + plugins + state for one cairn invocation: the place commands start from.
+public final class Workspace: @unchecked Sendable {
+    // @unchecked: immutable after init except `runDirectory`, which is created under `lock`.
+    public let config: Configuration
+    public let environment: [String: String]
+    public let workingDirectory: URL
+    public let registry: PluginRegistry
+    public let logger: Logger
+    public let cancellation: Cancellation
+    private var runDirectory: URL?
+    private let lock = NSLock()
+
+    public init(config: Configuration, environment: [String: String], workingDirectory: URL,
+                logger: Logger, cancellation: Cancellation = Cancellation()) {
+        self.config = config
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.logger = logger
+        self.cancellation = cancellation
+        registry = PluginRegistry(searchPath: .standard(configDirs: config.pluginDirs, environment: environment))
+    }
+
+    deinit {
+        if let runDirectory { try? FileManager.default.removeItem(at: runDirectory) }
+    }
+
+    public var environmentName: String { config.environmentName }
+
+    // MARK: Storage
+
+    public func storageSettings() throws -> (LoadedPlugin, PluginSettings) {
+        let plugin = try registry.load(config.storageType, kind: .storage)
+        let settings = try SettingsResolver.resolve(
+            manifest: plugin.manifest, configured: config.storage.settings, environment: environment,
+            baseDirectory: config.baseDirectory, workingDirectory: workingDirectory,
+            owner: "storage '\(config.storageType)'")
+        return (plugin, settings)
+    }
+
+    public func openStorage() throws -> StorageInstance {
+        let (plugin, settings) = try storageSettings()
+        return try StorageInstance(plugin: plugin, instanceName: plugin.name, settings: settings, logger: logger,
+                                   cancellation: cancellation, tempDirectory: try temporaryDirectory().path)
+    }
+
+    /// "filesystem /var/backups/cairn" or "s3 bucket-name": for messages and reports.
+    public func storeDescription() -> String {
+        let settings = (try? storageSettings().1.values) ?? [:]
+        let place = (settings["root"] ?? settings["bucket"]).map { PluginSettings.text($0.value) } ?? ""
+        return "\(config.storageType) \(place)".trimmingCharacters(in: .whitespaces)
+    }
+
+    // MARK: Components
+
+    /// A configured instance, or (with no entry in cairn.yaml) the component plugin of that name
+    /// configured from the environment alone, as the runbook's REDIS_URL-only setups expect.
+    public func resolveComponent(_ name: String) throws -> ResolvedComponent {
+        let configured = config.component(named: name)
+        let pluginName = configured?.plugin.value.stringValue ?? name
+        if configured == nil, registry.candidate(named: name)?.manifest?.kind != .component {
+            let instances = config.components.map(\.name)
+            let plugins = registry.names(of: .component)
+            let hint = closest(to: name, in: instances + plugins).map { " Did you mean '\($0)'?" } ?? ""
+            throw CairnError.usage("unknown component '\(name)': it is not in \(config.file ?? "the configuration (no cairn.yaml found)")"
+                + " (configured: \(instances.isEmpty ? "none" : instances.joined(separator: ", ")))"
+                + " and no component plugin has that name (available: \(plugins.isEmpty ? "none" : plugins.joined(separator: ", "))).\(hint)")
+        }
+        let plugin: LoadedPlugin
+        do { plugin = try registry.load(pluginName, kind: .component) } catch let error as CairnError {
+            guard let configured else { throw error }
+            throw CairnError(error.kind, "\(configured.plugin.origin): component '\(name)': \(error.message)")
+        }
+        let settings = try SettingsResolver.resolve(
+            manifest: plugin.manifest, configured: configured?.settings ?? [:], environment: environment,
+            baseDirectory: config.baseDirectory, workingDirectory: workingDirectory, owner: "component '\(name)'")
+        return ResolvedComponent(name: name, plugin: plugin, settings: settings)
+    }
+
+    public func openComponent(_ component: ResolvedComponent) throws -> ComponentInstance {
+        try ComponentInstance(plugin: component.plugin, instanceName: component.name, settings: component.settings,
+                              logger: logger, cancellation: cancellation, tempDirectory: try temporaryDirectory().path)
+    }
+
+    // MARK: State and scratch space
+
+    /// Default: beside the filesystem store (`<root>/.cairn/state.sqlite`); for remote stores,
+    /// `$XDG_STATE_HOME/cairn/state.sqlite`.
+    public func statePath() throws -> String {
+        if let path = config.statePath { return path }
+        if let root = try storageSettings().1.values["root"]?.value.stringValue {
+            return URL(fileURLWithPath: root).appendingPathComponent(".cairn/state.sqlite").path
+        }
+        let stateHome = environment["XDG_STATE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/state")
+        return stateHome.appendingPathComponent("cairn/state.sqlite").path
+    }
+
+    public func openState() throws -> StateStore { try StateStore(path: try statePath()) }
+
+    /// A private folder under `staging_dir` for this invocation, removed when it ends.
+    public func temporaryDirectory() throws -> URL {
+        lock.lock(); defer { lock.unlock() }
+        if let runDirectory { return runDirectory }
+        let url = URL(fileURLWithPath: config.stagingDir)
+            .appendingPathComponent("cairn-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CairnError.failure("cannot create a temporary folder in staging_dir \(config.stagingDir): \(describe(error))")
+        }
+        runDirectory = url
+        return url
+    }
+}

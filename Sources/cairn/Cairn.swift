@@ -1,0 +1,59 @@
+import ArgumentParser
+import CairnHost
+import Foundation
+
+@main
+struct Cairn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "Back up Redis, Weaviate, directories and more to S3 or a local store, and prove the backups restore.",
+        discussion: """
+        With no cairn.yaml, Cairn runs on embedded defaults: a filesystem store under ./cairn-backups \
+        and its SQLite state in ./cairn-backups/.cairn. Config search order: --config, $CAIRN_CONFIG, \
+        ./cairn.yaml, /etc/cairn/cairn.yaml. The runbook's variables (ENVIRONMENT, S3_BUCKET, AWS_REGION, \
+        REDIS_URL, ...) override the file.
+
+        Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 partial, 75 skipped.
+        Examples:
+          cairn backup configs --environment prod
+          cairn list configs
+          cairn verify configs --backup latest
+          cairn restore configs --backup latest --target /tmp/restored
+          cairn plugins list
+        """,
+        version: BackupService.toolVersion,
+        subcommands: [BackupCommand.self, VerifyCommand.self, ListCommand.self, RestoreCommand.self, PluginsCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as CairnError {
+            Output.error(error.message)
+            Foundation.exit(error.exitCode.rawValue)
+        } catch let error as PluginCallError {
+            Output.error(error.description)
+            Foundation.exit(CairnHost.ExitCode.failure.rawValue)
+        } catch let error as ExitRequest {
+            Foundation.exit(error.code.rawValue)
+        } catch {
+            // Parse errors are usage errors (exit 2, as documented), help and --version exit 0.
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(CairnHost.ExitCode.usage.rawValue)
+            }
+            if code == .success || code == .failure {
+                exit(withError: error)
+            }
+            Output.error(describe(error))
+            Foundation.exit(CairnHost.ExitCode.failure.rawValue)
+        }
+    }
+}
+
+/// Thrown by a command that has already printed its result and only needs a non-zero exit.
+struct ExitRequest: Error {
+    var code: CairnHost.ExitCode
+}

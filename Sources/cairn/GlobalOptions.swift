@@ -1,0 +1,40 @@
+import ArgumentParser
+import CairnHost
+import Foundation
+import Logging
+
+/// Options every command takes; the runbook's flags keep their names.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Config file (default: $CAIRN_CONFIG, ./cairn.yaml, /etc/cairn/cairn.yaml, else embedded defaults).")
+    var config: String?
+
+    @Option(name: .long, help: "Environment name used in storage keys, e.g. prod (overrides ENVIRONMENT).")
+    var environment: String?
+
+    @Option(name: .long, help: "S3 bucket: selects the S3 store (overrides S3_BUCKET).")
+    var bucket: String?
+
+    @Option(name: .long, help: "AWS region for S3 (overrides AWS_REGION).")
+    var region: String?
+
+    @Flag(name: [.short, .long], help: "Log debug details to stderr.")
+    var verbose = false
+
+    @Flag(name: .long, help: "Print the result as JSON on stdout.")
+    var json = false
+
+    /// Sets up logging and loads the configuration; every command starts here.
+    func workspace() throws -> Workspace {
+        let level: Logger.Level = verbose ? .debug : (json ? .warning : .info)
+        LoggingSetup.bootstrap(level: level)
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let environmentVariables = ProcessInfo.processInfo.environment
+        let configuration = try ConfigLoader.load(
+            explicitPath: config, environment: environmentVariables,
+            overrides: .init(environment: environment, bucket: bucket, region: region), workingDirectory: cwd)
+        let cancellation = Cancellation()
+        SignalHandling.cancelOnInterrupt(cancellation)
+        return Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,
+                         logger: Logger(label: "cairn"), cancellation: cancellation)
+    }
+}

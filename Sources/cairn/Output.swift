@@ -1,0 +1,44 @@
+import CairnHost
+import Foundation
+
+/// Printing results for people or, with --json, for programs.
+enum Output {
+    static func line(_ text: String = "") { print(text) }
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("cairn: error: \(message)\n".utf8))
+    }
+
+    static func json<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// 1536 -> "1.5 KiB".
+    static func bytes<N: BinaryInteger>(_ count: N) -> String {
+        var value = Double(count)
+        for unit in ["B", "KiB", "MiB", "GiB", "TiB"] {
+            if value < 1024 || unit == "TiB" { return unit == "B" ? "\(Int(value)) B" : String(format: "%.1f %@", value, unit) }
+            value /= 1024
+        }
+        return "\(count) B"
+    }
+
+    static func checks(_ results: [CheckResult]) {
+        for check in results {
+            let mark = check.status == .pass ? "ok  " : check.status == .warn ? "WARN" : "FAIL"
+            line("  \(mark) \(check.source)/\(check.name): \(check.message)")
+        }
+    }
+
+    /// Left-aligned columns.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            line(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+}

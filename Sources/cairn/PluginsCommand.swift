@@ -1,0 +1,105 @@
+import ArgumentParser
+import CairnHost
+import Foundation
+
+struct PluginsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins",
+        abstract: "List and inspect component and storage plugins.",
+        subcommands: [List.self, Inspect.self])
+
+    struct PluginRow: Codable {
+        var name: String
+        var kind: String
+        var version: String
+        var abi: String
+        var path: String
+        var origin: String
+        var status: String
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the plugins Cairn finds (CAIRN_PLUGIN_PATH, plugin_dirs, then the bundled ones).",
+            discussion: "Reads manifests and ELF headers only; --check also loads and validates each library.")
+
+        @Flag(help: "Load every plugin and validate it against this host (runs each plugin's entry function).")
+        var check = false
+
+        @OptionGroup var globals: GlobalOptions
+
+        func run() throws {
+            let workspace = try globals.workspace()
+            let registry = workspace.registry
+            let shadowed = Dictionary(registry.shadowed().map { ($0.hidden.manifestURL, $0.by) }, uniquingKeysWith: { a, _ in a })
+            let rows = registry.candidates.map { candidate -> PluginRow in
+                var status = candidate.problem.map { "broken: \($0)" } ?? "ok"
+                if let winner = shadowed[candidate.manifestURL] {
+                    status = "shadowed by \(winner.libraryURL?.path ?? winner.manifestURL.path)"
+                } else if check, candidate.problem == nil {
+                    do { _ = try PluginLoader.load(candidate) } catch { status = "broken: \(describe(error))" }
+                }
+                let manifest = candidate.manifest
+                return PluginRow(name: manifest?.name ?? "?", kind: manifest?.kind.rawValue ?? "?", version: manifest?.version ?? "?",
+                                 abi: manifest.map { "\($0.abi.major).\($0.abi.minor)" } ?? "?",
+                                 path: candidate.libraryURL?.path ?? candidate.manifestURL.path, origin: candidate.origin, status: status)
+            }
+            if globals.json { return try Output.json(rows) }
+            if rows.isEmpty {
+                Output.line("no plugins found; searched: " + registry.searchPath.entries.map { $0.directory.path }.joined(separator: ", "))
+                return
+            }
+            Output.table(["NAME", "KIND", "VERSION", "ABI", "STATUS", "PATH"], rows.map { [$0.name, $0.kind, $0.version, $0.abi, $0.status, $0.path] })
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate one plugin library and its plugin.json against this host, and describe it.",
+            discussion: "PATH is the .so, its plugin.json, or the plugin's folder. Exits 1 and says what is wrong if the plugin cannot be used.")
+
+        @Argument(help: "Path to the plugin's .so, its plugin.json, or its folder.")
+        var path: String
+
+        @OptionGroup var globals: GlobalOptions
+
+        func run() throws {
+            _ = try globals.workspace()
+            let candidate = try PluginDiscovery.candidate(forPath: path)
+            let plugin: LoadedPlugin
+            do { plugin = try PluginLoader.load(candidate) } catch {
+                if globals.json { try Output.json(["path": path, "status": "broken", "problem": describe(error)]) } else {
+                    Output.line("INVALID \(path)")
+                    Output.line("  \(describe(error))")
+                }
+                throw ExitRequest(code: .failure)
+            }
+            let manifest = plugin.manifest
+            if globals.json { return try Output.json(InspectReport(plugin)) }
+            Output.line("OK \(manifest.name) \(manifest.version) (\(manifest.kind.rawValue) plugin, ABI \(HostABI.major).\(plugin.abiMinor), \(manifest.language ?? "?"))")
+            Output.line("  library:  \(plugin.libraryURL.path)")
+            Output.line("  manifest: \(candidate.manifestURL.path)")
+            if let description = manifest.description { Output.line("  \(description)") }
+            if let capabilities = manifest.capabilities { Output.line("  capabilities: \(capabilities.joined(separator: ", "))") }
+            for (key, setting) in (manifest.settings ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let flags = [setting.required == true ? "required" : nil, setting.env.map { "env \($0)" }, setting.secret == true ? "secret" : nil,
+                             setting.default.map { "default \($0.jsonText)" }].compactMap { $0 }
+                Output.line("  setting \(key) (\(setting.type.rawValue)\(flags.isEmpty ? "" : ", " + flags.joined(separator: ", "))): \(setting.description ?? "")")
+            }
+            for (name, action) in (manifest.actions ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let parameters = action.parameters.map { "\($0.name): \($0.type)" }.joined(separator: ", ")
+                Output.line("  action \(name)(\(parameters)) -> \(action.returns)  [\(action.symbol)]")
+            }
+        }
+    }
+
+    struct InspectReport: Encodable {
+        var name, kind, version, abi, library, status: String
+        var capabilities: [String]
+        init(_ plugin: LoadedPlugin) {
+            name = plugin.name; kind = plugin.manifest.kind.rawValue; version = plugin.version
+            abi = "\(HostABI.major).\(plugin.abiMinor)"; library = plugin.libraryURL.path; status = "ok"
+            capabilities = plugin.manifest.capabilities ?? []
+        }
+    }
+}

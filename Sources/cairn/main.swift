@@ -1,2 +1,0 @@
-import CairnHost
-print("cairn")
