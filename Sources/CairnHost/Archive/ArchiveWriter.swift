@@ -1,0 +1,206 @@
+import Crypto
+import Foundation
+
+/// Streams a backup archive into a ByteSink. Not thread-safe: one producer.
+///
+/// Layout: `<rootFolder>/` first, then the entries, then `<rootFolder>/backup_metadata.json`
+/// and two zero blocks, as a single gzip stream compressed on `options.threads` threads.
+///
+/// Errors thrown before anything reached the archive (an invalid path, a write beyond the
+/// declared size, calls out of order) leave the writer usable. Any other error leaves it
+/// failed: later calls throw, and the caller abandons it and its sink.
+public final class ArchiveWriter {
+    private enum State { case open, failed(String), finished, abandoned }
+
+    private struct OpenFile {
+        var entry: ArchiveEntry
+        var declared: Int64?
+        var written: Int64 = 0
+        var hasher = SHA256()
+        var spool: SpoolFile?
+    }
+
+    private let rootFolder: String
+    private let options: ArchiveOptions
+    private let encoder: ParallelGzipEncoder
+    private var state = State.open
+    private var current: OpenFile?
+    private var memberNames: Set<String> = []
+
+    /// Files written so far (path relative to rootFolder, size, sha256 hex lowercase, mode,
+    /// mtime), in archive order. Directories and the metadata file are not listed.
+    public private(set) var files: [FileRecord] = []
+    /// Tar bytes produced so far.
+    public var uncompressedBytes: Int64 { encoder.inputBytes }
+    /// Gzip bytes handed to the sink so far.
+    public var compressedBytes: Int64 { encoder.outputBytes }
+
+    /// Compression threads still running (for tests: 0 after finish() or abandon()).
+    var liveCompressionThreads: Int { encoder.liveWorkerCount }
+
+    public init(sink: ByteSink, rootFolder: String, options: ArchiveOptions = ArchiveOptions()) throws {
+        if let problem = ArchivePath.folderProblem(rootFolder) { throw ArchiveError.invalidPath(rootFolder, reason: problem) }
+        try options.validate()
+        self.rootFolder = rootFolder
+        self.options = options
+        encoder = ParallelGzipEncoder(sink: sink, level: options.compressionLevel, threads: options.threads,
+                                      chunkSize: options.chunkSize)
+        try emitHeader(name: rootFolder + "/", isDirectory: true, mode: 0o755, mtime: Self.now(), size: 0)
+    }
+
+    deinit { abandon() }
+
+    /// Starts an entry. `entry.path` is relative to rootFolder. A directory takes no writes and
+    /// is complete at once (end() after it is accepted but not required).
+    /// size == nil: the data is spooled to a temp file in options.spoolDirectory (unlinked
+    /// immediately after creation) until end(), then archived with its real size.
+    public func begin(_ entry: ArchiveEntry) throws {
+        try checkOpen()
+        if let open = current {
+            throw ArchiveError.invalidState("begin('\(entry.path)') while '\(open.entry.path)' is open; call end() first")
+        }
+        if let problem = ArchivePath.problem(entry.path) { throw ArchiveError.invalidPath(entry.path, reason: problem) }
+        if entry.path == BackupMetadata.fileName {
+            throw ArchiveError.invalidPath(entry.path, reason: "reserved for the metadata that finish() writes")
+        }
+        if let size = entry.size, size < 0 {
+            throw ArchiveError.invalidState("'\(entry.path)' declares a negative size (\(size))")
+        }
+        if entry.kind == .directory, let size = entry.size, size != 0 {
+            throw ArchiveError.invalidState("directory '\(entry.path)' declares \(size) bytes; directories take no data")
+        }
+        guard !memberNames.contains(entry.path) else { throw ArchiveError.duplicateMember("\(rootFolder)/\(entry.path)") }
+
+        switch (entry.kind, entry.size) {
+        case (.directory, _):
+            try failing { try emitHeader(name: "\(rootFolder)/\(entry.path)/", isDirectory: true,
+                                         mode: entry.mode, mtime: entry.mtime, size: 0) }
+        case (.file, let size?):
+            try failing { try emitHeader(name: "\(rootFolder)/\(entry.path)", isDirectory: false,
+                                         mode: entry.mode, mtime: entry.mtime, size: size) }
+            current = OpenFile(entry: entry, declared: size)
+        case (.file, nil):
+            let spool = try failing { try SpoolFile(directory: options.spoolDirectory) }
+            current = OpenFile(entry: entry, declared: nil, spool: spool)
+        }
+        memberNames.insert(entry.path)
+    }
+
+    /// Appends data to the current file; throws ArchiveError.sizeMismatch (and writes nothing)
+    /// if more than the declared size arrives.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try checkOpen()
+        guard var file = current else { throw ArchiveError.invalidState("write() without begin()") }
+        if let declared = file.declared {
+            let total = file.written + Int64(bytes.count)
+            if total > declared {
+                throw ArchiveError.sizeMismatch(path: file.entry.path, declared: declared, actual: total)
+            }
+            file.hasher.update(bufferPointer: bytes)
+            try failing { try encoder.write(bytes) }
+        } else {
+            try failing { try file.spool!.write(bytes) }
+        }
+        file.written += Int64(bytes.count)
+        current = file
+    }
+
+    /// Ends the current entry; throws ArchiveError.sizeMismatch if fewer bytes than declared
+    /// arrived (the file changed while being read). That error is fatal to the archive.
+    public func end() throws {
+        try checkOpen()
+        guard var file = current else { return }  // nothing open, or a directory: complete already
+        current = nil
+        try failing {
+            if let declared = file.declared {
+                if file.written != declared {
+                    throw ArchiveError.sizeMismatch(path: file.entry.path, declared: declared, actual: file.written)
+                }
+            } else {
+                try copySpool(&file)
+            }
+            try encoder.writeZeros(TarHeaderEncoder.padding(file.written))
+        }
+        let entry = file.entry
+        files.append(FileRecord(path: entry.path, size: file.written, sha256: file.hasher.finalize().hexString,
+                                mode: entry.mode & 0o7777, mtime: entry.mtime))
+    }
+
+    /// Writes `<rootFolder>/backup_metadata.json` (mode 0644, mtime now) with `metadata` as
+    /// content, the end-of-archive blocks, flushes compression and waits for all chunks to
+    /// reach the sink.
+    public func finish(metadata: Data) throws {
+        try checkOpen()
+        if let open = current { throw ArchiveError.invalidState("finish() while '\(open.entry.path)' is open; call end() first") }
+        try failing {
+            try emitHeader(name: "\(rootFolder)/\(BackupMetadata.fileName)", isDirectory: false, mode: 0o644,
+                           mtime: Self.now(), size: Int64(metadata.count))
+            try metadata.withUnsafeBytes { try encoder.write($0) }
+            try encoder.writeZeros(TarHeaderEncoder.padding(Int64(metadata.count)) + 2 * TarHeaderEncoder.blockSize)
+            try encoder.finish()
+        }
+        state = .finished
+    }
+
+    /// Stops worker threads and drops everything not yet written; the caller then aborts its
+    /// sink. Safe to call at any time, also after an error, and more than once.
+    public func abandon() {
+        encoder.abandon()
+        current?.spool?.close()
+        current = nil
+        if case .finished = state { return }
+        state = .abandoned
+    }
+
+    // MARK: - Internals
+
+    private func checkOpen() throws {
+        switch state {
+        case .open: return
+        case .failed(let reason): throw ArchiveError.invalidState("the archive writer failed earlier (\(reason))")
+        case .finished: throw ArchiveError.invalidState("the archive is already finished")
+        case .abandoned: throw ArchiveError.invalidState("the archive writer was abandoned")
+        }
+    }
+
+    /// Runs a step that may leave a partial archive behind: on error, the writer is failed.
+    private func failing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            state = .failed(String(describing: error))
+            throw error
+        }
+    }
+
+    private func emitHeader(name: String, isDirectory: Bool, mode: UInt32, mtime: Int64, size: Int64) throws {
+        let header = TarHeaderEncoder.headers(name: name, isDirectory: isDirectory, mode: mode, mtime: mtime, size: size)
+        try header.withUnsafeBytes { try encoder.write($0) }
+    }
+
+    /// Archives a spooled file now that its size is known, reading it straight into the
+    /// compression buffers and hashing what goes into the archive.
+    private func copySpool(_ file: inout OpenFile) throws {
+        guard let spool = file.spool else { return }
+        defer { spool.close(); file.spool = nil }
+        try emitHeader(name: "\(rootFolder)/\(file.entry.path)", isDirectory: false, mode: file.entry.mode,
+                       mtime: file.entry.mtime, size: spool.size)
+        try spool.rewind()
+        var copied: Int64 = 0
+        while copied < spool.size {
+            let want = spool.size - copied
+            let n = try encoder.fill { buffer in
+                let target = UnsafeMutableRawBufferPointer(rebasing: buffer.prefix(Int(min(Int64(buffer.count), want))))
+                let n = try spool.read(into: target)
+                file.hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: target.prefix(n)))
+                return n
+            }
+            if n == 0 {
+                throw ArchiveError.io("spool file for '\(file.entry.path)' ended after \(copied) of \(spool.size) bytes")
+            }
+            copied += Int64(n)
+        }
+    }
+
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+}

@@ -1,0 +1,177 @@
+import CZlib
+import Foundation
+
+/// Gzip compression on several threads with bounded memory, producing ONE gzip member the
+/// way pigz does: the input is cut into fixed-size chunks, each deflated independently but
+/// primed with the previous chunk's last 32 KiB as preset dictionary and ended with
+/// Z_SYNC_FLUSH, so the outputs concatenate into a single deflate stream; the CRC-32 is
+/// combined from per-chunk CRCs. Chosen over one gzip member per chunk because every gzip
+/// reader handles a single member (some stop after the first), `gzip -l` reports the real
+/// size, and the ratio matches single-threaded gzip.
+///
+/// The producer (the caller's thread) fills chunks and also writes finished chunks to the
+/// sink in order, so the sink is only ever called from the caller's thread. At most
+/// `2 * threads + 1` chunks exist; when all are busy the producer waits for the oldest.
+final class ParallelGzipEncoder {
+    private let sink: ByteSink
+    private let pool: GzipWorkerPool
+    private let chunkSize: Int
+    private let maxChunks: Int
+    private var chunksCreated = 0
+    private var freeChunks: [GzipChunk] = []
+    private var current: GzipChunk?
+    private var nextSequence = 0
+    private var nextToWrite = 0
+    private var headerWritten = false
+    private var crc: UInt = 0
+    private var finished = false
+    /// The last bytes of the previous chunk: the next chunk's dictionary.
+    private let tail: UnsafeMutableRawPointer
+    private var tailLength = 0
+
+    /// Bytes accepted for compression.
+    private(set) var inputBytes: Int64 = 0
+    /// Bytes handed to the sink.
+    private(set) var outputBytes: Int64 = 0
+
+    /// Compression threads still running; 0 after finish() or abandon().
+    var liveWorkerCount: Int { pool.liveWorkerCount }
+
+    init(sink: ByteSink, level: Int32, threads: Int, chunkSize: Int) {
+        self.sink = sink
+        self.chunkSize = chunkSize
+        self.maxChunks = 2 * threads + 1
+        pool = GzipWorkerPool(level: level)
+        tail = .allocate(byteCount: GzipChunk.dictionaryCapacity, alignment: 16)
+        pool.start(threads: threads)
+    }
+
+    deinit {
+        pool.stop()
+        tail.deallocate()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = try currentChunk()
+            let n = min(bytes.count - offset, chunk.free)
+            (chunk.data + chunk.length).copyMemory(from: base + offset, byteCount: n)
+            chunk.length += n
+            offset += n
+            inputBytes += Int64(n)
+            if chunk.free == 0 { try submitCurrent(isLast: false) }
+        }
+    }
+
+    /// Lets `body` write straight into the current chunk's free space (no intermediate copy);
+    /// `body` returns how many bytes it wrote.
+    @discardableResult
+    func fill(_ body: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int {
+        let chunk = try currentChunk()
+        let n = try body(UnsafeMutableRawBufferPointer(start: chunk.data + chunk.length, count: chunk.free))
+        precondition(n >= 0 && n <= chunk.free)
+        chunk.length += n
+        inputBytes += Int64(n)
+        if chunk.free == 0 { try submitCurrent(isLast: false) }
+        return n
+    }
+
+    func writeZeros(_ count: Int) throws {
+        var left = count
+        while left > 0 {
+            left -= try fill { buffer in
+                let n = min(left, buffer.count)
+                buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n)
+                return n
+            }
+        }
+    }
+
+    /// Ends the deflate stream, waits for every chunk and writes the gzip trailer.
+    func finish() throws {
+        precondition(!finished)
+        _ = try currentChunk()
+        try submitCurrent(isLast: true)
+        while nextToWrite < nextSequence {
+            try writeOut(try pool.takeCompleted(sequence: nextToWrite, wait: true)!)
+        }
+        let size = UInt32(truncatingIfNeeded: inputBytes)
+        let trailer: [UInt8] = [
+            UInt8(truncatingIfNeeded: crc), UInt8(truncatingIfNeeded: crc >> 8),
+            UInt8(truncatingIfNeeded: crc >> 16), UInt8(truncatingIfNeeded: crc >> 24),
+            UInt8(truncatingIfNeeded: size), UInt8(truncatingIfNeeded: size >> 8),
+            UInt8(truncatingIfNeeded: size >> 16), UInt8(truncatingIfNeeded: size >> 24),
+        ]
+        try emit(trailer)
+        finished = true
+        pool.stop()
+        freeChunks.removeAll()
+    }
+
+    /// Stops the workers and drops all pending data.
+    func abandon() {
+        pool.stop()
+        current = nil
+        freeChunks.removeAll()
+    }
+
+    private func currentChunk() throws -> GzipChunk {
+        if let current { return current }
+        let chunk: GzipChunk
+        if let free = freeChunks.popLast() {
+            chunk = free
+        } else if chunksCreated < maxChunks {
+            chunk = GzipChunk(capacity: chunkSize)
+            chunksCreated += 1
+        } else {
+            // Every chunk is in flight: write out the oldest (waiting for it) and reuse it.
+            let oldest = try pool.takeCompleted(sequence: nextToWrite, wait: true)!
+            try writeOut(oldest)
+            chunk = freeChunks.removeLast()
+        }
+        chunk.reset()
+        chunk.setDictionary(UnsafeRawBufferPointer(start: tail, count: tailLength))
+        current = chunk
+        return chunk
+    }
+
+    private func submitCurrent(isLast: Bool) throws {
+        guard let chunk = current else { return }
+        current = nil
+        // Keep this chunk's end as the next chunk's dictionary; the chunk itself may be
+        // recycled before the next one is filled. Only the last chunk is short, and no chunk
+        // follows it, so a full 32 KiB tail is always available when needed.
+        let keep = min(chunk.length, GzipChunk.dictionaryCapacity)
+        tail.copyMemory(from: chunk.data + (chunk.length - keep), byteCount: keep)
+        tailLength = keep
+        chunk.isLast = isLast
+        chunk.sequence = nextSequence
+        nextSequence += 1
+        pool.submit(chunk)
+        // Hand finished chunks to the sink as soon as they are ready, without waiting.
+        while nextToWrite < nextSequence, let done = try pool.takeCompleted(sequence: nextToWrite, wait: false) {
+            try writeOut(done)
+        }
+    }
+
+    private func writeOut(_ chunk: GzipChunk) throws {
+        if !headerWritten {
+            // Magic, deflate, no flags, no mtime (reproducible), no extra flags, OS = Unix.
+            try emit([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+            headerWritten = true
+        }
+        let input = UnsafeRawBufferPointer(start: chunk.output, count: chunk.outputLength)
+        try sink.write(input)
+        outputBytes += Int64(chunk.outputLength)
+        crc = crc32_combine(crc, chunk.crc, off_t(chunk.length))
+        nextToWrite += 1
+        freeChunks.append(chunk)
+    }
+
+    private func emit(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try sink.write($0) }
+        outputBytes += Int64(bytes.count)
+    }
+}

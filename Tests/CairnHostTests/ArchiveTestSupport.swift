@@ -1,0 +1,184 @@
+import Foundation
+@testable import CairnHost
+
+/// Output of an external tool run by a test.
+struct ToolResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var text: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+struct ToolFailure: Error, CustomStringConvertible {
+    var command: String
+    var result: ToolResult
+    var description: String { "\(command) exited \(result.status): \(result.stderr)" }
+}
+
+/// Runs a program found on PATH. Output goes through files so large outputs cannot deadlock.
+@discardableResult
+func runTool(_ arguments: [String], in directory: URL? = nil, check: Bool = true) throws -> ToolResult {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    try out.close(); try err.close()
+    let result = ToolResult(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
+                            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    if check && result.status != 0 { throw ToolFailure(command: arguments.joined(separator: " "), result: result) }
+    return result
+}
+
+/// Runs a shell pipeline (for `cat a b > c`, `tar ... | jq ...`).
+@discardableResult
+func runShell(_ script: String, in directory: URL? = nil, check: Bool = true) throws -> ToolResult {
+    try runTool(["sh", "-c", script], in: directory, check: check)
+}
+
+/// A temporary directory removed when the value goes away.
+final class TemporaryDirectory {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+    func path(_ name: String) -> URL { url.appendingPathComponent(name) }
+}
+
+/// Deterministic bytes: random (incompressible) or text-like (compressible).
+enum TestData {
+    static func random(_ count: Int, seed: UInt64) -> Data {
+        var state = seed &* 0x9E3779B97F4A7C15 | 1
+        var bytes = [UInt8](repeating: 0, count: count)
+        for i in 0..<count {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            bytes[i] = UInt8(truncatingIfNeeded: state >> 24)
+        }
+        return Data(bytes)
+    }
+
+    static func text(_ count: Int, seed: Int) -> Data {
+        var data = Data()
+        data.reserveCapacity(count + 100)
+        var line = seed
+        while data.count < count {
+            data.append(contentsOf: Array("key:\(line % 977) value=\(line * 31 % 10007) the quick brown fox\n".utf8))
+            line += 1
+        }
+        return data.prefix(count)
+    }
+}
+
+/// One member of a test archive.
+struct TestFile {
+    var path: String
+    var data: Data
+    var mode: UInt32 = 0o644
+    var mtime: Int64 = 1_700_000_000
+    /// Write with size nil (spooled) instead of declaring it.
+    var unknownSize = false
+}
+
+func testMetadata(id: String, files: [FileRecord]) -> BackupMetadata {
+    BackupMetadata(backupID: id, component: "test", plugin: "test", pluginVersion: "1.0", environment: "test",
+                   startedAt: Date(timeIntervalSince1970: 1_700_000_000),
+                   finishedAt: Date(timeIntervalSince1970: 1_700_000_100),
+                   toolVersion: "0.0.0", source: ["kind": .string("test")], files: files)
+}
+
+/// Writes an archive with `directories` first and then `files`, in pieces of `piece` bytes.
+func writeArchive(id: String, directories: [String] = [], files: [TestFile], sink: ByteSink,
+                  options: ArchiveOptions = ArchiveOptions(), piece: Int = 100_000) throws -> (files: [FileRecord], metadata: BackupMetadata) {
+    let writer = try ArchiveWriter(sink: sink, rootFolder: id, options: options)
+    for directory in directories {
+        try writer.begin(ArchiveEntry(path: directory, kind: .directory, mode: 0o750, mtime: 1_600_000_000, size: nil))
+        try writer.end()
+    }
+    for file in files {
+        try writer.begin(ArchiveEntry(path: file.path, kind: .file, mode: file.mode, mtime: file.mtime,
+                                      size: file.unknownSize ? nil : Int64(file.data.count)))
+        var offset = 0
+        while offset < file.data.count {
+            let n = min(piece, file.data.count - offset)
+            try file.data[(file.data.startIndex + offset)..<(file.data.startIndex + offset + n)].withUnsafeBytes { try writer.write($0) }
+            offset += n
+        }
+        try writer.end()
+    }
+    let metadata = testMetadata(id: id, files: writer.files)
+    try writer.finish(metadata: metadata.encoded())
+    return (writer.files, metadata)
+}
+
+/// Reads every entry with its data.
+func readAllEntries(_ source: ByteSource, expectedFiles: [String: FileRecord]? = nil) throws -> [(entry: ArchiveEntry, data: Data)] {
+    let reader = ArchiveReader(source: source, expectedFiles: expectedFiles)
+    var result: [(entry: ArchiveEntry, data: Data)] = []
+    var buffer = [UInt8](repeating: 0, count: 50_000)
+    while let entry = try reader.next() {
+        var data = Data()
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if n == 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        result.append((entry, data))
+    }
+    return result
+}
+
+/// Builds a .tar.gz with Python's tarfile (an independent writer), from a JSON description:
+/// [{"name":..., "type": "file"|"dir"|"symlink", "data": base64, "link": target}].
+/// `tarTrailer` is appended to the tar stream before compression; `gzipTrailer` after it.
+func pythonTarGz(_ members: [[String: String]], to url: URL, tarTrailer: Data = Data(), gzipTrailer: Data = Data()) throws {
+    let spec = try JSONSerialization.data(withJSONObject: [
+        "members": members, "tarTrailer": tarTrailer.base64EncodedString(), "gzipTrailer": gzipTrailer.base64EncodedString(),
+    ])
+    let specURL = url.deletingLastPathComponent().appendingPathComponent(url.lastPathComponent + ".json")
+    try spec.write(to: specURL)
+    defer { try? FileManager.default.removeItem(at: specURL) }
+    let script = """
+    import base64, gzip, io, json, sys, tarfile
+    spec = json.load(open(sys.argv[1]))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for m in spec["members"]:
+            info = tarfile.TarInfo(m["name"])
+            info.mtime = 1700000000
+            data = base64.b64decode(m.get("data", ""))
+            if m["type"] == "dir":
+                info.type = tarfile.DIRTYPE; info.mode = 0o755; tar.addfile(info)
+            elif m["type"] == "symlink":
+                info.type = tarfile.SYMTYPE; info.linkname = m["link"]; tar.addfile(info)
+            else:
+                info.size = len(data); info.mode = 0o644; tar.addfile(info, io.BytesIO(data))
+    body = raw.getvalue() + base64.b64decode(spec["tarTrailer"])
+    with open(sys.argv[2], "wb") as out:
+        out.write(gzip.compress(body) + base64.b64decode(spec["gzipTrailer"]))
+    """
+    try runTool(["python3", "-c", script, specURL.path, url.path])
+}
+
+func fileMember(_ name: String, _ data: Data) -> [String: String] {
+    ["name": name, "type": "file", "data": data.base64EncodedString()]
+}
+
+func dirMember(_ name: String) -> [String: String] { ["name": name, "type": "dir"] }
+
+/// Catches the ArchiveError a closure throws.
+func archiveError(_ body: () throws -> Void) -> ArchiveError? {
+    do { try body(); return nil } catch let error as ArchiveError { return error } catch { return nil }
+}
