@@ -1,63 +1,6 @@
 import Foundation
 @testable import CairnHost
 
-/// Output of an external tool run by a test.
-struct ToolResult {
-    var status: Int32
-    var stdout: Data
-    var stderr: String
-    var text: String { String(decoding: stdout, as: UTF8.self) }
-}
-
-struct ToolFailure: Error, CustomStringConvertible {
-    var command: String
-    var result: ToolResult
-    var description: String { "\(command) exited \(result.status): \(result.stderr)" }
-}
-
-/// Runs a program found on PATH. Output goes through files so large outputs cannot deadlock.
-@discardableResult
-func runTool(_ arguments: [String], in directory: URL? = nil, check: Bool = true) throws -> ToolResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    try out.close(); try err.close()
-    let result = ToolResult(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
-                            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
-    if check && result.status != 0 { throw ToolFailure(command: arguments.joined(separator: " "), result: result) }
-    return result
-}
-
-/// Runs a shell pipeline (for `cat a b > c`, `tar ... | jq ...`).
-@discardableResult
-func runShell(_ script: String, in directory: URL? = nil, check: Bool = true) throws -> ToolResult {
-    try runTool(["sh", "-c", script], in: directory, check: check)
-}
-
-/// A temporary directory removed when the value goes away.
-final class TemporaryDirectory {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ name: String) -> URL { url.appendingPathComponent(name) }
-}
-
 /// Deterministic bytes: random (incompressible) or text-like (compressible).
 enum TestData {
     static func random(_ count: Int, seed: UInt64) -> Data {

@@ -49,11 +49,11 @@ struct DirectoryBackupTests {
             """.write(to: configFile, atomically: true, encoding: .utf8)
     }
 
-    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
         var environment = ProcessInfo.processInfo.environment
         environment["CAIRN_CONFIG"] = configFile.path
         environment.merge(extra) { _, new in new }
-        return try run(TestPaths.cairnExecutable.path, arguments, environment: environment, cwd: temp.url)
+        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
     }
 
     func archives() throws -> [String] {
@@ -64,7 +64,7 @@ struct DirectoryBackupTests {
     @Test func backupVerifyListRestoreRoundTrip() throws {
         let backup = try cairn(["backup", "configs", "--json"])
         #expect(backup.status == 0, "\(backup.stderr)")
-        let summary = try JSONValue.parse(backup.stdout)
+        let summary = try JSONValue.parse(backup.text)
         let id = try #require(summary["backup_id"]?.stringValue)
         #expect(id.hasPrefix("configs_"))
         #expect(summary["files"]?.numberValue == 5)
@@ -74,19 +74,19 @@ struct DirectoryBackupTests {
         #expect(FileManager.default.contentsEqual(atPath: archive.path, andPath: latest.path))
 
         // The runbook's own commands read what we stored.
-        let listing = try shell("tar -tzf '\(latest.path)'")
+        let listing = try runShell("tar -tzf '\(latest.path)'", check: false)
         #expect(listing.status == 0)
-        #expect(listing.stdout.split(separator: "\n").last == "\(id)/backup_metadata.json")
-        let metadataID = try shell("tar --wildcards -xzOf '\(latest.path)' '*/backup_metadata.json' | jq -r .backup_id")
-        #expect(metadataID.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        #expect(listing.text.split(separator: "\n").last == "\(id)/backup_metadata.json")
+        let metadataID = try runShell("tar --wildcards -xzOf '\(latest.path)' '*/backup_metadata.json' | jq -r .backup_id", check: false)
+        #expect(metadataID.text.trimmingCharacters(in: .whitespacesAndNewlines) == id)
 
         let verify = try cairn(["verify", "configs", "--backup", id])
-        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-        #expect(verify.stdout.contains("every SHA-256 matches"))
+        #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
+        #expect(verify.text.contains("every SHA-256 matches"))
 
         let list = try cairn(["list", "configs", "--json"])
-        let entries = try JSONValue.parse(list.stdout)
-        guard case .array(let rows) = entries else { Issue.record("not a list: \(list.stdout)"); return }
+        let entries = try JSONValue.parse(list.text)
+        guard case .array(let rows) = entries else { Issue.record("not a list: \(list.text)"); return }
         #expect(rows.count == 1)
         #expect(rows.first?["latest"] == .bool(true))
         #expect(rows.first?["verified"] == .bool(true))
@@ -94,8 +94,8 @@ struct DirectoryBackupTests {
         let target = temp.path("restored")
         let restore = try cairn(["restore", "configs", "--backup", "latest", "--target", target.path])
         #expect(restore.status == 0, "\(restore.stderr)")
-        let diff = try run("diff", ["-r", source.path, target.path])
-        #expect(diff.status == 0, "\(diff.stdout)")
+        let diff = try runTool(["diff", "-r", source.path, target.path], check: false)
+        #expect(diff.status == 0, "\(diff.text)")
         // Mode and mtime survive.
         let original = try FileManager.default.attributesOfItem(atPath: source.appendingPathComponent("etc/hello.txt").path)
         let restored = try FileManager.default.attributesOfItem(atPath: target.appendingPathComponent("etc/hello.txt").path)
@@ -165,18 +165,18 @@ struct DirectoryBackupTests {
     @Test func pluginsListAndInspect() throws {
         let list = try cairn(["plugins", "list", "--check"])
         #expect(list.status == 0)
-        #expect(list.stdout.contains("directory"))
-        #expect(list.stdout.contains("filesystem"))
+        #expect(list.text.contains("directory"))
+        #expect(list.text.contains("filesystem"))
         let library = TestPaths.buildDirectory.appendingPathComponent("libCairnDirectory.so")
         let inspect = try cairn(["plugins", "inspect", library.path])
-        #expect(inspect.status == 0, "\(inspect.stdout)\(inspect.stderr)")
-        #expect(inspect.stdout.contains("action count_files(path: string) -> int64"))
+        #expect(inspect.status == 0, "\(inspect.text)\(inspect.stderr)")
+        #expect(inspect.text.contains("action count_files(path: string) -> int64"))
         let bogus = temp.path("libbogus.so")
         try Data("not a library".utf8).write(to: bogus)
         try Data(#"{"name":"bogus","kind":"storage","version":"1","abi":{"major":1,"minor":0},"library":"libbogus.so"}"#.utf8)
             .write(to: temp.path("plugin.json"))
         let broken = try cairn(["plugins", "inspect", bogus.path])
         #expect(broken.status == 1)
-        #expect(broken.stdout.contains("is not an ELF shared library"))
+        #expect(broken.text.contains("is not an ELF shared library"))
     }
 }

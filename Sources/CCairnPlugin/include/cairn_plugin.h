@@ -107,7 +107,11 @@ extern "C" {
  *  calls it gets the stamp of the compiler that built the plugin; the host compares it with its own.
  *  The returned string is a literal: static storage, valid for the life of the process. */
 static inline const char *cairn_swift_toolchain(void) {
+#ifdef __clang_version__
     return "swift/clang " __clang_version__;
+#else
+    return "swift/unknown compiler"; /* C compilers other than clang never build Swift plugins */
+#endif
 }
 
 /** True when a struct of `struct_size` bytes contains `field`: use before reading any field added

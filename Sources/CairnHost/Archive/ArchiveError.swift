@@ -86,3 +86,14 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension ArchiveError {
+    /// True when the stored bytes are damaged (as opposed to misuse or a local I/O problem):
+    /// plugins are then told CAIRN_CORRUPT.
+    var isCorruption: Bool {
+        switch self {
+        case .invalidState, .invalidOptions, .compressionFailed, .io, .sizeMismatch: return false
+        default: return true
+        }
+    }
+}

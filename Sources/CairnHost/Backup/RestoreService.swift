@@ -44,7 +44,7 @@ public struct RestoreService {
         let reader = try storage.openReader(key: key)
         defer { reader.close() }
         let archive = ArchiveReader(source: reader, expectedFiles: verified.expectedFiles)
-        let absoluteTarget = URL(fileURLWithPath: target, relativeTo: workspace.workingDirectory).standardizedFileURL.path
+        let absoluteTarget = resolvePath(target, against: workspace.workingDirectory)
         workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) to \(absoluteTarget)")
         let checks = try component.restore(backupID: verified.metadata.backupID, target: absoluteTarget, options: options,
                                            reader: archive, rootFolder: verified.rootFolder,

@@ -17,7 +17,7 @@ public struct StorageLayout: Sendable {
 
     /// The backup id of an archive key in this folder, or nil for latest.tar.gz and foreign objects.
     public func backupID(fromKey key: String) -> String? {
-        guard key.hasPrefix(prefix), key.hasSuffix(Self.archiveSuffix) else { return nil }
+        guard key.hasPrefix(prefix), key.hasSuffix(Self.archiveSuffix), key != latestKey else { return nil }
         let id = String(key.dropFirst(prefix.count).dropLast(Self.archiveSuffix.count))
         return BackupID.isValid(id) ? id : nil
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What verifying one stored archive found.
-public struct VerificationReport: Codable, Sendable {
+public struct VerificationReport: Encodable, Sendable {
     public var key: String
     public var backupID: String?
     public var files: Int

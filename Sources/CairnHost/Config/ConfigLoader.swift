@@ -21,14 +21,14 @@ public enum ConfigLoader {
                             workingDirectory: URL) throws -> Configuration {
         var config: Configuration
         if let path = explicitPath ?? environment["CAIRN_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            let url = URL(fileURLWithPath: path, relativeTo: workingDirectory).standardizedFileURL
+            let url = URL(fileURLWithPath: resolvePath(path, against: workingDirectory))
             guard FileManager.default.fileExists(atPath: url.path) else {
                 let via = explicitPath != nil ? "--config" : "CAIRN_CONFIG"
                 throw CairnError.usage("config file \(url.path) (from \(via)) does not exist")
             }
             config = try parse(file: url)
         } else if let found = ["cairn.yaml", "/etc/cairn/cairn.yaml"]
-                    .map({ URL(fileURLWithPath: $0, relativeTo: workingDirectory).standardizedFileURL })
+                    .map({ URL(fileURLWithPath: resolvePath($0, against: workingDirectory)) })
                     .first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
             config = try parse(file: found)
         } else {
@@ -112,16 +112,16 @@ public enum ConfigLoader {
                 config.components = try parseComponents(valueNode, reader: reader)
             case "plugin_dirs":
                 config.pluginDirs = try reader.list(valueNode, key: key).map {
-                    URL(fileURLWithPath: try reader.string($0, key: key), relativeTo: baseDirectory).standardizedFileURL.path
+                    resolvePath(try reader.string($0, key: key), against: baseDirectory)
                 }
             case "state":
                 let state = try reader.mapping(valueNode, context: "'state'")
                 try reader.rejectUnknownKeys(state, known: ["path"], context: "'state'")
                 if let pathNode = state.first(where: { $0.key.string == "path" })?.value {
-                    config.statePath = URL(fileURLWithPath: try reader.string(pathNode, key: "state.path"), relativeTo: baseDirectory).standardizedFileURL.path
+                    config.statePath = resolvePath(try reader.string(pathNode, key: "state.path"), against: baseDirectory)
                 }
             case "staging_dir":
-                config.stagingDir = URL(fileURLWithPath: try reader.string(valueNode, key: key), relativeTo: baseDirectory).standardizedFileURL.path
+                config.stagingDir = resolvePath(try reader.string(valueNode, key: key), against: baseDirectory)
             case "archive":
                 let archive = try reader.mapping(valueNode, context: "'archive'")
                 try reader.rejectUnknownKeys(archive, known: ["compression_level", "threads"], context: "'archive'")

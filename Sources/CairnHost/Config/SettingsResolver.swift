@@ -42,7 +42,7 @@ enum SettingsResolver {
             if let values = spec.values, !values.contains(text) { throw fail("one of \(values.joined(separator: ", "))") }
             return setting.value
         case (.path, .string(let text)):
-            return .string(URL(fileURLWithPath: text, relativeTo: base).standardizedFileURL.path)
+            return .string(resolvePath(text, against: base))
         case (.int, .number(let n)) where n.rounded() == n: return setting.value
         case (.bool, .bool): return setting.value
         case (.list, .array): return setting.value

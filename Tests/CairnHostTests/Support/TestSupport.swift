@@ -15,49 +15,62 @@ enum TestPaths {
     static var cairnExecutable: URL { buildDirectory.appendingPathComponent("cairn") }
 }
 
-/// A temporary folder removed when the test ends.
+/// Output of an external tool run by a test.
+struct ToolResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var text: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+struct ToolFailure: Error, CustomStringConvertible {
+    var command: String
+    var result: ToolResult
+    var description: String { "\(command) exited \(result.status): \(result.stderr)" }
+}
+
+/// Runs a program found on PATH. Output goes through files so large outputs cannot deadlock.
+@discardableResult
+func runTool(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil,
+             check: Bool = true) throws -> ToolResult {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    if let environment { process.environment = environment }
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    try out.close(); try err.close()
+    let result = ToolResult(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
+                            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    if check && result.status != 0 { throw ToolFailure(command: arguments.joined(separator: " "), result: result) }
+    return result
+}
+
+/// Runs a shell pipeline (for `cat a b > c`, `tar ... | jq ...`).
+@discardableResult
+func runShell(_ script: String, in directory: URL? = nil, check: Bool = true) throws -> ToolResult {
+    try runTool(["sh", "-c", script], in: directory, check: check)
+}
+
+/// A temporary directory removed when the value goes away.
 final class TemporaryDirectory {
     let url: URL
     init(_ name: String = "cairn-test") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ component: String) -> URL { url.appendingPathComponent(component) }
+    func path(_ name: String) -> URL { url.appendingPathComponent(name) }
 }
 
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program with argv (no shell) and collects its output.
-@discardableResult
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, cwd: URL? = nil) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-    process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-    if let environment { process.environment = environment }
-    if let cwd { process.currentDirectoryURL = cwd }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
-}
-
-/// Runs a shell pipeline (only for outside tools like `tar | jq` in tests).
-@discardableResult
-func shell(_ script: String, cwd: URL? = nil) throws -> CommandResult {
-    try run("/bin/sh", ["-c", script], cwd: cwd)
-}
