@@ -26,6 +26,7 @@ struct Cairn: ParsableCommand {
     )
 
     static func main() {
+        HostRuntime.initialize()
         do {
             var command = try parseAsRoot()
             try command.run()
