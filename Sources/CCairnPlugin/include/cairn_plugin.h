@@ -23,9 +23,10 @@
  *
  *   - The entry symbol carries the major version. A future v2 host looks up `cairn_plugin_entry_v2`
  *     first and may adapt v1 plugins; a v1 host never loads a plugin that only exports v2.
- *   - Every struct starts with `struct_size`, `abi_major`, `abi_minor` (except the small "info"
- *     structs, which start with `struct_size` only). A minor version only APPENDS fields at the end of
- *     structs. Fields are never removed, reordered or retyped within a major version.
+ *   - Every struct starts with `struct_size`, `abi_major`, `abi_minor`, except the small value
+ *     structs (cairn_entry, cairn_object_info and the request structs), which start with
+ *     `struct_size` only. A minor version only APPENDS fields at the end of structs. Fields are never
+ *     removed, reordered or retyped within a major version.
  *   - Whoever reads a struct checks `struct_size` before touching a field added after v1.0. The host
  *     refuses a descriptor whose `struct_size` is smaller than v1.0's. Use CAIRN_HAS_FIELD() below.
  *   - Function pointers marked OPTIONAL may be NULL; the host then reports the operation as not
@@ -106,6 +107,7 @@ extern "C" {
  *  the toolchain build, down to its commit). Because this function is inline, a Swift plugin that
  *  calls it gets the stamp of the compiler that built the plugin; the host compares it with its own.
  *  The returned string is a literal: static storage, valid for the life of the process. */
+#if defined(__clang_version__)
 static inline const char *cairn_swift_toolchain(void) {
 #ifdef __clang_version__
     return "swift/clang " __clang_version__;
@@ -113,6 +115,7 @@ static inline const char *cairn_swift_toolchain(void) {
     return "swift/unknown compiler"; /* C compilers other than clang never build Swift plugins */
 #endif
 }
+#endif /* Only Clang defines __clang_version__; a C plugin built with GCC does not need the stamp. */
 
 /** True when a struct of `struct_size` bytes contains `field`: use before reading any field added
  *  after v1.0, e.g. CAIRN_HAS_FIELD(cairn_host_api, host, new_service). */
@@ -290,6 +293,8 @@ typedef struct cairn_entry_source {
     uint32_t abi_minor;
     void *ctx;
     /** Advance to the next entry and fill `*entry` (its strings are valid until the next call).
+     *  The plugin owns `*entry` and sets `entry->struct_size` to the size it compiled before the
+     *  call; the host fills only the fields that fit in that size.
      *  Paths are relative to the backup's folder, as the component wrote them; backup_metadata.json
      *  is not returned as an entry (see `metadata`). Returns 1 when an entry was produced, 0 at the
      *  end, or -cairn_status on error. Unread data of the previous entry is skipped (and still
@@ -370,7 +375,8 @@ typedef struct cairn_object_sink {
     uint32_t abi_minor;
     void *ctx;
     int (*object)(void *ctx, const cairn_object_info *info);
-    /** `list` only: the token for the next page, or never called on the last page. */
+    /** `list` only: called once, after the page's objects, with the token for the next page
+     *  (borrowed; opaque to the host). Not called on the last page. */
     int (*next_page)(void *ctx, const char *continuation_token);
 } cairn_object_sink;
 

@@ -1,0 +1,224 @@
+import CCairnPlugin
+import Glibc
+
+/// One configured store: a local directory laid out exactly like an S3 bucket, where an object
+/// key is a relative path under `root`. Objects appear atomically: writers fill a hidden temporary
+/// file next to the destination and rename it into place.
+final class FilesystemStore {
+    /// Absolute, without a trailing '/' (except for "/" itself).
+    let root: String
+    /// fsync files and directories before reporting success (the `fsync` setting).
+    let syncWrites: Bool
+
+    /// Reads the settings; `host` is only used here.
+    init(host: UnsafePointer<cairn_host_api>) throws(StoreError) {
+        root = try Self.absoluteRoot(Self.setting(host, "root"))
+        syncWrites = try Self.parseBool(Self.setting(host, "fsync"), name: "fsync", default: true)
+    }
+
+    // MARK: Settings
+
+    private static func setting(_ host: UnsafePointer<cairn_host_api>, _ key: String) throws(StoreError) -> String? {
+        guard let get = host.pointee.config_get, let value = get(host.pointee.host_ctx, key) else {
+            return nil
+        }
+        guard let text = String(validatingCString: value) else {
+            throw StoreError(CAIRN_INVALID, "setting '\(key)' is not valid UTF-8")
+        }
+        return text
+    }
+
+    private static func absoluteRoot(_ value: String?) throws(StoreError) -> String {
+        guard var path = value, !path.isEmpty else {
+            throw StoreError(CAIRN_INVALID, "setting 'root' is required: the directory that holds "
+                             + "the backups (config storage.root or CAIRN_STORAGE_ROOT)")
+        }
+        if path.utf8.first != ObjectKey.slash {
+            // Pin a relative root to the current directory now, so a later chdir cannot move it.
+            guard let cwd = getcwd(nil, 0) else {
+                throw StoreError(errno: errno, "cannot resolve relative storage root '\(path)'",
+                                 path: path)
+            }
+            path = String(cString: cwd) + "/" + path
+            free(cwd)
+        }
+        var bytes = Array(path.utf8)
+        while bytes.count > 1 && bytes.last == ObjectKey.slash { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func parseBool(_ value: String?, name: String, default fallback: Bool)
+        throws(StoreError) -> Bool
+    {
+        guard let value else { return fallback }
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default:
+            throw StoreError(CAIRN_INVALID, "setting '\(name)' must be true or false, not '\(value)'")
+        }
+    }
+
+    // MARK: Paths
+
+    func path(_ key: ObjectKey) -> String { path(of: key.components[...]) }
+
+    /// The full path of the directory (or file) named by the first key parts.
+    func path<C: Collection<String>>(of components: C) -> String {
+        if components.isEmpty { return root }
+        return (root == "/" ? "" : root) + "/" + components.joined(separator: "/")
+    }
+
+    // MARK: Directories
+
+    /// Creates the root itself if needed (mkdir -p).
+    func createRoot() throws(StoreError) {
+        var current = ""
+        for part in ObjectKey.split(root) where !part.isEmpty {
+            current += "/" + part
+            try makeDirectory(current) { code in
+                code == EEXIST
+                    ? StoreError(CAIRN_INVALID, "storage root '\(root)' cannot be used: '\(current)' exists "
+                                 + "and is not a directory")
+                    : StoreError(Posix.status(for: code),
+                                 "storage root '\(root)' cannot be created ('\(current)'): \(Posix.describe(code))")
+            }
+        }
+    }
+
+    /// Creates the root and the directories that will hold `key`.
+    func createParents(of key: ObjectKey) throws(StoreError) {
+        try createRoot()
+        let parents = key.directoryComponents
+        for depth in parents.indices {
+            let directory = path(of: parents[...depth])
+            try makeDirectory(directory) { code in
+                code == EEXIST
+                    ? StoreError(CAIRN_IO, "cannot store key '\(key.text)': '\(directory)' exists "
+                                 + "and is not a directory")
+                    : notWritable(code, "creating '\(directory)' for key '\(key.text)'")
+            }
+        }
+    }
+
+    /// mkdir that accepts an existing directory. `failure` turns an errno value into the error
+    /// (EEXIST means the path exists but is not a directory).
+    private func makeDirectory(_ path: String, failure: (Int32) -> StoreError) throws(StoreError) {
+        if mkdir(path, 0o755) == 0 { return }
+        let code = errno
+        if code == EEXIST, case .success(let st) = Posix.status(of: path), Posix.isDirectory(st) {
+            return
+        }
+        throw failure(code)
+    }
+
+    /// The error for a failed write. A refusal by the file system gets the words operators search
+    /// for; anything else (a full disk, a vanished directory) says what was being done.
+    func notWritable(_ code: Int32, _ doing: String) -> StoreError {
+        if code == EACCES || code == EPERM || code == EROFS {
+            return StoreError(CAIRN_DENIED, "storage root '\(root)' is not writable: \(Posix.describe(code)) (\(doing))")
+        }
+        return StoreError(CAIRN_IO, "storage root '\(root)': \(doing) failed: \(Posix.describe(code))")
+    }
+
+    /// A hidden temporary name next to `key`'s destination: never listed, and on the same file
+    /// system, so rename(2) publishes it atomically.
+    func temporaryPath(for key: ObjectKey) -> String {
+        var stem = ""
+        for scalar in key.baseName.unicodeScalars {
+            // Leave room for the suffix within NAME_MAX (255 bytes).
+            if stem.utf8.count + String(scalar).utf8.count > 180 { break }
+            stem.unicodeScalars.append(scalar)
+        }
+        let name = ".\(stem).partial-\(getpid())-\(Posix.randomSuffix())"
+        return path(of: key.directoryComponents + [name])
+    }
+
+    // MARK: Objects
+
+    func openWriter(_ key: ObjectKey) throws(StoreError) -> ObjectWriter {
+        var lastCode: Int32 = 0
+        // Retry: another process may prune an empty directory between mkdir and open, and a
+        // random name may (very rarely) collide.
+        for _ in 0 ..< 4 {
+            try createParents(of: key)
+            let temporary = temporaryPath(for: key)
+            switch Posix.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644) {
+            case .success(let fd):
+                return ObjectWriter(store: self, key: key, fd: fd, temporaryPath: temporary)
+            case .failure(let error):
+                lastCode = error.code
+                if error.code != ENOENT && error.code != EEXIST {
+                    throw notWritable(error.code, "creating '\(temporary)' for key '\(key.text)'")
+                }
+            }
+        }
+        throw notWritable(lastCode, "creating a temporary file for key '\(key.text)'")
+    }
+
+    func openReader(_ key: ObjectKey) throws(StoreError) -> ObjectReader {
+        let file = path(key)
+        switch Posix.open(file, O_RDONLY) {
+        case .failure(let error):
+            throw readError(error.code, key: key, path: file)
+        case .success(let fd):
+            var st = stat()
+            if fstat(fd, &st) != 0 || !Posix.isRegularFile(st) {
+                close(fd)
+                throw StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
+            }
+            return ObjectReader(key: key, path: file, fd: fd)
+        }
+    }
+
+    func readError(_ code: Int32, key: ObjectKey, path file: String) -> StoreError {
+        if code == ENOENT || code == ENOTDIR {
+            return StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found ('\(file)'): \(Posix.describe(code))")
+        }
+        return StoreError(errno: code, "cannot read object '\(key.text)'", path: file)
+    }
+
+    /// Size and time of an object; NOT_FOUND when it is missing or not a regular file.
+    func info(_ key: ObjectKey) throws(StoreError) -> StoredObject {
+        let file = path(key)
+        switch Posix.status(of: file) {
+        case .failure(let error):
+            throw readError(error.code, key: key, path: file)
+        case .success(let st):
+            guard Posix.isRegularFile(st) else {
+                throw StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
+            }
+            return StoredObject(key: key.text, size: Posix.size(st), modifiedMs: Posix.modifiedMilliseconds(st))
+        }
+    }
+
+    /// Deletes `key` (a missing key is fine), then the directories it leaves empty, up to but not
+    /// including the root, so removed backups do not leave a trail of empty folders.
+    func remove(_ key: ObjectKey) throws(StoreError) {
+        let file = path(key)
+        if unlink(file) != 0 {
+            let code = errno
+            if code == EISDIR {
+                throw StoreError(CAIRN_INVALID, "cannot remove key '\(key.text)': '\(file)' is a directory, not an object")
+            }
+            if code != ENOENT && code != ENOTDIR {
+                throw StoreError(errno: code, "cannot remove object '\(key.text)'", path: file)
+            }
+        } else if syncWrites {
+            _ = Posix.syncDirectory(path(of: key.directoryComponents))
+        }
+        var parents = key.directoryComponents
+        while !parents.isEmpty {
+            // Stops at the first directory that is not empty (or already gone).
+            if rmdir(path(of: parents)) != 0 { break }
+            parents = parents.dropLast()
+        }
+    }
+}
+
+/// Facts about one stored object, as `list` and `stat` report them.
+struct StoredObject {
+    let key: String
+    let size: UInt64
+    let modifiedMs: Int64
+}

@@ -1,0 +1,100 @@
+import CCairnPlugin
+import Glibc
+
+/// Thin wrappers over the system calls the store uses: EINTR handling, errno as a value, and file
+/// metadata in the units the ABI wants. Nothing here traps on what the file system returns.
+enum Posix {
+    /// `strerror` text for an errno value.
+    static func describe(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+
+    static func status(for code: Int32) -> cairn_status {
+        switch code {
+        case EACCES, EPERM: return CAIRN_DENIED
+        case ENOENT, ENOTDIR: return CAIRN_NOT_FOUND
+        default: return CAIRN_IO
+        }
+    }
+
+    static func isDirectory(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
+    static func isRegularFile(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
+
+    /// `stat` of `path` following symlinks, or the errno value.
+    static func status(of path: String) -> Result<stat, CodeError> {
+        var st = stat()
+        return stat(path, &st) == 0 ? .success(st) : .failure(CodeError(errno))
+    }
+
+    static func size(_ st: stat) -> UInt64 { UInt64(clamping: st.st_size) }
+
+    /// Modification time in milliseconds since the epoch, saturating instead of overflowing.
+    static func modifiedMilliseconds(_ st: stat) -> Int64 {
+        let seconds = Int64(st.st_mtim.tv_sec)
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? Int64.min : Int64.max }
+        return scaled.addingReportingOverflow(Int64(st.st_mtim.tv_nsec) / 1_000_000).partialValue
+    }
+
+    /// Opens `path`, retrying on EINTR. Returns the descriptor or the errno value.
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Result<Int32, CodeError> {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return .success(fd) }
+            if errno != EINTR { return .failure(CodeError(errno)) }
+        }
+    }
+
+    /// Writes all of `buffer`. Returns 0 or the errno value.
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32 {
+        guard var next = buffer.baseAddress else { return 0 }
+        var left = buffer.count
+        while left > 0 {
+            let n = Glibc.write(fd, next, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            next += n
+            left -= n
+        }
+        return 0
+    }
+
+    /// One read(2), retrying on EINTR: the count, or -1 with the errno value in `code`.
+    static func readSome(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int,
+                         code: inout Int32) -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer, count)
+            if n >= 0 { return n }
+            if errno != EINTR {
+                code = errno
+                return -1
+            }
+        }
+    }
+
+    /// Makes a rename or unlink in `directory` durable. Returns 0 or the errno value.
+    static func syncDirectory(_ directory: String) -> Int32 {
+        switch open(directory, O_RDONLY | O_DIRECTORY) {
+        case .failure(let error):
+            return error.code
+        case .success(let fd):
+            let result = fsync(fd) == 0 ? 0 : errno
+            close(fd)
+            return result
+        }
+    }
+
+    /// A short random hex string for temporary names.
+    static func randomSuffix() -> String {
+        String(UInt64.random(in: 0 ... UInt64.max), radix: 16)
+    }
+}
+
+/// An errno value carried through `Result`.
+struct CodeError: Error {
+    let code: Int32
+    init(_ code: Int32) { self.code = code }
+}

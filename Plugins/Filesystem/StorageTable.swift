@@ -1,0 +1,176 @@
+import CCairnPlugin
+import Glibc
+
+/// The C side of the store: the `cairn_storage_api` table. Each entry turns opaque handles back
+/// into Swift objects, runs the operation, and turns a `StoreError` into a status and a message.
+/// Only C types cross; nothing throws or traps across the boundary.
+enum StorageTable {
+    static func make() -> cairn_storage_api {
+        var api = cairn_storage_api()
+        api.struct_size = UInt32(MemoryLayout<cairn_storage_api>.size)
+        api.abi_major = UInt32(CAIRN_ABI_MAJOR)
+        api.abi_minor = UInt32(CAIRN_ABI_MINOR)
+        api.open_writer = { instance, key, writer, err in StorageTable.openWriter(instance, key, writer, err) }
+        api.write = { writer, data, length, err in StorageTable.write(writer, data, length, err) }
+        api.commit = { writer, err in StorageTable.commit(writer, err) }
+        api.abort = { writer in
+            guard let writer else { return }
+            Unmanaged<ObjectWriter>.fromOpaque(writer).takeRetainedValue().discard()
+        }
+        api.open_reader = { instance, key, reader, err in StorageTable.openReader(instance, key, reader, err) }
+        api.read = { reader, buffer, capacity, err in StorageTable.read(reader, buffer, capacity, err) }
+        api.close_reader = { reader in
+            guard let reader else { return }
+            Unmanaged<ObjectReader>.fromOpaque(reader).release()
+        }
+        api.list = { instance, prefix, token, maxKeys, sink, err in
+            StorageTable.list(instance, prefix, token, maxKeys, sink, err)
+        }
+        api.stat = { instance, key, sink, err in
+            StorageTable.run(err) { () throws(StoreError) in
+                let object = try StorageTable.store(instance).info(ObjectKey(key))
+                try StorageTable.emit(object, to: sink)
+            }
+        }
+        api.copy = { instance, source, destination, err in
+            StorageTable.run(err) { () throws(StoreError) in
+                try StorageTable.store(instance).copy(from: ObjectKey(source, role: "source key"),
+                                                      to: ObjectKey(destination, role: "destination key"))
+            }
+        }
+        api.remove = { instance, key, err in
+            StorageTable.run(err) { () throws(StoreError) in try StorageTable.store(instance).remove(ObjectKey(key)) }
+        }
+        api.check_access = { instance, report, err in StorageTable.checkAccess(instance, report, err) }
+        return api
+    }
+
+    // MARK: Plumbing
+
+    static func run(_ err: UnsafePointer<cairn_error>?, _ body: () throws(StoreError) -> Void) -> cairn_status {
+        do throws(StoreError) {
+            try body()
+            return CAIRN_OK
+        } catch {
+            return error.report(to: err)
+        }
+    }
+
+    static func store(_ instance: UnsafeMutableRawPointer?) throws(StoreError) -> FilesystemStore {
+        guard let instance else { throw StoreError(CAIRN_INVALID, "no storage instance given") }
+        return Unmanaged<FilesystemStore>.fromOpaque(instance).takeUnretainedValue()
+    }
+
+    static func optionalText(_ pointer: UnsafePointer<CChar>?, _ role: String) throws(StoreError) -> String? {
+        guard let pointer else { return nil }
+        guard let text = String(validatingCString: pointer) else {
+            throw StoreError(CAIRN_INVALID, "the \(role) is not valid UTF-8")
+        }
+        return text
+    }
+
+    static func emit(_ object: StoredObject, to sink: UnsafePointer<cairn_object_sink>?) throws(StoreError) {
+        guard let sink, let callback = sink.pointee.object else {
+            throw StoreError(CAIRN_INVALID, "no object sink given")
+        }
+        let code = object.key.withCString { key in
+            var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size),
+                                         key: key, size: object.size, modified_ms: object.modifiedMs,
+                                         etag: nil)
+            return callback(sink.pointee.ctx, &info)
+        }
+        if code != 0 { throw StoreError(stoppedBy: code) }
+    }
+
+    // MARK: Operations
+
+    static func openWriter(_ instance: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?,
+                           _ writer: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                           _ err: UnsafePointer<cairn_error>?) -> cairn_status {
+        run(err) { () throws(StoreError) in
+            guard let writer else { throw StoreError(CAIRN_INVALID, "open_writer: no writer slot given") }
+            writer.pointee = nil
+            let opened = try store(instance).openWriter(ObjectKey(key))
+            writer.pointee = Unmanaged.passRetained(opened).toOpaque()
+        }
+    }
+
+    static func write(_ writer: UnsafeMutableRawPointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
+                      _ err: UnsafePointer<cairn_error>?) -> cairn_status {
+        run(err) { () throws(StoreError) in
+            guard let writer else { throw StoreError(CAIRN_INVALID, "write: no writer given") }
+            guard length > 0 else { return }
+            guard let data else { throw StoreError(CAIRN_INVALID, "write: no data given") }
+            try Unmanaged<ObjectWriter>.fromOpaque(writer).takeUnretainedValue()
+                .write(UnsafeRawBufferPointer(start: data, count: length))
+        }
+    }
+
+    static func commit(_ writer: UnsafeMutableRawPointer?, _ err: UnsafePointer<cairn_error>?) -> cairn_status {
+        guard let writer else { return StoreError(CAIRN_INVALID, "commit: no writer given").report(to: err) }
+        // Released when this returns, on success and on failure alike.
+        let object = Unmanaged<ObjectWriter>.fromOpaque(writer).takeRetainedValue()
+        return run(err) { () throws(StoreError) in try object.commit() }
+    }
+
+    static func openReader(_ instance: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?,
+                           _ reader: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                           _ err: UnsafePointer<cairn_error>?) -> cairn_status {
+        run(err) { () throws(StoreError) in
+            guard let reader else { throw StoreError(CAIRN_INVALID, "open_reader: no reader slot given") }
+            reader.pointee = nil
+            let opened = try store(instance).openReader(ObjectKey(key))
+            reader.pointee = Unmanaged.passRetained(opened).toOpaque()
+        }
+    }
+
+    static func read(_ reader: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: Int,
+                     _ err: UnsafePointer<cairn_error>?) -> Int64 {
+        do throws(StoreError) {
+            guard let reader else { throw StoreError(CAIRN_INVALID, "read: no reader given") }
+            guard capacity > 0 else { return 0 }
+            guard let buffer else { throw StoreError(CAIRN_INVALID, "read: no buffer given") }
+            let object = Unmanaged<ObjectReader>.fromOpaque(reader).takeUnretainedValue()
+            return Int64(try object.read(into: buffer, count: capacity))
+        } catch {
+            return -Int64(error.report(to: err).rawValue)
+        }
+    }
+
+    static func list(_ instance: UnsafeMutableRawPointer?, _ prefix: UnsafePointer<CChar>?,
+                     _ token: UnsafePointer<CChar>?, _ maxKeys: UInt32,
+                     _ sink: UnsafePointer<cairn_object_sink>?, _ err: UnsafePointer<cairn_error>?) -> cairn_status {
+        run(err) { () throws(StoreError) in
+            let store = try store(instance)
+            let page = try store.list(prefix: optionalText(prefix, "prefix") ?? "",
+                                      after: optionalText(token, "continuation token"),
+                                      limit: maxKeys == 0 ? 1000 : Int(maxKeys))
+            for object in page.objects { try emit(object, to: sink) }
+            guard page.more, let last = page.objects.last, let sink, let nextPage = sink.pointee.next_page else {
+                return
+            }
+            let code = last.key.withCString { nextPage(sink.pointee.ctx, $0) }
+            if code != 0 { throw StoreError(stoppedBy: code) }
+        }
+    }
+
+    static func checkAccess(_ instance: UnsafeMutableRawPointer?, _ report: UnsafePointer<cairn_report>?,
+                            _ err: UnsafePointer<cairn_error>?) -> cairn_status {
+        run(err) { () throws(StoreError) in
+            guard let report, let check = report.pointee.check else {
+                throw StoreError(CAIRN_INVALID, "check_access: no report given")
+            }
+            for result in try store(instance).accessChecks() {
+                let code = result.name.withCString { name in
+                    result.message.withCString { message in
+                        guard let detail = result.detailJSON else {
+                            return check(report.pointee.ctx, name, result.status, message, nil)
+                        }
+                        return detail.withCString { check(report.pointee.ctx, name, result.status, message, $0) }
+                    }
+                }
+                if code != 0 { throw StoreError(stoppedBy: code) }
+            }
+        }
+    }
+}
