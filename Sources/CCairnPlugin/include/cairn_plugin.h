@@ -107,15 +107,11 @@ extern "C" {
  *  the toolchain build, down to its commit). Because this function is inline, a Swift plugin that
  *  calls it gets the stamp of the compiler that built the plugin; the host compares it with its own.
  *  The returned string is a literal: static storage, valid for the life of the process. */
-#if defined(__clang_version__)
+#if defined(__clang_version__) /* only Clang has it; a C plugin built with GCC needs no stamp */
 static inline const char *cairn_swift_toolchain(void) {
-#ifdef __clang_version__
     return "swift/clang " __clang_version__;
-#else
-    return "swift/unknown compiler"; /* C compilers other than clang never build Swift plugins */
-#endif
 }
-#endif /* Only Clang defines __clang_version__; a C plugin built with GCC does not need the stamp. */
+#endif
 
 /** True when a struct of `struct_size` bytes contains `field`: use before reading any field added
  *  after v1.0, e.g. CAIRN_HAS_FIELD(cairn_host_api, host, new_service). */

@@ -117,10 +117,14 @@ final class EntrySourceBox {
                 if relative == BackupMetadata.fileName || relative.isEmpty { continue }
                 free(currentPath)
                 currentPath = strdup(relative)
-                out.pointee = cairn_entry(
-                    struct_size: UInt32(MemoryLayout<cairn_entry>.size), path: currentPath,
+                var filled = cairn_entry(
+                    struct_size: out.pointee.struct_size, path: currentPath,
                     type: entry.kind == .directory ? CAIRN_ENTRY_DIRECTORY : CAIRN_ENTRY_FILE,
                     mode: entry.mode, mtime: entry.mtime, size: entry.size ?? 0)
+                // The plugin owns *out and says how big it is: an older plugin's struct may be
+                // smaller than ours, so only the fields that fit are written (cairn_plugin.h).
+                let size = min(Int(out.pointee.struct_size), MemoryLayout<cairn_entry>.size)
+                withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: size) }
                 return 1
             }
             return 0
