@@ -37,17 +37,12 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Read a stored backup back and check its structure, every checksum and the component's own validation.",
         discussion: "Exits 1 when anything fails.")
 
-    @Argument(help: "Component instance.")
-    var component: String
-
-    @Option(help: "Backup id, or 'latest'.")
-    var backup = "latest"
-
+    @OptionGroup var stored: StoredBackupArguments
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try VerifyService(workspace: workspace).verify(component: component, selector: try BackupSelector(backup))
+        let report = try VerifyService(workspace: workspace).verify(component: stored.component, selector: try stored.selector())
         if globals.json { try Output.json(report) } else {
             Output.line("\(report.ok ? "verified" : "VERIFICATION FAILED"): \(report.key)\(report.backupID.map { " (\($0))" } ?? "")")
             Output.checks(report.checks)
@@ -62,11 +57,7 @@ struct RestoreCommand: ParsableCommand {
         abstract: "Restore a stored backup of a component to a target.",
         discussion: "The whole archive is verified before anything is written to the target.")
 
-    @Argument(help: "Component instance.")
-    var component: String
-
-    @Option(help: "Backup id, or 'latest'.")
-    var backup = "latest"
+    @OptionGroup var stored: StoredBackupArguments
 
     @Option(help: "Where to restore; for directory components a new or empty folder.")
     var target: String
@@ -75,7 +66,7 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let summary = try RestoreService(workspace: workspace).restore(component: component, selector: try BackupSelector(backup), target: target)
+        let summary = try RestoreService(workspace: workspace).restore(component: stored.component, selector: try stored.selector(), target: target)
         if globals.json { return try Output.json(summary) }
         Output.line("restored \(summary.backupID) to \(summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")
         Output.checks(summary.checks)
@@ -106,4 +97,15 @@ struct ListCommand: ParsableCommand {
              $0.verified.map { $0 ? "yes" : "no" } ?? "-", $0.isLatest ? "latest" : ""]
         })
     }
+}
+
+/// The component and `--backup ID|latest` that verify and restore work on.
+struct StoredBackupArguments: ParsableArguments {
+    @Argument(help: "Component instance.")
+    var component: String
+
+    @Option(help: "Backup id (see cairn list), or 'latest'.")
+    var backup = "latest"
+
+    func selector() throws -> BackupSelector { try BackupSelector(backup) }
 }

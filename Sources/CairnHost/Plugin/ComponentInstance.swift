@@ -20,20 +20,13 @@ public final class ComponentInstance: PluginInstance, @unchecked Sendable {
                        progress: (@Sendable (UInt64, UInt64, String?) -> Void)? = nil) throws -> [String: JSONValue] {
         let errors = ErrorBox()
         let sink = EntrySinkBox(writer: writer, errors: errors)
-        let instanceName = label.split(separator: ":").last.map(String.init) ?? label
         try withProgress(progress) {
             try sink.withCStruct { entrySink in
-                try id.withCString { idText in
-                    try instanceName.withCString { component in
-                        try environment.withCString { env in
-                            try options.jsonText.withCString { optionsText in
-                                var request = cairn_backup_request(
-                                    struct_size: UInt32(MemoryLayout<cairn_backup_request>.size),
-                                    backup_id: idText, component: component, environment: env, options_json: optionsText)
-                                try call("backup", box: errors) { err in api.backup(handle, &request, entrySink, err) }
-                            }
-                        }
-                    }
+                try withCStrings([id, instanceName, environment, options.jsonText]) { text in
+                    var request = cairn_backup_request(
+                        struct_size: UInt32(MemoryLayout<cairn_backup_request>.size),
+                        backup_id: text[0], component: text[1], environment: text[2], options_json: text[3])
+                    try call("backup", box: errors) { err in api.backup(handle, &request, entrySink, err) }
                 }
             }
         }
@@ -46,15 +39,9 @@ public final class ComponentInstance: PluginInstance, @unchecked Sendable {
     /// The plugin's own validation of a stored backup (beyond the host's checksums).
     public func verify(reader: ArchiveReader, rootFolder: String, metadata: String) throws -> [CheckResult] {
         guard let verify = api.verify else { return [] }
-        let errors = ErrorBox()
-        let source = EntrySourceBox(reader: reader, rootFolder: rootFolder, metadata: metadata, errors: errors)
-        let results = ReportBox(source: label)
-        try source.withCStruct { entries in
-            try results.withCStruct { report in
-                try call("verify", box: errors) { err in verify(handle, entries, report, err) }
-            }
+        return try readStoredBackup("verify", reader: reader, rootFolder: rootFolder, metadata: metadata) { entries, report, err in
+            verify(handle, entries, report, err)
         }
-        return results.results
     }
 
     public func restore(backupID: String, target: String, options: JSONValue, reader: ArchiveReader,
@@ -62,23 +49,38 @@ public final class ComponentInstance: PluginInstance, @unchecked Sendable {
         guard let restore = api.restore else {
             throw CairnError.usage("\(label): the \(plugin.name) plugin cannot restore (it does not implement restore)")
         }
+        return try withCStrings([backupID, target, options.jsonText]) { text in
+            var request = cairn_restore_request(
+                struct_size: UInt32(MemoryLayout<cairn_restore_request>.size),
+                backup_id: text[0], target: text[1], options_json: text[2])
+            return try readStoredBackup("restore", reader: reader, rootFolder: rootFolder, metadata: metadata) { entries, report, err in
+                restore(handle, &request, entries, report, err)
+            }
+        }
+    }
+
+    /// Runs an operation that reads a stored backup's entries and reports checks.
+    private func readStoredBackup(
+        _ operation: String, reader: ArchiveReader, rootFolder: String, metadata: String,
+        _ body: (UnsafePointer<cairn_entry_source>, UnsafePointer<cairn_report>, UnsafePointer<cairn_error>) -> cairn_status
+    ) throws -> [CheckResult] {
         let errors = ErrorBox()
         let source = EntrySourceBox(reader: reader, rootFolder: rootFolder, metadata: metadata, errors: errors)
         let results = ReportBox(source: label)
         try source.withCStruct { entries in
             try results.withCStruct { report in
-                try backupID.withCString { id in
-                    try target.withCString { targetText in
-                        try options.jsonText.withCString { optionsText in
-                            var request = cairn_restore_request(
-                                struct_size: UInt32(MemoryLayout<cairn_restore_request>.size),
-                                backup_id: id, target: targetText, options_json: optionsText)
-                            try call("restore", box: errors) { err in restore(handle, &request, entries, report, err) }
-                        }
-                    }
-                }
+                try call(operation, box: errors) { err in body(entries, report, err) }
             }
         }
         return results.results
     }
+}
+
+/// Passes Swift strings to C as NUL-terminated pointers valid for the duration of `body`.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>]) throws -> R) rethrows -> R {
+    func nest(_ index: Int, _ pointers: [UnsafePointer<CChar>]) throws -> R {
+        guard index < strings.count else { return try body(pointers) }
+        return try strings[index].withCString { try nest(index + 1, pointers + [$0]) }
+    }
+    return try nest(0, [])
 }

@@ -8,6 +8,8 @@ public class PluginInstance: @unchecked Sendable {
     // @unchecked: an instance is used by one thread at a time, as cairn_plugin.h requires unless
     // the plugin declares CAIRN_CAP_THREAD_SAFE; the wrappers do not share it across threads.
     public let plugin: LoadedPlugin
+    /// The instance name from the config ("configs"); the plugin name for implicit instances.
+    public let instanceName: String
     /// "directory:configs": plugin and instance name, used in every message.
     public let label: String
     let context: PluginContext
@@ -18,6 +20,7 @@ public class PluginInstance: @unchecked Sendable {
     init(plugin: LoadedPlugin, instanceName: String, settings: PluginSettings, logger: Logger,
          cancellation: Cancellation, tempDirectory: String) throws {
         self.plugin = plugin
+        self.instanceName = instanceName
         self.label = instanceName == plugin.name ? plugin.name : "\(plugin.name):\(instanceName)"
         context = PluginContext(label: label, settings: settings, logger: logger, cancellation: cancellation,
                                 tempDirectory: tempDirectory)
