@@ -26,6 +26,10 @@ public final class ArchiveWriter {
     private var state = State.open
     private var current: OpenFile?
     private var memberNames: Set<String> = []
+    /// Paths of files, and of every folder implied by an entry's path: a name in both would
+    /// make the archive impossible to extract.
+    private var filePaths: Set<String> = []
+    private var impliedFolders: Set<String> = []
 
     /// Files written so far (path relative to rootFolder, size, sha256 hex lowercase, mode,
     /// mtime), in archive order. Directories and the metadata file are not listed.
@@ -70,6 +74,13 @@ public final class ArchiveWriter {
             throw ArchiveError.invalidState("directory '\(entry.path)' declares \(size) bytes; directories take no data")
         }
         guard !memberNames.contains(entry.path) else { throw ArchiveError.duplicateMember("\(rootFolder)/\(entry.path)") }
+        let ancestors = Self.ancestors(of: entry.path)
+        if let file = ancestors.first(where: filePaths.contains) {
+            throw ArchiveError.invalidPath(entry.path, reason: "'\(file)' is a file in this archive, so it cannot be a folder")
+        }
+        if entry.kind == .file && impliedFolders.contains(entry.path) {
+            throw ArchiveError.invalidPath(entry.path, reason: "it is already a folder of earlier entries")
+        }
 
         switch (entry.kind, entry.size) {
         case (.directory, _):
@@ -80,10 +91,11 @@ public final class ArchiveWriter {
                                          mode: entry.mode, mtime: entry.mtime, size: size) }
             current = OpenFile(entry: entry, declared: size)
         case (.file, nil):
-            let spool = try failing { try SpoolFile(directory: options.spoolDirectory) }
-            current = OpenFile(entry: entry, declared: nil, spool: spool)
+            current = OpenFile(entry: entry, declared: nil, spool: try SpoolFile(directory: options.spoolDirectory))
         }
         memberNames.insert(entry.path)
+        impliedFolders.formUnion(ancestors)
+        if entry.kind == .file { filePaths.insert(entry.path) }
     }
 
     /// Appends data to the current file; throws ArchiveError.sizeMismatch (and writes nothing)
@@ -200,6 +212,17 @@ public final class ArchiveWriter {
             }
             copied += Int64(n)
         }
+    }
+
+    /// "a/b/c" -> ["a", "a/b"].
+    private static func ancestors(of path: String) -> [String] {
+        var result: [String] = []
+        var prefix = ""
+        for component in path.split(separator: "/").dropLast() {
+            prefix = prefix.isEmpty ? String(component) : "\(prefix)/\(component)"
+            result.append(prefix)
+        }
+        return result
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
