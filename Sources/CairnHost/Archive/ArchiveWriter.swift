@@ -102,19 +102,22 @@ public final class ArchiveWriter {
     /// if more than the declared size arrives.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try checkOpen()
-        guard var file = current else { throw ArchiveError.invalidState("write() without begin()") }
-        if let declared = file.declared {
-            let total = file.written + Int64(bytes.count)
+        guard current != nil else {
+            throw ArchiveError.invalidState("write() without an open file (begin() a file first; directories take no data)")
+        }
+        // `current` is accessed in place, never copied: a copy would make the hasher
+        // duplicate its state on every write.
+        if let declared = current!.declared {
+            let total = current!.written + Int64(bytes.count)
             if total > declared {
-                throw ArchiveError.sizeMismatch(path: file.entry.path, declared: declared, actual: total)
+                throw ArchiveError.sizeMismatch(path: current!.entry.path, declared: declared, actual: total)
             }
-            file.hasher.update(bufferPointer: bytes)
+            current!.hasher.update(bufferPointer: bytes)
             try failing { try encoder.write(bytes) }
         } else {
-            try failing { try file.spool!.write(bytes) }
+            try failing { try current!.spool!.write(bytes) }
         }
-        file.written += Int64(bytes.count)
-        current = file
+        current!.written += Int64(bytes.count)
     }
 
     /// Ends the current entry; throws ArchiveError.sizeMismatch if fewer bytes than declared
