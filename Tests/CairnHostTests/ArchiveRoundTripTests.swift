@@ -18,6 +18,9 @@ func roundTripFiles(chunkSize: Int) -> (directories: [String], files: [TestFile]
         TestFile(path: "random.bin", data: TestData.random(3 * chunkSize + 7, seed: 6)),
         TestFile(path: "text.txt", data: TestData.text(5 * chunkSize, seed: 7)),
         TestFile(path: "epoch", data: Data("old".utf8), mtime: 0),
+        // Outside ustar's 11 octal digits: carried by pax.
+        TestFile(path: "before-epoch", data: Data("older".utf8), mtime: -86_400),
+        TestFile(path: "far-future", data: Data("later".utf8), mtime: 10_000_000_000),
     ]
     for (index, size) in [511, 512, 513, chunkSize - 1, chunkSize, chunkSize + 1, chunkSize - 512].enumerated() {
         files.append(TestFile(path: "edge/size-\(size)", data: TestData.random(size, seed: UInt64(100 + index))))
@@ -63,6 +66,28 @@ struct ArchiveRoundTripTests {
         #expect(verified.metadata == written.metadata)
         #expect(verified.compressedBytes == Int64(sink.data.count))
         #expect(verified.uncompressedBytes % 512 == 0 && verified.uncompressedBytes > 14 * Int64(Self.smallChunks.chunkSize))
+    }
+
+    @Test func paxRecordLengthsCountThemselves() throws {
+        // Lengths cross digit boundaries (9/10, 99/100, 999/1000) as the value grows.
+        for count in 0..<1100 {
+            let value = String(repeating: "v", count: count)
+            let encoded = PaxRecords.encode([(key: "path", value: value)])
+            let declared = Int(String(decoding: encoded.prefix { $0 != 0x20 }, as: UTF8.self))
+            #expect(declared == encoded.count, "value length \(count)")
+            #expect(try PaxRecords.parse(encoded).get() == ["path": value])
+        }
+    }
+
+    @Test func hugeSizeGoesToPax() throws {
+        let size: Int64 = 9_663_676_539  // 9 GiB + 123: beyond ustar's octal size field
+        let headers = TarHeaderEncoder.headers(name: "id/big", isDirectory: false, mode: 0o644, mtime: 1, size: size)
+        #expect(headers.count == 3 * 512)
+        #expect(headers[156] == UInt8(ascii: "x"))
+        let records = try PaxRecords.parse(Array(headers[512..<1024].prefix { $0 != 0 })).get()
+        #expect(records == ["size": "9663676539"])
+        let ustar = TarHeaderBlock(bytes: Array(headers[1024...]))
+        #expect(ustar.hasValidChecksum && ustar.name == "id/big" && ustar.typeflag == UInt8(ascii: "0"))
     }
 
     @Test func countersMatchOutput() throws {

@@ -21,6 +21,23 @@ struct ArchiveWriterTests {
         try writer.end()
     }
 
+    @Test func fileAndFolderWithTheSameNameAreRejected() throws {
+        let writer = try ArchiveWriter(sink: DataByteSink(), rootFolder: "id")
+        defer { writer.abandon() }
+        try writer.begin(file("a"))
+        try writer.end()
+        guard case .invalidPath("a/b", _) = archiveError({ try writer.begin(file("a/b")) }) else {
+            Issue.record("file below a file accepted"); return
+        }
+        try writer.begin(file("c/d"))
+        try writer.end()
+        guard case .invalidPath("c", _) = archiveError({ try writer.begin(file("c")) }) else {
+            Issue.record("file named like a folder accepted"); return
+        }
+        // An explicit directory entry for an implied folder is fine, after its content too.
+        try writer.begin(ArchiveEntry(path: "c", kind: .directory, mode: 0o755, mtime: 0, size: nil))
+    }
+
     @Test func metadataNameIsAllowedBelowTheTop() throws {
         let writer = try ArchiveWriter(sink: DataByteSink(), rootFolder: "id")
         defer { writer.abandon() }

@@ -37,7 +37,11 @@ struct GNUTarInteropTests {
         let out = temp.path("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let extract = try runTool(["tar", "-xpzf", archive.path, "-C", out.path])
-        #expect(extract.stderr.isEmpty, "tar warned: \(extract.stderr)")
+        // GNU tar remarks on pre-1970 and future times by design; anything else is a problem.
+        let warnings = extract.stderr.split(separator: "\n").filter {
+            !$0.contains("before-epoch: implausibly old time stamp") && !($0.contains("far-future: time stamp") && $0.contains("in the future"))
+        }
+        #expect(warnings.isEmpty, "tar warned: \(extract.stderr)")
         for (file, record) in zip(files, records) {
             let url = out.appendingPathComponent(Self.id).appendingPathComponent(file.path)
             #expect(try Data(contentsOf: url) == file.data, "content of \(file.path)")

@@ -13,9 +13,10 @@ public struct ArchiveOptions: Sendable {
     public var spoolDirectory: URL
 
     public static var defaultThreads: Int { min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
-    /// 1 MiB measured as fast as larger chunks (within noise) on mixed data while keeping
-    /// memory low: in flight are at most 2 chunks per thread, each ~2 MiB with its output.
-    public static let defaultChunkSize = 1 << 20
+    /// Measured on 307 MB of mixed data with 2 threads: 128 KiB...2 MiB chunks all ran at the
+    /// same speed and ratio (within 0.02 %), while memory grows with the chunk size (each chunk
+    /// in flight holds ~2x its size). 512 KiB keeps the ratio of the larger ones at low memory.
+    public static let defaultChunkSize = 512 << 10
 
     public init(compressionLevel: Int32 = 6, threads: Int = ArchiveOptions.defaultThreads,
                 chunkSize: Int = ArchiveOptions.defaultChunkSize,

@@ -26,6 +26,10 @@ public final class ArchiveWriter {
     private var state = State.open
     private var current: OpenFile?
     private var memberNames: Set<String> = []
+    /// Paths of files, and of every folder implied by an entry's path: a name in both would
+    /// make the archive impossible to extract.
+    private var filePaths: Set<String> = []
+    private var impliedFolders: Set<String> = []
 
     /// Files written so far (path relative to rootFolder, size, sha256 hex lowercase, mode,
     /// mtime), in archive order. Directories and the metadata file are not listed.
@@ -70,6 +74,13 @@ public final class ArchiveWriter {
             throw ArchiveError.invalidState("directory '\(entry.path)' declares \(size) bytes; directories take no data")
         }
         guard !memberNames.contains(entry.path) else { throw ArchiveError.duplicateMember("\(rootFolder)/\(entry.path)") }
+        let ancestors = Self.ancestors(of: entry.path)
+        if let file = ancestors.first(where: filePaths.contains) {
+            throw ArchiveError.invalidPath(entry.path, reason: "'\(file)' is a file in this archive, so it cannot be a folder")
+        }
+        if entry.kind == .file && impliedFolders.contains(entry.path) {
+            throw ArchiveError.invalidPath(entry.path, reason: "it is already a folder of earlier entries")
+        }
 
         switch (entry.kind, entry.size) {
         case (.directory, _):
@@ -80,29 +91,33 @@ public final class ArchiveWriter {
                                          mode: entry.mode, mtime: entry.mtime, size: size) }
             current = OpenFile(entry: entry, declared: size)
         case (.file, nil):
-            let spool = try failing { try SpoolFile(directory: options.spoolDirectory) }
-            current = OpenFile(entry: entry, declared: nil, spool: spool)
+            current = OpenFile(entry: entry, declared: nil, spool: try SpoolFile(directory: options.spoolDirectory))
         }
         memberNames.insert(entry.path)
+        impliedFolders.formUnion(ancestors)
+        if entry.kind == .file { filePaths.insert(entry.path) }
     }
 
     /// Appends data to the current file; throws ArchiveError.sizeMismatch (and writes nothing)
     /// if more than the declared size arrives.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try checkOpen()
-        guard var file = current else { throw ArchiveError.invalidState("write() without begin()") }
-        if let declared = file.declared {
-            let total = file.written + Int64(bytes.count)
+        guard current != nil else {
+            throw ArchiveError.invalidState("write() without an open file (begin() a file first; directories take no data)")
+        }
+        // `current` is accessed in place, never copied: a copy would make the hasher
+        // duplicate its state on every write.
+        if let declared = current!.declared {
+            let total = current!.written + Int64(bytes.count)
             if total > declared {
-                throw ArchiveError.sizeMismatch(path: file.entry.path, declared: declared, actual: total)
+                throw ArchiveError.sizeMismatch(path: current!.entry.path, declared: declared, actual: total)
             }
-            file.hasher.update(bufferPointer: bytes)
+            current!.hasher.update(bufferPointer: bytes)
             try failing { try encoder.write(bytes) }
         } else {
-            try failing { try file.spool!.write(bytes) }
+            try failing { try current!.spool!.write(bytes) }
         }
-        file.written += Int64(bytes.count)
-        current = file
+        current!.written += Int64(bytes.count)
     }
 
     /// Ends the current entry; throws ArchiveError.sizeMismatch if fewer bytes than declared
@@ -200,6 +215,17 @@ public final class ArchiveWriter {
             }
             copied += Int64(n)
         }
+    }
+
+    /// "a/b/c" -> ["a", "a/b"].
+    private static func ancestors(of path: String) -> [String] {
+        var result: [String] = []
+        var prefix = ""
+        for component in path.split(separator: "/").dropLast() {
+            prefix = prefix.isEmpty ? String(component) : "\(prefix)/\(component)"
+            result.append(prefix)
+        }
+        return result
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
