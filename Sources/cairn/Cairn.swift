@@ -10,10 +10,11 @@ struct Cairn: ParsableCommand {
         discussion: """
         With no cairn.yaml, Cairn runs on embedded defaults: a filesystem store under ./cairn-backups \
         and its SQLite state in ./cairn-backups/.cairn. Config search order: --config, $CAIRN_CONFIG, \
-        ./cairn.yaml, /etc/cairn/cairn.yaml. The runbook's variables (ENVIRONMENT, S3_BUCKET, AWS_REGION, \
-        REDIS_URL, ...) override the file.
+        ./cairn.yaml, /etc/cairn/cairn.yaml. The runbook's variables (ENVIRONMENT, S3_BUCKET, AWS_REGION) \
+        and the variables each plugin declares (cairn plugins inspect) override the file.
 
         Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 partial, 75 skipped.
+
         Examples:
           cairn backup configs --environment prod
           cairn list configs
