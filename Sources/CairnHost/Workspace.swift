@@ -18,20 +18,38 @@ public final class Workspace: @unchecked Sendable {
     public let logger: Logger
     public let cancellation: Cancellation
     private var runDirectory: URL?
+    private var ownsRunDirectory = true
     private let lock = NSLock()
 
-    public init(config: Configuration, environment: [String: String], workingDirectory: URL,
-                logger: Logger, cancellation: Cancellation = Cancellation()) {
+    public convenience init(config: Configuration, environment: [String: String], workingDirectory: URL,
+                            logger: Logger, cancellation: Cancellation = Cancellation()) {
+        self.init(config: config, environment: environment, workingDirectory: workingDirectory, logger: logger,
+                  cancellation: cancellation,
+                  registry: PluginRegistry(searchPath: .standard(configDirs: config.pluginDirs, environment: environment)))
+    }
+
+    private init(config: Configuration, environment: [String: String], workingDirectory: URL, logger: Logger,
+                 cancellation: Cancellation, registry: PluginRegistry) {
         self.config = config
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.logger = logger
         self.cancellation = cancellation
-        registry = PluginRegistry(searchPath: .standard(configDirs: config.pluginDirs, environment: environment))
+        self.registry = registry
+    }
+
+    /// The same workspace with another logger (a run's log file) or cancellation (a step's
+    /// deadline); plugins stay loaded once.
+    public func derived(logger: Logger? = nil, cancellation: Cancellation? = nil) -> Workspace {
+        let copy = Workspace(config: config, environment: environment, workingDirectory: workingDirectory,
+                             logger: logger ?? self.logger, cancellation: cancellation ?? self.cancellation, registry: registry)
+        copy.runDirectory = try? temporaryDirectory()  // share scratch space; only this one removes it
+        copy.ownsRunDirectory = false
+        return copy
     }
 
     deinit {
-        if let runDirectory { try? FileManager.default.removeItem(at: runDirectory) }
+        if ownsRunDirectory, let runDirectory { try? FileManager.default.removeItem(at: runDirectory) }
     }
 
     public var environmentName: String { config.environmentName }
@@ -58,6 +76,24 @@ public final class Workspace: @unchecked Sendable {
         let settings = (try? storageSettings().1.values) ?? [:]
         let place = (settings["root"] ?? settings["bucket"]).map { PluginSettings.text($0.value) } ?? ""
         return "\(config.storageType) \(place)".trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Where an object lives, for people and hooks: file:///… or s3://bucket/key.
+    public func artifactURL(key: String) -> String {
+        let settings = (try? storageSettings().1.values) ?? [:]
+        if let root = settings["root"]?.value.stringValue { return URL(fileURLWithPath: root).appendingPathComponent(key).absoluteString }
+        if let bucket = settings["bucket"]?.value.stringValue { return "s3://\(bucket)/\(key)" }
+        return "\(config.storageType):\(key)"
+    }
+
+    /// Hooks given by a relative path are looked up in the config file's folder, `hooks_dirs`,
+    /// the working directory, then the hooks installed next to the cairn binary.
+    public func hookRunner() -> HookRunner {
+        var directories = [config.baseDirectory] + config.hooksDirs.map { URL(fileURLWithPath: $0) } + [workingDirectory]
+        if let bundled = PluginSearchPath.bundledDirectory() {
+            directories += [bundled.appendingPathComponent("hooks"), bundled.appendingPathComponent("../share/cairn/hooks").standardizedFileURL]
+        }
+        return HookRunner(searchDirectories: directories)
     }
 
     // MARK: Components

@@ -23,7 +23,8 @@ struct Cairn: ParsableCommand {
           cairn plugins list
         """,
         version: BackupService.toolVersion,
-        subcommands: [BackupCommand.self, VerifyCommand.self, ListCommand.self, RestoreCommand.self, PluginsCommand.self]
+        subcommands: [BackupCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
+                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self]
     )
 
     static func main() {
@@ -32,10 +33,10 @@ struct Cairn: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as CairnError {
-            Output.error(error.message)
+            Output.error(error.message, exitCode: error.exitCode)
             Foundation.exit(error.exitCode.rawValue)
         } catch let error as PluginCallError {
-            Output.error(error.description)
+            Output.error(error.description, exitCode: .failure)
             Foundation.exit(CairnHost.ExitCode.failure.rawValue)
         } catch let error as ExitRequest {
             Foundation.exit(error.code.rawValue)
@@ -49,7 +50,7 @@ struct Cairn: ParsableCommand {
             if code == .success || code == .failure {
                 exit(withError: error)
             }
-            Output.error(describe(error))
+            Output.error(describe(error), exitCode: .failure)
             Foundation.exit(CairnHost.ExitCode.failure.rawValue)
         }
     }

@@ -25,7 +25,9 @@ struct GlobalOptions: ParsableArguments {
 
     /// Sets up logging and loads the configuration; every command starts here.
     func workspace() throws -> Workspace {
-        let level: Logger.Level = verbose ? .debug : (json ? .warning : .info)
+        // On a terminal the progress display shows the steps; details stay in the run log.
+        let level: Logger.Level = verbose ? .debug : (json || isatty(STDERR_FILENO) == 1 ? .warning : .info)
+        Output.jsonMode = json
         LoggingSetup.bootstrap(level: level)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let environmentVariables = ProcessInfo.processInfo.environment

@@ -5,8 +5,14 @@ import Foundation
 enum Output {
     static func line(_ text: String = "") { print(text) }
 
-    static func error(_ message: String) {
+    /// Set by --json: errors then also end stdout with a JSON error object.
+    nonisolated(unsafe) static var jsonMode = false
+
+    static func error(_ message: String, exitCode: CairnHost.ExitCode) {
         FileHandle.standardError.write(Data("cairn: error: \(message)\n".utf8))
+        if jsonMode {
+            JSONLinesReporter.emit(["type": .string("error"), "message": .string(message), "exit_code": .number(Double(exitCode.rawValue))])
+        }
     }
 
     static func json<T: Encodable>(_ value: T) throws {

@@ -12,79 +12,58 @@ public struct BackupSummary: Codable, Sendable {
     public var bytes: Int64
     public var compressedBytes: Int64
     public var seconds: Double
-    public var checks: [CheckResult]
+    public var verified: Bool
+    public var published: Bool
     public var latestKey: String
 
     enum CodingKeys: String, CodingKey {
-        case component, environment, store, key, files, bytes, seconds, checks
+        case component, environment, store, key, files, bytes, seconds, verified, published
         case backupID = "backup_id", compressedBytes = "compressed_bytes", latestKey = "latest_key"
     }
 }
 
-/// `cairn backup <component>`: pre-checks, backup streamed into the store, verification of what
-/// was stored, then `latest.tar.gz`. A failure at any step leaves the previous latest untouched
-/// and removes the new, incomplete or unverified archive.
+/// The backup steps of the runbook, each a pipeline step: write a new archive into the store,
+/// read it back, publish it as latest.tar.gz. A failure at any step leaves the previous latest
+/// untouched and removes the new archive if it cannot be trusted. Every attempt is recorded in
+/// the state database (consecutive failures are counted from there).
 public struct BackupService {
     public let workspace: Workspace
-    public static let toolVersion = "0.1.0"
+    public static let toolVersion = "0.2.0"
 
     public init(workspace: Workspace) { self.workspace = workspace }
 
-    public func run(component name: String, options: JSONValue = .object([:])) throws -> BackupSummary {
-        let logger = workspace.logger
+    /// Streams the component's backup through tar + gzip into a new store object, committed only
+    /// when complete. Not yet verified, not yet latest.
+    public func backup(component name: String, options: JSONValue = .object([:]),
+                       progress: (@Sendable (UInt64, UInt64, String?) -> Void)? = nil) throws -> BackupSummary {
         let resolved = try workspace.resolveComponent(name)
-        let environment = workspace.environmentName
-        let layout = StorageLayout(component: name, environment: environment)
+        let layout = StorageLayout(component: name, environment: workspace.environmentName)
         let started = Date()
         let state = try workspace.openState()
-        let component = try workspace.openComponent(resolved)
-        let storage = try workspace.openStorage()
-
-        var backupID = BackupID.make(component: name, date: started)
-        var record = BackupRecord(backupID: backupID, component: name, plugin: resolved.plugin.name, environment: environment,
-                                  storageKey: layout.archiveKey(backupID), startedAt: started, finishedAt: started,
-                                  outcome: .failure, error: nil, files: 0, bytes: 0, compressedBytes: 0, verified: false)
+        var record = BackupRecord(backupID: BackupID.make(component: name, date: started), component: name,
+                                  plugin: resolved.plugin.name, environment: workspace.environmentName,
+                                  storageKey: "", startedAt: started, finishedAt: started, outcome: .failure,
+                                  error: nil, files: 0, bytes: 0, compressedBytes: 0, verified: false)
         do {
-            logger.info("pre-checks for \(component.label) and storage \(workspace.storeDescription())")
-            let checks = try component.check() + storage.checkAccess()
-            for check in checks { logger.log(level: check.status == .pass ? .info : .warning, "check \(check.source)/\(check.name): \(check.status.rawValue): \(check.message)") }
-            if !checks.failures.isEmpty {
-                throw CairnError.failure("pre-checks failed, nothing was backed up: "
-                    + checks.failures.map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; "))
-            }
+            let component = try workspace.openComponent(resolved)
+            let storage = try workspace.openStorage()
             // Two backups in the same second must not overwrite each other.
             var suffix = 1
-            while try storage.stat(key: layout.archiveKey(backupID)) != nil {
+            while try storage.stat(key: layout.archiveKey(record.backupID)) != nil {
                 suffix += 1
-                backupID = BackupID.make(component: name, date: started) + "_\(suffix)"
+                record.backupID = BackupID.make(component: name, date: started) + "_\(suffix)"
             }
-            record.backupID = backupID
-            record.storageKey = layout.archiveKey(backupID)
-
-            logger.info("backing up \(component.label) as \(backupID) to \(record.storageKey)")
-            let (files, written) = try writeArchive(component: component, componentName: name, storage: storage, backupID: backupID,
-                                                    key: record.storageKey, options: options, started: started)
+            record.storageKey = layout.archiveKey(record.backupID)
+            workspace.logger.info("backing up \(component.label) as \(record.backupID) to \(record.storageKey)")
+            let files = try writeArchive(component: component, componentName: name, storage: storage, record: &record,
+                                         options: options, progress: progress)
             record.files = files.count
             record.bytes = files.reduce(0) { $0 + $1.size }
-            record.compressedBytes = written
-
-            let report = try VerifyService(workspace: workspace).verify(storage: storage, key: record.storageKey,
-                                                                        expectedBackupID: backupID, component: component)
-            guard report.ok else {
-                try? storage.remove(key: record.storageKey)
-                throw CairnError.failure("verification of the new backup failed, so it was removed and \(layout.latestKey) was left as it was: "
-                    + report.checks.failures.map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; "))
-            }
-            record.verified = true
-            try storage.copy(from: record.storageKey, to: layout.latestKey)
             record.outcome = .success
             record.finishedAt = Date()
             try state.record(record)
-            logger.info("backup \(backupID) complete: \(record.files) files, \(record.bytes) bytes, \(written) bytes stored")
-            return BackupSummary(backupID: backupID, component: name, environment: environment, store: workspace.storeDescription(),
-                                 key: record.storageKey, files: record.files, bytes: record.bytes, compressedBytes: written,
-                                 seconds: record.finishedAt.timeIntervalSince(started), checks: checks + report.checks,
-                                 latestKey: layout.latestKey)
+            workspace.logger.info("backup \(record.backupID) stored: \(record.files) files, \(record.bytes) bytes, \(record.compressedBytes) bytes compressed")
+            return summary(record, layout: layout, verified: false, published: false)
         } catch {
             record.finishedAt = Date()
             record.error = describe(error)
@@ -93,29 +72,79 @@ public struct BackupService {
         }
     }
 
+    /// Reads this run's new archive back. If it does not verify, it is removed (it was never
+    /// latest) and the attempt is recorded as failed.
+    public func verifyNew(_ backup: BackupSummary) throws -> (BackupSummary, VerificationReport) {
+        let resolved = try workspace.resolveComponent(backup.component)
+        let storage = try workspace.openStorage()
+        let component = try workspace.openComponent(resolved)
+        let report = try VerifyService(workspace: workspace).verify(storage: storage, key: backup.key,
+                                                                    expectedBackupID: backup.backupID, component: component)
+        let state = try workspace.openState()
+        guard report.ok else {
+            try? storage.remove(key: backup.key)
+            let reason = report.checks.failures.map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; ")
+            if var record = try state.backup(id: backup.backupID) {
+                record.outcome = .failure
+                record.error = "verification failed: \(reason)"
+                try state.record(record)
+            }
+            throw CairnError.failure("verification of the new backup \(backup.backupID) failed, so it was removed and \(backup.latestKey) was left as it was: \(reason)")
+        }
+        if var record = try state.backup(id: backup.backupID) {
+            record.verified = true
+            try state.record(record)
+        }
+        var verified = backup
+        verified.verified = true
+        return (verified, report)
+    }
+
+    /// Makes a verified backup the new latest.tar.gz (an atomic copy in the store).
+    public func publish(_ backup: BackupSummary) throws -> BackupSummary {
+        guard backup.verified else {
+            throw CairnError.usage("refusing to publish \(backup.backupID) as latest: it was not verified in this run (add a 'verify: \(backup.component)' step before 'publish')")
+        }
+        try workspace.openStorage().copy(from: backup.key, to: backup.latestKey)
+        workspace.logger.info("\(backup.latestKey) now holds \(backup.backupID)")
+        var published = backup
+        published.published = true
+        return published
+    }
+
+    private func summary(_ record: BackupRecord, layout: StorageLayout, verified: Bool, published: Bool) -> BackupSummary {
+        BackupSummary(backupID: record.backupID, component: record.component, environment: record.environment,
+                      store: workspace.storeDescription(), key: record.storageKey, files: record.files, bytes: record.bytes,
+                      compressedBytes: record.compressedBytes, seconds: record.finishedAt.timeIntervalSince(record.startedAt),
+                      verified: verified, published: published, latestKey: layout.latestKey)
+    }
+
     /// Streams the component's entries through tar + gzip into a new store object; commits it
-    /// only when the archive is complete. Returns the files and the stored byte count.
-    private func writeArchive(component: ComponentInstance, componentName: String, storage: StorageInstance, backupID: String, key: String,
-                              options: JSONValue, started: Date) throws -> ([FileRecord], Int64) {
-        let object = try storage.openWriter(key: key)
+    /// only when the archive is complete.
+    private func writeArchive(component: ComponentInstance, componentName: String, storage: StorageInstance,
+                              record: inout BackupRecord, options: JSONValue,
+                              progress: (@Sendable (UInt64, UInt64, String?) -> Void)?) throws -> [FileRecord] {
+        let object = try storage.openWriter(key: record.storageKey)
         var archiveOptions = ArchiveOptions(compressionLevel: workspace.config.compressionLevel,
                                             spoolDirectory: try workspace.temporaryDirectory())
         if let threads = workspace.config.compressionThreads { archiveOptions.threads = threads }
         let archive: ArchiveWriter
-        do { archive = try ArchiveWriter(sink: object, rootFolder: backupID, options: archiveOptions) } catch {
+        do { archive = try ArchiveWriter(sink: object, rootFolder: record.backupID, options: archiveOptions) } catch {
             object.abort()
             throw error
         }
         do {
-            let facts = try component.backup(id: backupID, environment: workspace.environmentName, options: options, into: archive)
+            let facts = try component.backup(id: record.backupID, environment: workspace.environmentName, options: options,
+                                             into: archive, progress: progress)
             let metadata = BackupMetadata(
-                backupID: backupID, component: componentName,
+                backupID: record.backupID, component: componentName,
                 plugin: component.plugin.name, pluginVersion: component.plugin.version,
-                environment: workspace.environmentName, startedAt: started, finishedAt: Date(),
+                environment: workspace.environmentName, startedAt: record.startedAt, finishedAt: Date(),
                 toolVersion: Self.toolVersion, source: facts, files: archive.files)
             try archive.finish(metadata: try metadata.encoded())
             try object.commit()
-            return (archive.files, archive.compressedBytes)
+            record.compressedBytes = archive.compressedBytes
+            return archive.files
         } catch {
             archive.abandon()
             object.abort()

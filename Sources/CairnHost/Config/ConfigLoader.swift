@@ -75,7 +75,8 @@ public enum ConfigLoader {
 
     // MARK: - Parsing
 
-    static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive"]
+    static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -135,6 +136,21 @@ public enum ConfigLoader {
                         config.compressionThreads = number
                     }
                 }
+            case "pipelines":
+                config.pipelines = try PipelineParser(reader: reader).pipelines(valueNode, builtIn: false)
+            case "hooks":
+                config.hooks = try PipelineParser(reader: reader).hookSet(valueNode, context: "the run")
+            case "hooks_dirs":
+                config.hooksDirs = try reader.list(valueNode, key: key).map { resolvePath(try reader.string($0, key: key), against: baseDirectory) }
+            case "logs":
+                let logs = try reader.mapping(valueNode, context: "'logs'")
+                try reader.rejectUnknownKeys(logs, known: ["dir", "record_file"], context: "'logs'")
+                for (k, v) in logs {
+                    let path = resolvePath(try reader.string(v, key: "logs.\(k.string ?? "")"), against: baseDirectory)
+                    if k.string == "dir" { config.logDir = path } else { config.recordFile = path }
+                }
+            case "checks":
+                config.hostChecks = try parseHostChecks(valueNode, reader: reader)
             default:
                 break  // rejectUnknownKeys already refused it
             }
@@ -166,9 +182,12 @@ public enum ConfigLoader {
             }
             var plugin: ConfigValue?
             var settings: [String: ConfigValue] = [:]
+            var hooks = HookSet()
             for (keyNode, valueNode) in try reader.mapping(bodyNode, context: "component '\(name)'") {
                 let key = keyNode.string ?? ""
-                if key == "plugin" {
+                if key == "hooks" {
+                    hooks = try PipelineParser(reader: reader).hookSet(valueNode, context: "component '\(name)'")
+                } else if key == "plugin" {
                     plugin = ConfigValue(.string(try reader.string(valueNode, key: "components.\(name).plugin")), reader.origin(valueNode))
                 } else {
                     settings[key] = ConfigValue(try reader.json(valueNode), reader.origin(keyNode))
@@ -176,9 +195,39 @@ public enum ConfigLoader {
             }
             // Without `plugin:`, the instance name is the plugin name (components: { redis: {...} }).
             components.append(ComponentConfig(name: name, plugin: plugin ?? ConfigValue(.string(name), reader.origin(nameNode)),
-                                              settings: settings, origin: reader.origin(nameNode)))
+                                              settings: settings, hooks: hooks, origin: reader.origin(nameNode)))
         }
         return components
+    }
+
+    /// `checks:` thresholds: sizes like "10GB" or "512MiB", loads as numbers per core.
+    private static func parseHostChecks(_ node: Node, reader: YAMLReader) throws -> HostCheckThresholds {
+        var thresholds = HostCheckThresholds()
+        let keys = ["min_free_disk", "warn_free_disk", "min_available_memory", "warn_available_memory",
+                    "max_load_per_core", "warn_load_per_core"]
+        let body = try reader.mapping(node, context: "'checks'")
+        try reader.rejectUnknownKeys(body, known: keys, context: "'checks'")
+        for (keyNode, valueNode) in body {
+            let key = keyNode.string ?? ""
+            if key.hasSuffix("load_per_core") {
+                guard let value = valueNode.float ?? valueNode.int.map(Double.init), value > 0 else {
+                    throw reader.error(valueNode, "checks.\(key) must be a positive number (1-minute load average per core)")
+                }
+                if key.hasPrefix("max") { thresholds.maxLoadPerCore = value } else { thresholds.warnLoadPerCore = value }
+                continue
+            }
+            let bytes: UInt64
+            do { bytes = try parseByteSize(valueNode.scalar?.string ?? "") } catch {
+                throw reader.error(valueNode, "checks.\(key): \(describe(error))")
+            }
+            switch key {
+            case "min_free_disk": thresholds.minFreeDiskBytes = bytes
+            case "warn_free_disk": thresholds.warnFreeDiskBytes = bytes
+            case "min_available_memory": thresholds.minAvailableMemoryBytes = bytes
+            default: thresholds.warnAvailableMemoryBytes = bytes
+            }
+        }
+        return thresholds
     }
 
     private static func describeYAMLError(_ error: YamlError, path: String) -> String {

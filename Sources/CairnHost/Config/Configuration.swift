@@ -19,6 +19,8 @@ public struct ComponentConfig: Sendable {
     public var name: String
     public var plugin: ConfigValue
     public var settings: [String: ConfigValue]
+    /// Hooks around this component's steps (`components.<name>.hooks`).
+    public var hooks: HookSet
     public var origin: ValueOrigin
 }
 
@@ -38,6 +40,18 @@ public struct Configuration: Sendable {
     public var stagingDir: String
     public var compressionLevel: Int32
     public var compressionThreads: Int?
+    /// Pipelines from cairn.yaml; they add to, or replace, the built-in ones.
+    public var pipelines: [Pipeline]
+    /// Run-level hooks for every pipeline run.
+    public var hooks: HookSet
+    /// Extra folders searched for hooks given by a relative path.
+    public var hooksDirs: [String]
+    /// Run logs go to `<logDir>/<pipeline>/<pipeline>_<component>_YYYYMMDD.log` (runbook layout).
+    public var logDir: String
+    /// One line per finished backup (the runbook's manual_backups.log).
+    public var recordFile: String?
+    /// Thresholds of the host pre-checks (disk, memory, load).
+    public var hostChecks: HostCheckThresholds
     /// Relative paths in the config file are resolved against this folder.
     public var baseDirectory: URL
 
@@ -55,6 +69,12 @@ public struct Configuration: Sendable {
             stagingDir: FileManager.default.temporaryDirectory.path,
             compressionLevel: 6,
             compressionThreads: nil,
+            pipelines: [],
+            hooks: HookSet(),
+            hooksDirs: [],
+            logDir: workingDirectory.appendingPathComponent("logs").path,
+            recordFile: nil,
+            hostChecks: HostCheckThresholds(),
             baseDirectory: workingDirectory)
     }
 
@@ -62,4 +82,7 @@ public struct Configuration: Sendable {
     public var storageType: String { storage.type.value.stringValue ?? "filesystem" }
 
     public func component(named name: String) -> ComponentConfig? { components.first { $0.name == name } }
+
+    /// The record file: `record_file` from the config, else `<logDir>/manual_backups.log`.
+    public var recordFilePath: String { recordFile ?? URL(fileURLWithPath: logDir).appendingPathComponent("manual_backups.log").path }
 }

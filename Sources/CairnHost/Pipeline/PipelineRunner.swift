@@ -1,0 +1,387 @@
+import Foundation
+import Logging
+
+/// Runs a resolved pipeline: lock, log file, run/component/step hooks, retries, timeouts,
+/// parallel groups, history, the record file, and one outcome (success, partial, failure, skipped).
+public final class PipelineRunner: @unchecked Sendable {
+    // @unchecked: immutable after init; per-run state lives in RunContext.
+    let workspace: Workspace
+    let reporter: RunReporter
+    let hooks: HookRunner
+
+    public init(workspace: Workspace, reporter: RunReporter) {
+        self.workspace = workspace
+        self.reporter = reporter
+        hooks = workspace.hookRunner()
+    }
+
+    /// How a list of steps ended.
+    private struct SequenceResult {
+        var stopped = false     // a step failed with on_error: fail
+        var degraded = false    // something failed but the run went on
+        var succeeded = false   // at least one step did its work
+        var error: String?
+    }
+
+    public func run(_ pipeline: Pipeline, component: String?) throws -> RunSummary {
+        let state = try workspace.openState()
+        for run in try state.markInterruptedRuns() {
+            workspace.logger.warning("run \(run.runID) of \(run.pipeline) was interrupted (its process pid \(run.pid) is gone); marked interrupted")
+        }
+        let started = Date()
+        let logPath = RunLog.path(logDir: workspace.config.logDir, pipeline: pipeline.name, component: component, date: started)
+        let lockName = component.map { "\(pipeline.name)/\($0)" } ?? pipeline.name
+        let record = try state.beginRun(pipeline: lockName, environment: workspace.environmentName, component: component, logFile: logPath)
+        let runLog = RunLog(path: logPath)
+        var logger = Logger(label: "cairn.run") { _ in RunLogHandler(log: runLog, next: self.workspace.logger) }
+        logger[metadataKey: "run"] = .string(record.runID)
+        let runWorkspace = workspace.derived(logger: logger)
+        let context = RunContext(runID: record.runID, pipeline: pipeline.name, component: component, logFile: logPath)
+        reporter.runStarted(runID: record.runID, pipeline: pipeline.name, logFile: logPath)
+        logger.info("run \(record.runID): pipeline \(pipeline.name)\(component.map { " for \($0)" } ?? "") in environment \(workspace.environmentName)")
+
+        var result = SequenceResult()
+        var runSkipped = false
+        let runHooks = mergedRunHooks(pipeline)
+        switch runHookPhase(.before, runHooks, context: context, workspace: runWorkspace, status: "running", error: nil) {
+        case .failed(let message): result.stopped = true; result.error = message
+        case .skipped: runSkipped = true
+        case .ok: result = runSequence(pipeline.steps, context: context, workspace: runWorkspace)
+        }
+        // Component-level after/on_error/finally, once per component the run touched.
+        for (name, componentState) in context.touchedComponents {
+            let failed = context.steps.contains { $0.component == name && ($0.outcome == .failure || $0.outcome == .continued) }
+            if case .ready = componentState {
+                _ = componentHooks(name, phase: failed ? .onError : .after, context: context, workspace: runWorkspace,
+                                   status: failed ? "failure" : "success", error: failed ? result.error : nil)
+            }
+            _ = componentHooks(name, phase: .finally, context: context, workspace: runWorkspace,
+                               status: failed ? "failure" : "success", error: nil)
+        }
+        let cancelled = workspace.cancellation.isCancelled
+        let outcome: Outcome = runSkipped ? .skipped
+            : cancelled ? .cancelled
+            : result.stopped ? .failure
+            : result.degraded ? (result.succeeded ? .partial : .failure)
+            : (!result.succeeded && context.steps.allSatisfy { $0.outcome == .skipped }) ? .skipped
+            : .success
+        let status = outcome == .continued ? "success" : outcome.rawValue
+        if outcome != .skipped {
+            _ = runHookPhase(outcome == .success ? .after : .onError, runHooks, context: context, workspace: runWorkspace,
+                             status: status, error: result.error)
+        }
+        _ = runHookPhase(.finally, runHooks, context: context, workspace: runWorkspace, status: status, error: result.error)
+
+        let summary = RunSummary(runID: record.runID, pipeline: pipeline.name, environment: workspace.environmentName,
+                                 component: component, outcome: outcome, exitCode: outcome.exitCode.rawValue,
+                                 startedAt: started, finishedAt: Date(), logFile: logPath,
+                                 error: cancelled ? "cancelled by the operator" : result.error,
+                                 steps: context.steps, backups: context.allBackups)
+        let historyOutcome = RunRecord.Outcome(rawValue: outcome == .cancelled ? "interrupted" : outcome.rawValue) ?? .failure
+        try? state.finishRun(record.runID, outcome: historyOutcome, error: summary.error)
+        writeRecordLines(summary)
+        logger.info("run \(record.runID) finished: \(outcome.rawValue)\(summary.error.map { ": \($0)" } ?? "")")
+        reporter.runFinished(summary)
+        return summary
+    }
+
+    private func mergedRunHooks(_ pipeline: Pipeline) -> HookSet {
+        var set = workspace.config.hooks
+        set.before += pipeline.hooks.before
+        set.after += pipeline.hooks.after
+        set.onError += pipeline.hooks.onError
+        set.finally += pipeline.hooks.finally
+        return set
+    }
+
+    // MARK: Sequences and steps
+
+    private func runSequence(_ steps: [PipelineStep], context: RunContext, workspace: Workspace) -> SequenceResult {
+        var result = SequenceResult()
+        for step in steps {
+            if workspace.cancellation.isCancelled {
+                result.stopped = true
+                result.error = result.error ?? "cancelled by the operator"
+                break
+            }
+            let outcome = runStep(step, context: context, workspace: workspace)
+            switch outcome.outcome {
+            case .success: result.succeeded = true
+            case .partial: result.succeeded = true; result.degraded = true; result.error = result.error ?? outcome.error
+            case .skipped: break
+            case .continued: result.degraded = true; result.error = result.error ?? outcome.error
+            case .failure, .cancelled:
+                result.stopped = true
+                result.error = outcome.error
+            }
+            if result.stopped { break }
+        }
+        return result
+    }
+
+    /// Runs one step with its hooks, retries and timeout; records it.
+    private func runStep(_ step: PipelineStep, context: RunContext, workspace: Workspace) -> StepSummary {
+        let index = context.reserveIndex()
+        let started = Date()
+        var summary = StepSummary(name: step.name, kind: step.action.kind, component: step.action.component,
+                                  outcome: .success, seconds: 0, attempts: 0, error: nil, checks: [], result: nil)
+        let finish: (StepSummary) -> StepSummary = { finished in
+            var final = finished
+            final.seconds = Date().timeIntervalSince(started)
+            if case .parallel = step.action {} else { context.append(final) }
+            self.recordStep(final, index: index, started: started, context: context)
+            self.reporter.stepFinished(final)
+            return final
+        }
+        // Component hooks and state: a failed `before` aborts the component, 75 skips it.
+        if let component = step.action.component {
+            switch ensureComponent(component, context: context, workspace: workspace) {
+            case .aborted(let reason):
+                summary.outcome = step.onError == .continue ? .continued : .failure
+                summary.error = reason
+                return finish(summary)
+            case .skipped:
+                summary.outcome = .skipped
+                summary.error = "skipped by a hook of component \(component)"
+                return finish(summary)
+            case .ready: break
+            }
+        }
+        reporter.stepStarted(step.name)
+        switch stepHooks(step, phase: .before, context: context, workspace: workspace, status: "running", error: nil) {
+        case .failed(let message):
+            summary.outcome = step.onError == .continue ? .continued : .failure
+            summary.error = message
+        case .skipped:
+            summary.outcome = .skipped
+        case .ok:
+            summary = attempt(step, summary: summary, context: context, workspace: workspace)
+        }
+        if summary.outcome != .skipped {
+            let failed = summary.outcome == .failure || summary.outcome == .continued
+            _ = stepHooks(step, phase: failed ? .onError : .after, context: context, workspace: workspace,
+                          status: failed ? "failure" : "success", error: summary.error)
+        }
+        _ = stepHooks(step, phase: .finally, context: context, workspace: workspace, status: summary.outcome.rawValue, error: summary.error)
+        if summary.outcome != .success, summary.outcome != .skipped {
+            workspace.logger.error("step '\(step.name)' \(summary.outcome == .continued ? "failed (on_error: continue)" : "failed"): \(summary.error ?? "")")
+        }
+        return finish(summary)
+    }
+
+    /// Attempts with retries (exponential backoff) under the step's deadline.
+    private func attempt(_ step: PipelineStep, summary: StepSummary, context: RunContext, workspace: Workspace) -> StepSummary {
+        var summary = summary
+        var delay = step.retryDelay
+        for attempt in 1...(step.retries + 1) {
+            summary.attempts = attempt
+            let stepCancellation = Cancellation(parent: workspace.cancellation)
+            let deadline = DeadlineTimer(seconds: step.timeout, cancellation: stepCancellation)
+            let stepWorkspace = workspace.derived(cancellation: stepCancellation)
+            do {
+                let work = try StepExecutor(workspace: stepWorkspace, context: context, runner: self, step: step).execute()
+                deadline.stop()
+                summary.checks = work.checks
+                summary.result = work.result
+                summary.outcome = work.outcome
+                summary.error = work.error
+                if work.outcome == .failure { throw CairnError.failure(work.error ?? "failed") }
+                if work.outcome == .partial && step.onError == .fail {
+                    // A parallel group where some members failed: the run goes on, degraded.
+                    summary.outcome = .partial
+                }
+                return summary
+            } catch {
+                deadline.stop()
+                summary.error = deadline.fired ? "timed out after \(formatSeconds(step.timeout ?? 0)) (\(describe(error)))" : describe(error)
+                summary.outcome = step.onError == .continue ? .continued : .failure
+                if workspace.cancellation.isCancelled { summary.outcome = .cancelled; return summary }
+                guard attempt <= step.retries else { return summary }
+                workspace.logger.warning("step '\(step.name)' attempt \(attempt) of \(step.retries + 1) failed: \(summary.error ?? ""); retrying in \(formatSeconds(delay))")
+                if !sleep(delay, unless: workspace.cancellation) { summary.outcome = .cancelled; return summary }
+                delay = min(delay * 2, 3600)
+            }
+        }
+        return summary
+    }
+
+    /// Runs members of a parallel group on their own threads and waits for all of them.
+    func runParallel(_ steps: [PipelineStep], context: RunContext, workspace: Workspace) -> [StepSummary] {
+        let results = LockedArray<StepSummary?>(repeating: nil, count: steps.count)
+        let group = DispatchGroup()
+        for (index, step) in steps.enumerated() {
+            group.enter()
+            Thread.detachNewThread {
+                results[index] = self.runStep(step, context: context, workspace: workspace)
+                group.leave()
+            }
+        }
+        group.wait()
+        return results.values.compactMap { $0 }
+    }
+
+    func runNested(_ pipeline: Pipeline, context: RunContext, workspace: Workspace) -> (Outcome, String?) {
+        let result = runSequence(pipeline.steps, context: context, workspace: workspace)
+        if result.stopped { return (.failure, result.error) }
+        return (result.degraded ? .partial : .success, result.error)
+    }
+
+    // MARK: Hooks
+
+    private enum HookVerdict { case ok, skipped, failed(String) }
+
+    private func ensureComponent(_ component: String, context: RunContext, workspace: Workspace) -> RunContext.ComponentState {
+        if let state = context.state(of: component) { return state }
+        context.setState(.ready, for: component)
+        let state: RunContext.ComponentState
+        switch componentHooks(component, phase: .before, context: context, workspace: workspace, status: "running", error: nil) {
+        case .ok: state = .ready
+        case .skipped: state = .skipped
+        case .failed(let message): state = .aborted("a before hook of component \(component) failed, so the component was not backed up: \(message)")
+        }
+        context.setState(state, for: component)
+        return state
+    }
+
+    private func componentHooks(_ component: String, phase: HookPhase, context: RunContext, workspace: Workspace,
+                                status: String, error: String?) -> HookVerdict {
+        let specs = workspace.config.component(named: component)?.hooks[phase] ?? []
+        return runHooks(specs, phase: phase, step: nil, component: component, context: context, workspace: workspace, status: status, error: error)
+    }
+
+    private func stepHooks(_ step: PipelineStep, phase: HookPhase, context: RunContext, workspace: Workspace,
+                           status: String, error: String?) -> HookVerdict {
+        runHooks(step.hooks[phase], phase: phase, step: step.name, component: step.action.component, context: context,
+                 workspace: workspace, status: status, error: error)
+    }
+
+    private func runHookPhase(_ phase: HookPhase, _ set: HookSet, context: RunContext, workspace: Workspace,
+                              status: String, error: String?) -> HookVerdict {
+        runHooks(set[phase], phase: phase, step: nil, component: context.component, context: context, workspace: workspace,
+                 status: status, error: error)
+    }
+
+    /// Runs hooks of one phase in order. `before`: the first failure or skip decides. Other
+    /// phases: every hook runs; failures are logged (they cannot undo what happened).
+    private func runHooks(_ specs: [HookSpec], phase: HookPhase, step: String?, component: String?, context: RunContext,
+                          workspace: Workspace, status: String, error: String?) -> HookVerdict {
+        var verdict = HookVerdict.ok
+        for spec in specs {
+            let backup = component.flatMap { context.backup(of: $0) }
+            let hookContext = HookContext(
+                phase: phase, pipeline: context.pipeline, runID: context.runID, step: step, component: component,
+                environment: workspace.environmentName, backupID: backup?.backupID, status: status,
+                artifactURL: backup.map { workspace.artifactURL(key: $0.published ? $0.latestKey : $0.key) },
+                logFile: context.logFile, error: error, details: [:])
+            let logger = workspace.logger
+            let name = URL(fileURLWithPath: spec.path).lastPathComponent
+            do {
+                // `finally` hooks must run even after Ctrl-C, so they get a fresh cancellation.
+                let cancellation = phase == .finally ? Cancellation() : workspace.cancellation
+                let result = try hooks.run(spec, context: hookContext, cancellation: cancellation) { line, isError in
+                    logger.log(level: isError ? .warning : .info, "[\(name)] \(line)")
+                }
+                switch result.outcome {
+                case .ok: logger.info("\(result.message)")
+                case .skip:
+                    logger.info("\(result.message): skip requested (exit 75)")
+                    if phase == .before { return .skipped }
+                default:
+                    logger.error("\(result.message)")
+                    if phase == .before { return .failed(result.message) }
+                    verdict = .failed(result.message)
+                }
+            } catch {
+                logger.error("hook \(spec.path) could not run: \(describe(error))")
+                if phase == .before { return .failed(describe(error)) }
+                verdict = .failed(describe(error))
+            }
+        }
+        return verdict
+    }
+
+    // MARK: Records
+
+    private func recordStep(_ step: StepSummary, index: Int, started: Date, context: RunContext) {
+        guard let state = try? workspace.openState() else { return }
+        try? state.recordStep(StepRecord(runID: context.runID, index: index, name: step.name, kind: step.kind,
+                                         component: step.component, startedAt: started, finishedAt: Date(),
+                                         outcome: step.outcome.rawValue, attempts: step.attempts,
+                                         bytes: context.backup(of: step.component ?? "").map { $0.bytes } ?? 0,
+                                         error: step.error))
+    }
+
+    /// The runbook's manual_backups.log: one line per backup the run made.
+    private func writeRecordLines(_ summary: RunSummary) {
+        let formatter = ISO8601DateFormatter()
+        var lines = ""
+        for backup in summary.backups {
+            let location = workspace.artifactURL(key: backup.published ? backup.latestKey : backup.key)
+            let outcome = backup.published ? "success" : backup.verified ? "stored (not published)" : "stored (not verified)"
+            lines += "\(formatter.string(from: summary.finishedAt)) \(backup.component) backup \(outcome): backup_id=\(backup.backupID) environment=\(backup.environment) location=\(location) bytes=\(backup.bytes) run=\(summary.runID)\n"
+        }
+        for step in summary.steps where step.kind == "backup" && step.outcome != .success && step.outcome != .skipped {
+            lines += "\(formatter.string(from: summary.finishedAt)) \(step.component ?? "?") backup failed: environment=\(summary.environment) run=\(summary.runID) error=\(step.error ?? "")\n"
+        }
+        guard !lines.isEmpty else { return }
+        let path = workspace.config.recordFilePath
+        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            workspace.logger.warning("cannot append to the record file \(path)")
+            return
+        }
+        _ = try? handle.seekToEnd()
+        handle.write(Data(lines.utf8))
+        try? handle.close()
+    }
+}
+
+/// Sleeps `seconds` unless cancelled first; false when cancelled.
+func sleep(_ seconds: Double, unless cancellation: Cancellation) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if cancellation.isCancelled { return false }
+        Thread.sleep(forTimeInterval: min(0.1, end.timeIntervalSinceNow))
+    }
+    return !cancellation.isCancelled
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    seconds >= 60 ? String(format: "%.0fm%02.0fs", (seconds / 60).rounded(.down), seconds.truncatingRemainder(dividingBy: 60))
+        : String(format: "%.0fs", seconds)
+}
+
+/// Cancels a step when its timeout passes.
+final class DeadlineTimer: @unchecked Sendable {
+    // @unchecked: `fired` is written once by the timer and read after `stop()`.
+    private let timer: DispatchSourceTimer?
+    private(set) var fired = false
+
+    init(seconds: Double?, cancellation: Cancellation) {
+        guard let seconds else { timer = nil; return }
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        self.timer = timer
+        timer.schedule(deadline: .now() + seconds)
+        timer.setEventHandler { [weak self] in
+            self?.fired = true
+            cancellation.cancel()
+        }
+        timer.resume()
+    }
+
+    func stop() { timer?.cancel() }
+}
+
+/// A fixed-size array written from several threads.
+final class LockedArray<Element>: @unchecked Sendable {
+    // @unchecked: every access holds `lock`.
+    private var storage: [Element]
+    private let lock = NSLock()
+    init(repeating value: Element, count: Int) { storage = Array(repeating: value, count: count) }
+    subscript(index: Int) -> Element {
+        get { lock.lock(); defer { lock.unlock() }; return storage[index] }
+        set { lock.lock(); storage[index] = newValue; lock.unlock() }
+    }
+    var values: [Element] { lock.lock(); defer { lock.unlock() }; return storage }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// What the steps of one run share: the backups it made, which components were aborted or
+/// skipped by their hooks, and the step summaries so far. Parallel steps update it concurrently.
+final class RunContext: @unchecked Sendable {
+    // @unchecked: every mutable field is guarded by `lock`.
+    enum ComponentState { case ready, aborted(String), skipped }
+
+    let runID: String
+    let pipeline: String
+    let component: String?
+    let logFile: String?
+    private let lock = NSLock()
+    private var backups: [String: BackupSummary] = [:]
+    private var backupOrder: [String] = []
+    private var components: [String: ComponentState] = [:]
+    private(set) var steps: [StepSummary] = []
+    private var nextIndex = 0
+
+    init(runID: String, pipeline: String, component: String?, logFile: String?) {
+        self.runID = runID; self.pipeline = pipeline; self.component = component; self.logFile = logFile
+    }
+
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
+    func backup(of component: String) -> BackupSummary? { withLock { backups[component] } }
+
+    func store(_ backup: BackupSummary) {
+        withLock {
+            if backups[backup.component] == nil { backupOrder.append(backup.component) }
+            backups[backup.component] = backup
+        }
+    }
+
+    var allBackups: [BackupSummary] { withLock { backupOrder.compactMap { backups[$0] } } }
+
+    /// nil the first time a component is seen (its `before` hooks must run), else its state.
+    func state(of component: String) -> ComponentState? { withLock { components[component] } }
+    func setState(_ state: ComponentState, for component: String) { withLock { components[component] = state } }
+    var touchedComponents: [(String, ComponentState)] { withLock { components.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } } }
+
+    func reserveIndex() -> Int { withLock { defer { nextIndex += 1 }; return nextIndex } }
+    func append(_ step: StepSummary) { withLock { steps.append(step) } }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// How a step or a run ended.
+public enum Outcome: String, Codable, Sendable {
+    case success, partial, failure, skipped
+    /// Failed, but its on_error policy let the run go on.
+    case continued
+    case cancelled
+
+    public var exitCode: ExitCode {
+        switch self {
+        case .success, .continued: return .success
+        case .partial: return .partial
+        case .skipped: return .skipped
+        case .failure, .cancelled: return .failure
+        }
+    }
+}
+
+/// What one step did.
+public struct StepSummary: Codable, Sendable {
+    public var name: String
+    public var kind: String
+    public var component: String?
+    public var outcome: Outcome
+    public var seconds: Double
+    public var attempts: Int
+    public var error: String?
+    public var checks: [CheckResult]
+    /// A native action's return value.
+    public var result: JSONValue?
+}
+
+/// What a pipeline run did: the summary `--json` prints and hooks receive.
+public struct RunSummary: Codable, Sendable {
+    public var runID: String
+    public var pipeline: String
+    public var environment: String
+    public var component: String?
+    public var outcome: Outcome
+    public var exitCode: Int32
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var logFile: String?
+    public var error: String?
+    public var steps: [StepSummary]
+    public var backups: [BackupSummary]
+
+    enum CodingKeys: String, CodingKey {
+        case pipeline, environment, component, outcome, error, steps, backups
+        case runID = "run_id", exitCode = "exit_code", startedAt = "started_at", finishedAt = "finished_at", logFile = "log_file"
+    }
+}
+
+/// Receives a run's events as they happen (terminal progress bar, plain lines, JSON lines).
+public protocol RunReporter: Sendable {
+    func runStarted(runID: String, pipeline: String, logFile: String?)
+    func stepStarted(_ name: String)
+    /// Bytes done of total (0 = unknown) for the step; called often, reporters rate-limit.
+    func stepProgress(_ name: String, done: UInt64, total: UInt64)
+    func stepFinished(_ step: StepSummary)
+    func runFinished(_ summary: RunSummary)
+}

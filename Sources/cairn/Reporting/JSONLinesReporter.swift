@@ -1,0 +1,56 @@
+import CairnHost
+import Foundation
+
+/// `--json` on pipeline commands: one JSON object per line on stdout (progress events, step
+/// results, one summary), so programs can follow a run as it happens.
+final class JSONLinesReporter: RunReporter, @unchecked Sendable {
+    // @unchecked: `lastProgress` is guarded by `lock`.
+    private let lock = NSLock()
+    private var lastProgress: [String: Date] = [:]
+
+    static func emit(_ object: [String: JSONValue]) {
+        var fields = object
+        fields["time"] = .string(ISO8601DateFormatter().string(from: Date()))
+        let line = JSONValue.object(fields).jsonText + "\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+
+    static func encodeValue<T: Encodable>(_ value: T) -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(value)).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) } ?? .null
+    }
+
+    func runStarted(runID: String, pipeline: String, logFile: String?) {
+        Self.emit(["type": .string("run"), "status": .string("started"), "run_id": .string(runID),
+                   "pipeline": .string(pipeline), "log_file": logFile.map(JSONValue.string) ?? .null])
+    }
+
+    func stepStarted(_ name: String) {
+        Self.emit(["type": .string("step"), "status": .string("started"), "step": .string(name)])
+    }
+
+    func stepProgress(_ name: String, done: UInt64, total: UInt64) {
+        lock.lock()
+        let now = Date()
+        let due = now.timeIntervalSince(lastProgress[name] ?? .distantPast) >= 0.5 || (total > 0 && done >= total)
+        if due { lastProgress[name] = now }
+        lock.unlock()
+        guard due else { return }
+        Self.emit(["type": .string("progress"), "step": .string(name), "done_bytes": .number(Double(done)),
+                   "total_bytes": .number(Double(total))])
+    }
+
+    func stepFinished(_ step: StepSummary) {
+        var object: [String: JSONValue] = ["type": .string("step"), "status": .string(step.outcome.rawValue)]
+        if case .object(let fields) = Self.encodeValue(step) { object.merge(fields) { current, _ in current } }
+        object["step"] = .string(step.name)
+        Self.emit(object)
+    }
+
+    func runFinished(_ summary: RunSummary) {
+        var object: [String: JSONValue] = ["type": .string("summary")]
+        if case .object(let fields) = Self.encodeValue(summary) { object.merge(fields) { current, _ in current } }
+        Self.emit(object)
+    }
+}
