@@ -23,7 +23,8 @@ struct Cairn: ParsableCommand {
           cairn plugins list
         """,
         version: BackupService.toolVersion,
-        subcommands: [BackupCommand.self, VerifyCommand.self, ListCommand.self, RestoreCommand.self, PluginsCommand.self]
+        subcommands: [BackupCommand.self, VerifyCommand.self, ListCommand.self, RestoreCommand.self, HistoryCommand.self,
+                      PluginsCommand.self]
     )
 
     static func main() {
