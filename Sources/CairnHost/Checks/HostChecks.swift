@@ -1,0 +1,143 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The runbook's "Check System Resources" (df -h, free -h, uptime) as pre-checks: disk space where
+/// cairn writes, available memory, CPU load. An unreadable source is a warning, never a crash: the
+/// backup itself may still work.
+public enum HostChecks {
+    static let source = "host"
+
+    /// Free space (statvfs: f_bavail * f_frsize, what an unprivileged writer can use) at each path, e.g.
+    /// the staging and log folders. A path that does not exist yet is checked at its nearest existing
+    /// parent. Paths on one filesystem share one result, so its space is not reported twice.
+    public static func disk(paths: [String], thresholds: HostCheckThresholds) -> [CheckResult] {
+        var results: [CheckResult] = []
+        var filesystems: [(device: UInt64, paths: [(path: String, existing: String)])] = []
+        for path in paths {
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            let existing = nearestExistingPath(absolute)
+            var info = stat()
+            guard stat(existing, &info) == 0 else {
+                results.append(CheckResult(source: source, name: "disk", status: .warn,
+                                           message: "cannot check free space at \(absolute): \(String(cString: strerror(errno)))",
+                                           detail: .object(["path": .string(absolute)])))
+                continue
+            }
+            let device = UInt64(info.st_dev)
+            if let index = filesystems.firstIndex(where: { $0.device == device }) {
+                filesystems[index].paths.append((absolute, existing))
+            } else {
+                filesystems.append((device, [(absolute, existing)]))
+            }
+        }
+        for filesystem in filesystems {
+            results.append(diskResult(paths: filesystem.paths, thresholds: thresholds))
+        }
+        return results
+    }
+
+    /// MemAvailable (the kernel's estimate of memory usable without swapping) from /proc/meminfo.
+    /// `meminfo` replaces the file's text, for tests.
+    public static func memory(thresholds: HostCheckThresholds, meminfo: String? = nil) -> CheckResult {
+        let text: String
+        do { text = try meminfo ?? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) } catch {
+            return CheckResult(source: source, name: "memory", status: .warn,
+                               message: "cannot read /proc/meminfo: \(describe(error))")
+        }
+        var fields: [String: UInt64] = [:]
+        for line in text.split(separator: "\n") {
+            // "MemAvailable:    3355443 kB" (the kernel's kB are KiB)
+            let parts = line.split(whereSeparator: { $0 == ":" || $0 == " " })
+            guard parts.count >= 2, let value = UInt64(parts[1]) else { continue }
+            fields[String(parts[0])] = parts.count > 2 && parts[2] == "kB" ? value * 1024 : value
+        }
+        guard let available = fields["MemAvailable"], let total = fields["MemTotal"] else {
+            return CheckResult(source: source, name: "memory", status: .warn,
+                               message: "/proc/meminfo has no MemAvailable and MemTotal lines; memory not checked")
+        }
+        let status: CheckResult.Status = available < thresholds.minAvailableMemoryBytes ? .fail
+            : available < thresholds.warnAvailableMemoryBytes ? .warn : .pass
+        var message = "\(formatByteCount(available)) available of \(formatByteCount(total))"
+        if status == .fail { message += ", below the minimum of \(formatByteLimit(thresholds.minAvailableMemoryBytes))" }
+        if status == .warn { message += ", below the warning level of \(formatByteLimit(thresholds.warnAvailableMemoryBytes))" }
+        return CheckResult(source: source, name: "memory", status: status, message: message, detail: .object([
+            "available_bytes": .number(Double(available)), "total_bytes": .number(Double(total)),
+            "min_available_bytes": .number(Double(thresholds.minAvailableMemoryBytes)),
+            "warn_available_bytes": .number(Double(thresholds.warnAvailableMemoryBytes)),
+        ]))
+    }
+
+    /// The 1-minute load average from /proc/loadavg divided by the active cores. `loadavg` and `cores`
+    /// replace the machine's, for tests.
+    public static func load(thresholds: HostCheckThresholds, loadavg: String? = nil, cores: Int? = nil) -> CheckResult {
+        let text: String
+        do { text = try loadavg ?? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) } catch {
+            return CheckResult(source: source, name: "load", status: .warn,
+                               message: "cannot read /proc/loadavg: \(describe(error))")
+        }
+        // "0.52 0.58 0.59 1/467 12345"
+        guard let first = text.split(separator: " ").first, let load1 = Double(first), load1 >= 0 else {
+            return CheckResult(source: source, name: "load", status: .warn,
+                               message: "cannot parse /proc/loadavg ('\(text.prefix(40))'); load not checked")
+        }
+        let cores = max(1, cores ?? ProcessInfo.processInfo.activeProcessorCount)
+        let perCore = load1 / Double(cores)
+        let status: CheckResult.Status = perCore > thresholds.maxLoadPerCore ? .fail
+            : perCore > thresholds.warnLoadPerCore ? .warn : .pass
+        var message = "load \(String(format: "%.2f", load1)) on \(cores) core\(cores == 1 ? "" : "s")"
+            + " (\(String(format: "%.2f", perCore)) per core)"
+        if status == .fail { message += ", above the limit of \(String(format: "%.1f", thresholds.maxLoadPerCore)) per core" }
+        if status == .warn { message += ", above the warning level of \(String(format: "%.1f", thresholds.warnLoadPerCore)) per core" }
+        return CheckResult(source: source, name: "load", status: status, message: message, detail: .object([
+            "load1": .number(load1), "cores": .number(Double(cores)), "load_per_core": .number(perCore),
+            "max_load_per_core": .number(thresholds.maxLoadPerCore),
+            "warn_load_per_core": .number(thresholds.warnLoadPerCore),
+        ]))
+    }
+
+    /// Disk results for `paths`, then memory, then load.
+    public static func all(paths: [String], thresholds: HostCheckThresholds) -> [CheckResult] {
+        disk(paths: paths, thresholds: thresholds) + [memory(thresholds: thresholds), load(thresholds: thresholds)]
+    }
+
+    // MARK: Disk helpers
+
+    static func nearestExistingPath(_ path: String) -> String {
+        var url = URL(fileURLWithPath: path)
+        while !FileManager.default.fileExists(atPath: url.path), url.path != "/" {
+            url = url.deletingLastPathComponent()
+        }
+        return url.path
+    }
+
+    private static func diskResult(paths: [(path: String, existing: String)], thresholds: HostCheckThresholds) -> CheckResult {
+        let place = paths.map { $0.path == $0.existing ? $0.path : "\($0.path) (not created yet, checked at \($0.existing))" }
+            .joined(separator: ", ")
+        let checked = paths[0].existing
+        var info = statvfs()
+        guard statvfs(checked, &info) == 0 else {
+            return CheckResult(source: source, name: "disk", status: .warn,
+                               message: "cannot check free space at \(place): \(String(cString: strerror(errno)))",
+                               detail: .object(["paths": .array(paths.map { .string($0.path) }), "checked_path": .string(checked)]))
+        }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        let total = UInt64(info.f_blocks) * UInt64(info.f_frsize)
+        let status: CheckResult.Status = free < thresholds.minFreeDiskBytes ? .fail
+            : free < thresholds.warnFreeDiskBytes ? .warn : .pass
+        var message = "\(formatByteCount(free)) free of \(formatByteCount(total)) at \(place)"
+        if status == .fail { message += ", below the minimum of \(formatByteLimit(thresholds.minFreeDiskBytes))" }
+        if status == .warn { message += ", below the warning level of \(formatByteLimit(thresholds.warnFreeDiskBytes))" }
+        return CheckResult(source: source, name: "disk", status: status, message: message, detail: .object([
+            "paths": .array(paths.map { .string($0.path) }), "checked_path": .string(checked),
+            "free_bytes": .number(Double(free)), "total_bytes": .number(Double(total)),
+            "min_free_bytes": .number(Double(thresholds.minFreeDiskBytes)),
+            "warn_free_bytes": .number(Double(thresholds.warnFreeDiskBytes)),
+        ]))
+    }
+}
