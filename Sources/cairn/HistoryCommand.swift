@@ -32,6 +32,7 @@ struct HistoryCommand: ParsableCommand {
             return Output.line("no runs recorded yet (no state database at \(path))")
         }
         let state = try workspace.openState()
+        _ = try state.markInterruptedRuns()  // a run killed with -9 shows as interrupted, not running
         let runs = try state.runs(pipeline: pipeline, component: component, limit: limit)
         if globals.json {
             return try Output.json(try runs.map { Entry(run: $0, steps: try state.steps(runID: $0.runID)) })
