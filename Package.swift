@@ -50,7 +50,7 @@ let package = Package(
                 exclude: [], resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",
-            dependencies: ["CairnHost", "CCairnPlugin"],
+            dependencies: ["CairnHost", "CCairnPlugin", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,5 +1,5 @@
 /*
- * walk.c -- the one tree walk shared by check, backup and count_files.
+ * walk.c -- the one tree walk shared by check, backup and the native actions (count.c).
  *
  * Every directory is read whole and sorted with strcmp, so a backup of an unchanged tree always
  * lists the same entries in the same order. Children are reached with openat/fstatat relative to

@@ -127,6 +127,39 @@ public final class Workspace: @unchecked Sendable {
                               logger: logger, cancellation: cancellation, tempDirectory: try temporaryDirectory().path)
     }
 
+    // MARK: Native actions
+
+    /// The settings a native action of `plugin` sees: those of the configured component instance
+    /// `instance` (default: the instance named like the plugin, if it uses it) or of the configured
+    /// store, else environment and defaults only. Required settings may be absent, since an action
+    /// runs without `open`; values that are present are still checked.
+    public func actionSettings(for plugin: LoadedPlugin, instance: String? = nil) throws -> PluginSettings {
+        var configured: [String: ConfigValue] = [:]
+        var owner = "plugin '\(plugin.name)'"
+        if let instance {
+            guard let component = config.component(named: instance) else {
+                let instances = config.components.map(\.name)
+                throw CairnError.usage("unknown component instance '\(instance)' in \(config.file ?? "the configuration (no cairn.yaml found)") (configured: \(instances.isEmpty ? "none" : instances.joined(separator: ", ")))")
+            }
+            let uses = component.plugin.value.stringValue ?? component.name
+            guard uses == plugin.name else {
+                throw CairnError.usage("\(component.plugin.origin): component '\(instance)' uses plugin '\(uses)', not '\(plugin.name)'")
+            }
+            configured = component.settings
+            owner = "component '\(instance)'"
+        } else if plugin.manifest.kind == .component, let component = config.component(named: plugin.name),
+                  (component.plugin.value.stringValue ?? component.name) == plugin.name {
+            configured = component.settings
+            owner = "component '\(plugin.name)'"
+        } else if plugin.manifest.kind == .storage, config.storageType == plugin.name {
+            configured = config.storage.settings
+            owner = "storage '\(plugin.name)'"
+        }
+        return try SettingsResolver.resolve(
+            manifest: plugin.manifest, configured: configured, environment: environment,
+            baseDirectory: config.baseDirectory, workingDirectory: workingDirectory, owner: owner, requireAll: false)
+    }
+
     // MARK: State and scratch space
 
     /// Default: beside the filesystem store (`<root>/.cairn/state.sqlite`); for remote stores,

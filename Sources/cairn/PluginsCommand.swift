@@ -5,8 +5,8 @@ import Foundation
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "List and inspect component and storage plugins.",
-        subcommands: [List.self, Inspect.self])
+        abstract: "List, inspect and call component and storage plugins.",
+        subcommands: [List.self, Inspect.self, Call.self])
 
     struct PluginRow: Codable {
         var name: String
@@ -91,6 +91,75 @@ struct PluginsCommand: ParsableCommand {
                 Output.line("  action \(name)(\(parameters)) -> \(action.returns)  [\(action.symbol)]")
             }
         }
+    }
+
+    struct Call: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call a plugin's native action and print its result.",
+            discussion: """
+            Arguments are read as the action's declared parameter types, in order, or as name=value \
+            (cairn plugins inspect lists each action's parameters). The action sees the plugin's \
+            settings from cairn.yaml and the environment where they are set; it runs without opening \
+            the plugin, so required settings may be missing.
+
+            The result is printed as returned. An action reports failure only through its value: \
+            count_files printing -1 means the call ran and the action returned -1 (it logs the \
+            reason). Exits 2 for an unknown plugin or action, or arguments that do not fit the \
+            declaration.
+
+            Examples:
+              cairn plugins call directory count_files /etc
+              cairn plugins call directory describe path=/etc --json
+            """)
+
+        @Argument(help: "Plugin name (see cairn plugins list).")
+        var plugin: String
+
+        @Argument(help: "Action name (see cairn plugins inspect).")
+        var action: String
+
+        // allUnrecognized: a word such as -1 is an argument, not an unknown option.
+        @Argument(parsing: .allUnrecognized, help: "The action's arguments: values in declaration order, or name=value.")
+        var arguments: [String] = []
+
+        @Option(help: "Use the settings of this configured component instance.")
+        var instance: String?
+
+        @OptionGroup var globals: GlobalOptions
+
+        func run() throws {
+            let workspace = try globals.workspace()
+            let loaded = try workspace.registry.load(plugin)
+            let native = try NativeAction(plugin: loaded, name: action)
+            // allUnrecognized keeps the `--` terminator; it only marks where option parsing ends.
+            var words = arguments
+            if let terminator = words.firstIndex(of: "--") { words.remove(at: terminator) }
+            let values = try native.parse(commandLine: words)
+            let settings = try workspace.actionSettings(for: loaded, instance: instance)
+            let result = try native.call(arguments: values, settings: settings, logger: workspace.logger,
+                                         cancellation: workspace.cancellation,
+                                         temporaryDirectory: try workspace.temporaryDirectory().path)
+            if globals.json { return try Output.json(CallReport(plugin: plugin, action: action, result: result)) }
+            if native.spec.returns != "void" { Output.line(Self.plain(result, returns: native.spec.returns)) }
+        }
+
+        /// Integers print whole, whatever their size; text prints as it is.
+        static func plain(_ value: JSONValue, returns: String) -> String {
+            switch value {
+            case .string(let text): return text
+            case .number(let number) where returns != "double":
+                if let integer = Int64(exactly: number) { return String(integer) }
+                if let integer = UInt64(exactly: number) { return String(integer) }
+                return String(number)
+            case .number(let number): return String(number)
+            default: return value.jsonText
+            }
+        }
+    }
+
+    struct CallReport: Encodable {
+        var plugin, action: String
+        var result: JSONValue
     }
 
     struct InspectReport: Encodable {

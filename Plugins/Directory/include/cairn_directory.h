@@ -39,6 +39,16 @@ CAIRN_DIRECTORY_EXPORT const cairn_plugin *cairn_plugin_entry_v1(uint32_t host_a
 CAIRN_DIRECTORY_EXPORT int64_t cairn_directory_count_files(const cairn_host_api *host,
                                                            const char *path);
 
+/**
+ * Native action "describe": "N files, M bytes" for the regular files under the directory `path`,
+ * counted as count_files counts them (M is the sum of their sizes).
+ *
+ * The string is allocated with `host->alloc` and belongs to the caller, who frees it with
+ * `host->free` (the host does this for every "string" result). Returns NULL on error after
+ * logging the reason, and also when `host` is NULL (nobody could free the result).
+ */
+CAIRN_DIRECTORY_EXPORT char *cairn_directory_describe(const cairn_host_api *host, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,8 +3,11 @@ import Foundation
 /// Checks an instance's settings against its plugin's manifest and fills in environment
 /// overrides and defaults. Errors name the file:line or variable the bad value came from.
 enum SettingsResolver {
+    /// With `requireAll` false, absent required settings are left out instead of refused: native
+    /// actions run without `open`, so the settings they do not read need not exist.
     static func resolve(manifest: PluginManifest, configured: [String: ConfigValue], environment: [String: String],
-                        baseDirectory: URL, workingDirectory: URL, owner: String) throws -> PluginSettings {
+                        baseDirectory: URL, workingDirectory: URL, owner: String,
+                        requireAll: Bool = true) throws -> PluginSettings {
         let specs = manifest.settings ?? [:]
         var result = PluginSettings()
         for (key, value) in configured.sorted(by: { $0.key < $1.key }) where specs[key] == nil {
@@ -19,7 +22,7 @@ enum SettingsResolver {
             }
             if chosen == nil, let fallback = spec.default { chosen = ConfigValue(fallback, .builtIn) }
             guard var setting = chosen, setting.value != .null else {
-                if spec.required == true {
+                if spec.required == true, requireAll {
                     let via = spec.env.map { " or set \($0)" } ?? ""
                     throw CairnError.usage("\(owner) needs setting '\(key)'\(spec.description.map { " (\($0))" } ?? ""): add it to cairn.yaml\(via)")
                 }

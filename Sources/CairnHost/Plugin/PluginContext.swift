@@ -89,4 +89,15 @@ enum HostServices {
         ))
         return table
     }
+
+    /// A table that lives only for `body`, as a native action's call does. The context is kept
+    /// alive too: the table points at it without retaining it.
+    static func withTable<R>(for context: PluginContext, _ body: (UnsafePointer<cairn_host_api>) throws -> R) rethrows -> R {
+        let table = makeTable(for: context)
+        defer {
+            table.deinitialize(count: 1)
+            table.deallocate()
+        }
+        return try withExtendedLifetime(context) { try body(table) }
+    }
 }

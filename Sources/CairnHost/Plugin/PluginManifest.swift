@@ -78,9 +78,23 @@ public struct PluginManifest: Decodable, Equatable, Sendable {
                 throw fail("setting '\(key)': default '\(value)' is not one of \(values)")
             }
         }
-        for (action, spec) in actions ?? [:] {
-            for parameter in spec.parameters where NativeType(rawValue: parameter.type) == nil {
-                throw fail("action '\(action)': parameter '\(parameter.name)' has unknown type '\(parameter.type)' (use \(NativeType.allNames))")
+        for (action, spec) in (actions ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if spec.symbol.isEmpty { throw fail("action '\(action)': symbol is empty") }
+            var seen: Set<String> = []
+            for parameter in spec.parameters {
+                // Names are how pipelines and `name=value` command-line words address parameters.
+                guard parameter.name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
+                    throw fail("action '\(action)': parameter name '\(parameter.name)' must be letters, digits or '_', starting with a letter or '_'")
+                }
+                guard seen.insert(parameter.name).inserted else {
+                    throw fail("action '\(action)': parameter '\(parameter.name)' is declared twice")
+                }
+                if parameter.type == "void" {
+                    throw fail("action '\(action)': parameter '\(parameter.name)' cannot be void (void is allowed as a return type only)")
+                }
+                if NativeType(rawValue: parameter.type) == nil {
+                    throw fail("action '\(action)': parameter '\(parameter.name)' has unknown type '\(parameter.type)' (use \(NativeType.allNames))")
+                }
             }
             if NativeType(rawValue: spec.returns) == nil, spec.returns != "void" {
                 throw fail("action '\(action)': unknown return type '\(spec.returns)' (use void, \(NativeType.allNames))")
@@ -89,7 +103,8 @@ public struct PluginManifest: Decodable, Equatable, Sendable {
     }
 }
 
-/// The C types a native action may take or return (cairn_plugin.h, "Native actions").
+/// The C types a native action may take or return (cairn_plugin.h, "Native actions"); a return
+/// may also be "void".
 public enum NativeType: String, CaseIterable, Sendable {
     case bool, int32, int64, uint32, uint64, double, string
     static var allNames: String { allCases.map(\.rawValue).joined(separator: ", ") }

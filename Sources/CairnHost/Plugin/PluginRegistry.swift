@@ -33,6 +33,18 @@ public final class PluginRegistry: @unchecked Sendable {
         Array(Set(candidates.compactMap { $0.manifest?.kind == kind ? $0.manifest?.name : nil })).sorted()
     }
 
+    /// Loads the plugin `name` as whatever kind its manifest declares (for commands that take
+    /// any plugin), or explains why it cannot.
+    public func load(_ name: String) throws -> LoadedPlugin {
+        guard let kind = candidate(named: name)?.manifest?.kind else {
+            let known = candidates.compactMap { $0.manifest?.name }
+            let names = Array(Set(known)).sorted()
+            let hint = closest(to: name, in: names).map { " Did you mean '\($0)'?" } ?? ""
+            throw CairnError.usage("unknown plugin '\(name)'. Known plugins: \(names.isEmpty ? "none" : names.joined(separator: ", ")).\(hint)")
+        }
+        return try load(name, kind: kind)
+    }
+
     /// Loads and validates the plugin `name` of the given kind, or explains why it cannot.
     public func load(_ name: String, kind: PluginManifest.Kind) throws -> LoadedPlugin {
         lock.lock(); defer { lock.unlock() }

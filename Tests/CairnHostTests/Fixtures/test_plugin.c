@@ -6,8 +6,12 @@
  *   -DTOOLCHAIN="..."    carry a Swift toolchain stamp from another compiler
  *   -DNAME="..."         disagree with the manifest's name
  *   -DNO_COMMIT          leave a required storage function NULL
+ * It also exports native actions of every type, called through libffi by NativeActionTests.
  */
 #include "cairn_plugin.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #ifndef ABI_MAJOR
 #define ABI_MAJOR CAIRN_ABI_MAJOR
@@ -77,4 +81,54 @@ __attribute__((visibility("default"))) const cairn_plugin *cairn_plugin_entry_v1
 /* A native action, declared in the manifest of some variants. */
 __attribute__((visibility("default"))) int64_t teststore_add(const cairn_host_api *host, int64_t a, int64_t b) {
     (void)host; return a + b;
+}
+
+/* Native actions covering every parameter and return type, for the libffi marshalling tests. */
+#define TEST_ACTION __attribute__((visibility("default")))
+
+TEST_ACTION int32_t teststore_negate32(const cairn_host_api *host, int32_t value) {
+    (void)host; return -value;
+}
+TEST_ACTION uint32_t teststore_xor32(const cairn_host_api *host, uint32_t a, uint32_t b) {
+    (void)host; return a ^ b;
+}
+TEST_ACTION uint64_t teststore_half64(const cairn_host_api *host, uint64_t value) {
+    (void)host; return value / 2;
+}
+TEST_ACTION double teststore_scale(const cairn_host_api *host, double value, double factor) {
+    (void)host; return value * factor;
+}
+TEST_ACTION int teststore_not(const cairn_host_api *host, int flag) {
+    (void)host; return !flag;
+}
+/* More arguments than x86-64 and AArch64 pass in registers, of every type, so some go on the stack. */
+TEST_ACTION double teststore_mix(const cairn_host_api *host, int32_t a, uint32_t b, int64_t c, uint64_t d,
+                                 double e, int f, const char *s, int32_t g, int64_t h) {
+    (void)host;
+    return (double)a + (double)b + (double)c + (double)d + e + (f ? 1000.0 : 0.0) + (double)strlen(s)
+           + (double)g + (double)h;
+}
+/* "hello, <name>" in host-allocated memory, or NULL for an empty name. */
+TEST_ACTION char *teststore_greet(const cairn_host_api *host, const char *name) {
+    if (name[0] == '\0') return NULL;
+    size_t size = strlen("hello, ") + strlen(name) + 1;
+    char *text = host->alloc(host->host_ctx, size);
+    if (text != NULL) snprintf(text, size, "hello, %s", name);
+    return text;
+}
+/* The setting `key` as config_get returns it, copied for the host, or NULL when unset. */
+TEST_ACTION char *teststore_setting(const cairn_host_api *host, const char *key) {
+    const char *value = host->config_get(host->host_ctx, key);
+    if (value == NULL) return NULL;
+    char *copy = host->alloc(host->host_ctx, strlen(value) + 1);
+    if (copy != NULL) strcpy(copy, value);
+    return copy;
+}
+/* Logs `message` and creates the file `name` in the host's temporary folder. */
+TEST_ACTION void teststore_touch(const cairn_host_api *host, const char *name, const char *message) {
+    cairn_logf(host, CAIRN_LOG_WARNING, "%s", message);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", host->temp_dir(host->host_ctx), name);
+    FILE *file = fopen(path, "w");
+    if (file != NULL) fclose(file);
 }
