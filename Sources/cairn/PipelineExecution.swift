@@ -8,8 +8,8 @@ enum PipelineExecution {
         let catalog = try PipelineCatalog(config: workspace.config)
         let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:],
                                            workspace: workspace, hooks: workspace.hookRunner())
-        let reporter: RunReporter = globals.json ? JSONLinesReporter()
-            : isatty(STDERR_FILENO) == 1 ? TerminalReporter() : LineReporter()
+        let reporter: any RunReporter = globals.json ? JSONLinesReporter()
+            : isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : LineReporter()
         return try PipelineRunner(workspace: workspace, reporter: reporter).run(pipeline, component: component)
     }
 

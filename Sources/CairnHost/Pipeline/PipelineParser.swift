@@ -91,27 +91,27 @@ struct PipelineParser {
             if members.isEmpty { throw reader.error(valueNode, "a parallel group needs at least one step") }
             action = .parallel(members)
         }
-        var step = PipelineStep(name: defaultName(action), action: action, origin: reader.origin(node))
+        var parsed = PipelineStep(name: defaultName(action), action: action, origin: reader.origin(node))
         for (key, value) in body {
             switch key.string {
-            case "name": step.name = try reader.string(value, key: "name")
-            case "timeout": step.timeout = try duration(value, key: "timeout")
+            case "name": parsed.name = try reader.string(value, key: "name")
+            case "timeout": parsed.timeout = try duration(value, key: "timeout")
             case "retries":
                 let retries = try reader.integer(value, key: "retries")
                 guard (0...20).contains(retries) else { throw reader.error(value, "retries must be 0 to 20, got \(retries)") }
-                step.retries = retries
-            case "retry_delay": step.retryDelay = try duration(value, key: "retry_delay")
+                parsed.retries = retries
+            case "retry_delay": parsed.retryDelay = try duration(value, key: "retry_delay")
             case "on_error":
                 let text = try reader.string(value, key: "on_error")
                 guard let policy = PipelineStep.OnError(rawValue: text) else {
                     throw reader.error(value, "on_error must be 'fail' or 'continue', got '\(text)'")
                 }
-                step.onError = policy
-            case "hooks": step.hooks = try hookSet(value, context: "step \(index + 1)")
+                parsed.onError = policy
+            case "hooks": parsed.hooks = try hookSet(value, context: "step \(index + 1)")
             default: break
             }
         }
-        return step
+        return parsed
     }
 
     func defaultName(_ action: StepAction) -> String {

@@ -326,7 +326,7 @@ public final class PipelineRunner: @unchecked Sendable {
         guard !lines.isEmpty else { return }
         let path = workspace.config.recordFilePath
         try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else {
             workspace.logger.warning("cannot append to the record file \(path)")
             return

@@ -13,7 +13,7 @@ final class RunLog: @unchecked Sendable {
         self.path = path
         let url = URL(fileURLWithPath: path)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         handle = FileHandle(forWritingAtPath: path)
         _ = try? handle?.seekToEnd()
     }
@@ -46,11 +46,11 @@ struct RunLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
-        let merged = self.metadata.merging(explicit ?? [:]) { _, new in new }
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let prefix = merged.isEmpty ? "" : merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " "
-        if level >= .info || self.next.logLevel <= level { log.write(level.rawValue, prefix + message.description) }
-        next.log(level: level, message, metadata: explicit, source: source, file: file, function: function, line: line)
+        if event.level >= .info || next.logLevel <= event.level { log.write(event.level.rawValue, prefix + event.message.description) }
+        next.log(level: event.level, event.message, metadata: event.metadata, source: event.source,
+                 file: event.file, function: event.function, line: event.line)
     }
 }

@@ -12,9 +12,9 @@ enum LocalProcess {
     static var pid: Int32 { getpid() }
 
     static var hostname: String {
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [UInt8](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     /// Signal 0 only checks existence; EPERM means the process exists but belongs to another user.
