@@ -64,10 +64,16 @@ struct DirectoryBackupTests {
     @Test func backupVerifyListRestoreRoundTrip() throws {
         let backup = try cairn(["backup", "configs", "--json"])
         #expect(backup.status == 0, "\(backup.stderr)")
-        let summary = try JSONValue.parse(backup.text)
-        let id = try #require(summary["backup_id"]?.stringValue)
+        // --json: one JSON object per line; the last is the run's summary.
+        let lines = try backup.text.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        let summary = try #require(lines.last)
+        #expect(summary["type"] == .string("summary"))
+        #expect(summary["outcome"] == .string("success"))
+        guard case .array(let backups) = summary["backups"], let made = backups.first else { Issue.record("no backups"); return }
+        let id = try #require(made["backup_id"]?.stringValue)
         #expect(id.hasPrefix("configs_"))
-        #expect(summary["files"]?.numberValue == 5)
+        #expect(made["files"]?.numberValue == 5)
+        #expect(made["published"] == .bool(true))
         let archive = store.appendingPathComponent("configs/test/\(id).tar.gz")
         let latest = store.appendingPathComponent("configs/test/latest.tar.gz")
         #expect(FileManager.default.fileExists(atPath: archive.path))

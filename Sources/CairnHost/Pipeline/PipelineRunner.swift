@@ -59,7 +59,10 @@ public final class PipelineRunner: @unchecked Sendable {
                                status: failed ? "failure" : "success", error: nil)
         }
         let cancelled = workspace.cancellation.isCancelled
-        let outcome: Outcome = runSkipped ? .skipped
+        // Every component the run works on was skipped by its hooks (exit 75): the run is skipped.
+        let components = context.touchedComponents
+        let allComponentsSkipped = !components.isEmpty && components.allSatisfy { if case .skipped = $0.1 { return true } else { return false } }
+        let outcome: Outcome = runSkipped || (allComponentsSkipped && !result.stopped && !result.degraded) ? .skipped
             : cancelled ? .cancelled
             : result.stopped ? .failure
             : result.degraded ? (result.succeeded ? .partial : .failure)
