@@ -2,18 +2,32 @@ import CairnHost
 import Foundation
 import Logging
 
-/// Log lines go to stderr, timestamped, so stdout stays clean for results and --json.
+/// Log lines go to stderr, timestamped like the run log, so stdout stays clean for results and --json.
 enum LoggingSetup {
     nonisolated(unsafe) private static var done = false
 
     static func bootstrap(level: Logger.Level) {
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { _ in StderrLogHandler(logLevel: level) }
+    }
+}
+
+/// "2026-11-26T19:01:02Z warning plugin=redis message": the same shape as the run log file.
+struct StderrLogHandler: LogHandler {
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value) " }.joined()
+        let time = ISO8601DateFormatter().string(from: Date())
+        FileHandle.standardError.write(Data("\(time) \(event.level.rawValue) \(fields)\(event.message)\n".utf8))
     }
 }
 

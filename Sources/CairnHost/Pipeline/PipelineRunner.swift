@@ -51,12 +51,22 @@ public final class PipelineRunner: @unchecked Sendable {
         // Component-level after/on_error/finally, once per component the run touched.
         for (name, componentState) in context.touchedComponents {
             let failed = context.steps.contains { $0.component == name && ($0.outcome == .failure || $0.outcome == .continued) }
-            if case .ready = componentState {
+            switch componentState {
+            case .ready:
                 _ = componentHooks(name, phase: failed ? .onError : .after, context: context, workspace: runWorkspace,
                                    status: failed ? "failure" : "success", error: failed ? result.error : nil)
+            case .aborted(let reason):
+                _ = componentHooks(name, phase: .onError, context: context, workspace: runWorkspace, status: "failure", error: reason)
+            case .skipped:
+                break
             }
-            _ = componentHooks(name, phase: .finally, context: context, workspace: runWorkspace,
-                               status: failed ? "failure" : "success", error: nil)
+            let status: String
+            switch componentState {
+            case .skipped: status = "skipped"
+            case .aborted: status = "failure"
+            case .ready: status = failed ? "failure" : "success"
+            }
+            _ = componentHooks(name, phase: .finally, context: context, workspace: runWorkspace, status: status, error: nil)
         }
         let cancelled = workspace.cancellation.isCancelled
         // Every component the run works on was skipped by its hooks (exit 75): the run is skipped.
