@@ -17,9 +17,15 @@ struct BackupCommand: ParsableCommand {
     @Argument(help: "Component instance from cairn.yaml (or a component plugin name, configured from the environment).")
     var component: String
 
+    @Option(help: "What to back up, for components that offer a choice (the runbook's flag; redis: rdb, aof or both). Sets the component's 'type' setting.")
+    var type: String?
+
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        try PipelineExecution.finish(try PipelineExecution.run("backup", component: component, globals: globals), globals: globals)
+        let summary = try PipelineExecution.run("backup", component: component, globals: globals) { config in
+            if let type { config.override(component: component, setting: "type", value: .string(type), flag: "--type") }
+        }
+        try PipelineExecution.finish(summary, globals: globals)
     }
 }

@@ -24,16 +24,19 @@ struct GlobalOptions: ParsableArguments {
     var json = false
 
     /// Sets up logging and loads the configuration; every command starts here.
-    func workspace() throws -> Workspace {
+    /// `configure` adjusts the loaded configuration (command-specific overrides such as --type).
+    func workspace(configure: (inout Configuration) -> Void = { _ in }) throws -> Workspace {
         // On a terminal the progress display shows the steps; details stay in the run log.
         let level: Logger.Level = verbose ? .debug : (json || isatty(STDERR_FILENO) == 1 ? .warning : .info)
         Output.jsonMode = json
         LoggingSetup.bootstrap(level: level)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let environmentVariables = ProcessInfo.processInfo.environment
-        let configuration = try ConfigLoader.load(
+        let loaded = try ConfigLoader.load(
             explicitPath: config, environment: environmentVariables,
             overrides: .init(environment: environment, bucket: bucket, region: region), workingDirectory: cwd)
+        var configuration = loaded
+        configure(&configuration)
         let cancellation = Cancellation()
         SignalHandling.cancelOnInterrupt(cancellation)
         return Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,

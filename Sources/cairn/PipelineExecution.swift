@@ -3,8 +3,9 @@ import Foundation
 
 /// Runs a pipeline for a command and turns its outcome into output and an exit code.
 enum PipelineExecution {
-    static func run(_ name: String, component: String?, globals: GlobalOptions) throws -> RunSummary {
-        let workspace = try globals.workspace()
+    static func run(_ name: String, component: String?, globals: GlobalOptions,
+                    configure: (inout Configuration) -> Void = { _ in }) throws -> RunSummary {
+        let workspace = try globals.workspace(configure: configure)
         let catalog = try PipelineCatalog(config: workspace.config)
         let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:],
                                            workspace: workspace, hooks: workspace.hookRunner())

@@ -253,4 +253,31 @@ struct PipelineRunTests {
         #expect(run.terminationStatus == 1)
         #expect(traceLines().last?.hasPrefix("tracer.sh finally cancelled") == true, "\(traceLines())")
     }
+
+    @Test func aStepTimeoutStopsAHangingHookAndFailsTheStep() throws {
+        try hook("hang.sh", "#!/bin/sh\nsleep 60\n")
+        try config("pipelines: { p: { steps: [ { hook: hang.sh, timeout: 1s } ] } }")
+        let started = Date()
+        let run = try cairn(["run", "p"])
+        #expect(run.status == 1)
+        #expect(run.text.contains("timed out after 1s"), "\(run.text)")
+        #expect(Date().timeIntervalSince(started) < 15)
+    }
+
+    @Test func jsonModeEndsWithAnErrorObjectWhenARunCannotStart() throws {
+        try config()
+        let run = try cairn(["run", "nosuch", "--json"])
+        #expect(run.status == 2)
+        let last = try #require(try jsonLines(run.text).last)
+        #expect(last["type"] == .string("error"))
+        #expect(last["exit_code"] == .number(2))
+        #expect(last["message"]?.stringValue?.contains("unknown pipeline 'nosuch'") == true)
+    }
+
+    @Test func typeFlagIsCheckedAgainstThePlugin() throws {
+        try config()
+        let run = try cairn(["backup", "files", "--type", "both"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("unknown setting 'type' for component 'files'"))
+    }
 }

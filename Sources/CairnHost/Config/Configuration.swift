@@ -83,6 +83,18 @@ public struct Configuration: Sendable {
 
     public func component(named name: String) -> ComponentConfig? { components.first { $0.name == name } }
 
+    /// Sets one setting of a component from the command line (e.g. `--type both` for redis);
+    /// a component not in the file gets an entry named after its plugin.
+    public mutating func override(component name: String, setting: String, value: JSONValue, flag: String) {
+        let origin = ValueOrigin.commandLine(flag)
+        if let index = components.firstIndex(where: { $0.name == name }) {
+            components[index].settings[setting] = ConfigValue(value, origin)
+        } else {
+            components.append(ComponentConfig(name: name, plugin: ConfigValue(.string(name), origin),
+                                              settings: [setting: ConfigValue(value, origin)], hooks: HookSet(), origin: origin))
+        }
+    }
+
     /// The record file: `record_file` from the config, else `<logDir>/manual_backups.log`.
     public var recordFilePath: String { recordFile ?? URL(fileURLWithPath: logDir).appendingPathComponent("manual_backups.log").path }
 }
