@@ -54,6 +54,22 @@ struct PipelineRunTests {
         return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
     }
 
+    /// Starts cairn without waiting for it, then waits (up to 10 s) until `marker` exists.
+    func startInBackground(_ arguments: [String], waitingFor marker: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = TestPaths.cairnExecutable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAIRN_CONFIG"] = temp.path("cairn.yaml").path
+        process.environment = environment
+        process.currentDirectoryURL = temp.url
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: marker.path) { Thread.sleep(forTimeInterval: 0.1) }
+        return process
+    }
+
     func traceLines() -> [String] {
         ((try? String(contentsOf: trace, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
@@ -206,18 +222,8 @@ struct PipelineRunTests {
     @Test func secondRunIsRefusedWhileTheFirstHoldsTheLockAndKillMinus9IsMarkedInterrupted() throws {
         try hook("sleepy.sh", "#!/bin/sh\necho started > '\(temp.path("started").path)'\nsleep 30\n")
         try config("pipelines: { slow: { steps: [ { hook: sleepy.sh } ] } }")
-        let first = Process()
-        first.executableURL = TestPaths.cairnExecutable
-        first.arguments = ["run", "slow"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = temp.path("cairn.yaml").path
-        first.environment = environment
-        first.currentDirectoryURL = temp.url
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try startInBackground(["run", "slow"], waitingFor: temp.path("started"))
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: temp.path("started").path) { Thread.sleep(forTimeInterval: 0.1) }
         let second = try cairn(["run", "slow"])
         #expect(second.status == 1)
         #expect(second.stderr.contains("pipeline 'slow' for environment 'test' is already running"))
@@ -234,18 +240,8 @@ struct PipelineRunTests {
             hooks: { finally: [tracer.sh] }
             pipelines: { slow: { steps: [ { hook: sleepy.sh } ] } }
             """)
-        let run = Process()
-        run.executableURL = TestPaths.cairnExecutable
-        run.arguments = ["run", "slow"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = temp.path("cairn.yaml").path
-        run.environment = environment
-        run.currentDirectoryURL = temp.url
-        run.standardOutput = FileHandle.nullDevice
-        run.standardError = FileHandle.nullDevice
-        try run.run()
+        let run = try startInBackground(["run", "slow"], waitingFor: temp.path("started"))
         defer { if run.isRunning { kill(run.processIdentifier, SIGKILL) } }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: temp.path("started").path) { Thread.sleep(forTimeInterval: 0.1) }
         kill(run.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(20)
         while run.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
