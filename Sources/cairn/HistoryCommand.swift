@@ -41,6 +41,10 @@ struct HistoryCommand: ParsableCommand {
             let filters = [pipeline.map { "pipeline \($0)" }, component.map { "component \($0)" }].compactMap { $0 }
             return Output.line("no runs recorded\(filters.isEmpty ? "" : " for " + filters.joined(separator: ", ")) in \(path)")
         }
+        if let component {
+            let failures = try state.consecutiveFailures(component: component, environment: workspace.environmentName)
+            Output.line("\(component) in \(workspace.environmentName): \(failures) consecutive failed backup\(failures == 1 ? "" : "s") since the last success")
+        }
         let formatter = ISO8601DateFormatter()
         Output.table(["RUN", "PIPELINE", "COMPONENT", "ENV", "STARTED (UTC)", "DURATION", "OUTCOME", "ERROR"], runs.map { run in
             [run.runID, run.pipeline, run.component ?? "-", run.environment, formatter.string(from: run.startedAt),
