@@ -23,7 +23,7 @@ struct Cairn: ParsableCommand {
           cairn plugins list
         """,
         version: BackupService.toolVersion,
-        subcommands: [BackupCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
+        subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
                       RestoreCommand.self, HistoryCommand.self, PluginsCommand.self]
     )
 

@@ -170,12 +170,16 @@ struct DirectoryBackupTests {
     }
 
     @Test func aStoreThatIsNotWritableIsReportedBeforeAnythingIsBackedUp() throws {
+        #expect(try cairn(["check", "storage"]).status == 0)
         let blocker = temp.path("not-a-directory")
         try Data("x".utf8).write(to: blocker)
         try writeConfig(storageRoot: blocker.appendingPathComponent("store").path)
+        let check = try cairn(["check", "storage"])
+        #expect(check.status == 1)
+        #expect(check.text.contains("FAIL"))
         let result = try cairn(["backup", "configs"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains(blocker.path))
+        #expect((result.text + result.stderr).contains(blocker.path))
     }
 
     @Test func pluginsListAndInspect() throws {
