@@ -1,3 +1,6 @@
+import CCairnPlugin
+import Glibc
+
 /// Redis' CRC-64 ("Jones"): reflected polynomial 0x95ac9329ac4bc9b5, init 0, no final xor.
 /// crc64("123456789") == 0xe9c6d914c4b8d9ca.
 public enum CRC64 {
@@ -70,4 +73,19 @@ enum RDB {
         }
         return value
     }
+}
+
+/// Native action `crc64`: the Redis CRC64 of a text as 16 hex digits (a string, since JSON numbers
+/// cannot carry 64 bits exactly). Lets operators and tests check the implementation against the
+/// reference vector. The result is allocated with host->alloc; the host frees it.
+@_cdecl("cairn_redis_crc64")
+public func cairnRedisCRC64(_ host: UnsafePointer<cairn_host_api>?, _ text: UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>? {
+    guard let host, let text, let alloc = host.pointee.alloc else { return nil }
+    let value = CRC64.checksum(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    let digits = String(hex(value).dropFirst(2))
+    let bytes = Array(digits.utf8) + [0]
+    guard let memory = alloc(host.pointee.host_ctx, bytes.count) else { return nil }
+    let out = memory.bindMemory(to: CChar.self, capacity: bytes.count)
+    for (index, byte) in bytes.enumerated() { out[index] = CChar(bitPattern: byte) }
+    return out
 }

@@ -113,8 +113,9 @@ struct Settings {
                 result.user = user.isEmpty ? nil : user
                 result.password = try percentDecode(credentials[credentials.index(after: colon)...])
             } else {
-                // redis://password@host is how some tools write a bare password.
-                result.password = try percentDecode(credentials)
+                // redis://user@host: the password then comes from REDIS_PASSWORD (kept out of URLs).
+                let user = try percentDecode(credentials)
+                result.user = user.isEmpty ? nil : user
             }
         }
         var hostPort = rest
