@@ -10,6 +10,7 @@ let package = Package(
         // Plugins: each is a shared library loaded by the host through the C ABI.
         .library(name: "CairnDirectory", type: .dynamic, targets: ["CairnDirectory"]),
         .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
+        .library(name: "CairnRedis", type: .dynamic, targets: ["CairnRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,8 @@ let package = Package(
                 resources: [.copy("plugin.json")]),
         .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin"], path: "Plugins/Filesystem",
                 exclude: [], resources: [.copy("plugin.json")]),
+        .target(name: "CairnRedis", dependencies: ["CCairnPlugin"], path: "Plugins/Redis",
+                resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",
             dependencies: ["CairnHost", "CCairnPlugin", .product(name: "Logging", package: "swift-log")],

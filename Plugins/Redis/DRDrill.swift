@@ -1,0 +1,148 @@
+import CCairnPlugin
+import Glibc
+
+/// A disaster-recovery drill: a throwaway redis-server on 127.0.0.1 (free port, temp dir,
+/// appendonly no, no saves) loads the backup; we report keys per db and DEBUG DIGEST, then shut
+/// it down without saving and remove everything.
+struct DRDrill {
+    let component: RedisComponent
+    var host: Host { component.host }
+
+    func run(source: EntrySource, report: Report) throws(RedisError) {
+        var template = Array((host.tempDir + "/redis-drill-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
+            throw RedisError(errno: errno, "cannot create a temporary folder for the DR drill in \(host.tempDir)")
+        }
+        let dir = String(cString: made)
+        defer { Files.removeTree(dir) }
+        let written = try Files.extract(source, into: dir, host: host)
+        guard written.hasRDB || written.aofDir != nil else {
+            throw RedisError(CAIRN_CORRUPT, "the backup holds neither dump.rdb nor an AOF directory: nothing to load")
+        }
+        guard let local = LocalRedis.supportedRDBVersion() else {
+            throw RedisError(CAIRN_NOT_FOUND, "the DR drill needs redis-server in PATH (apt-get install redis-server)")
+        }
+        if let version = written.rdbVersion, version > local.rdb {
+            throw RedisError(CAIRN_UNSUPPORTED, "the backup's RDB version \(version) is newer than the local redis-server \(local.version) can load (up to RDB \(local.rdb)); run the drill with a newer Redis")
+        }
+        var args = ["redis-server", "--bind", "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb",
+                    "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log",
+                    "--enable-debug-command", "local", "--protected-mode", "yes"]
+        // Redis 7 ignores dump.rdb when appendonly is on; an AOF-only backup loads from its dir.
+        if written.hasRDB {
+            args += ["--appendonly", "no"]
+        } else if let aof = written.aofDir {
+            args += ["--appendonly", "yes", "--appenddirname", aof]
+        }
+
+        var lastError = RedisError(CAIRN_IO, "the DR drill's redis-server did not start")
+        for _ in 0 ..< 3 {  // a free port can be taken between the probe and the bind
+            let port = try Self.freePort()
+            let process = try Self.spawn(args + ["--port", String(port)])
+            defer { Self.stop(process, port: port) }
+            do throws(RedisError) {
+                let client = try waitUntilLoaded(process: process, port: port, dir: dir)
+                try inspect(client, port: port, local: local.version, report: report)
+                return
+            } catch {
+                lastError = error
+                if error.status != CAIRN_IO || error.message.contains("exited") { break }
+            }
+        }
+        throw lastError
+    }
+
+    private func waitUntilLoaded(process: pid_t, port: UInt16, dir: String) throws(RedisError) -> RespClient {
+        let deadline = now() + Int64(max(component.settings.readTimeout, 30))
+        while true {
+            try host.checkCancelled()
+            var status: Int32 = 0
+            if waitpid(process, &status, WNOHANG) == process {
+                throw RedisError(CAIRN_IO, "the DR drill's redis-server exited while loading the backup: \(Self.logTail(dir + "/redis.log"))")
+            }
+            if let client = try? RespClient(host: "127.0.0.1", port: port, address: "127.0.0.1:\(port)", connectTimeout: 2, readTimeout: 30),
+               let reply = try? client.command(["PING"]) {
+                if reply.text == "PONG" { return client }
+                if let error = reply.errorText, !error.hasPrefix("LOADING") {
+                    throw RedisError(CAIRN_IO, "the DR drill's redis-server answered PING with \(error)")
+                }
+            }
+            if now() > deadline { throw RedisError(CAIRN_IO, "the DR drill's redis-server did not finish loading in time: \(Self.logTail(dir + "/redis.log"))") }
+            usleep(50_000)
+        }
+    }
+
+    private func inspect(_ client: RespClient, port: UInt16, local: String, report: Report) throws(RedisError) {
+        let keyspace = try client.info("keyspace")
+        let digestReply = try client.command(["DEBUG", "DIGEST"])
+        if let error = digestReply.errorText { throw client.serverError("DEBUG DIGEST", error) }
+        let digest = digestReply.text ?? "?"
+        let keysJSON = RedisComponent.keyspaceJSON(keyspace)
+        let dbs = keyspace.keys.filter { $0.hasPrefix("db") }.sorted().map { db in
+            "\(db) \((keyspace[db] ?? "").split(separator: ",").first ?? "")"
+        }
+        try report.add("drill", CAIRN_CHECK_PASS,
+                       "DR drill: redis-server \(local) on 127.0.0.1:\(port) loaded the backup: \(dbs.isEmpty ? "no keys" : dbs.joined(separator: ", ")); DEBUG DIGEST \(digest)",
+                       detail: "{\"keys\":\(keysJSON),\"digest\":\(JSON.string(digest)),\"redis_version\":\(JSON.string(local))}")
+    }
+
+    // MARK: Processes
+
+    static func freePort() throws(RedisError) -> UInt16 {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw RedisError(errno: errno, "cannot open a socket to find a free port") }
+        defer { close(s) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, length) == 0 && getsockname(s, $0, &length) == 0 }
+        }
+        guard bound else { throw RedisError(errno: errno, "cannot find a free port on 127.0.0.1") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    static func spawn(_ args: [String]) throws(RedisError) -> pid_t {
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, "redis-server", &actions, nil, &argv, environ)
+        guard rc == 0 else { throw RedisError(errno: rc, "cannot start redis-server for the DR drill") }
+        return pid
+    }
+
+    /// SHUTDOWN NOSAVE, then SIGKILL if it lingers; always reaps the child.
+    static func stop(_ pid: pid_t, port: UInt16) {
+        if let client = try? RespClient(host: "127.0.0.1", port: port, address: "127.0.0.1:\(port)", connectTimeout: 1, readTimeout: 5) {
+            _ = try? client.command(["SHUTDOWN", "NOSAVE"])
+        }
+        var status: Int32 = 0
+        for _ in 0 ..< 100 {
+            if waitpid(pid, &status, WNOHANG) != 0 { return }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+    }
+
+    static func logTail(_ path: String) -> String {
+        guard let file = fopen(path, "r") else { return "(no server log)" }
+        defer { fclose(file) }
+        var lines: [String] = []
+        var buffer = [CChar](repeating: 0, count: 1024)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            lines.append(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .trimmingSuffix("\n"))
+            if lines.count > 3 { lines.removeFirst() }
+        }
+        return lines.isEmpty ? "(empty server log)" : lines.joined(separator: " | ")
+    }
+}

@@ -1,0 +1,186 @@
+import CCairnPlugin
+import Glibc
+
+/// One configured Redis instance: settings plus the host's services.
+final class RedisComponent {
+    let host: Host
+    let settings: Settings
+
+    init(host: Host) throws(RedisError) {
+        self.host = host
+        settings = try Settings(host)
+    }
+
+    func connect() throws(RedisError) -> RespClient { try RespClient.connect(settings) }
+
+    // MARK: Pre-checks (runbook 1.1-1.2)
+
+    func check(_ report: Report) throws(RedisError) {
+        let client: RespClient
+        do throws(RedisError) {
+            client = try connect()
+        } catch where !error.hostKnows {
+            try report.add("ping", CAIRN_CHECK_FAIL, error.message)
+            return
+        }
+        let ping = try client.command(["PING"])
+        if let error = ping.errorText {
+            try report.add("ping", CAIRN_CHECK_FAIL, client.serverError("PING", error).message)
+            return
+        }
+        try report.add("ping", CAIRN_CHECK_PASS, "PING at \(settings.address) answered \(ping.text ?? "?")")
+
+        let server = try client.info("server")
+        let replication = (try? client.info("replication")) ?? [:]
+        let version = server["redis_version"] ?? "unknown"
+        let role = replication["role"] ?? "unknown"
+        let uptime = server["uptime_in_seconds"] ?? "?"
+        let major = Int(version.split(separator: ".").first ?? "") ?? 0
+        if major < 7 {
+            try report.add("server", CAIRN_CHECK_WARN,
+                           "Redis \(version) (role \(role), up \(uptime) s): network RDB backups need Redis 7.0+ (REPLCONF rdb-only)",
+                           detail: "{\"redis_version\":\(JSON.string(version)),\"role\":\(JSON.string(role))}")
+        } else {
+            try report.add("server", CAIRN_CHECK_PASS, "Redis \(version), role \(role), up \(uptime) s",
+                           detail: "{\"redis_version\":\(JSON.string(version)),\"role\":\(JSON.string(role)),\"uptime_in_seconds\":\(Int(uptime) ?? 0)}")
+        }
+
+        try memoryCheck(client, report)
+        try configCheck(client, report)
+    }
+
+    private func memoryCheck(_ client: RespClient, _ report: Report) throws(RedisError) {
+        let memory = try client.info("memory")
+        let used = UInt64(memory["used_memory"] ?? "") ?? 0
+        let rss = UInt64(memory["used_memory_rss"] ?? "") ?? used
+        let maxmemory = UInt64(memory["maxmemory"] ?? "") ?? 0
+        let system = UInt64(memory["total_system_memory"] ?? "") ?? 0
+        let detail = "{\"used_memory\":\(used),\"used_memory_rss\":\(rss),\"maxmemory\":\(maxmemory),\"total_system_memory\":\(system)}"
+        var problems: [String] = []
+        // A snapshot forks; copy-on-write can need up to the dataset again while the child runs.
+        if system > 0 && rss.multipliedReportingOverflow(by: 2).partialValue > system {
+            problems.append("the host has \(mib(system)) and Redis uses \(mib(rss)): a snapshot's fork may need up to \(mib(used)) more for copy-on-write")
+        }
+        if maxmemory > 0 && used > maxmemory / 10 * 9 {
+            problems.append("used memory \(mib(used)) is above 90% of maxmemory \(mib(maxmemory))")
+        }
+        if problems.isEmpty {
+            try report.add("memory", CAIRN_CHECK_PASS,
+                           "used \(mib(used)) (rss \(mib(rss))), maxmemory \(maxmemory == 0 ? "unlimited" : mib(maxmemory)), host \(system == 0 ? "unknown" : mib(system)): room for the snapshot's fork",
+                           detail: detail)
+        } else {
+            try report.add("memory", CAIRN_CHECK_WARN, problems.joined(separator: "; "), detail: detail)
+        }
+    }
+
+    private func configCheck(_ client: RespClient, _ report: Report) throws(RedisError) {
+        var values: [String: String] = [:]
+        for name in ["save", "appendonly", "dir", "repl-diskless-sync", "repl-diskless-sync-delay"] {
+            switch try client.configGet(name) {
+            case .value(let value): values[name] = value
+            case .missing: break
+            case .denied(let error):
+                try report.add("config", CAIRN_CHECK_WARN,
+                               "CONFIG GET is not allowed here (\(error)); managed Redis or a restricted ACL user: save/appendonly/dir unknown, carrying on (network RDB backups do not need CONFIG)")
+                try modeCheck(report, config: nil)
+                return
+            }
+        }
+        let detail = "{" + values.sorted { $0.key < $1.key }.map { "\(JSON.string($0.key)):\(JSON.string($0.value))" }.joined(separator: ",") + "}"
+        try report.add("config", CAIRN_CHECK_PASS,
+                       "save '\(values["save"] ?? "?")', appendonly \(values["appendonly"] ?? "?"), dir \(values["dir"] ?? "?")",
+                       detail: detail)
+        try modeCheck(report, config: values)
+    }
+
+    /// What the configured type and mode need from the server.
+    private func modeCheck(_ report: Report, config: [String: String]?) throws(RedisError) {
+        let type = settings.type
+        if type.wantsRDB && settings.mode == .network {
+            if let diskless = config?["repl-diskless-sync"], diskless == "no", !settings.allowDiskSync {
+                try report.add("rdb.sync", CAIRN_CHECK_FAIL, Self.diskSyncRefusal)
+            } else {
+                let delay = config?["repl-diskless-sync-delay"].flatMap { Int($0) } ?? 0
+                try report.add("rdb.sync", CAIRN_CHECK_PASS,
+                               "RDB over the network (REPLCONF rdb-only + SYNC)" + (delay > 0 ? "; the server waits repl-diskless-sync-delay \(delay) s before sending" : ""))
+            }
+        }
+        if type.wantsAOF || settings.mode == .disk {
+            let dir = settings.dir ?? config?["dir"]
+            guard let dir else {
+                try report.add("local.dir", CAIRN_CHECK_FAIL,
+                               "\(type.wantsAOF ? "AOF" : "disk-mode RDB") backups read the server's files, but its dir is unknown: set 'dir' to the local path of the server's data folder")
+                return
+            }
+            if access(dir, R_OK | X_OK) == 0 {
+                try report.add("local.dir", CAIRN_CHECK_PASS, "the server's dir \(dir) is readable here")
+            } else {
+                try report.add("local.dir", CAIRN_CHECK_FAIL,
+                               "the server's dir \(dir) is not readable here (\(describeErrno(errno))): AOF and disk-mode RDB need Cairn on the server's filesystem (set 'dir' if it is mounted elsewhere)")
+            }
+            if type.wantsAOF, let appendonly = config?["appendonly"], appendonly != "yes" {
+                try report.add("aof.enabled", CAIRN_CHECK_FAIL, "type \(type.rawValue) needs the AOF, but the server runs with appendonly \(appendonly)")
+            }
+        }
+    }
+
+    static let diskSyncRefusal = "the server has repl-diskless-sync no: a network SYNC would make it write a fresh dump.rdb over its own before sending it. "
+        + "Enable diskless sync (CONFIG SET repl-diskless-sync yes), use mode: disk, or set allow_disk_sync: true to accept that"
+
+    // MARK: Backup
+
+    func backup(options: String, sink: Sink) throws(RedisError) {
+        var type = settings.type
+        if let override = JSON.option("type", in: options) {
+            guard let value = BackupType(rawValue: override) else {
+                throw RedisError(CAIRN_INVALID, "option 'type' must be rdb, aof or both, not '\(override)'")
+            }
+            type = value
+        }
+        let client = try connect()
+        let server = try client.info("server")
+        let replication = (try? client.info("replication")) ?? [:]
+        let memory = (try? client.info("memory")) ?? [:]
+        let keyspace = (try? client.info("keyspace")) ?? [:]
+        try sink.fact("redis_version", json: JSON.string(server["redis_version"] ?? "unknown"))
+        try sink.fact("role", json: JSON.string(replication["role"] ?? "unknown"))
+        if let used = memory["used_memory"].flatMap({ UInt64($0) }) { try sink.fact("used_memory", json: String(used)) }
+        try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
+        try sink.fact("backup_type", json: JSON.string(type.rawValue))
+
+        if type.wantsRDB {
+            try sink.fact("rdb_mode", json: JSON.string(settings.mode.rawValue))
+            if settings.mode == .network {
+                try NetworkRDB(component: self).run(client: client, sink: sink)
+            } else {
+                try DiskBackup(component: self, client: client).rdb(sink: sink)
+            }
+        }
+        if type.wantsAOF {
+            // A fresh connection: the replication stream closed the first one.
+            try DiskBackup(component: self, client: try connect()).aof(sink: sink)
+        }
+    }
+
+    /// INFO keyspace as {"db0":{"keys":N,"expires":M},...}.
+    static func keyspaceJSON(_ info: [String: String]) -> String {
+        let dbs = info.keys.filter { $0.hasPrefix("db") }.sorted { (Int($0.dropFirst(2)) ?? 0) < (Int($1.dropFirst(2)) ?? 0) }
+        return "{" + dbs.map { db in
+            var fields: [String] = []
+            for part in (info[db] ?? "").split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0] == "keys" || pair[0] == "expires", let n = UInt64(pair[1]) {
+                    fields.append("\"\(pair[0])\":\(n)")
+                }
+            }
+            return "\(JSON.string(db)):{\(fields.joined(separator: ","))}"
+        }.joined(separator: ",") + "}"
+    }
+}
+
+func mib(_ bytes: UInt64) -> String {
+    let tenths = bytes / (1 << 20 / 10)
+    return "\(tenths / 10).\(tenths % 10) MiB"
+}
+
+func now() -> Int64 { Int64(time(nil)) }

@@ -1,0 +1,158 @@
+import CCairnPlugin
+import Glibc
+
+extension RedisComponent {
+    /// Restore to a directory for a stopped server, or (target `drill`, or option drill: true) a DR
+    /// drill on a throwaway redis-server that loads the backup and reports what it holds.
+    func restore(target: String, options: String, source: EntrySource, report: Report) throws(RedisError) {
+        let last = target.split(separator: "/").last.map(String.init) ?? target
+        var st = stat()
+        let exists = stat(target, &st) == 0
+        if JSON.option("drill", in: options) == "true" || (last == "drill" && !exists) {
+            return try DRDrill(component: self).run(source: source, report: report)
+        }
+        if exists {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { throw RedisError(CAIRN_INVALID, "restore target \(target) exists and is not a directory") }
+            guard try Files.isEmptyDirectory(target) else {
+                throw RedisError(CAIRN_INVALID, "refusing to restore into \(target): the directory is not empty (a server's data dir must not be mixed with a restore)")
+            }
+        } else {
+            try Files.makeDirectories(target)
+        }
+        let written = try Files.extract(source, into: target, host: host)
+        var what = written.hasRDB ? ["dump.rdb"] : []
+        if let aof = written.aofDir { what.append(aof + "/") }
+        try report.add("restore.files", CAIRN_CHECK_PASS, "wrote \(what.joined(separator: " and ")) (\(written.files) files, \(written.bytes) bytes) to \(target)")
+        if let version = written.rdbVersion, let supported = LocalRedis.supportedRDBVersion(), version > supported.rdb {
+            try report.add("restore.rdb_version", CAIRN_CHECK_WARN,
+                           "the backup's RDB version \(version) is newer than the local redis-server \(supported.version) loads (RDB \(supported.rdb)): the target server must run a newer Redis")
+        }
+        if written.hasRDB {
+            try report.add("restore.appendonly", CAIRN_CHECK_WARN,
+                           "start the server on this dir with appendonly no first: with appendonly yes and no AOF, Redis 7 creates an empty AOF and ignores dump.rdb. After it loaded, run CONFIG SET appendonly yes, then CONFIG REWRITE")
+        }
+    }
+}
+
+/// Facts about the local redis-server binary.
+enum LocalRedis {
+    /// The newest RDB version the local redis-server loads, from its --version.
+    static func supportedRDBVersion() -> (version: String, rdb: Int)? {
+        guard let pipe = popen("redis-server --version 2>/dev/null", "r") else { return nil }
+        var line = [CChar](repeating: 0, count: 512)
+        let got = fgets(&line, Int32(line.count), pipe) != nil
+        pclose(pipe)
+        guard got else { return nil }
+        let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let range = text.firstRange(of: "v=") else { return nil }
+        let version = String(text[range.upperBound...].prefix(while: { $0 != " " && $0 != "\n" }))
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        guard parts.count >= 2 else { return nil }
+        // RDB_VERSION per release (src/rdb.h): 5.x/6.x 9, 7.0 10, 7.2 11, 7.4+ 12.
+        let rdb: Int
+        switch (parts[0], parts[1]) {
+        case (..<5, _): rdb = 8
+        case (5, _), (6, _): rdb = 9
+        case (7, 0): rdb = 10
+        case (7, 1), (7, 2), (7, 3): rdb = 11
+        default: rdb = 12
+        }
+        return (version, rdb)
+    }
+}
+
+/// File-system helpers for restores: safe paths, exclusive creates, recursive removal.
+enum Files {
+    struct Written { var files = 0; var bytes: Int64 = 0; var hasRDB = false; var aofDir: String?; var rdbVersion: Int? }
+
+    static func isEmptyDirectory(_ path: String) throws(RedisError) -> Bool {
+        guard let dir = opendir(path) else { throw RedisError(errno: errno, "cannot read directory \(path)") }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { return false }
+        }
+        return true
+    }
+
+    static func makeDirectories(_ path: String) throws(RedisError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw RedisError(errno: errno, "cannot create directory \(current)")
+            }
+        }
+    }
+
+    /// A relative archive path with no '.', '..' or empty parts, or an error.
+    static func safe(_ path: String) throws(RedisError) -> String {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("/"), parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+            throw RedisError(CAIRN_CORRUPT, "the backup holds an unsafe path '\(path)'")
+        }
+        return path
+    }
+
+    static func extract(_ source: EntrySource, into root: String, host: Host) throws(RedisError) -> Written {
+        var written = Written()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
+        defer { buffer.deallocate() }
+        while let entry = try source.next() {
+            let relative = try safe(entry.path)
+            let path = root + "/" + relative
+            if entry.directory {
+                if mkdir(path, 0o755) != 0 && errno != EEXIST { throw RedisError(errno: errno, "cannot create \(path)") }
+                if !relative.contains("/") { written.aofDir = relative }
+                continue
+            }
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(entry.mode & 0o777 | 0o600))
+            guard fd >= 0 else { throw RedisError(errno: errno, "cannot create \(path)") }
+            defer { close(fd) }
+            var tail = CRCTail()
+            while true {
+                try host.checkCancelled()
+                let n = try source.read(buffer)
+                if n == 0 { break }
+                let data = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+                if relative == "dump.rdb" || relative.hasSuffix(".base.rdb") { tail.feed(data) }
+                var offset = 0
+                while offset < n {
+                    guard let base = data.baseAddress else { break }
+                    let w = write(fd, base + offset, n - offset)
+                    if w < 0 { if errno == EINTR { continue }; throw RedisError(errno: errno, "writing \(path)") }
+                    offset += w
+                }
+                written.bytes += Int64(n)
+            }
+            guard fsync(fd) == 0 else { throw RedisError(errno: errno, "flushing \(path)") }
+            written.files += 1
+            if relative == "dump.rdb" { written.hasRDB = true; written.rdbVersion = tail.rdbVersion }
+            else if written.rdbVersion == nil, relative.hasSuffix(".base.rdb") { written.rdbVersion = tail.rdbVersion }
+            if let slash = relative.firstIndex(of: "/"), relative.hasSuffix(".manifest") { written.aofDir = String(relative[..<slash]) }
+        }
+        return written
+    }
+
+    /// rm -rf without following symlinks.
+    static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR, let dir = opendir(path) {
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(dir)
+            for name in names { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+}
