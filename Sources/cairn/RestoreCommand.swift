@@ -4,21 +4,33 @@ import Foundation
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore a stored backup of a component to a target.",
-        discussion: "The whole archive is verified before anything is written to the target.")
+        abstract: "Restore a stored backup of a component to a target, or run a disaster-recovery drill.",
+        discussion: """
+        The whole archive is verified before anything is written to the target. Examples:
+          cairn restore configs --backup latest --target /srv/restore
+          cairn restore redis --backup latest --target /var/lib/redis-restore   (for a stopped server)
+          cairn restore redis --drill     (throwaway local redis-server: keys per db and DEBUG DIGEST)
+        """)
 
     @OptionGroup var stored: StoredBackupArguments
 
-    @Option(help: "Where to restore; for directory components a new or empty folder.")
-    var target: String
+    @Option(help: "Where to restore: a new or empty folder for directory and redis components.")
+    var target: String?
+
+    @Flag(help: "Restore into a throwaway server and report what it holds, for plugins that support drills (redis).")
+    var drill = false
 
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
+        guard drill || target != nil else { throw ValidationError("give --target DIR, or --drill for a disaster-recovery drill") }
         let workspace = try globals.workspace()
-        let summary = try RestoreService(workspace: workspace).restore(component: stored.component, selector: try stored.selector(), target: target)
+        let summary = try RestoreService(workspace: workspace).restore(
+            component: stored.component, selector: try stored.selector(), target: target ?? "drill",
+            options: .object(drill ? ["drill": .bool(true)] : [:]))
         if globals.json { return try Output.json(summary) }
-        Output.line("restored \(summary.backupID) to \(summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")
+        Output.line(drill ? "DR drill of \(summary.backupID) (\(summary.files) files, \(Output.bytes(summary.bytes))):"
+                    : "restored \(summary.backupID) to \(summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")
         Output.checks(summary.checks)
     }
 }

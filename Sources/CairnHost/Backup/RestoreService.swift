@@ -45,7 +45,8 @@ public struct RestoreService {
         defer { reader.close() }
         let archive = ArchiveReader(source: reader, expectedFiles: verified.expectedFiles)
         let absoluteTarget = resolvePath(target, against: workspace.workingDirectory)
-        workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) to \(absoluteTarget)")
+        let drill = options["drill"] == .bool(true)
+        workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : "to \(absoluteTarget)")")
         let checks = try component.restore(backupID: verified.metadata.backupID, target: absoluteTarget, options: options,
                                            reader: archive, rootFolder: verified.rootFolder,
                                            metadata: String(decoding: try verified.metadata.encoded(), as: UTF8.self))
