@@ -4,16 +4,43 @@ import Glibc
 /// Redis' CRC-64 ("Jones"): reflected polynomial 0x95ac9329ac4bc9b5, init 0, no final xor.
 /// crc64("123456789") == 0xe9c6d914c4b8d9ca.
 public enum CRC64 {
-    static let table: [UInt64] = (0 ..< 256).map { index in
-        var crc = UInt64(index)
-        for _ in 0 ..< 8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5 : crc >> 1 }
-        return crc
-    }
+    static let polynomial: UInt64 = 0x95ac_9329_ac4b_c9b5
+
+    /// Slicing-by-8 tables, flattened: table k at [k * 256 ..< (k + 1) * 256]. Eight bytes per
+    /// step instead of one makes validating a multi-GB RDB several times faster.
+    static let tables: [UInt64] = {
+        var t = [UInt64](repeating: 0, count: 8 * 256)
+        for index in 0 ..< 256 {
+            var crc = UInt64(index)
+            for _ in 0 ..< 8 { crc = crc & 1 == 1 ? (crc >> 1) ^ polynomial : crc >> 1 }
+            t[index] = crc
+        }
+        for k in 1 ..< 8 {
+            for index in 0 ..< 256 {
+                let previous = t[(k - 1) * 256 + index]
+                t[k * 256 + index] = (previous >> 8) ^ t[Int(previous & 0xff)]
+            }
+        }
+        return t
+    }()
 
     public static func update(_ crc: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var crc = crc
-        table.withUnsafeBufferPointer { t in
-            for byte in bytes { crc = t[Int(UInt8(truncatingIfNeeded: crc) ^ byte)] ^ (crc >> 8) }
+        tables.withUnsafeBufferPointer { t in
+            var offset = 0
+            let count = bytes.count
+            while count - offset >= 8 {
+                crc ^= UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                crc = t[7 * 256 + Int(crc & 0xff)] ^ t[6 * 256 + Int((crc >> 8) & 0xff)]
+                    ^ t[5 * 256 + Int((crc >> 16) & 0xff)] ^ t[4 * 256 + Int((crc >> 24) & 0xff)]
+                    ^ t[3 * 256 + Int((crc >> 32) & 0xff)] ^ t[2 * 256 + Int((crc >> 40) & 0xff)]
+                    ^ t[1 * 256 + Int((crc >> 48) & 0xff)] ^ t[Int(crc >> 56)]
+                offset += 8
+            }
+            while offset < count {
+                crc = t[Int(UInt8(truncatingIfNeeded: crc) ^ bytes[offset])] ^ (crc >> 8)
+                offset += 1
+            }
         }
         return crc
     }

@@ -15,6 +15,8 @@ public struct BackupSummary: Codable, Sendable {
     public var verified: Bool
     public var published: Bool
     public var latestKey: String
+    /// The backup_metadata.json this run wrote (not encoded in summaries; used to verify it).
+    public var metadata: BackupMetadata?
 
     enum CodingKeys: String, CodingKey {
         case component, environment, store, key, files, bytes, seconds, verified, published
@@ -55,15 +57,17 @@ public struct BackupService {
             }
             record.storageKey = layout.archiveKey(record.backupID)
             workspace.logger.info("backing up \(component.label) as \(record.backupID) to \(record.storageKey)")
-            let files = try writeArchive(component: component, componentName: name, storage: storage, record: &record,
-                                         options: options, progress: progress)
-            record.files = files.count
-            record.bytes = files.reduce(0) { $0 + $1.size }
+            let metadata = try writeArchive(component: component, componentName: name, storage: storage, record: &record,
+                                            options: options, progress: progress)
+            record.files = metadata.files.count
+            record.bytes = metadata.totalBytes
             record.outcome = .success
             record.finishedAt = Date()
             try state.record(record)
             workspace.logger.info("backup \(record.backupID) stored: \(record.files) files, \(record.bytes) bytes, \(record.compressedBytes) bytes compressed")
-            return summary(record, layout: layout, verified: false, published: false)
+            var made = summary(record, layout: layout, verified: false, published: false)
+            made.metadata = metadata
+            return made
         } catch {
             record.finishedAt = Date()
             record.error = describe(error)
@@ -79,7 +83,8 @@ public struct BackupService {
         let storage = try workspace.openStorage()
         let component = try workspace.openComponent(resolved)
         let report = try VerifyService(workspace: workspace).verify(storage: storage, key: backup.key,
-                                                                    expectedBackupID: backup.backupID, component: component)
+                                                                    expectedBackupID: backup.backupID, component: component,
+                                                                    written: backup.metadata)
         let state = try workspace.openState()
         guard report.ok else {
             try? storage.remove(key: backup.key)
@@ -123,7 +128,7 @@ public struct BackupService {
     /// only when the archive is complete.
     private func writeArchive(component: ComponentInstance, componentName: String, storage: StorageInstance,
                               record: inout BackupRecord, options: JSONValue,
-                              progress: (@Sendable (UInt64, UInt64, String?) -> Void)?) throws -> [FileRecord] {
+                              progress: (@Sendable (UInt64, UInt64, String?) -> Void)?) throws -> BackupMetadata {
         let object = try storage.openWriter(key: record.storageKey)
         var archiveOptions = ArchiveOptions(compressionLevel: workspace.config.compressionLevel,
                                             spoolDirectory: try workspace.temporaryDirectory())
@@ -144,7 +149,7 @@ public struct BackupService {
             try archive.finish(metadata: try metadata.encoded())
             try object.commit()
             record.compressedBytes = archive.compressedBytes
-            return archive.files
+            return metadata
         } catch {
             archive.abandon()
             object.abort()

@@ -43,7 +43,7 @@ public struct RestoreService {
         }
         let reader = try storage.openReader(key: key)
         defer { reader.close() }
-        let archive = ArchiveReader(source: reader, expectedFiles: verified.expectedFiles)
+        let archive = ArchiveReader(source: reader, expectedFiles: verified.metadata.expectedFiles)
         let absoluteTarget = resolvePath(target, against: workspace.workingDirectory)
         let drill = options["drill"] == .bool(true)
         workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : "to \(absoluteTarget)")")
