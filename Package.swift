@@ -10,6 +10,7 @@ let package = Package(
         // Plugins: each is a shared library loaded by the host through the C ABI.
         .library(name: "CairnDirectory", type: .dynamic, targets: ["CairnDirectory"]),
         .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
+        .library(name: "CairnS3", type: .dynamic, targets: ["CairnS3"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,9 +49,12 @@ let package = Package(
                 resources: [.copy("plugin.json")]),
         .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin"], path: "Plugins/Filesystem",
                 exclude: [], resources: [.copy("plugin.json")]),
+        .target(name: "CairnS3",
+                dependencies: ["CCairnPlugin", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Plugins/S3", resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",
-            dependencies: ["CairnHost", "CCairnPlugin", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CairnHost", "CCairnPlugin", "CairnS3", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ]
