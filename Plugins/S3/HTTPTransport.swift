@@ -93,7 +93,7 @@ final class HTTPTransport {
             if line.hasPrefix("HTTP/") { exchange.headers = [:] }  // a new response (after 100 Continue)
             if let colon = line.firstIndex(of: ":") {
                 let name = line[..<colon].lowercased()
-                let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: " \t\r\n")
+                let value = String(line[line.index(after: colon)...]).trimmed(of: " \t\r\n")
                 exchange.headers[name] = value
             }
             return n
@@ -138,7 +138,7 @@ final class HTTPTransport {
 }
 
 extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
+    func trimmed(of set: String) -> String {
         var s = self[...]
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }

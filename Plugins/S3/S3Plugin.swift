@@ -34,7 +34,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
             guard let instance else { throw S3Error(CAIRN_INVALID, "open: no instance slot given") }
             instance.pointee = nil
             guard let host else { throw S3Error(CAIRN_INVALID, "open: no host services given") }
-            let store = try S3Store(host: host)
+            let store = try S3Store.open(host: host)
             instance.pointee = Unmanaged.passRetained(store).toOpaque()
         }
     }

@@ -12,7 +12,15 @@ final class S3Store {
     static let minimumPartSize = 5 << 20
     static let maximumParts = 10_000
 
-    init(host: UnsafePointer<cairn_host_api>) throws(S3Error) {
+    init(client: S3Client, partSize: Int, multipartThreshold: Int, writeHeaders: [(String, String)]) {
+        self.client = client
+        self.partSize = partSize
+        self.multipartThreshold = multipartThreshold
+        self.writeHeaders = writeHeaders
+    }
+
+    /// Reads and checks the settings; every problem is a CAIRN_INVALID naming the setting.
+    static func open(host: UnsafePointer<cairn_host_api>) throws(S3Error) -> S3Store {
         func setting(_ key: String, secret: Bool = false) throws(S3Error) -> String? {
             let get = secret ? host.pointee.secret_get : host.pointee.config_get
             guard let get, let value = get(host.pointee.host_ctx, key) else { return nil }
@@ -65,8 +73,8 @@ final class S3Store {
         guard let attempts = Int(attemptsText), (1...20).contains(attempts) else {
             throw S3Error(CAIRN_INVALID, "setting 'max_attempts' must be a whole number from 1 to 20, not '\(attemptsText)'")
         }
-        partSize = try size("part_size", default: 16 << 20, minimum: Self.minimumPartSize)
-        multipartThreshold = try size("multipart_threshold", default: 16 << 20, minimum: 0)
+        let partSize = try size("part_size", default: 16 << 20, minimum: Self.minimumPartSize)
+        let multipartThreshold = try size("multipart_threshold", default: 16 << 20, minimum: 0)
 
         var headers: [(String, String)] = []
         if let sse = try setting("sse") {
@@ -84,14 +92,13 @@ final class S3Store {
         if let storageClass = try setting("storage_class") {
             headers.append(("x-amz-storage-class", storageClass))
         }
-        writeHeaders = headers
-
         guard let transport = HTTPTransport() else { throw S3Error(CAIRN_ERROR, "libcurl could not create a handle") }
-        client = S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost,
+        let client = S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost,
                           pathStyle: pathStyle, maxAttempts: attempts, credentials: found.credentials,
                           credentialSource: found.source, transport: transport, host: host)
         client.log(CAIRN_LOG_DEBUG, "s3: bucket '\(bucket)' region \(region) at \(scheme)://\(endpointHost) "
                    + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(found.source)")
+        return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, writeHeaders: headers)
     }
 
     /// "16777216", "16MiB", "16M", "64 MB" (binary units, as part sizes are usually meant).
