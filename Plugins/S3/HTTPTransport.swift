@@ -19,7 +19,7 @@ struct TransportError: Error {
         switch code {
         case CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
              CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR,
-             CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_READ_ERROR:
+             CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_READ_ERROR, CURLE_SEND_FAIL_REWIND:
             return true
         default:
             return false
@@ -121,6 +121,15 @@ final class HTTPTransport {
                 memcpy(buffer, base + exchange.offset, n)
                 exchange.offset += n
                 return n
+            })
+            // curl rewinds the body when a reused connection turns out dead, or on a redirect.
+            _ = cairn_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, context)
+            _ = cairn_curl_setopt_seek(handle, { ctx, offset, origin in
+                guard let ctx, origin == SEEK_SET else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
+                let exchange = Unmanaged<Exchange>.fromOpaque(ctx).takeUnretainedValue()
+                guard offset >= 0, Int(offset) <= exchange.body.count else { return Int32(CURL_SEEKFUNC_FAIL) }
+                exchange.offset = Int(offset)
+                return Int32(CURL_SEEKFUNC_OK)
             })
         default:
             _ = cairn_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)

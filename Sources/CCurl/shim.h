@@ -22,6 +22,10 @@ static inline CURLcode cairn_curl_setopt_slist(CURL *handle, CURLoption option, 
 static inline CURLcode cairn_curl_setopt_function(CURL *handle, CURLoption option, cairn_curl_data_fn fn) {
     return curl_easy_setopt(handle, option, fn);
 }
+typedef int (*cairn_curl_seek_fn)(void *ctx, curl_off_t offset, int origin);
+static inline CURLcode cairn_curl_setopt_seek(CURL *handle, cairn_curl_seek_fn fn) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, fn);
+}
 static inline CURLcode cairn_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -62,6 +62,8 @@ struct S3MotoTests {
             .write(to: source.appendingPathComponent("etc/big.bin"))
         try """
             environment: test
+            state:
+              path: \(temp.path("state.sqlite").path)
             storage:
               type: s3
               endpoint: \(moto.endpoint)
