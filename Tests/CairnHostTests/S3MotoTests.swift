@@ -140,6 +140,27 @@ struct S3MotoTests {
         #expect(checks.status == 0, "\(checks.text)\(checks.stderr)")
     }
 
+    /// More than one ListObjectsV2 page (1000 keys) must come through the continuation tokens.
+    @Test func listingPagesThroughMoreThanAThousandKeys() throws {
+        #expect(try cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let script = """
+            import boto3, concurrent.futures
+            s3 = boto3.client("s3", endpoint_url="\(moto.endpoint)", region_name="us-east-1",
+                              aws_access_key_id="\(moto.accessKey)", aws_secret_access_key="\(moto.secretKey)")
+            def put(i):
+                s3.put_object(Bucket="cairn-test", Key="configs/test/configs_20200101_00%02d%02d.tar.gz" % (i // 60, i % 60), Body=b"x")
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(put, range(1100)))
+            """
+        try script.write(to: temp.path("fill.py"), atomically: true, encoding: .utf8)
+        let fill = try runShell("python3 '\(temp.path("fill.py").path)'", check: false)
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let list = try cairn(["list", "configs", "--json", "--bucket", "cairn-test"])
+        guard case .array(let rows) = try JSONValue.parse(list.text) else { Issue.record("\(list.stderr)"); return }
+        #expect(rows.count == 1101)
+        #expect(rows.filter { $0["latest"] == .bool(true) }.count == 1)
+    }
+
     @Test func signaturesAreCheckedAndCredentialErrorsAreSpecific() throws {
         let wrong = try cairn(["list", "configs", "--bucket", "cairn-test"], environment: ["AWS_SECRET_ACCESS_KEY": "not-the-secret"])
         #expect(wrong.status != 0)
