@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CairnDirectory", type: .dynamic, targets: ["CairnDirectory"]),
         .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
         .library(name: "CairnRedis", type: .dynamic, targets: ["CairnRedis"]),
+        .library(name: "CairnS3", type: .dynamic, targets: ["CairnS3"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,9 +52,12 @@ let package = Package(
                 exclude: [], resources: [.copy("plugin.json")]),
         .target(name: "CairnRedis", dependencies: ["CCairnPlugin"], path: "Plugins/Redis",
                 resources: [.copy("plugin.json")]),
+        .target(name: "CairnS3",
+                dependencies: ["CCairnPlugin", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Plugins/S3", resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",
-            dependencies: ["CairnHost", "CCairnPlugin", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CairnHost", "CCairnPlugin", "CairnS3", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ]

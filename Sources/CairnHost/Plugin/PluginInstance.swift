@@ -30,6 +30,9 @@ public class PluginInstance: @unchecked Sendable {
         do {
             try call("open") { err in plugin.descriptor.pointee.open(table, &opened, err) }
         } catch {
+            // Fully initialized by now, so deinit still runs: it must neither close an instance
+            // that never opened nor free the table a second time.
+            closed = true
             hostTable.deallocate()
             throw error
         }

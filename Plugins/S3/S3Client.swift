@@ -1,0 +1,165 @@
+import CCairnPlugin
+import Glibc
+
+/// Signed S3 requests with retries and S3 error codes turned into operator-readable messages.
+final class S3Client {
+    let bucket: String
+    let region: String
+    let scheme: String
+    /// host[:port] of the endpoint (without the bucket).
+    let endpointHost: String
+    let pathStyle: Bool
+    let maxAttempts: Int
+    let credentialSource: String
+    private let signer: SigV4Signer
+    private let transport: HTTPTransport
+    private let host: UnsafePointer<cairn_host_api>
+
+    init(bucket: String, region: String, scheme: String, endpointHost: String, pathStyle: Bool,
+         maxAttempts: Int, credentials: AWSCredentials, credentialSource: String,
+         transport: HTTPTransport, host: UnsafePointer<cairn_host_api>) {
+        self.bucket = bucket
+        self.region = region
+        self.scheme = scheme
+        self.endpointHost = endpointHost
+        self.pathStyle = pathStyle
+        self.maxAttempts = maxAttempts
+        self.credentialSource = credentialSource
+        self.signer = SigV4Signer(credentials: credentials, region: region)
+        self.transport = transport
+        self.host = host
+    }
+
+    func log(_ level: cairn_log_level, _ message: String) {
+        guard let log = host.pointee.log else { return }
+        message.withCString { log(host.pointee.host_ctx, level, $0) }
+    }
+
+    var cancelled: Bool {
+        guard let check = host.pointee.is_cancelled else { return false }
+        return check(host.pointee.host_ctx) != 0
+    }
+
+    /// The request path: `/bucket/key` (path style) or `/key` (virtual-hosted), encoded once.
+    func path(for key: String?) -> String {
+        let encodedKey = key.map { SigV4Signer.uriEncode($0, keepSlash: true) } ?? ""
+        return pathStyle ? "/\(SigV4Signer.uriEncode(bucket, keepSlash: false))/\(encodedKey)" : "/\(encodedKey)"
+    }
+
+    var requestHost: String { pathStyle ? endpointHost : "\(bucket).\(endpointHost)" }
+
+    /// What an operation is about, for messages: "bucket 'b' key 'k'".
+    func subject(_ key: String?) -> String {
+        key.map { "s3://\(bucket)/\($0)" } ?? "bucket '\(bucket)'"
+    }
+
+    /// Sends one request, retrying transport failures, 5xx, 429 and SlowDown with exponential
+    /// backoff and full jitter. Every S3 request we make is idempotent (a whole object, a part,
+    /// a listing, a delete, a copy, Complete), so every one may be retried. `errorIn200`: the
+    /// operation may report failure inside a 200 body (CompleteMultipartUpload, CopyObject).
+    func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
+              body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+              what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
+        let payloadHash = body.count == 0 ? SigV4Signer.emptyPayloadHash : SigV4Signer.sha256Hex(body)
+        let path = path(for: key)
+        let queryText = SigV4Signer.canonicalQuery(query)
+        let url = "\(scheme)://\(requestHost)\(path)" + (queryText.isEmpty ? "" : "?\(queryText)")
+        var lastProblem = ""
+        for attempt in 1...max(1, maxAttempts) {
+            if attempt > 1 {
+                if cancelled { throw S3Error(CAIRN_CANCELLED, "\(what) \(subject(key)): cancelled") }
+                backoff(attempt: attempt)
+            }
+            // Signed per attempt: the date must be fresh.
+            let signed = signer.sign(method: method, host: requestHost, path: path, query: query,
+                                     headers: headers, payloadHash: payloadHash, amzDate: AmzDate.now())
+            let response: HTTPResponse
+            do throws(TransportError) {
+                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body)
+            } catch {
+                lastProblem = "\(error.message) (\(scheme)://\(requestHost))"
+                if error.retryable {
+                    log(CAIRN_LOG_WARNING, "\(what) \(subject(key)): \(lastProblem); attempt \(attempt) of \(maxAttempts)")
+                    continue
+                }
+                throw S3Error(CAIRN_IO, "\(what) \(subject(key)) failed: \(lastProblem)")
+            }
+            var failure = (200..<300).contains(response.status) || accept.contains(response.status) ? nil : S3Failure(response)
+            if failure == nil, errorIn200, response.text.contains("<Error>") { failure = S3Failure(response) }
+            guard let failure else { return response }
+            if failure.retryable {
+                lastProblem = failure.summary
+                log(CAIRN_LOG_WARNING, "\(what) \(subject(key)): \(lastProblem); attempt \(attempt) of \(maxAttempts)")
+                continue
+            }
+            throw failure.error(what: what, subject: subject(key), client: self)
+        }
+        throw S3Error(CAIRN_IO, "\(what) \(subject(key)) failed after \(maxAttempts) attempts "
+                      + "(setting max_attempts); last error: \(lastProblem)")
+    }
+
+    /// Full jitter: a random wait up to 200 ms × 2^(attempt-2), capped at 20 s.
+    private func backoff(attempt: Int) {
+        let cap = min(20_000.0, 200.0 * Double(1 << min(attempt - 2, 16)))
+        let ms = Double.random(in: 0...cap)
+        var pause = timespec(tv_sec: Int(ms / 1000), tv_nsec: Int((ms.truncatingRemainder(dividingBy: 1000)) * 1_000_000))
+        nanosleep(&pause, nil)
+    }
+}
+
+/// A non-success S3 answer: the HTTP status and the XML error's Code and Message.
+struct S3Failure {
+    let status: Int
+    let code: String
+    let message: String
+    let regionHint: String?
+
+    init(_ response: HTTPResponse) {
+        status = response.status
+        let text = response.text
+        code = XML.first("Code", in: text) ?? ""
+        message = XML.first("Message", in: text) ?? ""
+        regionHint = response.headers["x-amz-bucket-region"] ?? XML.first("Region", in: text)
+    }
+
+    var retryable: Bool {
+        if status == 429 || status >= 500 { return true }
+        return ["SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable", "Throttling",
+                "ThrottlingException"].contains(code)
+    }
+
+    var summary: String {
+        let detail = code.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(code)"
+        return message.isEmpty ? detail : "\(detail): \(message)"
+    }
+
+    func error(what: String, subject: String, client: S3Client) -> S3Error {
+        let prefix = "\(what) \(subject)"
+        switch (status, code) {
+        case _ where status == 301 || code == "PermanentRedirect"
+            || (code == "AuthorizationHeaderMalformed" && regionHint != nil):
+            let region = regionHint ?? "another region"
+            return S3Error(CAIRN_INVALID, "\(prefix): bucket '\(client.bucket)' is in region '\(region)', not "
+                           + "'\(client.region)': set storage setting region: \(region) (or AWS_REGION=\(region)) [\(summary)]")
+        case (_, "SignatureDoesNotMatch"):
+            return S3Error(CAIRN_DENIED, "\(prefix): S3 rejected the request signature (SignatureDoesNotMatch): the secret "
+                           + "access key does not belong to the access key id from \(client.credentialSource), or the "
+                           + "endpoint/region is wrong")
+        case (_, "InvalidAccessKeyId"):
+            return S3Error(CAIRN_DENIED, "\(prefix): S3 does not know the access key id from \(client.credentialSource) "
+                           + "(InvalidAccessKeyId): check AWS_ACCESS_KEY_ID / AWS_PROFILE and the endpoint")
+        case (_, "ExpiredToken"), (_, "TokenRefreshRequired"):
+            return S3Error(CAIRN_DENIED, "\(prefix): the session token has expired (\(code)): refresh AWS_SESSION_TOKEN")
+        case (_, "AccessDenied"), (403, _):
+            return S3Error(CAIRN_DENIED, "\(prefix): access denied (\(summary)): the credentials from "
+                           + "\(client.credentialSource) lack the S3 permission for this (see docs/s3.md for the IAM policy)")
+        case (_, "NoSuchBucket"):
+            return S3Error(CAIRN_INVALID, "\(prefix): bucket '\(client.bucket)' does not exist (NoSuchBucket) at "
+                           + "\(client.scheme)://\(client.endpointHost): check S3_BUCKET / --bucket and the endpoint")
+        case (_, "NoSuchKey"), (404, ""), (404, "NotFound"):
+            return S3Error(CAIRN_NOT_FOUND, "\(prefix): object not found (\(summary))")
+        default:
+            return S3Error(CAIRN_IO, "\(prefix) failed: \(summary)")
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import CCairnPlugin
+import Glibc
+
+/// One configured bucket. Keys are used exactly as the host gives them.
+final class S3Store {
+    let client: S3Client
+    let partSize: Int
+    let multipartThreshold: Int
+    /// Extra headers for every object written: server-side encryption and storage class.
+    let writeHeaders: [(String, String)]
+    static let readChunk = 8 << 20
+    static let minimumPartSize = 5 << 20
+    static let maximumParts = 10_000
+
+    init(client: S3Client, partSize: Int, multipartThreshold: Int, writeHeaders: [(String, String)]) {
+        self.client = client
+        self.partSize = partSize
+        self.multipartThreshold = multipartThreshold
+        self.writeHeaders = writeHeaders
+    }
+
+    /// Reads and checks the settings; every problem is a CAIRN_INVALID naming the setting.
+    static func open(host: UnsafePointer<cairn_host_api>) throws(S3Error) -> S3Store {
+        func setting(_ key: String, secret: Bool = false) throws(S3Error) -> String? {
+            let get = secret ? host.pointee.secret_get : host.pointee.config_get
+            guard let get, let value = get(host.pointee.host_ctx, key) else { return nil }
+            guard let text = String(validatingCString: value) else {
+                throw S3Error(CAIRN_INVALID, "setting '\(key)' is not valid UTF-8")
+            }
+            return CredentialChain.nonEmpty(text)
+        }
+        func size(_ key: String, default fallback: Int, minimum: Int) throws(S3Error) -> Int {
+            guard let text = try setting(key) else { return fallback }
+            guard let value = Self.parseSize(text), value >= minimum else {
+                throw S3Error(CAIRN_INVALID, "setting '\(key)' must be a byte count of at least \(minimum) "
+                              + "(e.g. 16777216, 16MiB), not '\(text)'")
+            }
+            return value
+        }
+
+        guard let bucket = try setting("bucket") else {
+            throw S3Error(CAIRN_INVALID, "setting 'bucket' is required (storage.bucket, S3_BUCKET or --bucket)")
+        }
+        let found = try CredentialChain.resolve(accessKeyID: setting("access_key_id"),
+                                                secretAccessKey: setting("secret_access_key", secret: true),
+                                                sessionToken: setting("session_token", secret: true),
+                                                profile: setting("profile"))
+        let region = try setting("region") ?? found.profileRegion ?? "us-east-1"
+
+        var scheme = "https", endpointHost = "s3.\(region).amazonaws.com", custom = false
+        if let endpoint = try setting("endpoint") {
+            guard let split = endpoint.range(of: "://") else {
+                throw S3Error(CAIRN_INVALID, "setting 'endpoint' must be a URL like http://127.0.0.1:9000, not '\(endpoint)'")
+            }
+            scheme = endpoint[..<split.lowerBound].lowercased()
+            endpointHost = String(endpoint[split.upperBound...].prefix { $0 != "/" })
+            guard scheme == "http" || scheme == "https", !endpointHost.isEmpty else {
+                throw S3Error(CAIRN_INVALID, "setting 'endpoint' must be an http:// or https:// URL, not '\(endpoint)'")
+            }
+            custom = true
+        }
+        let addressing = try setting("addressing") ?? "auto"
+        let pathStyle: Bool
+        switch addressing {
+        case "path": pathStyle = true
+        case "virtual": pathStyle = false
+        // Custom endpoints (MinIO, Ceph, moto) rarely have wildcard DNS; dotted buckets break TLS.
+        case "auto": pathStyle = custom || bucket.contains(".")
+        default: throw S3Error(CAIRN_INVALID, "setting 'addressing' must be path, virtual or auto, not '\(addressing)'")
+        }
+
+        let attemptsText = try setting("max_attempts") ?? "5"
+        guard let attempts = Int(attemptsText), (1...20).contains(attempts) else {
+            throw S3Error(CAIRN_INVALID, "setting 'max_attempts' must be a whole number from 1 to 20, not '\(attemptsText)'")
+        }
+        let partSize = try size("part_size", default: 16 << 20, minimum: Self.minimumPartSize)
+        let multipartThreshold = try size("multipart_threshold", default: 16 << 20, minimum: 0)
+
+        var headers: [(String, String)] = []
+        if let sse = try setting("sse") {
+            guard sse == "AES256" || sse == "aws:kms" else {
+                throw S3Error(CAIRN_INVALID, "setting 'sse' must be AES256 or aws:kms, not '\(sse)'")
+            }
+            headers.append(("x-amz-server-side-encryption", sse))
+            if let kms = try setting("kms_key_id") {
+                guard sse == "aws:kms" else {
+                    throw S3Error(CAIRN_INVALID, "setting 'kms_key_id' needs sse: aws:kms")
+                }
+                headers.append(("x-amz-server-side-encryption-aws-kms-key-id", kms))
+            }
+        }
+        if let storageClass = try setting("storage_class") {
+            headers.append(("x-amz-storage-class", storageClass))
+        }
+        guard let transport = HTTPTransport() else { throw S3Error(CAIRN_ERROR, "libcurl could not create a handle") }
+        let client = S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost,
+                          pathStyle: pathStyle, maxAttempts: attempts, credentials: found.credentials,
+                          credentialSource: found.source, transport: transport, host: host)
+        client.log(CAIRN_LOG_DEBUG, "s3: bucket '\(bucket)' region \(region) at \(scheme)://\(endpointHost) "
+                   + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(found.source)")
+        return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, writeHeaders: headers)
+    }
+
+    /// "16777216", "16MiB", "16M", "64 MB" (binary units, as part sizes are usually meant).
+    static func parseSize(_ text: String) -> Int? {
+        let trimmed = text.filter { $0 != " " }
+        let digits = trimmed.prefix { $0.isNumber }
+        guard let number = Int(digits) else { return nil }
+        let unit = trimmed.dropFirst(digits.count).lowercased()
+        let shift: Int
+        switch unit {
+        case "", "b": shift = 0
+        case "k", "kb", "kib": shift = 10
+        case "m", "mb", "mib": shift = 20
+        case "g", "gb", "gib": shift = 30
+        default: return nil
+        }
+        let (value, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
+        return overflow ? nil : value
+    }
+
+    static func validKey(_ pointer: UnsafePointer<CChar>?, role: String = "key") throws(S3Error) -> String {
+        guard let pointer, let key = String(validatingCString: pointer), !key.isEmpty else {
+            throw S3Error(CAIRN_INVALID, "the \(role) is missing or not valid UTF-8")
+        }
+        guard key.utf8.count <= 1024 else { throw S3Error(CAIRN_INVALID, "the \(role) '\(key)' is longer than S3's 1024 bytes") }
+        // curl would resolve dot segments; S3 would not: refuse keys whose meaning differs.
+        if key.hasPrefix("/") || key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." }) {
+            throw S3Error(CAIRN_INVALID, "the \(role) '\(key)' has a leading '/' or a '.'/'..' segment")
+        }
+        return key
+    }
+
+    // MARK: Objects
+
+    struct ObjectInfo {
+        var key: String
+        var size: UInt64
+        var modifiedMs: Int64
+        var etag: String?
+    }
+
+    func head(_ key: String) throws(S3Error) -> ObjectInfo {
+        let response = try client.send("HEAD", key: key, what: "stat")
+        let size = response.headers["content-length"].flatMap { UInt64($0) } ?? 0
+        let modified = response.headers["last-modified"].map(S3Time.httpDateMilliseconds) ?? 0
+        return ObjectInfo(key: key, size: size, modifiedMs: modified, etag: response.headers["etag"])
+    }
+
+    /// One page of ListObjectsV2; hidden names (a segment starting with '.') are left out.
+    func list(prefix: String, token: String?, maxKeys: Int) throws(S3Error) -> (objects: [ObjectInfo], next: String?) {
+        var query = [("list-type", "2"), ("max-keys", String(maxKeys))]
+        if !prefix.isEmpty { query.append(("prefix", prefix)) }
+        if let token { query.append(("continuation-token", token)) }
+        let response = try client.send("GET", key: nil, query: query, what: "list '\(prefix)' in")
+        let text = response.text[...]
+        var objects: [ObjectInfo] = []
+        for entry in XML.elements("Contents", in: text) {
+            guard let key = XML.first("Key", in: entry) else { continue }
+            if key.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+            objects.append(ObjectInfo(key: key, size: XML.first("Size", in: entry).flatMap { UInt64($0) } ?? 0,
+                                      modifiedMs: XML.first("LastModified", in: entry).map(S3Time.iso8601Milliseconds) ?? 0,
+                                      etag: XML.first("ETag", in: entry)))
+        }
+        let truncated = XML.first("IsTruncated", in: text) == "true"
+        let next = truncated ? XML.first("NextContinuationToken", in: text) : nil
+        if truncated && next == nil {
+            throw S3Error(CAIRN_IO, "list '\(prefix)' in bucket '\(client.bucket)': a truncated page without NextContinuationToken")
+        }
+        return (objects, next)
+    }
+
+    /// CopyObject: atomic up to 5 GiB (the limit of a single copy request).
+    func copy(from source: String, to destination: String) throws(S3Error) {
+        let copySource = "/\(client.bucket)/\(SigV4Signer.uriEncode(source, keepSlash: true))"
+        _ = try client.send("PUT", key: destination, headers: [("x-amz-copy-source", copySource)] + writeHeaders,
+                            what: "copy s3://\(client.bucket)/\(source) to", errorIn200: true)
+    }
+
+    func remove(_ key: String) throws(S3Error) {
+        // A missing key is fine (S3 answers 204 anyway; some S3-compatibles say 404).
+        _ = try client.send("DELETE", key: key, what: "delete", accept: [404])
+    }
+
+    func put(_ key: String, _ body: UnsafeRawBufferPointer) throws(S3Error) {
+        _ = try client.send("PUT", key: key, headers: writeHeaders, body: body, what: "upload")
+    }
+
+    // MARK: Access check
+
+    func accessChecks() -> [(name: String, status: cairn_check_status, message: String)] {
+        var results: [(String, cairn_check_status, String)] = [
+            ("credentials", CAIRN_CHECK_PASS, "AWS credentials from \(client.credentialSource), region \(client.region)")
+        ]
+        do throws(S3Error) {
+            let page = try list(prefix: "", token: nil, maxKeys: 1)
+            results.append(("list", CAIRN_CHECK_PASS, "bucket '\(client.bucket)' can be listed"
+                            + (page.objects.isEmpty ? "; it holds no objects yet" : "")))
+        } catch {
+            results.append(("list", CAIRN_CHECK_FAIL, error.message))
+        }
+        let probe = ".cairn-access-check-\(UInt64.random(in: 0...UInt64.max))"
+        let text: [UInt8] = Array("cairn access probe\n".utf8)
+        do throws(S3Error) {
+            try withBytes(text) { (bytes) throws(S3Error) in try put(probe, bytes) }
+            results.append(("write", CAIRN_CHECK_PASS, "wrote probe object s3://\(client.bucket)/\(probe)"))
+            do throws(S3Error) {
+                try remove(probe)
+                results.append(("delete", CAIRN_CHECK_PASS, "deleted the probe object"))
+            } catch {
+                results.append(("delete", CAIRN_CHECK_FAIL, error.message))
+            }
+        } catch {
+            results.append(("write", CAIRN_CHECK_FAIL, error.message))
+            results.append(("delete", CAIRN_CHECK_FAIL, "not checked: the probe object could not be written"))
+        }
+        return results
+    }
+}

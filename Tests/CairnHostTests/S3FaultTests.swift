@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import CairnHost
+
+/// A fault-injecting proxy (Fixtures/s3/fault_proxy.py) between `cairn` and moto.
+final class FaultProxy {
+    let process = Process()
+    let port: Int
+    let modeFile: URL
+
+    init(upstream: Int, in directory: URL) throws {
+        let portFile = directory.appendingPathComponent("proxy-port")
+        modeFile = directory.appendingPathComponent("proxy-mode")
+        try Data().write(to: modeFile)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("s3/fault_proxy.py").path,
+                             String(upstream), portFile.path, modeFile.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var found = 0
+        for _ in 0..<100 {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let value = Int(text) { found = value; break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        port = found
+    }
+
+    func set(_ mode: String) throws { try Data(mode.utf8).write(to: modeFile) }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+@Suite("S3 retries and failures through a fault proxy", .serialized)
+struct S3FaultTests {
+    let base: S3MotoTests
+    let proxy: FaultProxy
+
+    init() throws {
+        base = try S3MotoTests()
+        proxy = try FaultProxy(upstream: base.moto.port, in: base.temp.url)
+        let config = try String(contentsOf: base.configFile, encoding: .utf8)
+            .replacingOccurrences(of: base.moto.endpoint, with: "http://127.0.0.1:\(proxy.port)")
+            .replacingOccurrences(of: "  multipart_threshold: 5MiB", with: "  multipart_threshold: 5MiB\n  max_attempts: 3")
+        try config.write(to: base.configFile, atomically: true, encoding: .utf8)
+    }
+
+    func latestID() throws -> String {
+        try base.aws("s3 cp s3://cairn-test/configs/test/latest.tar.gz - | tar --wildcards -xzO '*/backup_metadata.json' | jq -r .backup_id")
+            .text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func orphanUploads() throws -> String {
+        try base.aws("s3api list-multipart-uploads --bucket cairn-test").text
+    }
+
+    @Test func aDroppedPartA503A500AndAnErrorInside200AreRetried() throws {
+        try proxy.set("flaky")
+        let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        // The retries were logged as warnings.
+        // The dropped part may be resent by curl itself (a dead reused connection) or by our retry.
+        for retried in ["SlowDown", "complete multipart upload of", "stat s3://"] {
+            #expect(backup.stderr.contains(retried), "no retry of \(retried): \(backup.stderr)")
+        }
+        let fired = (try? String(contentsOf: proxy.modeFile.appendingPathExtension("fired"), encoding: .utf8)) ?? ""
+        #expect(Set(fired.split(separator: "\n")) == ["drop-part", "slowdown", "head", "complete"], "\(fired)")
+        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
+        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
+            Issue.record("no backup: \(backup.text)"); return
+        }
+        #expect(try latestID() == id)
+        #expect(!(try orphanUploads()).contains("UploadId"))
+        let verify = try base.cairn(["verify", "configs", "--backup", id, "--bucket", "cairn-test"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    @Test func aPartThatKeepsFailingFailsCleanlyAndKeepsLatest() throws {
+        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let before = try latestID()
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        try proxy.set("part2")
+        let failed = try base.cairn(["backup", "configs", "--bucket", "cairn-test"])
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("upload part 2"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("after 3 attempts"), "\(failed.stderr)")
+        #expect(!(try orphanUploads()).contains("UploadId"), "orphaned multipart upload left behind")
+        #expect(try latestID() == before)
+        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
+        #expect(listing.text.split(separator: "\n").count == 2, "\(listing.text)")
+    }
+}

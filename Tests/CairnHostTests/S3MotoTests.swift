@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+@testable import CairnHost
+
+/// A moto S3 server with signature checking on, owned by one test and stopped with it.
+final class MotoServer {
+    let process = Process()
+    let port: Int
+    let accessKey: String
+    let secretKey: String
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    init(in directory: URL) throws {
+        port = try Int(runShell("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")
+            .text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let keyFile = directory.appendingPathComponent("moto-keys")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("s3/moto_auth_server.py").path,
+                            String(port), keyFile.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var keys: [Substring] = []
+        for _ in 0..<300 {
+            if let text = try? String(contentsOf: keyFile, encoding: .utf8) {
+                keys = text.split(whereSeparator: \.isWhitespace)
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        guard keys.count == 2 else { process.terminate(); throw ToolFailure(command: "moto", result: ToolResult(status: 1, stdout: Data(), stderr: "moto did not start")) }
+        accessKey = String(keys[0])
+        secretKey = String(keys[1])
+    }
+
+    deinit {
+        // moto's server traps SIGTERM and may not exit; nothing in it needs a clean shutdown.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// End to end through the real `cairn` binary and the S3 plugin against moto with signature
+/// checks on, judged by the AWS CLI, tar and jq (the runbook's own commands).
+@Suite("S3 storage against moto", .serialized)
+struct S3MotoTests {
+    let temp: TemporaryDirectory
+    let source: URL
+    let configFile: URL
+    let moto: MotoServer
+
+    init() throws {
+        temp = try TemporaryDirectory("cairn-s3")
+        source = temp.path("source")
+        configFile = temp.path("cairn.yaml")
+        moto = try MotoServer(in: temp.url)
+        try FileManager.default.createDirectory(at: source.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        try Data("hello\n".utf8).write(to: source.appendingPathComponent("etc/hello.txt"))
+        // Random bytes do not compress: with 5 MiB parts the archive needs several parts.
+        var random = SystemRandomNumberGenerator()
+        try Data((0..<(14 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) })
+            .write(to: source.appendingPathComponent("etc/big.bin"))
+        try """
+            environment: test
+            state:
+              path: \(temp.path("state.sqlite").path)
+            storage:
+              type: s3
+              endpoint: \(moto.endpoint)
+              part_size: 5MiB
+              multipart_threshold: 5MiB
+            components:
+              configs:
+                plugin: directory
+                path: \(source.path)
+            """.write(to: configFile, atomically: true, encoding: .utf8)
+    }
+
+    var awsEnvironment: [String: String] {
+        ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey, "AWS_DEFAULT_REGION": "us-east-1"]
+    }
+
+    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"] { environment[name] = nil }
+        environment["CAIRN_CONFIG"] = configFile.path
+        environment["HOME"] = temp.url.path  // no real ~/.aws
+        environment.merge(awsEnvironment) { _, new in new }
+        environment.merge(extra) { _, new in new }
+        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+    }
+
+    func aws(_ command: String) throws -> ToolResult {
+        let env = awsEnvironment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        return try runShell("HOME='\(temp.url.path)' \(env) aws --endpoint-url \(moto.endpoint) \(command)", check: false)
+    }
+
+    @Test func multipartBackupVerifyListLatestAndTheRunbooksAWSCommands() throws {
+        let backup = try cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
+        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
+            Issue.record("no backup: \(backup.text) \(backup.stderr)"); return
+        }
+        #expect(made.first?["published"] == .bool(true))
+
+        let listing = try aws("s3 ls s3://cairn-test/configs/test/ --recursive")
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(listing.text.contains("configs/test/\(id).tar.gz"))
+        #expect(listing.text.contains("configs/test/latest.tar.gz"))
+        let metadataID = try aws("s3 cp s3://cairn-test/configs/test/latest.tar.gz - | tar --wildcards -xzO '*/backup_metadata.json' | jq -r .backup_id")
+        #expect(metadataID.text.trimmingCharacters(in: .whitespacesAndNewlines) == id, "\(metadataID.stderr)")
+        // A multipart ETag ends in -<parts>: 14 MiB of random data in 5 MiB parts is 3 parts.
+        let head = try aws("s3api head-object --bucket cairn-test --key configs/test/\(id).tar.gz")
+        #expect(head.text.contains("-3\\\""), "\(head.text)")
+        let uploads = try aws("s3api list-multipart-uploads --bucket cairn-test")
+        #expect(!uploads.text.contains("UploadId"), "orphaned upload: \(uploads.text)")
+
+        let verify = try cairn(["verify", "configs", "--backup", id], environment: ["S3_BUCKET": "cairn-test"])
+        #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
+        let list = try cairn(["list", "configs", "--json"], environment: ["S3_BUCKET": "cairn-test"])
+        guard case .array(let rows) = try JSONValue.parse(list.text) else { Issue.record("\(list.stderr)"); return }
+        #expect(rows.count == 1)
+        #expect(rows.first?["latest"] == .bool(true))
+
+        let target = temp.path("restored")
+        let restore = try cairn(["restore", "configs", "--backup", "latest", "--target", target.path, "--bucket", "cairn-test"])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(try runTool(["diff", "-r", source.path, target.path], check: false).status == 0)
+
+        // A second backup replaces latest.tar.gz.
+        Thread.sleep(forTimeInterval: 1.1)
+        try Data("changed\n".utf8).write(to: source.appendingPathComponent("etc/hello.txt"))
+        #expect(try cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let second = try aws("s3 cp s3://cairn-test/configs/test/latest.tar.gz - | tar --wildcards -xzO '*/backup_metadata.json' | jq -r .backup_id")
+        let newID = second.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(newID != id && newID.hasPrefix("configs_"))
+
+        let checks = try cairn(["run", "checks", "--component", "configs", "--bucket", "cairn-test"])
+        #expect(checks.status == 0, "\(checks.text)\(checks.stderr)")
+    }
+
+    /// More than one ListObjectsV2 page (1000 keys) must come through the continuation tokens.
+    @Test func listingPagesThroughMoreThanAThousandKeys() throws {
+        #expect(try cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let script = """
+            import boto3, concurrent.futures
+            s3 = boto3.client("s3", endpoint_url="\(moto.endpoint)", region_name="us-east-1",
+                              aws_access_key_id="\(moto.accessKey)", aws_secret_access_key="\(moto.secretKey)")
+            def put(i):
+                s3.put_object(Bucket="cairn-test", Key="configs/test/configs_20200101_00%02d%02d.tar.gz" % (i // 60, i % 60), Body=b"x")
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(put, range(1100)))
+            """
+        try script.write(to: temp.path("fill.py"), atomically: true, encoding: .utf8)
+        let fill = try runShell("python3 '\(temp.path("fill.py").path)'", check: false)
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let list = try cairn(["list", "configs", "--json", "--bucket", "cairn-test"])
+        guard case .array(let rows) = try JSONValue.parse(list.text) else { Issue.record("\(list.stderr)"); return }
+        #expect(rows.count == 1101)
+        #expect(rows.filter { $0["latest"] == .bool(true) }.count == 1)
+    }
+
+    @Test func signaturesAreCheckedAndCredentialErrorsAreSpecific() throws {
+        let wrong = try cairn(["list", "configs", "--bucket", "cairn-test"], environment: ["AWS_SECRET_ACCESS_KEY": "not-the-secret"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("SignatureDoesNotMatch"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("not-the-secret"))
+
+        let unknown = try cairn(["list", "configs", "--bucket", "cairn-test"], environment: ["AWS_ACCESS_KEY_ID": "AKIAUNKNOWN000000000"])
+        #expect(unknown.stderr.contains("InvalidAccessKeyId"), "\(unknown.stderr)")
+
+        let missing = try cairn(["list", "configs", "--bucket", "cairn-test"],
+                                environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])
+        #expect(missing.stderr.contains("no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"), "\(missing.stderr)")
+
+        let noBucket = try cairn(["list", "configs", "--bucket", "no-such-bucket"])
+        #expect(noBucket.stderr.contains("NoSuchBucket"), "\(noBucket.stderr)")
+
+        // Credentials from a profile in ~/.aws/credentials.
+        let aws = temp.path(".aws")
+        try FileManager.default.createDirectory(at: aws, withIntermediateDirectories: true)
+        try "[backup]\naws_access_key_id = \(moto.accessKey)\naws_secret_access_key = \(moto.secretKey)\n"
+            .write(to: aws.appendingPathComponent("credentials"), atomically: true, encoding: .utf8)
+        let profile = try cairn(["list", "configs", "--bucket", "cairn-test"],
+                                environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "backup"])
+        #expect(profile.status == 0, "\(profile.stderr)")
+    }
+}
