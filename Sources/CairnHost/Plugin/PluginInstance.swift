@@ -30,6 +30,10 @@ public class PluginInstance: @unchecked Sendable {
         do {
             try call("open") { err in plugin.descriptor.pointee.open(table, &opened, err) }
         } catch {
+            // Every stored property is set by now, so deinit still runs for this failed init:
+            // mark the instance closed or close() would free the table a second time.
+            closed = true
+            hostTable.deinitialize(count: 1)
             hostTable.deallocate()
             throw error
         }
