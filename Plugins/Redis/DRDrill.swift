@@ -15,15 +15,12 @@ struct DRDrill {
         }
         let dir = String(cString: made)
         defer { Files.removeTree(dir) }
-        let written = try Files.extract(source, into: dir, host: host)
-        guard written.hasRDB || written.aofDir != nil else {
-            throw RedisError(CAIRN_CORRUPT, "the backup holds neither dump.rdb nor an AOF directory: nothing to load")
-        }
         guard let local = LocalRedis.supportedRDBVersion() else {
             throw RedisError(CAIRN_NOT_FOUND, "the DR drill needs redis-server in PATH (apt-get install redis-server)")
         }
-        if let version = written.rdbVersion, version > local.rdb {
-            throw RedisError(CAIRN_UNSUPPORTED, "the backup's RDB version \(version) is newer than the local redis-server \(local.version) can load (up to RDB \(local.rdb)); run the drill with a newer Redis")
+        let written = try Files.extract(source, into: dir, host: host, newest: local)
+        guard written.hasRDB || written.aofDir != nil else {
+            throw RedisError(CAIRN_CORRUPT, "the backup holds neither dump.rdb nor an AOF directory: nothing to load")
         }
         var args = ["redis-server", "--bind", "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb",
                     "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log",

@@ -88,7 +88,7 @@ struct NetworkRDB {
             try component.host.checkCancelled()
             let n = try client.readRaw(into: base, capacity: Int(min(Int64(Self.chunk), left)))
             if n == 0 {
-                throw RedisError(CAIRN_IO, "Redis at \(component.settings.address) closed the connection after \(length - left) of \(length) snapshot bytes")
+                throw RedisError(CAIRN_IO, "the snapshot stream from \(component.settings.address) ended early: the connection closed after \(length - left) of \(length) bytes received")
             }
             let data = UnsafeRawBufferPointer(rebasing: buffer[..<n])
             tail.feed(data)
@@ -109,7 +109,7 @@ struct NetworkRDB {
             try component.host.checkCancelled()
             let n = try client.readRaw(into: base + held, capacity: capacity - held)
             if n == 0 {
-                throw RedisError(CAIRN_IO, "Redis at \(component.settings.address) closed the connection after \(tail.count + UInt64(held)) snapshot bytes, before the EOF mark")
+                throw RedisError(CAIRN_IO, "the snapshot stream from \(component.settings.address) ended early: the connection closed after \(tail.count + UInt64(held)) bytes received, before the EOF mark")
             }
             let total = held + n
             let endsWithMark = total >= 40 && mark.withUnsafeBytes { m in m.baseAddress.map { memcmp(base + total - 40, $0, 40) == 0 } ?? false }

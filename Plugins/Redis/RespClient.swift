@@ -276,6 +276,10 @@ final class RespClient {
             let hint = error.hasPrefix("NOAUTH") ? " (set REDIS_PASSWORD / the 'password' setting)" : ""
             return RedisError(CAIRN_DENIED, "\(what) refused by Redis at \(address): \(error)\(hint)")
         }
+        // A replica or a restarted server answers LOADING until its dataset is in memory: transient.
+        if error.hasPrefix("LOADING") {
+            return RedisError(CAIRN_IO, "Redis at \(address) is still loading its dataset into memory (\(what): \(error)): retry later, once it has finished loading")
+        }
         return RedisError(CAIRN_IO, "\(what) failed at Redis \(address): \(error)")
     }
 

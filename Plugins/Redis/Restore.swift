@@ -19,14 +19,18 @@ extension RedisComponent {
         } else {
             try Files.makeDirectories(target)
         }
-        let written = try Files.extract(source, into: target, host: host)
+        let written: Files.Written
+        do throws(RedisError) {
+            // The target's server would refuse to start on an RDB it cannot read: refuse up front.
+            written = try Files.extract(source, into: target, host: host, newest: LocalRedis.supportedRDBVersion())
+        } catch {
+            // The target was empty or new: what is in it now is ours and only half written.
+            if exists { Files.removeContents(target) } else { Files.removeTree(target) }
+            throw error
+        }
         var what = written.hasRDB ? ["dump.rdb"] : []
         if let aof = written.aofDir { what.append(aof + "/") }
         try report.add("restore.files", CAIRN_CHECK_PASS, "wrote \(what.joined(separator: " and ")) (\(written.files) files, \(written.bytes) bytes) to \(target)")
-        if let version = written.rdbVersion, let supported = LocalRedis.supportedRDBVersion(), version > supported.rdb {
-            try report.add("restore.rdb_version", CAIRN_CHECK_WARN,
-                           "the backup's RDB version \(version) is newer than the local redis-server \(supported.version) loads (RDB \(supported.rdb)): the target server must run a newer Redis")
-        }
         if written.hasRDB {
             try report.add("restore.appendonly", CAIRN_CHECK_WARN,
                            "start the server on this dir with appendonly no first: with appendonly yes and no AOF, Redis 7 creates an empty AOF and ignores dump.rdb. After it loaded, run CONFIG SET appendonly yes, then CONFIG REWRITE")
@@ -96,7 +100,14 @@ enum Files {
         return path
     }
 
-    static func extract(_ source: EntrySource, into root: String, host: Host) throws(RedisError) -> Written {
+    /// The refusal for an RDB newer than the local redis-server loads.
+    static func tooNew(_ version: Int, _ local: (version: String, rdb: Int)) -> RedisError {
+        RedisError(CAIRN_UNSUPPORTED, "the backup's RDB version \(version) is newer than the local redis-server \(local.version) can load (up to RDB version \(local.rdb)); restore with a newer Redis")
+    }
+
+    /// Writes every entry under `root`. With `newest`, an RDB whose header names a newer version
+    /// stops the extraction at its first chunk.
+    static func extract(_ source: EntrySource, into root: String, host: Host, newest: (version: String, rdb: Int)? = nil) throws(RedisError) -> Written {
         var written = Written()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
         defer { buffer.deallocate() }
@@ -117,7 +128,10 @@ enum Files {
                 let n = try source.read(buffer)
                 if n == 0 { break }
                 let data = UnsafeRawBufferPointer(rebasing: buffer[..<n])
-                if relative == "dump.rdb" || relative.hasSuffix(".base.rdb") { tail.feed(data) }
+                if relative == "dump.rdb" || relative.hasSuffix(".base.rdb") {
+                    tail.feed(data)
+                    if let newest, let version = tail.rdbVersion, version > newest.rdb { throw tooNew(version, newest) }
+                }
                 var offset = 0
                 while offset < n {
                     guard let base = data.baseAddress else { break }
@@ -134,6 +148,20 @@ enum Files {
             if let slash = relative.firstIndex(of: "/"), relative.hasSuffix(".manifest") { written.aofDir = String(relative[..<slash]) }
         }
         return written
+    }
+
+    /// Empties a directory, keeping the directory itself (its owner and mode are the operator's).
+    static func removeContents(_ path: String) {
+        guard let dir = opendir(path) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(dir)
+        for name in names { removeTree(path + "/" + name) }
     }
 
     /// rm -rf without following symlinks.

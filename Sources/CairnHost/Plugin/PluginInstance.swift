@@ -30,9 +30,10 @@ public class PluginInstance: @unchecked Sendable {
         do {
             try call("open") { err in plugin.descriptor.pointee.open(table, &opened, err) }
         } catch {
-            // Fully initialized by now, so deinit still runs: it must neither close an instance
-            // that never opened nor free the table a second time.
+            // Every stored property is set by now, so deinit still runs for this failed init:
+            // mark the instance closed or close() would free the table a second time.
             closed = true
+            hostTable.deinitialize(count: 1)
             hostTable.deallocate()
             throw error
         }
