@@ -53,9 +53,11 @@ final class HTTPTransport {
     /// Sends one request. `headers` must already be signed; `body` is sent with an exact length
     /// (S3 refuses chunked uploads).
     func perform(method: String, url: String, headers: [(String, String)],
-                 body: UnsafeRawBufferPointer) throws(TransportError) -> HTTPResponse {
+                 body: UnsafeRawBufferPointer, expectedBytes: Int = 0) throws(TransportError) -> HTTPResponse {
         curl_easy_reset(handle)
         let exchange = Exchange(body: body)
+        // Ranged reads know their size: one allocation instead of repeated growth.
+        exchange.response.reserveCapacity(expectedBytes)
         let context = Unmanaged.passUnretained(exchange).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(list) }

@@ -131,7 +131,7 @@ final class S3ObjectWriter {
     }
 }
 
-/// Reads an object in ranged GETs of 8 MiB: bounded memory, and a failed chunk is simply asked
+/// Reads an object in ranged GETs of 32 MiB: bounded memory, and a failed chunk is simply asked
 /// for again. The ETag of every chunk must match the first, or the object changed under us.
 final class S3ObjectReader {
     private let store: S3Store
@@ -151,7 +151,7 @@ final class S3ObjectReader {
             if store.client.cancelled { throw S3Error(CAIRN_CANCELLED, "download of s3://\(store.client.bucket)/\(info.key) cancelled") }
             let last = min(info.size, position + UInt64(S3Store.readChunk)) - 1
             let response = try store.client.send("GET", key: info.key, headers: [("range", "bytes=\(position)-\(last)")],
-                                                 what: "download")
+                                                 what: "download", expectedBytes: Int(last - position + 1))
             if let etag = info.etag, let now = response.headers["etag"], now != etag {
                 throw S3Error(CAIRN_CHANGED, "s3://\(store.client.bucket)/\(info.key) changed while it was being read "
                               + "(ETag \(etag) became \(now))")

@@ -59,7 +59,8 @@ final class S3Client {
     /// operation may report failure inside a 200 body (CompleteMultipartUpload, CopyObject).
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-              what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
+              what: String, errorIn200: Bool = false, accept: Set<Int> = [],
+              expectedBytes: Int = 0) throws(S3Error) -> HTTPResponse {
         let payloadHash = body.count == 0 ? SigV4Signer.emptyPayloadHash : SigV4Signer.sha256Hex(body)
         let path = path(for: key)
         let queryText = SigV4Signer.canonicalQuery(query)
@@ -75,7 +76,8 @@ final class S3Client {
                                      headers: headers, payloadHash: payloadHash, amzDate: AmzDate.now())
             let response: HTTPResponse
             do throws(TransportError) {
-                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body)
+                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body,
+                                                 expectedBytes: expectedBytes)
             } catch {
                 lastProblem = "\(error.message) (\(scheme)://\(requestHost))"
                 if error.retryable {

@@ -91,4 +91,14 @@ struct S3FaultTests {
         let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
         #expect(listing.text.split(separator: "\n").count == 2, "\(listing.text)")
     }
+
+    @Test func aWrongRegionAndADenialGetSpecificMessages() throws {
+        try proxy.set("redirect")
+        let redirected = try base.cairn(["list", "configs", "--bucket", "cairn-test"])
+        #expect(redirected.status != 0)
+        #expect(redirected.stderr.contains("bucket 'cairn-test' is in region 'eu-west-1', not 'us-east-1'"), "\(redirected.stderr)")
+        try proxy.set("denied")
+        let denied = try base.cairn(["list", "configs", "--bucket", "cairn-test"])
+        #expect(denied.stderr.contains("access denied (HTTP 403 AccessDenied"), "\(denied.stderr)")
+    }
 }

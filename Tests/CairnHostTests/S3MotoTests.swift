@@ -140,6 +140,18 @@ struct S3MotoTests {
         #expect(checks.status == 0, "\(checks.text)\(checks.stderr)")
     }
 
+    /// sse and storage_class reach S3 on single PUTs, multipart uploads and the latest copy.
+    @Test func encryptionAndStorageClassSettings() throws {
+        let config = try String(contentsOf: configFile, encoding: .utf8)
+            .replacingOccurrences(of: "  part_size: 5MiB", with: "  part_size: 5MiB\n  sse: AES256\n  storage_class: STANDARD_IA")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        let backup = try cairn(["backup", "configs", "--bucket", "cairn-test"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let head = try aws("s3api head-object --bucket cairn-test --key configs/test/latest.tar.gz")
+        #expect(head.text.contains("\"ServerSideEncryption\": \"AES256\""), "\(head.text)")
+        #expect(head.text.contains("\"StorageClass\": \"STANDARD_IA\""), "\(head.text)")
+    }
+
     /// More than one ListObjectsV2 page (1000 keys) must come through the continuation tokens.
     @Test func listingPagesThroughMoreThanAThousandKeys() throws {
         #expect(try cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)

@@ -7,6 +7,8 @@ Host header included, so SigV4 signatures stay valid. MODE_FILE is re-read per r
             the first listing with 503 SlowDown, the first HEAD with 500, and the first
             CompleteMultipartUpload with a 200 whose body is an <Error>
   part2   - every UploadPart of part 2 gets 500 InternalError (the upload must fail cleanly)
+  redirect - every request gets 301 PermanentRedirect with x-amz-bucket-region: eu-west-1
+  denied  - every request gets 403 AccessDenied
   anything else - plain forwarding
 Each fault that fired is appended to MODE_FILE.fired.
 """
@@ -64,6 +66,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         error = b"<Error><Code>%s</Code><Message>injected</Message></Error>"
+        if mode == "redirect":
+            return self.reply(301, error % b"PermanentRedirect", [("x-amz-bucket-region", "eu-west-1")])
+        if mode == "denied":
+            return self.reply(403, error % b"AccessDenied")
         if mode == "flaky" and self.command == "GET" and "list-type=2" in self.path and once("slowdown"):
             return self.reply(503, error % b"SlowDown")
         if mode == "flaky" and self.command == "HEAD" and once("head"):
