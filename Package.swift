@@ -48,12 +48,14 @@ let package = Package(
         ),
         .target(name: "CairnDirectory", dependencies: ["CCairnPlugin"], path: "Plugins/Directory",
                 resources: [.copy("plugin.json")]),
-        .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin"], path: "Plugins/Filesystem",
+        // Helpers compiled into each Swift plugin (never shared with the host).
+        .target(name: "CairnPluginSupport", dependencies: ["CCairnPlugin"], path: "Plugins/Support"),
+        .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Filesystem",
                 exclude: [], resources: [.copy("plugin.json")]),
-        .target(name: "CairnRedis", dependencies: ["CCairnPlugin"], path: "Plugins/Redis",
+        .target(name: "CairnRedis", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Redis",
                 resources: [.copy("plugin.json")]),
         .target(name: "CairnS3",
-                dependencies: ["CCairnPlugin", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["CCairnPlugin", "CairnPluginSupport", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Plugins/S3", resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The plugin's entry point. The host passes its ABI version and gets the descriptor, which lives
@@ -15,20 +16,10 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let pluginDescriptor: UnsafePointer<cairn_plugin>? = makeDescriptor()
 
 private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
-    guard let name = strdup("filesystem"), let version = strdup("1.0.0") else { return nil }
     let storage = UnsafeMutablePointer<cairn_storage_api>.allocate(capacity: 1)
     storage.initialize(to: StorageTable.make())
 
-    var plugin = cairn_plugin()
-    plugin.struct_size = UInt32(MemoryLayout<cairn_plugin>.size)
-    plugin.abi_major = UInt32(CAIRN_ABI_MAJOR)
-    plugin.abi_minor = UInt32(CAIRN_ABI_MINOR)
-    plugin.pointer_size = UInt32(MemoryLayout<UnsafeRawPointer>.size)
-    plugin.name = UnsafePointer(name)
-    plugin.version = UnsafePointer(version)
-    plugin.kind = CAIRN_KIND_STORAGE
-    // Stamps the compiler that built this plugin: Swift has no stable ABI on Linux.
-    plugin.toolchain = cairn_swift_toolchain()
+    guard var plugin = PluginDescriptor.base(name: "filesystem", version: "1.0.0", kind: CAIRN_KIND_STORAGE) else { return nil }
     plugin.capabilities = 0
     plugin.open = { host, instance, err in openStore(host, instance, err) }
     plugin.close = { instance in
@@ -38,9 +29,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     plugin.component = nil
     plugin.storage = UnsafePointer(storage)
 
-    let descriptor = UnsafeMutablePointer<cairn_plugin>.allocate(capacity: 1)
-    descriptor.initialize(to: plugin)
-    return UnsafePointer(descriptor)
+    return PluginDescriptor.publish(plugin)
 }
 
 private func openStore(_ host: UnsafePointer<cairn_host_api>?,

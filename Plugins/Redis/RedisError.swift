@@ -1,26 +1,11 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// A failed operation: the status for the host and a sentence for the operator (never a secret).
-struct RedisError: Error {
-    let status: cairn_status
-    let message: String
-    /// A host callback asked to stop: the host already knows why, so nothing is reported.
-    let hostKnows: Bool
+typealias RedisError = PluginError
 
-    init(_ status: cairn_status, _ message: String) {
-        self.status = status
-        self.message = message
-        self.hostKnows = false
-    }
-
-    /// A host callback returned `code` (non-zero) to stop the operation.
-    init(stoppedBy code: Int32) {
-        status = code > 0 ? cairn_status(rawValue: UInt32(code)) : CAIRN_ERROR
-        message = ""
-        hostKnows = true
-    }
-
+extension PluginError {
     /// A failed system call, with the status that fits its errno value.
     init(errno code: Int32, _ what: String) {
         let status: cairn_status
@@ -30,13 +15,6 @@ struct RedisError: Error {
         default: status = CAIRN_IO
         }
         self.init(status, "\(what): \(describeErrno(code))")
-    }
-
-    func report(to err: UnsafePointer<cairn_error>?) -> cairn_status {
-        if !hostKnows, let err, let set = err.pointee.set {
-            message.withCString { set(err.pointee.ctx, status, $0) }
-        }
-        return status
     }
 }
 

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The plugin's entry point. The host passes its ABI version and gets the descriptor, which lives
@@ -14,7 +15,6 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let pluginDescriptor: UnsafePointer<cairn_plugin>? = makeDescriptor()
 
 private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
-    guard let name = strdup("redis"), let version = strdup("1.0.0") else { return nil }
     let component = UnsafeMutablePointer<cairn_component_api>.allocate(capacity: 1)
     var api = cairn_component_api()
     api.struct_size = UInt32(MemoryLayout<cairn_component_api>.size)
@@ -47,16 +47,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     }
     component.initialize(to: api)
 
-    var plugin = cairn_plugin()
-    plugin.struct_size = UInt32(MemoryLayout<cairn_plugin>.size)
-    plugin.abi_major = UInt32(CAIRN_ABI_MAJOR)
-    plugin.abi_minor = UInt32(CAIRN_ABI_MINOR)
-    plugin.pointer_size = UInt32(MemoryLayout<UnsafeRawPointer>.size)
-    plugin.name = UnsafePointer(name)
-    plugin.version = UnsafePointer(version)
-    plugin.kind = CAIRN_KIND_COMPONENT
-    // Stamps the compiler that built this plugin: Swift has no stable ABI on Linux.
-    plugin.toolchain = cairn_swift_toolchain()
+    guard var plugin = PluginDescriptor.base(name: "redis", version: "1.0.0", kind: CAIRN_KIND_COMPONENT) else { return nil }
     plugin.capabilities = 0
     plugin.open = { host, instance, err in
         run(err) { () throws(RedisError) in
@@ -74,9 +65,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     plugin.component = UnsafePointer(component)
     plugin.storage = nil
 
-    let descriptor = UnsafeMutablePointer<cairn_plugin>.allocate(capacity: 1)
-    descriptor.initialize(to: plugin)
-    return UnsafePointer(descriptor)
+    return PluginDescriptor.publish(plugin)
 }
 
 private func run(_ err: UnsafePointer<cairn_error>?, _ body: () throws(RedisError) -> Void) -> cairn_status {

@@ -1,33 +1,10 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// A failed store operation: the status for the host and a message for the operator. Messages
 /// name the bucket and key and never contain credentials.
-struct S3Error: Error {
-    let status: cairn_status
-    let message: String
-    /// A host callback asked to stop: the host already knows why, so nothing is reported.
-    let hostKnows: Bool
-
-    init(_ status: cairn_status, _ message: String) {
-        self.status = status
-        self.message = message
-        self.hostKnows = false
-    }
-
-    init(stoppedBy code: Int32) {
-        status = code > 0 ? cairn_status(rawValue: UInt32(code)) : CAIRN_ERROR
-        message = ""
-        hostKnows = true
-    }
-
-    func report(to err: UnsafePointer<cairn_error>?) -> cairn_status {
-        if !hostKnows, let err, let set = err.pointee.set {
-            message.withCString { set(err.pointee.ctx, status, $0) }
-        }
-        return status
-    }
-}
+typealias S3Error = PluginError
 
 /// Just enough XML for S3's responses: flat elements, text content, the five entities and
 /// numeric character references. S3 never nests an element inside one of the same name.

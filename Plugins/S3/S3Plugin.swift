@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The plugin's entry point. The host passes its ABI version and gets the descriptor, which lives
@@ -13,20 +14,10 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let s3PluginDescriptor: UnsafePointer<cairn_plugin>? = makeDescriptor()
 
 private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
-    guard let name = strdup("s3"), let version = strdup("1.0.0") else { return nil }
     let storage = UnsafeMutablePointer<cairn_storage_api>.allocate(capacity: 1)
     storage.initialize(to: S3StorageTable.make())
 
-    var plugin = cairn_plugin()
-    plugin.struct_size = UInt32(MemoryLayout<cairn_plugin>.size)
-    plugin.abi_major = UInt32(CAIRN_ABI_MAJOR)
-    plugin.abi_minor = UInt32(CAIRN_ABI_MINOR)
-    plugin.pointer_size = UInt32(MemoryLayout<UnsafeRawPointer>.size)
-    plugin.name = UnsafePointer(name)
-    plugin.version = UnsafePointer(version)
-    plugin.kind = CAIRN_KIND_STORAGE
-    // Stamps the compiler that built this plugin: Swift has no stable ABI on Linux.
-    plugin.toolchain = cairn_swift_toolchain()
+    guard var plugin = PluginDescriptor.base(name: "s3", version: "1.0.0", kind: CAIRN_KIND_STORAGE) else { return nil }
     // One curl handle per instance: not thread-safe.
     plugin.capabilities = 0
     plugin.open = { host, instance, err in
@@ -45,9 +36,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     plugin.component = nil
     plugin.storage = UnsafePointer(storage)
 
-    let descriptor = UnsafeMutablePointer<cairn_plugin>.allocate(capacity: 1)
-    descriptor.initialize(to: plugin)
-    return UnsafePointer(descriptor)
+    return PluginDescriptor.publish(plugin)
 }
 
 /// The `cairn_storage_api` table: opaque handles back to Swift objects, errors to statuses.

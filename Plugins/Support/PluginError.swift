@@ -1,0 +1,32 @@
+import CCairnPlugin
+import Glibc
+
+/// A failed plugin operation: the status for the host and a sentence for the operator (never a
+/// secret). Shared by the Swift plugins; compiled into each, never passed to the host.
+public struct PluginError: Error {
+    public let status: cairn_status
+    public let message: String
+    /// A host callback asked to stop: the host already knows why, so nothing is reported.
+    public let hostKnows: Bool
+
+    public init(_ status: cairn_status, _ message: String) {
+        self.status = status
+        self.message = message
+        self.hostKnows = false
+    }
+
+    /// A host callback returned `code` (non-zero) to stop the operation.
+    public init(stoppedBy code: Int32) {
+        status = code > 0 ? cairn_status(rawValue: UInt32(code)) : CAIRN_ERROR
+        message = ""
+        hostKnows = true
+    }
+
+    /// Hands the error to the host's reporter and returns its status.
+    public func report(to err: UnsafePointer<cairn_error>?) -> cairn_status {
+        if !hostKnows, let err, let set = err.pointee.set {
+            message.withCString { set(err.pointee.ctx, status, $0) }
+        }
+        return status
+    }
+}
