@@ -80,13 +80,13 @@ struct ConfigTests {
         #expect(missing?.message == "component 'configs' needs setting 'path': add it to cairn.yaml or set CAIRN_DIRECTORY_PATH")
         let resolved = try SettingsResolver.resolve(
             manifest: manifest, configured: ["path": ConfigValue(.string("data"), origin)], environment: [:],
-            baseDirectory: base, workingDirectory: URL(fileURLWithPath: "/work"), owner: "component 'configs'")
+            baseDirectory: base, workingDirectory: URL(fileURLWithPath: "/opt/app"), owner: "component 'configs'")
         #expect(resolved.values["path"]?.value == .string("/etc/cairn/data"))  // relative to the config file
         #expect(resolved.values["symlinks"]?.value == .string("refuse"))
         let fromEnvironment = try SettingsResolver.resolve(
             manifest: manifest, configured: [:], environment: ["CAIRN_DIRECTORY_PATH": "srv"],
-            baseDirectory: base, workingDirectory: URL(fileURLWithPath: "/work"), owner: "component 'configs'")
-        #expect(fromEnvironment.values["path"]?.value == .string("/work/srv"))  // relative to the working directory
+            baseDirectory: base, workingDirectory: URL(fileURLWithPath: "/opt/app"), owner: "component 'configs'")
+        #expect(fromEnvironment.values["path"]?.value == .string("/opt/app/srv"))  // relative to the working directory
         let badValue = #expect(throws: CairnError.self) {
             try SettingsResolver.resolve(manifest: manifest, configured: ["path": ConfigValue(.string("/x"), origin),
                                                                           "symlinks": ConfigValue(.string("follow"), origin)],
