@@ -77,10 +77,7 @@ struct StepChecker {
         case .hook(let spec):
             _ = try hooks.resolve(spec)
         case .action(let pluginName, let actionName, let arguments):
-            guard let kind = workspace.registry.candidate(named: pluginName)?.manifest?.kind else {
-                throw CairnError.usage("unknown plugin '\(pluginName)' in action '\(pluginName).\(actionName)'")
-            }
-            let action = try NativeAction(plugin: try workspace.registry.load(pluginName, kind: kind), name: actionName)
+            let action = try NativeAction(plugin: try workspace.registry.load(pluginName), name: actionName)
             let checked: [JSONValue]
             if arguments.count == 1, case .object(let named) = arguments[0] {
                 checked = try action.check(named: named)

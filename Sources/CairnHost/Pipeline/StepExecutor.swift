@@ -55,12 +55,9 @@ struct StepExecutor {
         case .hook(let spec):
             return try runHook(spec)
         case .action(let pluginName, let actionName, let arguments):
-            guard let kind = workspace.registry.candidate(named: pluginName)?.manifest?.kind else {
-                throw CairnError.usage("unknown plugin '\(pluginName)'")
-            }
-            let plugin = try workspace.registry.load(pluginName, kind: kind)
+            let plugin = try workspace.registry.load(pluginName)
             let value = try NativeAction(plugin: plugin, name: actionName).call(
-                arguments: arguments, settings: actionSettings(plugin), logger: workspace.logger,
+                arguments: arguments, settings: try workspace.actionSettings(for: plugin), logger: workspace.logger,
                 cancellation: workspace.cancellation, temporaryDirectory: try workspace.temporaryDirectory().path)
             workspace.logger.info("action \(pluginName).\(actionName) returned \(value.jsonText)")
             return StepWork(result: value)
@@ -109,11 +106,5 @@ struct StepExecutor {
         case .skip: return StepWork(outcome: .skipped, error: result.message)
         default: throw CairnError.failure(result.message)
         }
-    }
-
-    /// An action sees the settings of the instance named like its plugin, when they resolve.
-    private func actionSettings(_ plugin: LoadedPlugin) -> PluginSettings {
-        if plugin.manifest.kind == .storage { return (try? workspace.storageSettings().1) ?? PluginSettings() }
-        return (try? workspace.resolveComponent(plugin.name).settings) ?? PluginSettings()
     }
 }
