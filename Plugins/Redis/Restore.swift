@@ -152,7 +152,25 @@ enum Files {
 
     /// Empties a directory, keeping the directory itself (its owner and mode are the operator's).
     static func removeContents(_ path: String) {
-        guard let dir = opendir(path) else { return }
+        for name in entryNames(path) { removeTree(path + "/" + name) }
+    }
+
+    /// rm -rf without following symlinks.
+    static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            removeContents(path)
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// The names in a directory, without "." and "..".
+    private static func entryNames(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -160,27 +178,6 @@ enum Files {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        closedir(dir)
-        for name in names { removeTree(path + "/" + name) }
-    }
-
-    /// rm -rf without following symlinks.
-    static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR, let dir = opendir(path) {
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(dir)
-            for name in names { removeTree(path + "/" + name) }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
+        return names
     }
 }
