@@ -35,7 +35,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
 private func openStore(_ host: UnsafePointer<cairn_host_api>?,
                        _ instance: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                        _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-    StorageTable.run(err) { () throws(StoreError) in
+    PluginError.run(err) { () throws(StoreError) in
         guard let instance else { throw StoreError(CAIRN_INVALID, "open: no instance slot given") }
         instance.pointee = nil
         guard let host else { throw StoreError(CAIRN_INVALID, "open: no host services given") }

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// One configured store: a local directory laid out exactly like an S3 bucket, where an object
@@ -80,8 +81,8 @@ final class FilesystemStore {
                 code == EEXIST
                     ? StoreError(CAIRN_INVALID, "storage root '\(root)' cannot be used: '\(current)' exists "
                                  + "and is not a directory")
-                    : StoreError(Posix.status(for: code),
-                                 "storage root '\(root)' cannot be created ('\(current)'): \(Posix.describe(code))")
+                    : StoreError(PluginError.status(forErrno: code),
+                                 "storage root '\(root)' cannot be created ('\(current)'): \(PluginError.describe(errno: code))")
             }
         }
     }
@@ -116,9 +117,9 @@ final class FilesystemStore {
     /// for; anything else (a full disk, a vanished directory) says what was being done.
     func notWritable(_ code: Int32, _ doing: String) -> StoreError {
         if code == EACCES || code == EPERM || code == EROFS {
-            return StoreError(CAIRN_DENIED, "storage root '\(root)' is not writable: \(Posix.describe(code)) (\(doing))")
+            return StoreError(CAIRN_DENIED, "storage root '\(root)' is not writable: \(PluginError.describe(errno: code)) (\(doing))")
         }
-        return StoreError(CAIRN_IO, "storage root '\(root)': \(doing) failed: \(Posix.describe(code))")
+        return StoreError(CAIRN_IO, "storage root '\(root)': \(doing) failed: \(PluginError.describe(errno: code))")
     }
 
     /// A hidden temporary name next to `key`'s destination: never listed, and on the same file
@@ -173,7 +174,7 @@ final class FilesystemStore {
 
     func readError(_ code: Int32, key: ObjectKey, path file: String) -> StoreError {
         if code == ENOENT || code == ENOTDIR {
-            return StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found ('\(file)'): \(Posix.describe(code))")
+            return StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found ('\(file)'): \(PluginError.describe(errno: code))")
         }
         return StoreError(errno: code, "cannot read object '\(key.text)'", path: file)
     }

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 extension FilesystemStore {
@@ -33,7 +34,7 @@ extension FilesystemStore {
             let code = Posix.syncDirectory(directory)
             if code != 0 {
                 throw StoreError(CAIRN_IO, "copied '\(source.text)' to '\(destination.text)' but '\(directory)' "
-                                 + "could not be flushed: \(Posix.describe(code))")
+                                 + "could not be flushed: \(PluginError.describe(errno: code))")
             }
         }
     }

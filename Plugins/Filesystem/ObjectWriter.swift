@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// An object being written: bytes go to a hidden temporary file that `commit` renames over the
@@ -51,7 +52,7 @@ final class ObjectWriter {
             let code = Posix.syncDirectory(directory)
             if code != 0 {
                 throw StoreError(CAIRN_IO, "object '\(key.text)' was renamed into place but '\(directory)' "
-                                 + "could not be flushed: \(Posix.describe(code))")
+                                 + "could not be flushed: \(PluginError.describe(errno: code))")
             }
         }
     }

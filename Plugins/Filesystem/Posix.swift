@@ -1,23 +1,10 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// Thin wrappers over the system calls the store uses: EINTR handling, errno as a value, and file
 /// metadata in the units the ABI wants. Nothing here traps on what the file system returns.
 enum Posix {
-    /// `strerror` text for an errno value.
-    static func describe(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
-    }
-
-    static func status(for code: Int32) -> cairn_status {
-        switch code {
-        case EACCES, EPERM: return CAIRN_DENIED
-        case ENOENT, ENOTDIR: return CAIRN_NOT_FOUND
-        default: return CAIRN_IO
-        }
-    }
-
     static func isDirectory(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
     static func isRegularFile(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
 

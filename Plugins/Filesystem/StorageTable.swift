@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The C side of the store: the `cairn_storage_api` table. Each entry turns opaque handles back
@@ -27,19 +28,19 @@ enum StorageTable {
             StorageTable.list(instance, prefix, token, maxKeys, sink, err)
         }
         api.stat = { instance, key, sink, err in
-            StorageTable.run(err) { () throws(StoreError) in
+            PluginError.run(err) { () throws(StoreError) in
                 let object = try StorageTable.store(instance).info(ObjectKey(key))
                 try StorageTable.emit(object, to: sink)
             }
         }
         api.copy = { instance, source, destination, err in
-            StorageTable.run(err) { () throws(StoreError) in
+            PluginError.run(err) { () throws(StoreError) in
                 try StorageTable.store(instance).copy(from: ObjectKey(source, role: "source key"),
                                                       to: ObjectKey(destination, role: "destination key"))
             }
         }
         api.remove = { instance, key, err in
-            StorageTable.run(err) { () throws(StoreError) in try StorageTable.store(instance).remove(ObjectKey(key)) }
+            PluginError.run(err) { () throws(StoreError) in try StorageTable.store(instance).remove(ObjectKey(key)) }
         }
         api.check_access = { instance, report, err in StorageTable.checkAccess(instance, report, err) }
         return api
@@ -47,14 +48,6 @@ enum StorageTable {
 
     // MARK: Plumbing
 
-    static func run(_ err: UnsafePointer<cairn_error>?, _ body: () throws(StoreError) -> Void) -> cairn_status {
-        do throws(StoreError) {
-            try body()
-            return CAIRN_OK
-        } catch {
-            return error.report(to: err)
-        }
-    }
 
     static func store(_ instance: UnsafeMutableRawPointer?) throws(StoreError) -> FilesystemStore {
         guard let instance else { throw StoreError(CAIRN_INVALID, "no storage instance given") }
@@ -87,7 +80,7 @@ enum StorageTable {
     static func openWriter(_ instance: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?,
                            _ writer: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                            _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(StoreError) in
             guard let writer else { throw StoreError(CAIRN_INVALID, "open_writer: no writer slot given") }
             writer.pointee = nil
             let opened = try store(instance).openWriter(ObjectKey(key))
@@ -97,7 +90,7 @@ enum StorageTable {
 
     static func write(_ writer: UnsafeMutableRawPointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
                       _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(StoreError) in
             guard let writer else { throw StoreError(CAIRN_INVALID, "write: no writer given") }
             guard length > 0 else { return }
             guard let data else { throw StoreError(CAIRN_INVALID, "write: no data given") }
@@ -110,13 +103,13 @@ enum StorageTable {
         guard let writer else { return StoreError(CAIRN_INVALID, "commit: no writer given").report(to: err) }
         // Released when this returns, on success and on failure alike.
         let object = Unmanaged<ObjectWriter>.fromOpaque(writer).takeRetainedValue()
-        return run(err) { () throws(StoreError) in try object.commit() }
+        return PluginError.run(err) { () throws(StoreError) in try object.commit() }
     }
 
     static func openReader(_ instance: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?,
                            _ reader: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                            _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(StoreError) in
             guard let reader else { throw StoreError(CAIRN_INVALID, "open_reader: no reader slot given") }
             reader.pointee = nil
             let opened = try store(instance).openReader(ObjectKey(key))
@@ -140,7 +133,7 @@ enum StorageTable {
     static func list(_ instance: UnsafeMutableRawPointer?, _ prefix: UnsafePointer<CChar>?,
                      _ token: UnsafePointer<CChar>?, _ maxKeys: UInt32,
                      _ sink: UnsafePointer<cairn_object_sink>?, _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(StoreError) in
             let store = try store(instance)
             let page = try store.list(prefix: optionalText(prefix, "prefix") ?? "",
                                       after: optionalText(token, "continuation token"),
@@ -156,7 +149,7 @@ enum StorageTable {
 
     static func checkAccess(_ instance: UnsafeMutableRawPointer?, _ report: UnsafePointer<cairn_report>?,
                             _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(StoreError) in
             guard let report, let check = report.pointee.check else {
                 throw StoreError(CAIRN_INVALID, "check_access: no report given")
             }

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The result of one access check, before it goes to the host's report.
@@ -43,7 +44,7 @@ extension FilesystemStore {
             }
         case .failure(let error):
             return AccessCheck(name: "root", status: CAIRN_CHECK_FAIL,
-                               message: "cannot use storage root '\(root)': \(Posix.describe(error.code))")
+                               message: "cannot use storage root '\(root)': \(PluginError.describe(errno: error.code))")
         }
     }
 
@@ -51,7 +52,7 @@ extension FilesystemStore {
         let probe = path(of: [".cairn-access-probe-\(getpid())-\(Posix.randomSuffix())"])
         let fail = { (code: Int32, doing: String) in
             AccessCheck(name: "writable", status: CAIRN_CHECK_FAIL,
-                        message: "storage root '\(self.root)' is not writable: \(Posix.describe(code)) (\(doing) '\(probe)')")
+                        message: "storage root '\(self.root)' is not writable: \(PluginError.describe(errno: code)) (\(doing) '\(probe)')")
         }
         let fd: Int32
         switch Posix.open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600) {
@@ -84,7 +85,7 @@ extension FilesystemStore {
         var info = statvfs()
         guard statvfs(root, &info) == 0 else {
             return AccessCheck(name: "free_space", status: CAIRN_CHECK_FAIL,
-                               message: "cannot read free space of '\(root)': \(Posix.describe(errno))")
+                               message: "cannot read free space of '\(root)': \(PluginError.describe(errno: errno))")
         }
         let (product, overflow) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
         let free = overflow ? UInt64.max : product

@@ -9,7 +9,7 @@ typealias StoreError = PluginError
 extension PluginError {
     /// A failed system call on `path`, with the status that fits `code`.
     init(errno code: Int32, _ what: String, path: String) {
-        self.init(Posix.status(for: code), "\(what) ('\(path)'): \(Posix.describe(code))")
+        self.init(PluginError.status(forErrno: code), "\(what) ('\(path)'): \(PluginError.describe(errno: code))")
     }
 }
 

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// One configured Redis instance: settings plus the host's services.
@@ -116,7 +117,7 @@ final class RedisComponent {
                 try report.add("local.dir", CAIRN_CHECK_PASS, "the server's dir \(dir) is readable here")
             } else {
                 try report.add("local.dir", CAIRN_CHECK_FAIL,
-                               "the server's dir \(dir) is not readable here (\(describeErrno(errno))): AOF and disk-mode RDB need Cairn on the server's filesystem (set 'dir' if it is mounted elsewhere)")
+                               "the server's dir \(dir) is not readable here (\(PluginError.describe(errno: errno))): AOF and disk-mode RDB need Cairn on the server's filesystem (set 'dir' if it is mounted elsewhere)")
             }
             if type.wantsAOF, let appendonly = config?["appendonly"], appendonly != "yes" {
                 try report.add("aof.enabled", CAIRN_CHECK_FAIL, "type \(type.rawValue) needs the AOF, but the server runs with appendonly \(appendonly)")

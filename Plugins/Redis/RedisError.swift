@@ -8,19 +8,8 @@ typealias RedisError = PluginError
 extension PluginError {
     /// A failed system call, with the status that fits its errno value.
     init(errno code: Int32, _ what: String) {
-        let status: cairn_status
-        switch code {
-        case EACCES, EPERM: status = CAIRN_DENIED
-        case ENOENT, ENOTDIR: status = CAIRN_NOT_FOUND
-        default: status = CAIRN_IO
-        }
-        self.init(status, "\(what): \(describeErrno(code))")
+        self.init(PluginError.status(forErrno: code), "\(what): \(PluginError.describe(errno: code))")
     }
-}
-
-func describeErrno(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "error \(code)" }
-    return String(cString: text)
 }
 
 /// Runs a body that throws untyped only because a standard-library wrapper (withUnsafeBytes)

@@ -21,23 +21,23 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     api.abi_major = UInt32(CAIRN_ABI_MAJOR)
     api.abi_minor = UInt32(CAIRN_ABI_MINOR)
     api.check = { instance, report, err in
-        run(err) { () throws(RedisError) in try redis(instance).check(Report(report)) }
+        PluginError.run(err) { () throws(RedisError) in try redis(instance).check(Report(report)) }
     }
     api.backup = { instance, request, sink, err in
-        run(err) { () throws(RedisError) in
+        PluginError.run(err) { () throws(RedisError) in
             guard let request, let sink else { throw RedisError(CAIRN_INVALID, "backup: no request or sink given") }
             let options = request.pointee.options_json.flatMap { String(validatingCString: $0) } ?? "{}"
             try redis(instance).backup(options: options, sink: Sink(sink))
         }
     }
     api.verify = { instance, source, report, err in
-        run(err) { () throws(RedisError) in
+        PluginError.run(err) { () throws(RedisError) in
             guard let source else { throw RedisError(CAIRN_INVALID, "verify: no entry source given") }
             try redis(instance).verify(source: EntrySource(source), report: Report(report))
         }
     }
     api.restore = { instance, request, source, report, err in
-        run(err) { () throws(RedisError) in
+        PluginError.run(err) { () throws(RedisError) in
             guard let request, let source, let target = request.pointee.target.flatMap({ String(validatingCString: $0) }) else {
                 throw RedisError(CAIRN_INVALID, "restore: no request, target or entry source given")
             }
@@ -50,7 +50,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     guard var plugin = PluginDescriptor.base(name: "redis", version: "1.0.0", kind: CAIRN_KIND_COMPONENT) else { return nil }
     plugin.capabilities = 0
     plugin.open = { host, instance, err in
-        run(err) { () throws(RedisError) in
+        PluginError.run(err) { () throws(RedisError) in
             guard let instance else { throw RedisError(CAIRN_INVALID, "open: no instance slot given") }
             instance.pointee = nil
             guard let host else { throw RedisError(CAIRN_INVALID, "open: no host services given") }
@@ -66,15 +66,6 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     plugin.storage = nil
 
     return PluginDescriptor.publish(plugin)
-}
-
-private func run(_ err: UnsafePointer<cairn_error>?, _ body: () throws(RedisError) -> Void) -> cairn_status {
-    do throws(RedisError) {
-        try body()
-        return CAIRN_OK
-    } catch {
-        return error.report(to: err)
-    }
 }
 
 private func redis(_ instance: UnsafeMutableRawPointer?) throws(RedisError) -> RedisComponent {

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// One RESP2 reply.
@@ -107,7 +108,7 @@ final class RespClient {
             fd = s
             return
         }
-        let why = timedOut ? "no answer within \(connectTimeout) s (connect_timeout)" : describeErrno(lastError)
+        let why = timedOut ? "no answer within \(connectTimeout) s (connect_timeout)" : PluginError.describe(errno: lastError)
         throw RedisError(CAIRN_IO, "cannot connect to Redis at \(address): \(why); check REDIS_URL / REDIS_HOST / REDIS_PORT and that the server is running")
     }
 

@@ -21,7 +21,7 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     // One curl handle per instance: not thread-safe.
     plugin.capabilities = 0
     plugin.open = { host, instance, err in
-        S3StorageTable.run(err) { () throws(S3Error) in
+        PluginError.run(err) { () throws(S3Error) in
             guard let instance else { throw S3Error(CAIRN_INVALID, "open: no instance slot given") }
             instance.pointee = nil
             guard let host else { throw S3Error(CAIRN_INVALID, "open: no host services given") }
@@ -48,7 +48,7 @@ enum S3StorageTable {
         api.abi_major = UInt32(CAIRN_ABI_MAJOR)
         api.abi_minor = UInt32(CAIRN_ABI_MINOR)
         api.open_writer = { instance, key, writer, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 guard let writer else { throw S3Error(CAIRN_INVALID, "open_writer: no writer slot given") }
                 writer.pointee = nil
                 let opened = S3ObjectWriter(store: try S3StorageTable.store(instance), key: try S3Store.validKey(key))
@@ -56,7 +56,7 @@ enum S3StorageTable {
             }
         }
         api.write = { writer, data, length, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 guard let writer else { throw S3Error(CAIRN_INVALID, "write: no writer given") }
                 guard length > 0 else { return }
                 guard let data else { throw S3Error(CAIRN_INVALID, "write: no data given") }
@@ -68,14 +68,14 @@ enum S3StorageTable {
             guard let writer else { return S3Error(CAIRN_INVALID, "commit: no writer given").report(to: err) }
             // Released when this returns, on success and on failure alike.
             let object = Unmanaged<S3ObjectWriter>.fromOpaque(writer).takeRetainedValue()
-            return S3StorageTable.run(err) { () throws(S3Error) in try object.commit() }
+            return PluginError.run(err) { () throws(S3Error) in try object.commit() }
         }
         api.abort = { writer in
             guard let writer else { return }
             Unmanaged<S3ObjectWriter>.fromOpaque(writer).takeRetainedValue().discard()
         }
         api.open_reader = { instance, key, reader, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 guard let reader else { throw S3Error(CAIRN_INVALID, "open_reader: no reader slot given") }
                 reader.pointee = nil
                 let opened = try S3ObjectReader(store: try S3StorageTable.store(instance), key: try S3Store.validKey(key))
@@ -98,7 +98,7 @@ enum S3StorageTable {
             Unmanaged<S3ObjectReader>.fromOpaque(reader).release()
         }
         api.list = { instance, prefix, token, maxKeys, sink, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 let prefixText = prefix.flatMap { String(validatingCString: $0) } ?? ""
                 let tokenText = token.flatMap { String(validatingCString: $0) }
                 let page = try S3StorageTable.store(instance).list(prefix: prefixText, token: tokenText,
@@ -110,21 +110,21 @@ enum S3StorageTable {
             }
         }
         api.stat = { instance, key, sink, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 try S3StorageTable.emit(try S3StorageTable.store(instance).head(try S3Store.validKey(key)), to: sink)
             }
         }
         api.copy = { instance, source, destination, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 try S3StorageTable.store(instance).copy(from: try S3Store.validKey(source, role: "source key"),
                                          to: try S3Store.validKey(destination, role: "destination key"))
             }
         }
         api.remove = { instance, key, err in
-            S3StorageTable.run(err) { () throws(S3Error) in try S3StorageTable.store(instance).remove(try S3Store.validKey(key)) }
+            PluginError.run(err) { () throws(S3Error) in try S3StorageTable.store(instance).remove(try S3Store.validKey(key)) }
         }
         api.check_access = { instance, report, err in
-            S3StorageTable.run(err) { () throws(S3Error) in
+            PluginError.run(err) { () throws(S3Error) in
                 guard let report, let check = report.pointee.check else {
                     throw S3Error(CAIRN_INVALID, "check_access: no report given")
                 }
@@ -139,14 +139,6 @@ enum S3StorageTable {
         return api
     }
 
-    static func run(_ err: UnsafePointer<cairn_error>?, _ body: () throws(S3Error) -> Void) -> cairn_status {
-        do throws(S3Error) {
-            try body()
-            return CAIRN_OK
-        } catch {
-            return error.report(to: err)
-        }
-    }
 
     static func store(_ instance: UnsafeMutableRawPointer?) throws(S3Error) -> S3Store {
         guard let instance else { throw S3Error(CAIRN_INVALID, "no storage instance given") }

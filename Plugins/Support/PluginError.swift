@@ -30,3 +30,31 @@ public struct PluginError: Error {
         return status
     }
 }
+
+extension PluginError {
+    /// Runs one ABI operation: success is CAIRN_OK, a thrown error is reported through `err`.
+    /// Nothing throws or traps across the boundary.
+    public static func run(_ err: UnsafePointer<cairn_error>?, _ body: () throws(PluginError) -> Void) -> cairn_status {
+        do throws(PluginError) {
+            try body()
+            return CAIRN_OK
+        } catch {
+            return error.report(to: err)
+        }
+    }
+
+    /// The status that fits a failed system call's errno value.
+    public static func status(forErrno code: Int32) -> cairn_status {
+        switch code {
+        case EACCES, EPERM: return CAIRN_DENIED
+        case ENOENT, ENOTDIR: return CAIRN_NOT_FOUND
+        default: return CAIRN_IO
+        }
+    }
+
+    /// `strerror` text for an errno value.
+    public static func describe(errno code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+}

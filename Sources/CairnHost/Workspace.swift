@@ -20,16 +20,21 @@ public final class Workspace: @unchecked Sendable {
     private var runDirectory: URL?
     private var ownsRunDirectory = true
     private let lock = NSLock()
+    /// One state database connection per invocation, shared by derived workspaces: opening it
+    /// checks migrations, which every step would otherwise repeat.
+    private let state: SharedState
 
     public convenience init(config: Configuration, environment: [String: String], workingDirectory: URL,
                             logger: Logger, cancellation: Cancellation = Cancellation()) {
         self.init(config: config, environment: environment, workingDirectory: workingDirectory, logger: logger,
                   cancellation: cancellation,
-                  registry: PluginRegistry(searchPath: .standard(configDirs: config.pluginDirs, environment: environment)))
+                  registry: PluginRegistry(searchPath: .standard(configDirs: config.pluginDirs, environment: environment)),
+                  state: SharedState())
     }
 
     private init(config: Configuration, environment: [String: String], workingDirectory: URL, logger: Logger,
-                 cancellation: Cancellation, registry: PluginRegistry) {
+                 cancellation: Cancellation, registry: PluginRegistry, state: SharedState) {
+        self.state = state
         self.config = config
         self.environment = environment
         self.workingDirectory = workingDirectory
@@ -42,7 +47,8 @@ public final class Workspace: @unchecked Sendable {
     /// deadline); plugins stay loaded once.
     public func derived(logger: Logger? = nil, cancellation: Cancellation? = nil) -> Workspace {
         let copy = Workspace(config: config, environment: environment, workingDirectory: workingDirectory,
-                             logger: logger ?? self.logger, cancellation: cancellation ?? self.cancellation, registry: registry)
+                             logger: logger ?? self.logger, cancellation: cancellation ?? self.cancellation, registry: registry,
+                             state: state)
         copy.runDirectory = try? temporaryDirectory()  // share scratch space; only this one removes it
         copy.ownsRunDirectory = false
         return copy
@@ -174,7 +180,9 @@ public final class Workspace: @unchecked Sendable {
         return stateHome.appendingPathComponent("cairn/state.sqlite").path
     }
 
-    public func openState() throws -> StateStore { try StateStore(path: try statePath()) }
+    public func openState() throws -> StateStore {
+        try state.store { try StateStore(path: try statePath()) }
+    }
 
     /// A private folder under `staging_dir` for this invocation, removed when it ends.
     public func temporaryDirectory() throws -> URL {
@@ -190,5 +198,20 @@ public final class Workspace: @unchecked Sendable {
         }
         runDirectory = url
         return url
+    }
+}
+
+/// The lazily opened state database of one invocation.
+private final class SharedState: @unchecked Sendable {
+    // @unchecked: `opened` is guarded by `lock`.
+    private let lock = NSLock()
+    private var opened: StateStore?
+
+    func store(_ open: () throws -> StateStore) throws -> StateStore {
+        lock.lock(); defer { lock.unlock() }
+        if let opened { return opened }
+        let store = try open()
+        opened = store
+        return store
     }
 }

@@ -211,7 +211,7 @@ struct PipelineRunTests {
         try config()
         let run = try cairn(["backup", "files"])
         #expect(run.status == 0, "\(run.stderr)")
-        let day = String(BackupID.make(component: "x", date: Date()).dropFirst(2).prefix(8))
+        let day = BackupID.day(Date())
         let log = try String(contentsOf: temp.path("logs/backup/backup_files_\(day).log"), encoding: .utf8)
         #expect(log.contains("backing up"))
         let record = try String(contentsOf: temp.path("logs/manual_backups.log"), encoding: .utf8)

@@ -237,15 +237,7 @@ struct RedisBackupTests {
         var bytes = try Data(contentsOf: rdb)
         let offset = bytes.count / 2
         bytes[offset] ^= 0x5a
-        try bytes.write(to: rdb)
-        // Re-archive with GNU tar in the same layout, with matching SHA-256 so only the plugin objects.
-        let sha = try runTool(["sha256sum", rdb.path]).text.split(separator: " ").first.map(String.init) ?? ""
-        let metadataURL = folder.appendingPathComponent("backup_metadata.json")
-        let updated = try runShell("jq '(.files[] | select(.path == \"dump.rdb\") | .sha256) = \"\(sha)\"' '\(metadataURL.path)'")
-        try updated.stdout.write(to: metadataURL)
-        let id = folder.lastPathComponent
-        let archive = store.appendingPathComponent("redis/test/\(id).tar.gz")
-        try runShell("cd '\(folder.deletingLastPathComponent().path)' && tar --format=pax -czf '\(archive.path)' '\(id)/dump.rdb' '\(id)/backup_metadata.json'")
+        let id = try storeRedisBackup(bytes, folder: folder, store: store)
         let verify = try cairn(["verify", "redis", "--backup", id])
         #expect(verify.status == 1, "\(verify.text)\(verify.stderr)")
         #expect(verify.text.contains("FAIL redis/rdb.crc64"), "\(verify.text)\(verify.stderr)")

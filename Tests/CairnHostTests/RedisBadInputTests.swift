@@ -138,19 +138,8 @@ extension RedisBackupTests {
         }.sorted()
     }
 
-    /// Stores `rdb` as the dump.rdb of backup `id` (taken from `folder`, an extracted backup) in
-    /// the store's layout, with a matching SHA-256 so only the plugin can object.
     func storeBackup(_ rdb: Data, folder: URL) throws -> String {
-        let file = folder.appendingPathComponent("dump.rdb")
-        try rdb.write(to: file)
-        let sha = try runTool(["sha256sum", file.path]).text.split(separator: " ").first.map(String.init) ?? ""
-        let metadataURL = folder.appendingPathComponent("backup_metadata.json")
-        let updated = try runShell("jq '(.files[] | select(.path == \"dump.rdb\")) |= (.sha256 = \"\(sha)\" | if has(\"size\") then .size = \(rdb.count) else . end)' '\(metadataURL.path)'")
-        try updated.stdout.write(to: metadataURL)
-        let id = folder.lastPathComponent
-        let archive = store.appendingPathComponent("redis/test/\(id).tar.gz")
-        try runShell("cd '\(folder.deletingLastPathComponent().path)' && tar --format=pax -czf '\(archive.path)' '\(id)/dump.rdb' '\(id)/backup_metadata.json'")
-        return id
+        try storeRedisBackup(rdb, folder: folder, store: store)
     }
 
     @Test func aSnapshotStreamThatEndsEarlyLeavesTheStoreAsItWas() throws {

@@ -26,7 +26,9 @@ public struct CatalogService {
         let layout = StorageLayout(component: name, environment: workspace.environmentName)
         let storage = try workspace.openStorage()
         let objects = try storage.list(prefix: layout.prefix)
-        let latestID = objects.contains { $0.key == layout.latestKey } ? try? latestBackupID(storage: storage, key: layout.latestKey) : nil
+        let latestID = objects.first { $0.key == layout.latestKey }.flatMap { latest in
+            try? latestBackupID(latest, among: objects, layout: layout, storage: storage)
+        }
         let state = try? workspace.openState()
         return objects.compactMap { object -> BackupListing? in
             guard let id = layout.backupID(fromKey: object.key) else { return nil }
@@ -36,10 +38,13 @@ public struct CatalogService {
         }.sorted { $0.backupID < $1.backupID }
     }
 
-    /// latest.tar.gz is a copy; its top-level folder names the backup it copies. Reading the
-    /// first header costs one small read, not a download.
-    func latestBackupID(storage: StorageInstance, key: String) throws -> String? {
-        let reader = try storage.openReader(key: key)
+    /// latest.tar.gz is a copy of one archive. When exactly one archive has its size, that is it;
+    /// otherwise its top-level folder names the backup, which costs a read of its first block.
+    func latestBackupID(_ latest: StoredObject, among objects: [StoredObject], layout: StorageLayout,
+                        storage: StorageInstance) throws -> String? {
+        let sameSize = objects.filter { $0.key != latest.key && $0.size == latest.size }.compactMap { layout.backupID(fromKey: $0.key) }
+        if sameSize.count == 1 { return sameSize[0] }
+        let reader = try storage.openReader(key: latest.key)
         defer { reader.close() }
         guard let first = try ArchiveReader(source: reader).next() else { return nil }
         return first.path.split(separator: "/").first.map(String.init)

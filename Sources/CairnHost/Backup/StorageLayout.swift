@@ -27,11 +27,20 @@ public struct StorageLayout: Sendable {
 /// Weaviate accepts them too. Times are UTC.
 public enum BackupID {
     public static func make(component: String, date: Date) -> String {
+        let c = utc(date)
+        return "\(sanitize(component))_\(day(date))_" + String(format: "%02d%02d%02d", c.hour!, c.minute!, c.second!)
+    }
+
+    /// YYYYMMDD in UTC, as in backup ids and the runbook's log file names.
+    public static func day(_ date: Date) -> String {
+        let c = utc(date)
+        return String(format: "%04d%02d%02d", c.year!, c.month!, c.day!)
+    }
+
+    private static func utc(_ date: Date) -> DateComponents {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let stamp = String(format: "%04d%02d%02d_%02d%02d%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
-        return "\(sanitize(component))_\(stamp)"
+        return calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
     }
 
     static func sanitize(_ name: String) -> String {

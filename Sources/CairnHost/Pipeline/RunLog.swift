@@ -28,7 +28,7 @@ final class RunLog: @unchecked Sendable {
     /// `<dir>/backup/backup_<component>_YYYYMMDD.log` for backups (the runbook's name), else
     /// `<dir>/<pipeline>/<pipeline>[_<component>]_YYYYMMDD.log`. Dates in UTC.
     static func path(logDir: String, pipeline: String, component: String?, date: Date) -> String {
-        let day = String(BackupID.make(component: "x", date: date).dropFirst(2).prefix(8))
+        let day = BackupID.day(date)
         let name = [pipeline, component].compactMap { $0 }.joined(separator: "_")
         return URL(fileURLWithPath: logDir).appendingPathComponent(pipeline).appendingPathComponent("\(name)_\(day).log").path
     }
