@@ -104,19 +104,24 @@ public final class Workspace: @unchecked Sendable {
 
     // MARK: Components
 
+    /// Throws the helpful "unknown component" error unless `name` is configured or names a
+    /// component plugin. Reading what a store holds needs no more than this.
+    public func requireComponent(_ name: String) throws {
+        guard config.component(named: name) == nil, registry.candidate(named: name)?.manifest?.kind != .component else { return }
+        let instances = config.components.map(\.name)
+        let plugins = registry.names(of: .component)
+        let hint = closest(to: name, in: instances + plugins).map { " Did you mean '\($0)'?" } ?? ""
+        throw CairnError.usage("unknown component '\(name)': it is not in \(config.file ?? "the configuration (no cairn.yaml found)")"
+            + " (configured: \(instances.isEmpty ? "none" : instances.joined(separator: ", ")))"
+            + " and no component plugin has that name (available: \(plugins.isEmpty ? "none" : plugins.joined(separator: ", "))).\(hint)")
+    }
+
     /// A configured instance, or (with no entry in cairn.yaml) the component plugin of that name
     /// configured from the environment alone, as the runbook's REDIS_URL-only setups expect.
     public func resolveComponent(_ name: String) throws -> ResolvedComponent {
         let configured = config.component(named: name)
         let pluginName = configured?.plugin.value.stringValue ?? name
-        if configured == nil, registry.candidate(named: name)?.manifest?.kind != .component {
-            let instances = config.components.map(\.name)
-            let plugins = registry.names(of: .component)
-            let hint = closest(to: name, in: instances + plugins).map { " Did you mean '\($0)'?" } ?? ""
-            throw CairnError.usage("unknown component '\(name)': it is not in \(config.file ?? "the configuration (no cairn.yaml found)")"
-                + " (configured: \(instances.isEmpty ? "none" : instances.joined(separator: ", ")))"
-                + " and no component plugin has that name (available: \(plugins.isEmpty ? "none" : plugins.joined(separator: ", "))).\(hint)")
-        }
+        try requireComponent(name)
         let plugin: LoadedPlugin
         do { plugin = try registry.load(pluginName, kind: .component) } catch let error as CairnError {
             guard let configured else { throw error }

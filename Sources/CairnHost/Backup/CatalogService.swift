@@ -22,7 +22,7 @@ public struct CatalogService {
     public init(workspace: Workspace) { self.workspace = workspace }
 
     public func list(component name: String) throws -> [BackupListing] {
-        _ = try workspace.resolveComponent(name)  // unknown names get the helpful error
+        try workspace.requireComponent(name)  // no settings needed to read what the store holds
         let layout = StorageLayout(component: name, environment: workspace.environmentName)
         let storage = try workspace.openStorage()
         let objects = try storage.list(prefix: layout.prefix)
