@@ -24,7 +24,7 @@ struct Cairn: ParsableCommand {
         """,
         version: BackupService.toolVersion,
         subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
-                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self]
+                      RestoreCommand.self, HistoryCommand.self, IncidentsCommand.self, PluginsCommand.self]
     )
 
     static func main() {

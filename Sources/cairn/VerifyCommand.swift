@@ -5,14 +5,25 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Read a stored backup back and check its structure, every checksum and the component's own validation.",
-        discussion: "Exits 1 when anything fails.")
+        discussion: "Exits 1 when anything fails. A damaged archive opens the corruption_detected incident of the component (docs/escalation.md); a clean one resolves it.")
 
     @OptionGroup var stored: StoredBackupArguments
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try VerifyService(workspace: workspace).verify(component: stored.component, selector: try stored.selector())
+        let selector = try stored.selector()
+        let escalation = EscalationService(workspace: workspace)
+        let source = ObservationSource(runID: nil, logFile: nil, origin: "cairn verify")
+        let action = StepAction.verify(component: stored.component, backup: stored.backup)
+        let report: VerificationReport
+        do { report = try VerifyService(workspace: workspace).verify(component: stored.component, selector: selector) } catch {
+            escalation.report(ConditionFindings.after(action, error: error, storageLabel: workspace.config.storageType), source: source)
+            throw error
+        }
+        // A damaged archive opens corruption_detected for the component; a clean one resolves it.
+        escalation.report(ConditionFindings.verification(component: stored.component, backup: stored.backup,
+                                                         failures: report.checks.failures), source: source)
         if globals.json { try Output.json(report) } else {
             Output.line("\(report.ok ? "verified" : "VERIFICATION FAILED"): \(report.key)\(report.backupID.map { " (\($0))" } ?? "")")
             Output.checks(report.checks)

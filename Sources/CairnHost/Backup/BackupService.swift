@@ -94,7 +94,7 @@ public struct BackupService {
                 record.error = "verification failed: \(reason)"
                 try state.record(record)
             }
-            throw CairnError.failure("verification of the new backup \(backup.backupID) failed, so it was removed and \(backup.latestKey) was left as it was: \(reason)")
+            throw VerificationFailed(report: report, message: "verification of the new backup \(backup.backupID) failed, so it was removed and \(backup.latestKey) was left as it was: \(reason)")
         }
         if var record = try state.backup(id: backup.backupID) {
             record.verified = true

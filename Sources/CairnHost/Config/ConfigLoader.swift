@@ -76,7 +76,7 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "escalation"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -151,6 +151,8 @@ public enum ConfigLoader {
                 }
             case "checks":
                 config.hostChecks = try parseHostChecks(valueNode, reader: reader)
+            case "escalation":
+                config.escalation = try EscalationConfigParser(reader: reader).parse(valueNode)
             default:
                 break  // rejectUnknownKeys already refused it
             }

@@ -52,6 +52,8 @@ public struct Configuration: Sendable {
     public var recordFile: String?
     /// Thresholds of the host pre-checks (disk, memory, load).
     public var hostChecks: HostCheckThresholds
+    /// Incidents and escalation hooks (docs/escalation.md).
+    public var escalation: EscalationSettings
     /// Relative paths in the config file are resolved against this folder.
     public var baseDirectory: URL
 
@@ -75,6 +77,7 @@ public struct Configuration: Sendable {
             logDir: workingDirectory.appendingPathComponent("logs").path,
             recordFile: nil,
             hostChecks: HostCheckThresholds(),
+            escalation: EscalationSettings(),
             baseDirectory: workingDirectory)
     }
 

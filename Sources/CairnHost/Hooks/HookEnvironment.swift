@@ -29,6 +29,11 @@ enum HookEnvironment {
     /// cannot spoof them.
     static func build(context: HookContext, passEnv: [String],
                       lookup: (String) -> String? = HookEnvironment.parentValue) -> [String] {
+        build(variables: cairnVariables(context), passEnv: passEnv, lookup: lookup)
+    }
+
+    static func build(variables: [(String, String)], passEnv: [String],
+                      lookup: (String) -> String? = HookEnvironment.parentValue) -> [String] {
         var values: [String: String] = [:]
         var order: [String] = []
         func set(_ name: String, _ value: String) {
@@ -36,7 +41,7 @@ enum HookEnvironment {
         }
         for name in inherited + passEnv { if let value = lookup(name) { set(name, value) } }
         if values["PATH"] == nil { set("PATH", fallbackPath) }
-        for (name, value) in cairnVariables(context) { set(name, value) }
+        for (name, value) in variables { set(name, value) }
         return order.map { "\($0)=\(values[$0]!)" }
     }
 

@@ -26,8 +26,15 @@ public struct HookRunner: Sendable {
     /// outcome of the process itself, including a failed exec, is a HookResult.
     public func run(_ spec: HookSpec, context: HookContext, cancellation: Cancellation,
                     output: @escaping @Sendable (_ line: String, _ isError: Bool) -> Void) throws -> HookResult {
+        try run(spec, input: HookEvent.bytes(context), variables: HookEnvironment.cairnVariables(context),
+                cancellation: context.phase != .finally ? cancellation : nil, output: output)
+    }
+
+    /// Runs the hook with any event (`input`, fed to stdin) and CAIRN_* `variables`; nil
+    /// `cancellation` means nothing but the timeout stops it. Escalation hooks use this directly.
+    func run(_ spec: HookSpec, input: [UInt8], variables: [(String, String)], cancellation: Cancellation?,
+             output: @escaping @Sendable (_ line: String, _ isError: Bool) -> Void) throws -> HookResult {
         let path = try resolve(spec).path
-        let mayCancel = context.phase != .finally
         let start = HookExecution.now()
         /// `what` reads on with "after 0.2 s", then `then` if given.
         func result(_ outcome: HookResult.Outcome, _ what: String, then: String = "") -> HookResult {
@@ -35,7 +42,7 @@ public struct HookRunner: Sendable {
             return HookResult(outcome: outcome, seconds: seconds, resolvedPath: path,
                               message: "hook \(path) \(what) after \(String(format: "%.1f", seconds)) s\(then)")
         }
-        if mayCancel && cancellation.isCancelled {
+        if cancellation?.isCancelled == true {
             return HookResult(outcome: .cancelled, seconds: 0, resolvedPath: path,
                               message: "hook \(path) was not started: the run is being cancelled")
         }
@@ -43,7 +50,7 @@ public struct HookRunner: Sendable {
         let process: HookProcess
         do {
             process = try HookProcess(executable: path, arguments: spec.args,
-                                      environment: HookEnvironment.build(context: context, passEnv: spec.passEnv))
+                                      environment: HookEnvironment.build(variables: variables, passEnv: spec.passEnv))
         } catch {
             if error.stage == .pipes { throw CairnError.failure("cannot start hook \(path): \(error.reason)") }
             // 127 is what a shell reports for a command it could not run.
@@ -52,8 +59,8 @@ public struct HookRunner: Sendable {
         }
 
         let execution = HookExecution(timeout: spec.timeout, terminationGrace: terminationGrace, drainTime: drainTime,
-                                      cancellation: mayCancel ? cancellation : nil, output: output)
-        let (termination, stop) = execution.supervise(process, input: HookEvent.bytes(context))
+                                      cancellation: cancellation, output: output)
+        let (termination, stop) = execution.supervise(process, input: input)
         switch (stop, termination) {
         case (.timedOut?, _):
             return result(.timedOut, "timed out", then: " (limit \(Self.seconds(spec.timeout)) s); its process group was killed")

@@ -84,6 +84,8 @@ public final class PipelineRunner: @unchecked Sendable {
                              status: status, error: result.error)
         }
         _ = runHookPhase(.finally, runHooks, context: context, workspace: runWorkspace, status: status, error: result.error)
+        // Notifiers run under their own timeouts and cannot change the outcome.
+        escalate(pipeline, context: context, outcome: outcome, error: result.error, workspace: runWorkspace)
 
         let summary = RunSummary(runID: record.runID, pipeline: pipeline.name, environment: workspace.environmentName,
                                  component: component, outcome: outcome, exitCode: outcome.exitCode.rawValue,
@@ -191,9 +193,13 @@ public final class PipelineRunner: @unchecked Sendable {
             let stepCancellation = Cancellation(parent: workspace.cancellation)
             let deadline = DeadlineTimer(seconds: step.timeout, cancellation: stepCancellation)
             let stepWorkspace = workspace.derived(cancellation: stepCancellation)
+            // Only the last attempt's findings count: a retry that succeeds clears what the first saw.
+            var observations: [ConditionObservation]?, retrying = false
+            defer { if !retrying { context.observe(observations ?? []) } }
             do {
                 let work = try StepExecutor(workspace: stepWorkspace, context: context, runner: self, step: step).execute()
                 deadline.stop()
+                observations = ConditionFindings.after(step.action, work: work)
                 summary.checks = work.checks
                 summary.result = work.result
                 summary.outcome = work.outcome
@@ -206,12 +212,16 @@ public final class PipelineRunner: @unchecked Sendable {
                 return summary
             } catch {
                 deadline.stop()
+                if observations == nil {
+                    observations = ConditionFindings.after(step.action, error: error, storageLabel: workspace.config.storageType)
+                }
                 summary.error = deadline.fired ? "timed out after \(formatSeconds(step.timeout ?? 0)) (\(describe(error)))" : describe(error)
                 summary.outcome = step.onError == .continue ? .continued : .failure
                 if workspace.cancellation.isCancelled { summary.outcome = .cancelled; return summary }
                 guard attempt <= step.retries else { return summary }
                 workspace.logger.warning("step '\(step.name)' attempt \(attempt) of \(step.retries + 1) failed: \(summary.error ?? ""); retrying in \(formatSeconds(delay))")
                 if !sleep(delay, unless: workspace.cancellation) { summary.outcome = .cancelled; return summary }
+                retrying = true
                 delay = min(delay * 2, 3600)
             }
         }

@@ -15,6 +15,8 @@ final class RunContext: @unchecked Sendable {
     private var backupOrder: [String] = []
     private var components: [String: ComponentState] = [:]
     private(set) var steps: [StepSummary] = []
+    /// What the steps saw of the escalation conditions (storage, resources, corruption).
+    private var observations: [ConditionObservation] = []
     private var nextIndex = 0
 
     init(runID: String, pipeline: String, component: String?, logFile: String?) {
@@ -44,4 +46,6 @@ final class RunContext: @unchecked Sendable {
 
     func reserveIndex() -> Int { withLock { defer { nextIndex += 1 }; return nextIndex } }
     func append(_ step: StepSummary) { withLock { steps.append(step) } }
+    func observe(_ found: [ConditionObservation]) { withLock { observations += found } }
+    var allObservations: [ConditionObservation] { withLock { observations } }
 }

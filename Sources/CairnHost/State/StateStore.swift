@@ -92,6 +92,7 @@ public final class StateStore: Sendable {
                 t.primaryKey(["pipeline", "environment"])
             }
         }
+        registerEscalationMigration(&migrator)
         return migrator
     }
 

@@ -1,0 +1,187 @@
+import Foundation
+import Logging
+
+/// Turns observations into incidents: opens one per key when a condition holds (once, however
+/// often it is seen again), escalates it to the secondary contact when it stays open past
+/// `escalate_after`, resolves it when the condition is seen healthy, and tells the escalation
+/// hooks each time. Any command can report observations; nothing here throws at its caller or
+/// changes its outcome.
+public struct EscalationService {
+    public let workspace: Workspace
+    var settings: EscalationSettings { workspace.config.escalation }
+
+    public init(workspace: Workspace) { self.workspace = workspace }
+
+    /// Applies the observations of one run or command, then escalates overdue incidents.
+    /// Problems with the state database are logged as warnings and skipped.
+    @discardableResult
+    public func report(_ observations: [ConditionObservation], source: ObservationSource) -> [EscalationNotice] {
+        do {
+            let state = try workspace.openState()
+            var notices: [EscalationNotice] = []
+            for observation in Self.merged(observations) {
+                if let notice = try apply(observation, state: state, source: source) { notices.append(notice) }
+            }
+            return notices + (try escalateOverdue(state: state, source: source))
+        } catch {
+            workspace.logger.warning("escalation could not be evaluated: \(describe(error)); the run's own outcome is unaffected")
+            return []
+        }
+    }
+
+    /// Adds the secondary contact to incidents open longer than `escalate_after` (once each).
+    public func escalateOverdue(source: ObservationSource) throws -> [EscalationNotice] {
+        try escalateOverdue(state: try workspace.openState(), source: source)
+    }
+
+    /// Closes an open incident by hand and tells the hooks, as an automatic resolve would.
+    public func resolve(key: String, note: String?) throws -> (IncidentRecord, EscalationNotice) {
+        let state = try workspace.openState()
+        guard var incident = try state.openIncident(key: key) else {
+            let open = try state.incidents().map(\.key)
+            throw CairnError.usage("no open incident with key '\(key)' (open: \(open.isEmpty ? "none" : open.joined(separator: ", "))); see cairn incidents")
+        }
+        incident.status = .resolved
+        incident.resolvedAt = Date()
+        incident.resolution = "by hand" + (note.map { ": \($0)" } ?? "")
+        incident = try state.saveIncident(incident)
+        let notice = notify(.resolve, incident: incident, state: state,
+                            source: ObservationSource(runID: nil, logFile: nil, origin: "cairn incidents resolve"))
+        return (try incident.id.flatMap { try state.incident(id: $0) } ?? incident, notice)
+    }
+
+    // MARK: Observations
+
+    /// One observation per key: a problem seen anywhere in the run outweighs a success seen elsewhere
+    /// (a store that passed its access check and then failed an upload is not healthy).
+    static func merged(_ observations: [ConditionObservation]) -> [ConditionObservation] {
+        var order: [String] = []
+        var byKey: [String: ConditionObservation] = [:]
+        for observation in observations {
+            let id = "\(observation.subject)/\(observation.condition.rawValue)"
+            if let existing = byKey[id] {
+                if existing.healthy && !observation.healthy { byKey[id] = observation }
+            } else {
+                order.append(id)
+                byKey[id] = observation
+            }
+        }
+        return order.compactMap { byKey[$0] }
+    }
+
+    private func apply(_ observation: ConditionObservation, state: StateStore, source: ObservationSource) throws -> EscalationNotice? {
+        let environment = workspace.environmentName
+        var observation = observation
+        if observation.condition == .consecutiveFailures {
+            let streak = try state.recordBackupAttempt(component: observation.component, environment: environment,
+                                                       succeeded: observation.healthy, error: observation.healthy ? nil : observation.summary)
+            if !observation.healthy {
+                guard streak.failures >= settings.consecutiveFailures else {
+                    workspace.logger.info("escalation: \(observation.component) failed \(streak.failures) time\(streak.failures == 1 ? "" : "s") in a row (an incident opens at \(settings.consecutiveFailures))")
+                    return nil
+                }
+                observation.summary = "\(observation.component) backup failed \(streak.failures) times in a row in \(environment): \(observation.summary)"
+                observation.evidence["consecutive_failures"] = .number(Double(streak.failures))
+                observation.evidence["threshold"] = .number(Double(settings.consecutiveFailures))
+                observation.evidence["first_failure_at"] = streak.firstFailureAt.map { .string(EscalationEvent.timestamp($0)) } ?? .null
+                observation.evidence["last_success_at"] = streak.lastSuccessAt.map { .string(EscalationEvent.timestamp($0)) } ?? .null
+            }
+        }
+        let policy = settings.policy(observation.condition)
+        let key = ConditionObservation.key(environment: environment, subject: observation.subject, condition: observation.condition)
+        let open = try state.openIncident(key: key)
+        let now = Date()
+
+        if observation.healthy {
+            guard var incident = open else { return nil }
+            incident.status = .resolved
+            incident.resolvedAt = now
+            incident.resolution = "\(source.runID.map { "run \($0)" } ?? source.origin): \(observation.summary)"
+            incident.lastRunID = source.runID ?? incident.lastRunID
+            incident = try state.saveIncident(incident)
+            return notify(.resolve, incident: incident, state: state, source: source)
+        }
+        guard policy.enabled else { return nil }
+        var evidence = observation.evidence
+        evidence["seen_by"] = .string(source.origin)
+        if var incident = open {
+            // Seen again while open: recorded, not re-triggered.
+            incident.lastSeenAt = now
+            incident.lastRunID = source.runID ?? incident.lastRunID
+            incident.occurrences += 1
+            incident.summary = observation.summary
+            incident.evidence = JSONValue.object(evidence).jsonText
+            incident = try state.saveIncident(incident)
+            // Hooks that never took the trigger (down, refused, timed out) get it now.
+            let delivered = Set(incident.deliveryValues.filter {
+                $0["action"]?.stringValue == "trigger" && $0["outcome"]?.stringValue == "ok"
+            }.compactMap { $0["hook"]?.stringValue })
+            let missing = settings.hooks.filter { !delivered.contains($0.path) }
+            guard !missing.isEmpty else { return nil }
+            return notify(.trigger, incident: incident, state: state, source: source, hooks: missing)
+        }
+        let incident = IncidentRecord(
+            id: nil, key: key, environment: environment, component: observation.subject,
+            condition: observation.condition.rawValue, severity: policy.severity.rawValue, status: .open,
+            summary: observation.summary, evidence: JSONValue.object(evidence).jsonText, openedAt: now,
+            openedRunID: source.runID, lastSeenAt: now, lastRunID: source.runID, occurrences: 1,
+            escalatedAt: nil, resolvedAt: nil, resolution: nil, deliveries: "[]")
+        let saved: IncidentRecord
+        do { saved = try state.saveIncident(incident) } catch {
+            // Another cairn process opened it a moment ago: it triggers, not us.
+            if try state.openIncident(key: key) != nil { return nil }
+            throw error
+        }
+        workspace.logger.warning("escalation: incident \(key) opened: \(observation.summary)")
+        return notify(.trigger, incident: saved, state: state, source: source)
+    }
+
+    private func escalateOverdue(state: StateStore, source: ObservationSource) throws -> [EscalationNotice] {
+        let now = Date()
+        var notices: [EscalationNotice] = []
+        for var incident in try state.incidents(environment: workspace.environmentName)
+        where incident.escalatedAt == nil && now.timeIntervalSince(incident.openedAt) >= settings.escalateAfter {
+            incident.escalatedAt = now
+            incident = try state.saveIncident(incident)
+            let secondary = contacts(for: incident).contacts?.secondary ?? "no secondary contact configured"
+            workspace.logger.warning("escalation: incident \(incident.key) open since \(EscalationEvent.timestamp(incident.openedAt)); escalated to \(secondary)")
+            notices.append(notify(.escalate, incident: incident, state: state, source: source))
+        }
+        return notices
+    }
+
+    // MARK: Delivery
+
+    private func contacts(for incident: IncidentRecord) -> (issueType: String, contacts: EscalationSettings.Contacts?) {
+        let issueType = EscalationCondition(rawValue: incident.condition).map { settings.policy($0).issueType } ?? ""
+        return (issueType, settings.contacts[issueType])
+    }
+
+    private func notify(_ action: EscalationEvent.Action, incident: IncidentRecord, state: StateStore,
+                        source: ObservationSource, hooks: [HookSpec]? = nil) -> EscalationNotice {
+        let (issueType, contacts) = self.contacts(for: incident)
+        let event = EscalationEvent(action: action, incident: incident, contacts: contacts, issueType: issueType,
+                                    source: source, logTail: settings.sendLogs ? source.logFile.map(Self.tail) : nil)
+        let notifier = EscalationNotifier(hooks: settings.hooks, runner: workspace.hookRunner(), logger: workspace.logger)
+        let deliveries = notifier.deliver(event, to: hooks)
+        if let id = incident.id {
+            for delivery in deliveries {
+                do { try state.appendDelivery(incidentID: id, delivery) } catch {
+                    workspace.logger.warning("escalation: cannot record the delivery for \(incident.key): \(describe(error))")
+                }
+            }
+        }
+        if settings.hooks.isEmpty {
+            workspace.logger.warning("escalation: \(action.rawValue) of \(incident.key) (no escalation hooks configured; see cairn incidents)")
+        }
+        return EscalationNotice(key: incident.key, action: action.rawValue,
+                                delivered: deliveries.filter { $0["outcome"]?.stringValue == "ok" }.count,
+                                hooks: deliveries.count)
+    }
+
+    /// The last 50 lines of the log (send_logs: true only).
+    static func tail(_ path: String) -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return Array(text.split(separator: "\n", omittingEmptySubsequences: false).suffix(50).map(String.init))
+    }
+}

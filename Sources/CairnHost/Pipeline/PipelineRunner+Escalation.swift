@@ -1,0 +1,52 @@
+import Foundation
+
+/// A finished run's findings for escalation: what its steps saw, plus one backup outcome per
+/// component the pipeline set out to back up.
+extension PipelineRunner {
+    func escalate(_ pipeline: Pipeline, context: RunContext, outcome: Outcome, error: String?, workspace: Workspace) {
+        // A run stopped by the operator proves nothing either way.
+        guard outcome != .cancelled else { return }
+        let observations = context.allObservations
+            + (outcome == .skipped ? [] : backupObservations(pipeline, context: context, runError: error))
+        guard !observations.isEmpty else { return }
+        EscalationService(workspace: workspace).report(
+            observations, source: ObservationSource(runID: context.runID, logFile: context.logFile, origin: "pipeline \(pipeline.name)"))
+    }
+
+    /// For each component with a backup step: failed unless the run stored a backup of it and
+    /// no step of it failed. A run that stopped before the backup step (a failed pre-check, a
+    /// store that is down) counts as a failed backup: no backup was made. Components skipped by
+    /// a hook (exit 75) count neither way.
+    func backupObservations(_ pipeline: Pipeline, context: RunContext, runError: String?) -> [ConditionObservation] {
+        var components = Self.backupComponents(pipeline.steps)
+        for step in context.steps where step.kind == "backup" {
+            if let component = step.component, !components.contains(component) { components.append(component) }
+        }
+        return components.compactMap { component in
+            if case .skipped? = context.state(of: component) { return nil }
+            let failedStep = context.steps.first {
+                $0.component == component && [.failure, .continued, .cancelled].contains($0.outcome)
+            }
+            if failedStep == nil, let backup = context.backup(of: component) {
+                return .healthy(.consecutiveFailures, component: component, "backup \(backup.backupID) succeeded")
+            }
+            let reason = failedStep.map { "\($0.name): \($0.error ?? "failed")" } ?? runError ?? "the run ended before the backup step"
+            return .problem(.consecutiveFailures, component: component, reason, evidence: [
+                "last_error": .string(reason), "run_id": .string(context.runID), "pipeline": .string(pipeline.name),
+            ])
+        }
+    }
+
+    /// Components named by `backup:` steps, including those inside parallel groups.
+    static func backupComponents(_ steps: [PipelineStep]) -> [String] {
+        var names: [String] = []
+        for step in steps {
+            switch step.action {
+            case .backup(let component, _) where !names.contains(component): names.append(component)
+            case .parallel(let members): names += backupComponents(members).filter { !names.contains($0) }
+            default: break
+            }
+        }
+        return names
+    }
+}
