@@ -22,7 +22,10 @@ Configuration:
 
 Python 3 standard library only.
 """
-import cairn_escalation as ce
+import sys
+
+sys.dont_write_bytecode = True  # hooks/ stays free of __pycache__
+import cairn_escalation as ce  # noqa: E402
 
 ICONS = {"trigger": ":rotating_light:", "escalate": ":arrow_double_up:", "resolve": ":white_check_mark:"}
 

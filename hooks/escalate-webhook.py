@@ -24,7 +24,10 @@ Python 3 standard library only.
 import json
 import os
 
-import cairn_escalation as ce
+import sys
+
+sys.dont_write_bytecode = True  # hooks/ stays free of __pycache__
+import cairn_escalation as ce  # noqa: E402
 
 
 def accept(status, text):
