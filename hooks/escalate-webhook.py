@@ -23,7 +23,6 @@ Python 3 standard library only.
 """
 import json
 import os
-
 import sys
 
 sys.dont_write_bytecode = True  # hooks/ stays free of __pycache__
