@@ -24,7 +24,15 @@ struct CheckCommand: ParsableCommand {
             return try PipelineExecution.finish(try PipelineExecution.run("checks", component: target, globals: globals), globals: globals)
         }
         let workspace = try globals.workspace()
-        let results = try workspace.openStorage().checkAccess()
+        let escalation = EscalationService(workspace: workspace)
+        let source = ObservationSource(runID: nil, logFile: nil, origin: "cairn check storage")
+        let results: [CheckResult]
+        do { results = try workspace.openStorage().checkAccess() } catch {
+            escalation.report(ConditionFindings.after(.storageCheck, error: error, storageLabel: workspace.config.storageType), source: source)
+            throw error
+        }
+        // A failing store opens storage_inaccessible; a passing one resolves it.
+        escalation.report(ConditionFindings.storageCheck(results), source: source)
         if globals.json { try Output.json(results) } else {
             Output.line("storage \(workspace.storeDescription()): \(results.failures.isEmpty ? "ok" : "FAILED")")
             Output.checks(results)

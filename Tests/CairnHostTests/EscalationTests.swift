@@ -110,12 +110,20 @@ struct EscalationTests {
         #expect(event["summary"]?.stringValue?.contains("Not a directory") == true)
         if case .array(let checks)? = event["evidence"]?["failed_checks"] { #expect(!checks.isEmpty) } else { Issue.record("no failed checks in evidence") }
 
+        // Still down: `cairn check storage` sees it too, and adds nothing.
+        #expect(try setup.cairn(["check", "storage"], environment: environment).status == 1)
+        #expect(webhook.bodies.count == 1)
+
+        // Fixed: the operator's check is the successful access that resolves it.
         try FileManager.default.removeItem(at: blocker)
-        #expect(try setup.cairn(["backup", "configs"], environment: environment).status == 0)
+        #expect(try setup.cairn(["check", "storage"], environment: environment).status == 0)
         #expect(webhook.bodies.count == 2)
         #expect(webhook.bodies.last?["action"] == .string("resolve"))
         #expect(webhook.bodies.last?["key"] == .string(key))
+        #expect(webhook.bodies.last?["source"] == .string("cairn check storage"))
         #expect(try setup.incidents().isEmpty)
+        #expect(try setup.cairn(["backup", "configs"], environment: environment).status == 0)
+        #expect(webhook.bodies.count == 2)
     }
 
     @Test func aCorruptedArchiveOpensTheCorruptionConditionAndAVerifiedBackupResolvesIt() throws {

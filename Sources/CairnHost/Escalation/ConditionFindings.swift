@@ -8,22 +8,13 @@ import Foundation
 public enum ConditionFindings {
     /// After an attempt that returned (it may still have failed checks).
     static func after(_ action: StepAction, work: StepWork) -> [ConditionObservation] {
-        let failures = work.checks.failures
         switch action {
-        case .hostCheck:
-            return [failures.isEmpty
-                ? .healthy(.resourcesExhausted, component: "host", "host checks passed")
-                : .problem(.resourcesExhausted, component: "host", "host resources exhausted: \(summarize(failures))",
-                           evidence: ["failed_checks": encode(failures)])]
-        case .storageCheck:
-            return [failures.isEmpty
-                ? .healthy(.storageInaccessible, component: "storage", "storage access check passed")
-                : .problem(.storageInaccessible, component: "storage", "store inaccessible: \(summarize(failures))",
-                           evidence: ["failed_checks": encode(failures)])]
+        case .hostCheck: return hostCheck(work.checks)
+        case .storageCheck: return storageCheck(work.checks)
         case .backup, .publish:
             return [.healthy(.storageInaccessible, component: "storage", "\(action.kind) wrote to the store")]
         case .verify(let component, let which):
-            return verification(component: component, backup: which, failures: failures)
+            return verification(component: component, backup: which, failures: work.checks.failures)
                 + [.healthy(.storageInaccessible, component: "storage", "verification read from the store")]
         default:
             return []
@@ -41,6 +32,22 @@ public enum ConditionFindings {
                              evidence: ["error": .string(describe(error)), "step": .string(action.kind)])]
         }
         return []
+    }
+
+    public static func hostCheck(_ checks: [CheckResult]) -> [ConditionObservation] {
+        let failures = checks.failures
+        return [failures.isEmpty
+            ? .healthy(.resourcesExhausted, component: "host", "host checks passed")
+            : .problem(.resourcesExhausted, component: "host", "host resources exhausted: \(summarize(failures))",
+                       evidence: ["failed_checks": encode(failures)])]
+    }
+
+    public static func storageCheck(_ checks: [CheckResult]) -> [ConditionObservation] {
+        let failures = checks.failures
+        return [failures.isEmpty
+            ? .healthy(.storageInaccessible, component: "storage", "storage access check passed")
+            : .problem(.storageInaccessible, component: "storage", "store inaccessible: \(summarize(failures))",
+                       evidence: ["failed_checks": encode(failures)])]
     }
 
     /// Failed checks of a read-back are corruption; a clean read-back is the success that resolves it.
