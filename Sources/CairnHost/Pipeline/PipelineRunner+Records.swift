@@ -17,8 +17,10 @@ extension PipelineRunner {
         var lines = ""
         for backup in summary.backups {
             let location = workspace.artifactURL(key: backup.published ? backup.latestKey : backup.key)
-            let outcome = backup.published ? "success" : backup.verified ? "stored (not published)" : "stored (not verified)"
-            lines += "\(formatter.string(from: summary.finishedAt)) \(backup.component) backup \(outcome): backup_id=\(backup.backupID) environment=\(backup.environment) location=\(location) bytes=\(backup.bytes) run=\(summary.runID)\n"
+            let outcome = backup.published ? "success" : backup.verified ? "stored (not published)"
+                : backup.verification != nil ? "verification failed (archive removed)" : "stored (not verified)"
+            let verification = backup.verification.map { " verification=\"\($0)\"" } ?? ""
+            lines += "\(formatter.string(from: summary.finishedAt)) \(backup.component) backup \(outcome): backup_id=\(backup.backupID) environment=\(backup.environment) location=\(location) bytes=\(backup.bytes) run=\(summary.runID)\(verification)\n"
         }
         for step in summary.steps where step.kind == "backup" && step.outcome != .success && step.outcome != .skipped {
             lines += "\(formatter.string(from: summary.finishedAt)) \(step.component ?? "?") backup failed: environment=\(summary.environment) run=\(summary.runID) error=\(step.error ?? "")\n"
