@@ -26,7 +26,10 @@ struct StatusCommand: ParsableCommand {
         Output.line("backups of \(report.day) (UTC) in \(report.environment):")
         var rows: [[String]] = []
         for component in report.components {
-            if component.backups.isEmpty { rows.append([component.component, component.outcome, "-", "-", "-", "-"]) }
+            if component.backups.isEmpty && component.failedRuns.isEmpty { rows.append([component.component, component.outcome, "-", "-", "-", "-"]) }
+            for run in component.failedRuns {
+                rows.append([component.component, component.outcome, "(\(run.runID))", "failed: \(run.step)", "-", "-"])
+            }
             for backup in component.backups {
                 rows.append([component.component, component.outcome, backup.backupID, backup.outcome,
                              backup.verified.map { $0 ? "yes" : "no" } ?? "-", backup.bytes.map { Output.bytes($0) } ?? "-"])
@@ -37,6 +40,7 @@ struct StatusCommand: ParsableCommand {
             for backup in component.backups where backup.error != nil {
                 Output.line("\(backup.backupID): \(backup.error!)")
             }
+            for run in component.failedRuns { Output.line("\(run.runID) (\(run.pipeline)) \(run.step): \(run.error ?? "failed")") }
         }
     }
 }

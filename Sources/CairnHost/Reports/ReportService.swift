@@ -26,10 +26,29 @@ public struct ReportService {
                                                                 verified: nil, stored: true, bytes: Int64(archive.size), error: nil)
             }
             let sorted = backups.values.sorted { ($0.startedAt, $0.backupID) < ($1.startedAt, $1.backupID) }
-            let outcome = sorted.isEmpty ? "none" : sorted.last!.outcome == "failure" ? "failed" : "ok"
-            return StatusReport.Component(component: name, environment: environment, outcome: outcome, backups: sorted)
+            let failedRuns = try failedRunsWithoutBackup(name, today: today, state: state)
+            let lastBackup = sorted.last.map { ($0.startedAt, $0.outcome == "failure") }
+            let lastFailedRun = failedRuns.last.map { ($0.at, true) }
+            let last = [lastBackup, lastFailedRun].compactMap { $0 }.max { $0.0 < $1.0 }
+            let outcome = last == nil ? "none" : last!.1 ? "failed" : "ok"
+            return StatusReport.Component(component: name, environment: environment, outcome: outcome, backups: sorted, failedRuns: failedRuns)
         }
         return StatusReport(day: today, environment: environment, components: rows)
+    }
+
+    /// Today's runs in this environment with a failed step for the component that never reached
+    /// its backup step (those that did show as backups).
+    private func failedRunsWithoutBackup(_ component: String, today: String, state: StateStore) throws -> [StatusReport.FailedRun] {
+        var failed: [StatusReport.FailedRun] = []
+        for run in try state.runs(component: component, limit: 200)
+        where run.environment == workspace.environmentName && BackupID.day(run.startedAt) == today {
+            let steps = try state.steps(runID: run.runID).filter { $0.component == component }
+            // A run that got as far as a backup step is in the backups table, failed or not.
+            guard !steps.contains(where: { $0.kind == "backup" }),
+                  let step = steps.first(where: { ["failure", "continued"].contains($0.outcome) }) else { continue }
+            failed.append(StatusReport.FailedRun(runID: run.runID, pipeline: run.pipeline, at: step.startedAt, step: step.name, error: step.error))
+        }
+        return failed.sorted { $0.at < $1.at }
     }
 
     /// Every environment found in the store for each component.

@@ -19,12 +19,27 @@ public struct StatusReport: Codable, Sendable {
         }
     }
 
+    /// A run today whose steps for the component failed before any backup was written
+    /// (a pre-check, the server down): the runbook's status check never saw these.
+    public struct FailedRun: Codable, Sendable {
+        public var runID: String
+        public var pipeline: String
+        public var at: Date
+        public var step: String
+        public var error: String?
+
+        enum CodingKeys: String, CodingKey { case runID = "run_id", pipeline, at, step, error }
+    }
+
     public struct Component: Codable, Sendable {
         public var component: String
         public var environment: String
-        /// ok (a stored backup today, none failed after it), failed (the last attempt failed), none (nothing today).
+        /// ok (its last attempt today succeeded), failed (its last attempt failed), none (nothing today).
         public var outcome: String
         public var backups: [Backup]
+        public var failedRuns: [FailedRun]
+
+        enum CodingKeys: String, CodingKey { case component, environment, outcome, backups, failedRuns = "failed_runs" }
     }
 
     public var day: String
