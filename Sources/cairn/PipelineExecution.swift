@@ -24,6 +24,15 @@ enum PipelineExecution {
                 Output.line("  backup \(backup.backupID): \(backup.files) files, \(Output.bytes(backup.bytes)) -> \(Output.bytes(backup.compressedBytes)), \(state)")
                 Output.line("    at \(backup.store) \(backup.key)")
             }
+            if summary.components.count > 1 {
+                Output.line("  components:")
+                for component in summary.components {
+                    let mark = component.outcome == .success ? "ok  " : component.outcome == .skipped ? "skip" : "FAIL"
+                    let backup = component.backupID.map { " \($0)\(component.published ? " (latest)" : "")" } ?? ""
+                    Output.line("    \(mark) \(component.component)\(backup)\(component.error.map { ": \($0)" } ?? "")")
+                    if let log = component.logFile { Output.line("         log: \(log)") }
+                }
+            }
             for step in summary.steps {
                 let mark = step.outcome == .success ? "ok  " : step.outcome == .skipped ? "skip" : step.outcome == .continued ? "cont" : "FAIL"
                 let result = step.result.map { " -> \($0.jsonText)" } ?? ""

@@ -15,10 +15,9 @@ struct VerifyCommand: ParsableCommand {
         let selector = try stored.selector()
         let escalation = EscalationService(workspace: workspace)
         let source = ObservationSource(runID: nil, logFile: nil, origin: "cairn verify")
-        let action = StepAction.verify(component: stored.component, backup: stored.backup)
         let report: VerificationReport
         do { report = try VerifyService(workspace: workspace).verify(component: stored.component, selector: selector) } catch {
-            escalation.report(ConditionFindings.after(action, error: error, storageLabel: workspace.config.storageType), source: source)
+            escalation.report(failure: error, origin: source.origin)
             throw error
         }
         // A damaged archive opens corruption_detected for the component; a clean one resolves it.

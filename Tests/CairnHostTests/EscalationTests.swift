@@ -160,6 +160,71 @@ struct EscalationTests {
         #expect(webhook.bodies.last?["key"] == .string(key))
     }
 
+    @Test func aCorruptedArchiveFoundByCairnIntegrityOpensTheCorruptionCondition() throws {
+        let setup = try EscalationHarness("integrity")
+        let pagerDuty = try RecordingWebhook(in: setup.temp.path("pagerduty"), mode: "pagerduty")
+        let environment = ["PAGERDUTY_ROUTING_KEY": Self.routingKey, "PAGERDUTY_EVENTS_URL": pagerDuty.url]
+        try setup.writeConfig(components: setup.directoryComponent(), escalation: "hooks:\n  \(Self.pagerDutyHook())")
+        #expect(try setup.cairn(["backup", "configs"], environment: environment).status == 0)
+        let latest = setup.store.appendingPathComponent("configs/test/latest.tar.gz")
+        let pristine = try Data(contentsOf: latest)
+        var damaged = pristine
+        damaged[damaged.count / 2] ^= 0x01
+        try damaged.write(to: latest)
+
+        let found = try setup.cairn(["integrity"], environment: environment)
+        #expect(found.status == 1, "the integrity test's own exit code stands: \(found.text)")
+        let key = "cairn/test/configs/corruption_detected"
+        #expect(pagerDuty.bodies.count == 1)
+        let trigger = try #require(pagerDuty.bodies.first)
+        #expect(trigger["event_action"] == .string("trigger"))
+        #expect(trigger["dedup_key"] == .string(key))
+        #expect(trigger["payload"]?["class"] == .string("corruption_detected"))
+        let evidence = trigger["payload"]?["custom_details"]?["evidence"]
+        #expect(evidence?["problem"] == .string("corrupt"))
+        #expect(evidence?["seen_by"] == .string("cairn integrity"))
+        #expect(evidence?["key"] == .string("configs/test/latest.tar.gz"))
+
+        // The weekly test finds it again: still one alert. Repaired: the next clean pass resolves it.
+        #expect(try setup.cairn(["integrity"], environment: environment).status == 1)
+        #expect(pagerDuty.bodies.count == 1)
+        try pristine.write(to: latest)
+        #expect(try setup.cairn(["integrity"], environment: environment).status == 0)
+        #expect(pagerDuty.bodies.count == 2)
+        #expect(pagerDuty.bodies.last?["event_action"] == .string("resolve"))
+        #expect(pagerDuty.bodies.last?["dedup_key"] == .string(key))
+    }
+
+    @Test func dailyValidationFindingNoBackupOpensBackupStaleAndABackupResolvesIt() throws {
+        let setup = try EscalationHarness("validate")
+        let webhook = try RecordingWebhook(in: setup.temp.path("webhook"), mode: "slack")
+        let environment = ["CAIRN_WEBHOOK_URL": webhook.url]
+        try setup.writeConfig(components: setup.directoryComponent(), escalation: "hooks:\n  \(Self.webhookHook)")
+        #expect(try setup.cairn(["validate"], environment: environment).status == 1)
+        #expect(webhook.bodies.count == 1)
+        #expect(webhook.bodies.first?["key"] == .string("cairn/test/configs/backup_stale"))
+        #expect(webhook.bodies.first?["evidence"]?["problem"] == .string("missing"))
+        #expect(try setup.cairn(["backup", "configs"], environment: environment).status == 0)
+        #expect(webhook.bodies.count == 2)
+        #expect(webhook.bodies.last?["action"] == .string("resolve"))
+        #expect(try setup.cairn(["validate"], environment: environment).status == 0)
+        #expect(webhook.bodies.count == 2)
+    }
+
+    @Test func anEmergencyBackupCountsEachComponentOnItsOwn() throws {
+        let setup = try EscalationHarness("emergency")
+        let webhook = try RecordingWebhook(in: setup.temp.path("webhook"), mode: "slack")
+        let stoppedPort = try RedisServer.freePort()
+        try setup.writeConfig(components: """
+            \(setup.directoryComponent())
+            redis: { plugin: redis, url: "redis://127.0.0.1:\(stoppedPort)" }
+            """, escalation: "consecutive_failures: 1\nhooks:\n  \(Self.webhookHook)")
+        let result = try setup.cairn(["backup", "--all"], environment: ["CAIRN_WEBHOOK_URL": webhook.url])
+        #expect(result.status == 3, "partial: configs succeeded, redis did not: \(result.stderr)")
+        #expect(webhook.bodies.map { $0["key"] } == [.string("cairn/test/redis/consecutive_failures")])
+        #expect(webhook.bodies.first?["evidence"]?["log_file"]?.stringValue?.contains("backup_redis_") == true)
+    }
+
     @Test func exhaustedResourcesOpenTheResourcesCondition() throws {
         let setup = try EscalationHarness("resources")
         let webhook = try RecordingWebhook(in: setup.temp.path("webhook"), mode: "slack")

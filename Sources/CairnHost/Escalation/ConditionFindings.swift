@@ -23,15 +23,22 @@ public enum ConditionFindings {
 
     /// After an attempt that threw.
     public static func after(_ action: StepAction, error: any Error, storageLabel: String) -> [ConditionObservation] {
-        if let failed = error as? VerificationFailed, case .verify(let component, let which) = action {
-            return verification(component: component, backup: which, failures: failed.report.checks.failures)
+        if let failed = error as? BackupService.VerificationFailure, case .verify(let component, let which) = action {
+            return verification(component: component, backup: which, failures: failed.failedChecks)
         }
-        let isStoreError = (error as? PluginCallError)?.label == storageLabel
-        if isStoreError || (action == .storageCheck && (error as? CairnError)?.kind != .usage) {
+        if action == .storageCheck && (error as? CairnError)?.kind != .usage {
             return [.problem(.storageInaccessible, component: "storage", "store inaccessible: \(describe(error))",
                              evidence: ["error": .string(describe(error)), "step": .string(action.kind)])]
         }
-        return []
+        return storeFailure(error, storageLabel: storageLabel)
+    }
+
+    /// An error of the storage plugin itself (connect, list, read, write) is the store's problem;
+    /// any other error says nothing about it.
+    public static func storeFailure(_ error: any Error, storageLabel: String) -> [ConditionObservation] {
+        guard let failure = error as? PluginCallError, failure.label == storageLabel else { return [] }
+        return [.problem(.storageInaccessible, component: "storage", "store inaccessible: \(failure)",
+                         evidence: ["error": .string(failure.description), "operation": .string(failure.operation)])]
     }
 
     public static func hostCheck(_ checks: [CheckResult]) -> [ConditionObservation] {
@@ -58,6 +65,44 @@ public enum ConditionFindings {
         return [.problem(.corruptionDetected, component: component,
                          "corruption detected in the \(component) backup (\(backup)): \(summarize(failures))",
                          evidence: ["backup": .string(backup), "failed_checks": encode(failures)])]
+    }
+
+    /// What daily validation (`cairn validate`) or the integrity test (`cairn integrity`) found,
+    /// per component and environment. A damaged archive, unreadable metadata or a restore drill
+    /// that disagrees with the metadata is corruption; a missing or too old backup is
+    /// `backup_stale`; a store that could not be listed during validation is the store's problem.
+    /// Only the integrity test reads every byte, so only its clean result resolves corruption.
+    public static func health(_ report: HealthReport) -> [ConditionObservation] {
+        let readsEverything = report.kind == "integrity"
+        return report.results.flatMap { result -> [ConditionObservation] in
+            let component = result.component, environment = result.environment
+            let what = "\(report.kind) of \(component) in \(environment)"
+            var evidence: [String: JSONValue] = [
+                "check": .string(report.kind), "finding": .string(result.evidence),
+                "problem": result.problem.map { .string($0.rawValue) } ?? .null,
+                "backup_id": result.backupID.map { .string($0) } ?? .null, "key": result.key.map { .string($0) } ?? .null,
+            ]
+            if !result.checks.failures.isEmpty { evidence["failed_checks"] = encode(result.checks.failures) }
+            switch result.problem {
+            case .corrupt?, .unreadableMetadata?, .drillMismatch?:
+                return [.problem(.corruptionDetected, component: component, "corruption detected by the \(what): \(result.evidence)",
+                                 evidence: evidence, environment: environment)]
+            case .missing?, .stale?:
+                evidence["age_seconds"] = result.ageSeconds.map { .number($0) } ?? .null
+                evidence["max_age_seconds"] = result.maxAgeSeconds.map { .number($0) } ?? .null
+                return [.problem(.backupStale, component: component, "no recent backup (\(what)): \(result.evidence)",
+                                 evidence: evidence, environment: environment)]
+            case .unreachable?:
+                guard !readsEverything else { return [] }  // the integrity test's drill may be what failed
+                return [.problem(.storageInaccessible, component: component, "store inaccessible (\(what)): \(result.evidence)",
+                                 evidence: evidence, environment: environment)]
+            case nil:
+                let fresh = ConditionObservation.healthy(.backupStale, component: component, "\(what): \(result.evidence)", environment: environment)
+                return readsEverything
+                    ? [fresh, .healthy(.corruptionDetected, component: component, "\(what) passed: \(result.evidence)", environment: environment)]
+                    : [fresh]
+            }
+        }
     }
 
     static func summarize(_ failures: [CheckResult]) -> String {

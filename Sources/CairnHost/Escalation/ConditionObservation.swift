@@ -10,20 +10,24 @@ public struct ConditionObservation: Sendable, Equatable {
     /// One line for people: "redis backup failed: connection refused".
     public var summary: String
     public var evidence: [String: JSONValue]
+    /// nil: the environment of the command that reports it (validation may look at others).
+    public var environment: String?
 
     public init(condition: EscalationCondition, component: String, healthy: Bool, summary: String,
-                evidence: [String: JSONValue] = [:]) {
+                evidence: [String: JSONValue] = [:], environment: String? = nil) {
         self.condition = condition; self.component = component; self.healthy = healthy
-        self.summary = summary; self.evidence = evidence
+        self.summary = summary; self.evidence = evidence; self.environment = environment
     }
 
     public static func problem(_ condition: EscalationCondition, component: String, _ summary: String,
-                               evidence: [String: JSONValue] = [:]) -> ConditionObservation {
-        ConditionObservation(condition: condition, component: component, healthy: false, summary: summary, evidence: evidence)
+                               evidence: [String: JSONValue] = [:], environment: String? = nil) -> ConditionObservation {
+        ConditionObservation(condition: condition, component: component, healthy: false, summary: summary, evidence: evidence,
+                             environment: environment)
     }
 
-    public static func healthy(_ condition: EscalationCondition, component: String, _ summary: String) -> ConditionObservation {
-        ConditionObservation(condition: condition, component: component, healthy: true, summary: summary)
+    public static func healthy(_ condition: EscalationCondition, component: String, _ summary: String,
+                               environment: String? = nil) -> ConditionObservation {
+        ConditionObservation(condition: condition, component: component, healthy: true, summary: summary, environment: environment)
     }
 
     /// The part of the incident key between environment and condition.

@@ -10,6 +10,10 @@ public enum EscalationCondition: String, CaseIterable, Codable, Sendable {
     /// "Data corruption is detected in backups": a verification found a damaged archive or a
     /// checksum that does not match.
     case corruptionDetected = "corruption_detected"
+    /// Not in the runbook's list, but what its daily validation looks for: a component with no
+    /// backup, or none younger than `validation.max_age`. It catches the failure that produces no
+    /// failed run at all: backups that stopped being attempted.
+    case backupStale = "backup_stale"
 
     /// Conditions of shared resources are keyed by the resource, not by the component whose run
     /// noticed: one store outage is one incident, however many components it stops.
@@ -17,14 +21,14 @@ public enum EscalationCondition: String, CaseIterable, Codable, Sendable {
         switch self {
         case .storageInaccessible: return "storage"
         case .resourcesExhausted: return "host"
-        case .consecutiveFailures, .corruptionDetected: return nil
+        case .consecutiveFailures, .corruptionDetected, .backupStale: return nil
         }
     }
 
     /// The row of the runbook's "Escalation Contacts" table it goes to, unless configured otherwise.
     var defaultIssueType: String {
         switch self {
-        case .consecutiveFailures: return "backup_script"
+        case .consecutiveFailures, .backupStale: return "backup_script"
         case .storageInaccessible: return "s3_aws"
         case .resourcesExhausted: return "system_resources"
         case .corruptionDetected: return "database"
@@ -33,7 +37,7 @@ public enum EscalationCondition: String, CaseIterable, Codable, Sendable {
 
     var defaultSeverity: EscalationSeverity {
         switch self {
-        case .resourcesExhausted: return .error
+        case .resourcesExhausted, .backupStale: return .error
         default: return .critical
         }
     }

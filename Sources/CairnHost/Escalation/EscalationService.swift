@@ -29,6 +29,12 @@ public struct EscalationService {
         }
     }
 
+    /// For a command that failed outright: escalation hears of it only when the store was the cause.
+    public func report(failure error: any Error, origin: String) {
+        let found = ConditionFindings.storeFailure(error, storageLabel: workspace.config.storageType)
+        if !found.isEmpty { report(found, source: ObservationSource(runID: nil, logFile: nil, origin: origin)) }
+    }
+
     /// Adds the secondary contact to incidents open longer than `escalate_after` (once each).
     public func escalateOverdue(source: ObservationSource) throws -> [EscalationNotice] {
         try escalateOverdue(state: try workspace.openState(), source: source)
@@ -58,7 +64,7 @@ public struct EscalationService {
         var order: [String] = []
         var byKey: [String: ConditionObservation] = [:]
         for observation in observations {
-            let id = "\(observation.subject)/\(observation.condition.rawValue)"
+            let id = "\(observation.environment ?? "")/\(observation.subject)/\(observation.condition.rawValue)"
             if let existing = byKey[id] {
                 if existing.healthy && !observation.healthy { byKey[id] = observation }
             } else {
@@ -70,7 +76,7 @@ public struct EscalationService {
     }
 
     private func apply(_ observation: ConditionObservation, state: StateStore, source: ObservationSource) throws -> EscalationNotice? {
-        let environment = workspace.environmentName
+        let environment = observation.environment ?? workspace.environmentName
         var observation = observation
         if observation.condition == .consecutiveFailures {
             let streak = try state.recordBackupAttempt(component: observation.component, environment: environment,
@@ -139,7 +145,7 @@ public struct EscalationService {
     private func escalateOverdue(state: StateStore, source: ObservationSource) throws -> [EscalationNotice] {
         let now = Date()
         var notices: [EscalationNotice] = []
-        for var incident in try state.incidents(environment: workspace.environmentName)
+        for var incident in try state.incidents()
         where incident.escalatedAt == nil && now.timeIntervalSince(incident.openedAt) >= settings.escalateAfter {
             incident.escalatedAt = now
             incident = try state.saveIncident(incident)
@@ -172,7 +178,8 @@ public struct EscalationService {
             }
         }
         if settings.hooks.isEmpty {
-            workspace.logger.warning("escalation: \(action.rawValue) of \(incident.key) (no escalation hooks configured; see cairn incidents)")
+            workspace.logger.log(level: action == .resolve ? .info : .warning,
+                                 "escalation: \(action.rawValue) of \(incident.key) (no escalation hooks configured; see cairn incidents)")
         }
         return EscalationNotice(key: incident.key, action: action.rawValue,
                                 delivered: deliveries.filter { $0["outcome"]?.stringValue == "ok" }.count,
