@@ -16,7 +16,9 @@ struct IntegrityCommand: ParsableCommand {
         drill (redis: a redis-server on 127.0.0.1 that loads the backup) and compares its key counts \\
         per database with the source facts in backup_metadata.json.
 
-        Exit 0 when every component passed, 1 when any backup is missing, corrupt or failed its drill.
+        Exit 0 when every component passed, 1 when any backup is missing, corrupt or failed its drill. \
+        A corrupt backup opens the component's corruption_detected incident; a clean pass resolves \
+        it (docs/escalation.md).
         """)
 
     @Argument(help: "Components to test (default: every configured component).")

@@ -15,7 +15,8 @@ struct ValidateCommand: ParsableCommand {
         checksums are the weekly integrity test's job (cairn integrity).
 
         Exit 0 when every component is ok (warnings included), 1 when any is missing, stale or \\
-        unreadable, 2 on a configuration error.
+        unreadable, 2 on a configuration error. A missing or stale backup opens the component's backup_stale \
+        incident, unreadable metadata its corruption_detected incident (docs/escalation.md).
         """)
 
     @Argument(help: "Components to check (default: every configured component).")

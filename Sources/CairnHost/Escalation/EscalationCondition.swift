@@ -1,5 +1,6 @@
-/// The runbook's "When to Escalate", one case per line of it. The raw value is the last part of
-/// an incident key (`cairn/<environment>/<subject>/<condition>`) and the name used in cairn.yaml.
+/// The runbook's "When to Escalate", one case per line of it, plus what its daily validation
+/// looks for. The raw value is the last part of an incident key
+/// (`cairn/<environment>/<subject>/<condition>`) and the name used in cairn.yaml.
 public enum EscalationCondition: String, CaseIterable, Codable, Sendable {
     /// "Backup fails multiple times consecutively": N failed backups of one component in a row.
     case consecutiveFailures = "consecutive_failures"
