@@ -7,8 +7,8 @@ struct LatestCommand: ParsableCommand {
         commandName: "latest",
         abstract: "The latest backup of every component: id, time, size, age and whether it was verified.",
         discussion: """
-        Names the backup latest.tar.gz holds (where the runbook's `head-object ... LastModified` \\
-        gave only a time). VERIFIED comes from the state database: '-' means this machine has no \\
+        Names the backup latest.tar.gz holds (where the runbook's `head-object ... LastModified` \
+        gave only a time). VERIFIED comes from the state database: '-' means this machine has no \
         record of the backup; cairn verify or cairn integrity checks it now.
         """)
 

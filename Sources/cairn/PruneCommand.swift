@@ -9,10 +9,10 @@ struct PruneCommand: ParsableCommand {
         discussion: """
         Policy in cairn.yaml, at the top level and/or per component (component rules win):
           retention: { keep_last: 7, keep_daily: 14, keep_weekly: 8, keep_monthly: 12 }
-        A backup stays when any rule keeps it. Always kept: latest.tar.gz, the backup it holds, \\
-        and the newest verified backup. Only archives Cairn can vouch for are deleted (recorded \\
-        with the same size, or read back whole); foreign, truncated or damaged objects are listed \\
-        and left alone. A component without a policy is not pruned. Stores whose plugin offers \\
+        A backup stays when any rule keeps it. Always kept: latest.tar.gz, the backup it holds, \
+        and the newest verified backup. Only archives Cairn can vouch for are deleted (recorded \
+        with the same size, or read back whole); foreign, truncated or damaged objects are listed \
+        and left alone. A component without a policy is not pruned. Stores whose plugin offers \
         abort_stale_uploads also get unfinished multipart uploads older than a day aborted.
 
         Exit 0 when done (also when objects were left alone), 1 when a deletion failed.

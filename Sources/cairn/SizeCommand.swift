@@ -7,9 +7,9 @@ struct SizeCommand: ParsableCommand {
         commandName: "size",
         abstract: "Bytes in the store, in total and per component and environment.",
         discussion: """
-        Counts every object under <component>/<environment>/: archives, latest.tar.gz (a full \\
-        copy of one archive) and anything else stored there. Replaces the runbook's \\
-        `aws s3api list-objects-v2 ... --query 'sum(Contents[].Size)'`, which covered one prefix \\
+        Counts every object under <component>/<environment>/: archives, latest.tar.gz (a full \
+        copy of one archive) and anything else stored there. Replaces the runbook's \
+        `aws s3api list-objects-v2 ... --query 'sum(Contents[].Size)'`, which covered one prefix \
         and printed "None" for an empty one.
         """)
 

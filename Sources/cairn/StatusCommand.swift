@@ -7,10 +7,10 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Today's backups (UTC) of every component, with their outcome.",
         discussion: """
-        Combines the state database (every attempt this machine made, failed ones included) with \\
-        the store (backups made elsewhere show as 'stored'). A component is ok when its last \\
-        attempt today succeeded, failed when it failed, none when nothing ran today. Replaces the \\
-        runbook's `aws s3 ls --recursive | grep $(date +%Y%m%d)`, which missed failures and matched \\
+        Combines the state database (every attempt this machine made, failed ones included) with \
+        the store (backups made elsewhere show as 'stored'). A component is ok when its last \
+        attempt today succeeded, failed when it failed, none when nothing ran today. Replaces the \
+        runbook's `aws s3 ls --recursive | grep $(date +%Y%m%d)`, which missed failures and matched \
         the date anywhere in a key.
         """)
 

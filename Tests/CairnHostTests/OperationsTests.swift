@@ -106,6 +106,12 @@ struct OperationsTests {
         let record = try String(contentsOf: temp.path("logs/manual_backups.log"), encoding: .utf8)
         #expect(record.contains("redis backup success") && record.contains("verification=\"archive/checksums pass"), "\(record)")
         #expect(record.contains("cache backup failed"), "\(record)")
+        // History: what the post-backup verification checked.
+        let state = try StateStore(path: store.appendingPathComponent(".cairn/state.sqlite").path)
+        let redisRecord = try state.backups(component: "redis", environment: "test").first
+        #expect(redisRecord?.verified == true)
+        #expect(redisRecord?.verification?.contains("archive/checksums pass") == true, "\(redisRecord?.verification ?? "nil")")
+        #expect(redisRecord?.verification?.contains("redis") == true, "\(redisRecord?.verification ?? "nil")")
 
         // Today's status shows all three, the failed one as failed.
         let status = try cairn(["status", "--json"])
