@@ -41,7 +41,7 @@ def message(event):
         ("Contacts", who), ("Run", event.get("run_id") or "-"),
     ]
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text[:2900]}*"}},  # Slack's limit is 3000
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in fields]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"incident `{event.get('key')}` on {event.get('host')}"}]},
     ]

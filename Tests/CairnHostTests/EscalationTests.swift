@@ -345,6 +345,10 @@ struct EscalationTests {
               backups: { primary: On-call engineer, secondary: Backend lead }
             conditions:
               consecutive_failures: { contacts: backups, severity: warning }
+              storage_inaccessible: { contacts: backups }
+              resources_exhausted: { contacts: backups }
+              corruption_detected: { enabled: false }
+              backup_stale: { enabled: false }
             hooks:
               \(Self.webhookHook)
             """)
@@ -389,6 +393,7 @@ struct EscalationTests {
         ("conditions:\n  corruption_detected: { severity: urgent }", "severity must be one of critical, error, warning, info"),
         ("contacts:\n  dba: { secondary: Someone }", "escalation.contacts.dba needs 'primary:'"),
         ("consecutive_failure: 3", "unknown key 'consecutive_failure' in 'escalation'"),
+        ("contacts:\n  dba: { primary: Someone }", "escalation.contacts has no row 'backup_script', where condition consecutive_failures goes by default"),
     ])
     func badEscalationConfigIsRefusedWithItsLine(_ yaml: String, _ expected: String) throws {
         let setup = try EscalationHarness("config")

@@ -15,6 +15,7 @@ struct EscalationConfigParser {
         let pipelines = PipelineParser(reader: reader)
         var hooks: [(spec: HookSpec, ownTimeout: Bool)] = []
         var contactReferences: [(issueType: String, node: Node)] = []
+        var contactsNode: Node?
         for (keyNode, value) in body {
             switch keyNode.string ?? "" {
             case "consecutive_failures":
@@ -32,6 +33,7 @@ struct EscalationConfigParser {
                 settings.sendLogs = flag
             case "contacts":
                 settings.contacts = try contacts(value)
+                contactsNode = value
             case "conditions":
                 for (nameNode, policyNode) in try reader.mapping(value, context: "'escalation.conditions'") {
                     let name = try reader.string(nameNode, key: "escalation.conditions")
@@ -55,6 +57,15 @@ struct EscalationConfigParser {
             let known = settings.contacts.keys.sorted()
             let hint = closest(to: issueType, in: known).map { "; did you mean '\($0)'?" } ?? ""
             throw reader.error(node, "unknown contact '\(issueType)': escalation.contacts has no such issue type (known: \(known.joined(separator: ", ")))\(hint)")
+        }
+        // A table of your own must still have a row for every condition left on its default row.
+        if let contactsNode {
+            let referenced = Set(contactReferences.map(\.issueType))
+            for condition in EscalationCondition.allCases {
+                let policy = settings.policy(condition)
+                guard policy.enabled, settings.contacts[policy.issueType] == nil, !referenced.contains(policy.issueType) else { continue }
+                throw reader.error(contactsNode, "escalation.contacts has no row '\(policy.issueType)', where condition \(condition.rawValue) goes by default; add that row, or set escalation.conditions.\(condition.rawValue).contacts to one of: \(settings.contacts.keys.sorted().joined(separator: ", "))")
+            }
         }
         settings.hooks = hooks.map { hook in
             var spec = hook.spec
