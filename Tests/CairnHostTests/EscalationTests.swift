@@ -271,7 +271,7 @@ struct EscalationTests {
 
     /// Broken notifiers: each must leave the backup's outcome alone (1 for the failure that
     /// triggers, 0 for the success that resolves) and be recorded as not delivered.
-    @Test(arguments: ["unreachable", "500", "slack-error", "pd-error", "not-executable"])
+    @Test(arguments: ["unreachable", "500", "400", "slack-error", "pd-error", "not-executable"])
     func aBrokenNotifierNeverChangesTheBackupsOutcome(_ failure: String) throws {
         let setup = try EscalationHarness("broken-\(failure)")
         let receiver = failure == "unreachable" || failure == "not-executable" ? nil
@@ -286,7 +286,7 @@ struct EscalationTests {
             try FileManager.default.copyItem(atPath: EscalationHarness.hook("escalate-webhook.py"), toPath: copy.path)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy.path)
             hook = "- { path: \(copy.path), pass_env: [CAIRN_WEBHOOK_URL] }"
-        case "slack-error": hook = Self.slackHook
+        case "slack-error", "400": hook = Self.slackHook
         default: hook = Self.webhookHook
         }
         let missing = setup.temp.path("missing")
@@ -308,6 +308,7 @@ struct EscalationTests {
         switch failure {
         case "500": #expect((receiver?.bodies.count ?? 0) >= 2, "5xx is retried")
         case "slack-error", "pd-error": #expect(receiver?.bodies.count == 1, "a 200 is final: not retried")
+        case "400": #expect(receiver?.bodies.count == 1, "a 4xx is final: not retried")
         default: break
         }
 

@@ -57,9 +57,12 @@ public enum ConditionFindings {
                        evidence: ["failed_checks": encode(failures)])]
     }
 
-    /// Failed checks of a read-back are corruption; a clean read-back is the success that resolves it.
+    /// Failed checks of a read-back are corruption, in any backup. Only a clean read-back of the
+    /// backup that matters (this run's new one, or latest) resolves it: an old one verifying
+    /// says nothing about latest.tar.gz.
     public static func verification(component: String, backup: String, failures: [CheckResult]) -> [ConditionObservation] {
         guard !failures.isEmpty else {
+            guard backup == "new" || backup == "latest" else { return [] }
             return [.healthy(.corruptionDetected, component: component, "\(component) backup (\(backup)) verified")]
         }
         return [.problem(.corruptionDetected, component: component,
@@ -71,7 +74,8 @@ public enum ConditionFindings {
     /// per component and environment. A damaged archive, unreadable metadata or a restore drill
     /// that disagrees with the metadata is corruption; a missing or too old backup is
     /// `backup_stale`; a store that could not be listed during validation is the store's problem.
-    /// Only the integrity test reads every byte, so only its clean result resolves corruption.
+    /// A clean validation resolves `backup_stale`; a clean integrity test, which reads every byte
+    /// but not the backup's age, resolves corruption.
     public static func health(_ report: HealthReport) -> [ConditionObservation] {
         let readsEverything = report.kind == "integrity"
         return report.results.flatMap { result -> [ConditionObservation] in
@@ -97,10 +101,10 @@ public enum ConditionFindings {
                 return [.problem(.storageInaccessible, component: component, "store inaccessible (\(what)): \(result.evidence)",
                                  evidence: evidence, environment: environment)]
             case nil:
-                let fresh = ConditionObservation.healthy(.backupStale, component: component, "\(what): \(result.evidence)", environment: environment)
-                return readsEverything
-                    ? [fresh, .healthy(.corruptionDetected, component: component, "\(what) passed: \(result.evidence)", environment: environment)]
-                    : [fresh]
+                // Validation proves the newest backup is recent; integrity that latest reads back whole.
+                return [readsEverything
+                    ? .healthy(.corruptionDetected, component: component, "\(what) passed: \(result.evidence)", environment: environment)
+                    : .healthy(.backupStale, component: component, "\(what): \(result.evidence)", environment: environment)]
             }
         }
     }

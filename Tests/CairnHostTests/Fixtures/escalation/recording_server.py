@@ -7,6 +7,7 @@ the answer is sent. MODE decides the answer:
   slack       200 "ok"
   pd-error    200 {"status":"invalid event","errors":["routing_key is invalid"]}
   slack-error 200 "invalid_payload"
+  400         400 "invalid_payload"
   500         500 "rollup_error"
   429-once    first request 429 with Retry-After: 1, then as pagerduty
   hang        never answers (the connection stays open)
@@ -50,6 +51,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, json.dumps({"status": "invalid event", "errors": ["routing_key is invalid"]}))
         if mode == "slack-error":
             return self.answer(200, "invalid_payload")
+        if mode == "400":
+            return self.answer(400, "invalid_payload")
         return self.answer(500, "rollup_error")
 
     def answer(self, status, text, headers=None):
