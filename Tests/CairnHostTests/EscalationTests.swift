@@ -373,9 +373,12 @@ struct EscalationTests {
         let webhook = try RecordingWebhook(in: setup.temp.path("webhook"), mode: "slack")
         let environment = ["CAIRN_WEBHOOK_URL": webhook.url]
         try setup.writeConfig(components: setup.directoryComponent(path: setup.temp.path("missing").path),
-                              escalation: "consecutive_failures: 1\nhooks:\n  \(Self.webhookHook)")
+                              escalation: "consecutive_failures: 1\nsend_logs: true\nhooks:\n  \(Self.webhookHook)")
         #expect(try setup.cairn(["backup", "configs"], environment: environment).status == 1)
         let key = "cairn/test/configs/consecutive_failures"
+        // send_logs: true puts the end of the run log into the event.
+        guard case .array(let tail)? = webhook.bodies.first?["log_tail"] else { Issue.record("no log_tail"); return }
+        #expect(tail.contains { $0.stringValue?.contains("step 'check configs' failed") == true }, "\(tail)")
 
         let unknown = try setup.cairn(["incidents", "resolve", "cairn/test/configs/nope"], environment: environment)
         #expect(unknown.status == 2)

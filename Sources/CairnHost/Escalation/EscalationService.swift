@@ -16,17 +16,19 @@ public struct EscalationService {
     /// Problems with the state database are logged as warnings and skipped.
     @discardableResult
     public func report(_ observations: [ConditionObservation], source: ObservationSource) -> [EscalationNotice] {
-        do {
-            let state = try workspace.openState()
-            var notices: [EscalationNotice] = []
-            for observation in Self.merged(observations) {
-                if let notice = try apply(observation, state: state, source: source) { notices.append(notice) }
-            }
-            return notices + (try escalateOverdue(state: state, source: source))
-        } catch {
+        func warn(_ error: any Error) {
             workspace.logger.warning("escalation could not be evaluated: \(describe(error)); the run's own outcome is unaffected")
-            return []
         }
+        let state: StateStore
+        do { state = try workspace.openState() } catch { warn(error); return [] }
+        var notices: [EscalationNotice] = []
+        for observation in Self.merged(observations) {
+            do {
+                if let notice = try apply(observation, state: state, source: source) { notices.append(notice) }
+            } catch { warn(error) }
+        }
+        do { notices += try escalateOverdue(state: state, source: source) } catch { warn(error) }
+        return notices
     }
 
     /// For a command that failed outright: escalation hears of it only when the store was the cause.
