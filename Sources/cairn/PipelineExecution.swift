@@ -38,6 +38,9 @@ enum PipelineExecution {
                 let result = step.result.map { " -> \($0.jsonText)" } ?? ""
                 Output.line("  \(mark) \(step.name) (\(String(format: "%.2f", step.seconds)) s)\(result)\(step.error.map { ": \($0)" } ?? "")")
             }
+            for incident in summary.incidents {
+                Output.line("  incident \(incident.action): \(incident.key) (escalation hooks notified: \(incident.delivered) of \(incident.hooks))")
+            }
             if let log = summary.logFile { Output.line("  log: \(log)") }
         }
         if summary.exitCode != 0 { throw ExitRequest(code: ExitCode(rawValue: summary.exitCode) ?? .failure) }

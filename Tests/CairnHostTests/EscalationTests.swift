@@ -32,11 +32,14 @@ struct EscalationTests {
         try server!.cli(["SET", "k", "v"])
         server = nil  // stopped: every backup now fails its pre-check
 
+        var third: ToolResult?
         for run in 1 ... 3 {
             let result = try setup.cairn(["backup", "redis"], environment: environment)
             #expect(result.status == 1, "run \(run): \(result.stderr)")
+            third = result
         }
         let key = "cairn/test/redis/consecutive_failures"
+        #expect(third?.text.contains("incident trigger: \(key) (escalation hooks notified: 2 of 2)") == true, "\(third?.text ?? "")")
         #expect(pagerDuty.bodies.count == 1)
         let trigger = try #require(pagerDuty.bodies.first)
         #expect(trigger["event_action"] == .string("trigger"))

@@ -3,13 +3,14 @@ import Foundation
 /// A finished run's findings for escalation: what its steps saw, plus one backup outcome per
 /// component the pipeline set out to back up.
 extension PipelineRunner {
-    func escalate(_ pipeline: Pipeline, context: RunContext, outcome: Outcome, error: String?, workspace: Workspace) {
+    func escalate(_ pipeline: Pipeline, context: RunContext, outcome: Outcome, error: String?,
+                  workspace: Workspace) -> [EscalationNotice] {
         // A run stopped by the operator proves nothing either way.
-        guard outcome != .cancelled else { return }
+        guard outcome != .cancelled else { return [] }
         let observations = context.allObservations
             + (outcome == .skipped ? [] : backupObservations(pipeline, context: context, runError: error))
-        guard !observations.isEmpty else { return }
-        EscalationService(workspace: workspace).report(
+        guard !observations.isEmpty else { return [] }
+        return EscalationService(workspace: workspace).report(
             observations, source: ObservationSource(runID: context.runID, logFile: context.logFile, origin: "pipeline \(pipeline.name)"))
     }
 

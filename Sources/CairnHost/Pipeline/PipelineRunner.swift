@@ -85,13 +85,13 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         _ = runHookPhase(.finally, runHooks, context: context, workspace: runWorkspace, status: status, error: result.error)
         // Notifiers run under their own timeouts and cannot change the outcome.
-        escalate(pipeline, context: context, outcome: outcome, error: result.error, workspace: runWorkspace)
+        let incidents = escalate(pipeline, context: context, outcome: outcome, error: result.error, workspace: runWorkspace)
 
         let summary = RunSummary(runID: record.runID, pipeline: pipeline.name, environment: workspace.environmentName,
                                  component: component, outcome: outcome, exitCode: outcome.exitCode.rawValue,
                                  startedAt: started, finishedAt: Date(), logFile: logPath,
                                  error: cancelled ? "cancelled by the operator" : result.error,
-                                 steps: context.steps, backups: context.allBackups, components: componentSummaries(context))
+                                 steps: context.steps, backups: context.allBackups, components: componentSummaries(context), incidents: incidents)
         let historyOutcome = RunRecord.Outcome(rawValue: outcome == .cancelled ? "interrupted" : outcome.rawValue) ?? .failure
         try? state.finishRun(record.runID, outcome: historyOutcome, error: summary.error)
         writeRecordLines(summary)

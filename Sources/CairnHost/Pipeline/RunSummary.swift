@@ -47,9 +47,11 @@ public struct RunSummary: Codable, Sendable {
     public var backups: [BackupSummary]
     /// One line per component the run worked on (the emergency summary).
     public var components: [ComponentSummary] = []
+    /// Incidents this run opened, escalated or resolved (docs/escalation.md).
+    public var incidents: [EscalationNotice] = []
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, environment, component, outcome, error, steps, backups, components
+        case pipeline, environment, component, outcome, error, steps, backups, components, incidents
         case runID = "run_id", exitCode = "exit_code", startedAt = "started_at", finishedAt = "finished_at", logFile = "log_file"
     }
 }
