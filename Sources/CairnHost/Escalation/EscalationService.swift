@@ -45,17 +45,15 @@ public struct EscalationService {
     /// Closes an open incident by hand and tells the hooks, as an automatic resolve would.
     public func resolve(key: String, note: String?) throws -> (IncidentRecord, EscalationNotice) {
         let state = try workspace.openState()
-        guard var incident = try state.openIncident(key: key) else {
+        guard let open = try state.openIncident(key: key), let id = open.id,
+              let incident = try state.resolveIncident(id: id, at: Date(), resolution: "by hand" + (note.map { ": \($0)" } ?? ""), runID: nil)
+        else {
             let open = try state.incidents().map(\.key)
             throw CairnError.usage("no open incident with key '\(key)' (open: \(open.isEmpty ? "none" : open.joined(separator: ", "))); see cairn incidents")
         }
-        incident.status = .resolved
-        incident.resolvedAt = Date()
-        incident.resolution = "by hand" + (note.map { ": \($0)" } ?? "")
-        incident = try state.saveIncident(incident)
         let notice = notify(.resolve, incident: incident, state: state,
                             source: ObservationSource(runID: nil, logFile: nil, origin: "cairn incidents resolve"))
-        return (try incident.id.flatMap { try state.incident(id: $0) } ?? incident, notice)
+        return (try state.incident(id: id) ?? incident, notice)
     }
 
     // MARK: Observations
@@ -101,25 +99,20 @@ public struct EscalationService {
         let now = Date()
 
         if observation.healthy {
-            guard var incident = open else { return nil }
-            incident.status = .resolved
-            incident.resolvedAt = now
-            incident.resolution = "\(source.runID.map { "run \($0)" } ?? source.origin): \(observation.summary)"
-            incident.lastRunID = source.runID ?? incident.lastRunID
-            incident = try state.saveIncident(incident)
+            // Closed only if still open: of two cairn processes seeing the success, one resolves.
+            guard let id = open?.id, let incident = try state.resolveIncident(
+                id: id, at: now, resolution: "\(source.runID.map { "run \($0)" } ?? source.origin): \(observation.summary)",
+                runID: source.runID) else { return nil }
             return notify(.resolve, incident: incident, state: state, source: source)
         }
         guard policy.enabled else { return nil }
         var evidence = observation.evidence
         evidence["seen_by"] = .string(source.origin)
-        if var incident = open {
+        if let id = open?.id {
             // Seen again while open: recorded, not re-triggered.
-            incident.lastSeenAt = now
-            incident.lastRunID = source.runID ?? incident.lastRunID
-            incident.occurrences += 1
-            incident.summary = observation.summary
-            incident.evidence = JSONValue.object(evidence).jsonText
-            incident = try state.saveIncident(incident)
+            guard let incident = try state.recordRecurrence(id: id, at: now, summary: observation.summary,
+                                                            evidence: JSONValue.object(evidence).jsonText, runID: source.runID)
+            else { return nil }
             // Hooks that never took the trigger (down, refused, timed out) get it now.
             let delivered = Set(incident.deliveryValues.filter {
                 $0["action"]?.stringValue == "trigger" && $0["outcome"]?.stringValue == "ok"
@@ -135,7 +128,7 @@ public struct EscalationService {
             openedRunID: source.runID, lastSeenAt: now, lastRunID: source.runID, occurrences: 1,
             escalatedAt: nil, resolvedAt: nil, resolution: nil, deliveries: "[]")
         let saved: IncidentRecord
-        do { saved = try state.saveIncident(incident) } catch {
+        do { saved = try state.insertIncident(incident) } catch {
             // Another cairn process opened it a moment ago: it triggers, not us.
             if try state.openIncident(key: key) != nil { return nil }
             throw error
@@ -147,10 +140,9 @@ public struct EscalationService {
     private func escalateOverdue(state: StateStore, source: ObservationSource) throws -> [EscalationNotice] {
         let now = Date()
         var notices: [EscalationNotice] = []
-        for var incident in try state.incidents()
-        where incident.escalatedAt == nil && now.timeIntervalSince(incident.openedAt) >= settings.escalateAfter {
-            incident.escalatedAt = now
-            incident = try state.saveIncident(incident)
+        for candidate in try state.incidents()
+        where candidate.escalatedAt == nil && now.timeIntervalSince(candidate.openedAt) >= settings.escalateAfter {
+            guard let id = candidate.id, let incident = try state.escalateIncident(id: id, at: now) else { continue }
             let secondary = contacts(for: incident).contacts?.secondary ?? "no secondary contact configured"
             workspace.logger.warning("escalation: incident \(incident.key) open since \(EscalationEvent.timestamp(incident.openedAt)); escalated to \(secondary)")
             notices.append(notify(.escalate, incident: incident, state: state, source: source))

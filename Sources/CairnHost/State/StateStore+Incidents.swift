@@ -63,13 +63,44 @@ extension StateStore {
         }
     }
 
-    /// Inserts a new incident or updates a stored one.
-    @discardableResult
-    public func saveIncident(_ incident: IncidentRecord) throws -> IncidentRecord {
+    /// Stores a new open incident; fails if one is already open under its key.
+    public func insertIncident(_ incident: IncidentRecord) throws -> IncidentRecord {
         try queue.write { db in
             var copy = incident
-            try copy.save(db)
+            try copy.insert(db)
             return copy
+        }
+    }
+
+    /// Records that an open incident's problem was seen again; nil when it is no longer open.
+    public func recordRecurrence(id: Int64, at time: Date, summary: String, evidence: String, runID: String?) throws -> IncidentRecord? {
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE incidents SET last_seen_at = ?, occurrences = occurrences + 1, summary = ?, evidence = ?,
+                    last_run_id = COALESCE(?, last_run_id)
+                WHERE id = ? AND status = 'open'
+                """, arguments: [time, summary, evidence, runID, id])
+            return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
+        }
+    }
+
+    /// Closes an open incident; nil when it was no longer open (another cairn closed it first).
+    public func resolveIncident(id: Int64, at time: Date, resolution: String, runID: String?) throws -> IncidentRecord? {
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE incidents SET status = 'resolved', resolved_at = ?, resolution = ?, last_run_id = COALESCE(?, last_run_id)
+                WHERE id = ? AND status = 'open'
+                """, arguments: [time, resolution, runID, id])
+            return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
+        }
+    }
+
+    /// Marks an open incident escalated; nil when it already was (or is closed), so it escalates once.
+    public func escalateIncident(id: Int64, at time: Date) throws -> IncidentRecord? {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE incidents SET escalated_at = ? WHERE id = ? AND status = 'open' AND escalated_at IS NULL",
+                           arguments: [time, id])
+            return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
         }
     }
 
