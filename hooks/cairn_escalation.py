@@ -10,6 +10,7 @@ Reads the escalation event from stdin and POSTs JSON with the delivery rules eve
 Python 3 standard library only.
 """
 import email.utils
+import http.client
 import json
 import os
 import socket
@@ -92,7 +93,7 @@ def post_json(url, body, accept, headers=None):
                 raise DeliveryError(f"{target} refused the event: HTTP {error.code}: {text[:300]}")
             problem = f"HTTP {error.code}: {text[:200]}"
             wait = retry_after(error.headers.get("Retry-After"))
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             problem = f"network error: {reason}"
         if attempt == MAX_RETRIES:
