@@ -274,11 +274,11 @@ struct EscalationTests {
 
     /// Broken notifiers: each must leave the backup's outcome alone (1 for the failure that
     /// triggers, 0 for the success that resolves) and be recorded as not delivered.
-    @Test(arguments: ["unreachable", "500", "400", "slack-error", "pd-error", "not-executable"])
+    @Test(arguments: ["unreachable", "500", "400", "slack-error", "pd-error", "not-executable", "no-pass-env"])
     func aBrokenNotifierNeverChangesTheBackupsOutcome(_ failure: String) throws {
         let setup = try EscalationHarness("broken-\(failure)")
-        let receiver = failure == "unreachable" || failure == "not-executable" ? nil
-            : try RecordingWebhook(in: setup.temp.path("receiver"), mode: failure)
+        let receiver = ["unreachable", "not-executable"].contains(failure) ? nil
+            : try RecordingWebhook(in: setup.temp.path("receiver"), mode: failure == "no-pass-env" ? "pagerduty" : failure)
         let closedPort = try RedisServer.freePort()
         let url = receiver?.url ?? "http://127.0.0.1:\(closedPort)/hook"
         var hook: String
@@ -290,6 +290,9 @@ struct EscalationTests {
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy.path)
             hook = "- { path: \(copy.path), pass_env: [CAIRN_WEBHOOK_URL] }"
         case "slack-error", "400": hook = Self.slackHook
+        case "no-pass-env":
+            // The routing key is in Cairn's environment, but this hook was not given it.
+            hook = "- { path: \(EscalationHarness.hook("escalate-pagerduty.py")), pass_env: [PAGERDUTY_EVENTS_URL] }"
         default: hook = Self.webhookHook
         }
         let missing = setup.temp.path("missing")
@@ -312,6 +315,10 @@ struct EscalationTests {
         case "500": #expect((receiver?.bodies.count ?? 0) >= 2, "5xx is retried")
         case "slack-error", "pd-error": #expect(receiver?.bodies.count == 1, "a 200 is final: not retried")
         case "400": #expect(receiver?.bodies.count == 1, "a 4xx is final: not retried")
+        case "no-pass-env":
+            #expect(receiver?.bodies.isEmpty == true)
+            #expect(deliveries.first?["message"]?.stringValue?.contains("exited 2") == true)
+            #expect(failed.stderr.contains("PAGERDUTY_ROUTING_KEY is not set"))
         default: break
         }
 
