@@ -121,6 +121,44 @@ struct OperationsTests {
         #expect(outcomes == ["configs": "ok", "redis": "ok", "cache": "failed"], "\(status.text)")
     }
 
+    @Test func aBackupDamagedInTheStoreFailsPostBackupValidationAndSaysWhy() throws {
+        // A hook between backup and verify damages the new archive in the store.
+        let hook = temp.path("damage.sh")
+        try """
+            #!/bin/sh
+            f=$(ls -t '\(folder("configs").path)'/configs_*.tar.gz | head -1)
+            python3 -c 'import sys; p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[len(d) // 2] ^= 0x5A; open(p, "wb").write(d)' "$f"
+            """.write(to: hook, atomically: true, encoding: .utf8)
+        try runTool(["chmod", "+x", hook.path])
+        try writeConfig(top: """
+            pipelines:
+              damaged:
+                steps:
+                  - backup: configs
+                  - hook: \(hook.path)
+                  - verify: configs
+                  - publish: configs
+            """)
+        #expect(try cairn(["backup", "configs"]).status == 0)
+        let latest = folder("configs").appendingPathComponent("latest.tar.gz")
+        let before = try Data(contentsOf: latest)
+        let run = try cairn(["run", "damaged"])
+        #expect(run.status == 1, "\(run.text)\(run.stderr)")
+        #expect(try Data(contentsOf: latest) == before)
+        let archives = try FileManager.default.contentsOfDirectory(atPath: folder("configs").path).filter { $0 != "latest.tar.gz" }
+        #expect(archives.count == 1, "the damaged archive must be removed: \(archives)")
+
+        let state = try StateStore(path: store.appendingPathComponent(".cairn/state.sqlite").path)
+        let records = try state.backups(component: "configs", environment: "test")
+        #expect(records.count == 2)
+        let damaged = try unwrap(records.first { !$0.verified }, "the damaged backup's record")
+        #expect(damaged.outcome == .failure)
+        #expect(damaged.verification?.hasPrefix("failed: archive/structure") == true, "\(damaged.verification ?? "nil")")
+        let record = try String(contentsOf: temp.path("logs/manual_backups.log"), encoding: .utf8)
+        #expect(record.contains("configs backup verification failed (archive removed): backup_id=\(damaged.backupID)"), "\(record)")
+        #expect(record.contains("verification=\"failed: archive/structure"), "\(record)")
+    }
+
     @Test func dailyValidationFlagsStaleMissingAndUnreadableBackups() throws {
         try writeConfig(components: """
               old:
