@@ -62,7 +62,7 @@ public struct IntegrityService {
         let summary: RestoreSummary
         do {
             summary = try RestoreService(workspace: workspace).restore(component: name, selector: .latest, target: "drill",
-                                                                       options: .object(["drill": .bool(true)]))
+                                                                       options: .object(["drill": .bool(true)]), verified: metadata)
         } catch {
             health.fail(.drillMismatch, "restore drill of \(health.backupID ?? "latest") failed: \(describe(error))")
             return
