@@ -121,6 +121,31 @@ struct OperationsTests {
         #expect(outcomes == ["configs": "ok", "redis": "ok", "cache": "failed"], "\(status.text)")
     }
 
+    @Test func ownPipelinesRunTheBackupPipelinePerComponent() throws {
+        try writeConfig(top: """
+            pipelines:
+              both:
+                steps:
+                  - parallel:
+                      - pipeline: backup
+                        component: configs
+                      - pipeline: backup
+                        component: redis
+              unnamed:
+                steps:
+                  - pipeline: backup
+            """)
+        let run = try cairn(["run", "both", "--json"])
+        #expect(run.status == 0, "\(run.text)\(run.stderr)")
+        let summary = try JSONValue.parse(String(run.text.split(separator: "\n").last ?? ""))
+        guard case .array(let backups)? = summary["backups"] else { Issue.record("\(run.text)"); return }
+        #expect(Set(backups.compactMap { $0["component"]?.stringValue }) == ["configs", "redis"])
+        #expect(backups.allSatisfy { $0["published"] == .bool(true) })
+        let missing = try cairn(["run", "unnamed"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("pipeline 'backup' needs a component (write 'component: NAME' next to 'pipeline: backup')"), "\(missing.stderr)")
+    }
+
     @Test func aBackupDamagedInTheStoreFailsPostBackupValidationAndSaysWhy() throws {
         // A hook between backup and verify damages the new archive in the store.
         let hook = temp.path("damage.sh")
