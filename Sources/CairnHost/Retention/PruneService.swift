@@ -85,7 +85,7 @@ public struct PruneService {
         }
     }
 
-    private func abortStaleUploads(_ result: inout PruneReport.Component, prefix: String, dryRun: Bool) {
+    func abortStaleUploads(_ result: inout PruneReport.Component, prefix: String, dryRun: Bool) {
         do {
             let plugin = try workspace.registry.load(workspace.config.storageType, kind: .storage)
             guard plugin.manifest.actions?[Self.staleUploadAction] != nil else { return }
