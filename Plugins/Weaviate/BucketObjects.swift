@@ -12,19 +12,20 @@ struct BucketObjects {
     let root: String
     let bucket: String?
 
-    init(host: Host, module: JSON?, prefix: String? = nil) throws(WeaviateError) {
+    /// `root`: the prefix a stored backup recorded; else BACKUP_S3_PATH as /v1/meta reports it.
+    init(host: Host, module: JSON?, root: String? = nil) throws(WeaviateError) {
         guard let store = host.table(CAIRN_STORE_API_NAME, version: UInt32(CAIRN_STORE_API_VERSION), as: cairn_store_api.self) else {
             throw WeaviateError(CAIRN_UNSUPPORTED, "backend s3 needs the host's cairn.store service to see Weaviate's objects, and this host does not offer it")
         }
         self.host = host
         self.store = store
         bucket = module?["bucketName"]?.string
-        if let prefix {
-            root = prefix
+        if let root {
+            self.root = root
         } else {
             let name = module?["rootName"]?.string ?? module?["path"]?.string ?? ""
             let trimmed = String(name.drop(while: { $0 == "/" }).reversed().drop(while: { $0 == "/" }).reversed())
-            root = trimmed.isEmpty ? "" : trimmed + "/"
+            self.root = trimmed.isEmpty ? "" : trimmed + "/"
         }
     }
 
@@ -115,6 +116,7 @@ struct BucketObjects {
         }
         let listing = JSON.object([
             "bucket": bucket.map(JSON.string) ?? .null,
+            "root": .string(root),
             "prefix": .string(base),
             "objects": .array(objects.map { .object(["key": .string($0.key), "size": .number(Double($0.size))]) }),
             "total_bytes": .number(Double(objects.reduce(Int64(0)) { $0 + $1.size })),

@@ -34,7 +34,7 @@ extension WeaviateComponent {
         } else {
             let stored = try readStored(source)
             try judge(stored, report: report)
-            let bucket = try BucketObjects(host: host, module: module, prefix: stored.facts["bucket_objects"]?["prefix"]?.string)
+            let bucket = try BucketObjects(host: host, module: module, root: stored.facts["bucket_objects"]?["root"]?.string)
             guard try bucket.check(stored, report: report) else {
                 throw WeaviateError(CAIRN_NOT_FOUND, "the bucket no longer holds every object of backup \(id) (see s3.objects): Weaviate cannot restore it")
             }

@@ -46,7 +46,7 @@ extension WeaviateComponent {
         let stored = try readStored(source)
         try judge(stored, report: report)
         if stored.backend == .s3 {
-            try BucketObjects(host: host, module: nil, prefix: stored.facts["bucket_objects"]?["prefix"]?.string)
+            try BucketObjects(host: host, module: nil, root: stored.facts["bucket_objects"]?["root"]?.string)
                 .check(stored, report: report)
         }
     }
