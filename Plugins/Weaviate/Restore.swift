@@ -63,7 +63,9 @@ extension WeaviateComponent {
         } catch where error.message.contains("already exists") {
             // The schema check above raced with someone creating a collection, or include used wildcards.
             let clash = (try? schemaClasses().filter(wanted.contains)) ?? []
-            throw WeaviateError(CAIRN_INVALID, clash.isEmpty ? error.message : error.message + ". " + Self.existingMessage(id, clash))
+            throw WeaviateError(CAIRN_INVALID, error.message + ". " + (clash.isEmpty
+                ? "A restore never overwrites a collection: delete the one Weaviate names, or leave it out with exclude"
+                : Self.existingMessage(id, clash)))
         }
         let classes = started["classes"]?.strings ?? wanted
         try report.add("weaviate.restore", CAIRN_CHECK_PASS,

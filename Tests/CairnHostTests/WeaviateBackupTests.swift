@@ -229,6 +229,47 @@ struct WeaviateBackupTests {
         try expectRefused("Weaviate already has a backup named weaviate_", "ids are unique per backend and folder")
     }
 
+    @Test func ctrlCCancelsTheRunningBackupInWeaviate() throws {
+        try weaviate.update(["backup_mode": "stuck"])
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAIRN_CONFIG"] = configFile.path
+        environment["WEAVIATE_API_KEY"] = "test-key-1"
+        let process = Process()
+        process.executableURL = TestPaths.cairnExecutable
+        process.arguments = ["backup", "weaviate"]
+        process.environment = environment
+        process.currentDirectoryURL = temp.url
+        let output = temp.path("interrupted.out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        // Interrupt once Weaviate has been asked for the backup's status.
+        for _ in 0 ..< 200 where !weaviate.requests.contains(where: { $0.hasPrefix("GET /v1/backups/filesystem/weaviate_") }) {
+            Thread.sleep(forTimeInterval: 0.025)
+        }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        try handle.close()
+        let text = try String(contentsOf: output, encoding: .utf8)
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("cancelled while backup weaviate_"), "\(text)")
+        #expect(text.contains("was STARTED; asked Weaviate to cancel it (DELETE /v1/backups/filesystem/weaviate_"), "\(text)")
+        #expect(weaviate.requests.contains { $0.hasPrefix("DELETE /v1/backups/filesystem/weaviate_") })
+        #expect(storeFiles().isEmpty)
+    }
+
+    @Test func aConflictWeaviateReportsOnlyAtTheEndIsNamed() throws {
+        #expect(try cairn(["backup", "weaviate"]).status == 0)
+        // The schema read misses the collections, so only Weaviate's restore status tells.
+        try weaviate.update(["stale_schema": true])
+        let restore = try cairn(["restore", "weaviate", "--backup", "latest"])
+        let output = restore.text + restore.stderr
+        #expect(restore.status == 1, "\(output)")
+        #expect(output.contains("FAILED: restore class \"Article\": class name Article already exists"), "\(output)")
+    }
+
     @Test func theCheckFailsOnAnEmptyDatabaseAndAMissingModule() throws {
         let fresh = try FakeWeaviate(in: temp.path("empty"), config: ["backups_path": backups.path, "classes": [String: Int]()])
         try """

@@ -12,7 +12,8 @@ CONFIG is re-read on every request, so a test can switch failure modes while the
   version, api_key (null = anonymous), ready_status (200|503),
   nodes [{"name","status"}], classes {"Name": object_count},
   backend "filesystem"|"s3", backups_path, s3 {endpoint, bucket, path, access_key, secret_key},
-  backup_mode "normal"|"fail"|"stuck"|"incomplete"|"no_folder", steps (polls per status).
+  backup_mode "normal"|"fail"|"stuck"|"incomplete"|"no_folder", steps (polls per status),
+  no_module (no backup module in /v1/meta), stale_schema (GET /v1/schema lists nothing).
 Every request and response is appended to <CONFIG>.responses.jsonl for the spec check.
 """
 import base64, fnmatch, io, json, os, re, sys, tarfile, threading, time
@@ -264,7 +265,9 @@ class Handler(BaseHTTPRequestHandler):
                 nodes.append(node)
             return self.respond(200, {"nodes": sorted(nodes, key=lambda n: n["name"])}, template)
         if template == "/schema" and m == "GET":
-            return self.respond(200, {"classes": [class_json(n) for n in sorted(current_schema(c))]}, template)
+            # stale_schema: a read that missed recent changes (consistency: false on a follower).
+            names = [] if c.get("stale_schema") else sorted(current_schema(c))
+            return self.respond(200, {"classes": [class_json(n) for n in names]}, template)
         if template == "/schema/{className}" and m == "DELETE":
             current_schema(c).pop(p[1], None)
             return self.respond(200, None, template)
