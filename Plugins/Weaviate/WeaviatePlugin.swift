@@ -40,8 +40,17 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     }
     api.restore = { instance, request, source, report, err in
         PluginError.run(err) { () throws(WeaviateError) in
-            guard request != nil, let source else { throw WeaviateError(CAIRN_INVALID, "restore: no request or entry source given") }
-            // Weaviate restores into itself: the target is the configured server, not a folder.
+            guard let request, let source else { throw WeaviateError(CAIRN_INVALID, "restore: no request or entry source given") }
+            // Weaviate restores into itself: the target is the configured server, not a folder,
+            // and a drill would need a throwaway Weaviate Cairn cannot start.
+            let options = request.pointee.options_json.flatMap { String(validatingCString: $0) } ?? "{}"
+            let target = request.pointee.target.flatMap { String(validatingCString: $0) } ?? ""
+            if JSON.parse(options)?["drill"] == .bool(true) {
+                throw WeaviateError(CAIRN_UNSUPPORTED, "Weaviate has no drill mode: to rehearse a restore, point url (WEAVIATE_URL) at a spare Weaviate with the same node names and run cairn restore weaviate")
+            }
+            guard target.isEmpty else {
+                throw WeaviateError(CAIRN_INVALID, "Weaviate restores into the server at its url, not into a folder: leave out --target (\(target))")
+            }
             try weaviate(instance).restore(source: EntrySource(pointer: source), report: Report(report))
         }
     }

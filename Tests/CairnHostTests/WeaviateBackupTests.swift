@@ -114,6 +114,12 @@ struct WeaviateBackupTests {
                 "\(refused.text)\(refused.stderr)")
         #expect(!weaviate.requests.contains { $0.hasSuffix("/restore") && $0.hasPrefix("POST") })
 
+        // Weaviate restores into itself: no folder target, no drill.
+        let folder = try cairn(["restore", "weaviate", "--target", temp.path("restore").path])
+        #expect(folder.status == 1 && folder.stderr.contains("leave out --target"), "\(folder.stderr)")
+        let drill = try cairn(["restore", "weaviate", "--drill"])
+        #expect(drill.status == 1 && drill.stderr.contains("Weaviate has no drill mode"), "\(drill.stderr)")
+
         // Lose the data and Weaviate's copy of the backup; the restore brings both back.
         try weaviate.request("DELETE", "/v1/schema/Article")
         try weaviate.request("DELETE", "/v1/schema/Author")
@@ -240,7 +246,7 @@ struct WeaviateBackupTests {
         process.environment = environment
         process.currentDirectoryURL = temp.url
         let output = temp.path("interrupted.out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
