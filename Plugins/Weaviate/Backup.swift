@@ -11,7 +11,7 @@ extension WeaviateComponent {
 
     /// Runs a Weaviate backup under Cairn's backup id and archives what it wrote: the folder
     /// (filesystem backend) or the descriptors and an object listing (s3 backend).
-    func backup(id: String, sink: Sink) throws(WeaviateError) {
+    func backup(id: String, component: String, sink: Sink) throws(WeaviateError) {
         guard Self.validID(id) else {
             throw WeaviateError(CAIRN_INVALID, "backup id '\(id)' is not a valid Weaviate backup id (lowercase letters, digits, '_' and '-' only): give the component a lowercase name")
         }
@@ -64,6 +64,7 @@ extension WeaviateComponent {
 
         if let localRoot {
             try archiveFolder(root: localRoot, id: id, reportedPath: final["path"]?.string ?? started["path"]?.string, sink: sink)
+            pruneLocalCopies(root: localRoot, component: component, current: id)
         } else if let store {
             try store.archive(id: id, sink: sink, component: self)
         }
@@ -104,5 +105,36 @@ extension WeaviateComponent {
         let bytes = items.reduce(Int64(0)) { $0 + $1.size }
         host.log(CAIRN_LOG_INFO, "archiving \(folder): \(items.filter { !$0.directory }.count) files, \(bytes) bytes")
         try LocalFolder.stream(folder, items: items, sink: sink, host: host)
+    }
+
+    /// Weaviate never removes a stored backup, so the filesystem backend's folder grows by a full
+    /// copy per run. Once this run's copy is archived, Cairn removes its own older copies of this
+    /// component (named <component>_YYYYMMDD_HHMMSS[_n], holding backup_config.json), keeping the
+    /// newest `local_copies`. Anything else in the folder is left alone.
+    private func pruneLocalCopies(root: String, component: String, current: String) {
+        guard settings.localCopies > 0, let dir = opendir(root) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if Self.isCairnCopy(name, of: component), LocalFolder.exists(root + "/" + name + "/" + BackupLayout.configFile) {
+                names.append(name)
+            }
+        }
+        closedir(dir)
+        // The ids sort by time; the current one is kept whatever its place.
+        let older = names.filter { $0 != current }.sorted().reversed().dropFirst(settings.localCopies - 1)
+        for name in older {
+            LocalFolder.removeTree(root + "/" + name)
+            host.log(CAIRN_LOG_INFO, "removed Weaviate's older copy \(root)/\(name) (local_copies: \(settings.localCopies))")
+        }
+    }
+
+    /// <component>_YYYYMMDD_HHMMSS, optionally _<n>: the ids Cairn gives this component's backups.
+    static func isCairnCopy(_ name: String, of component: String) -> Bool {
+        guard name.hasPrefix(component + "_") else { return false }
+        let parts = name.dropFirst(component.count + 1).split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3 else { return false }
+        let digits = { (part: Substring, count: Int?) in (count == nil || part.count == count!) && !part.isEmpty && part.allSatisfy(\.isNumber) }
+        return digits(parts[0], 8) && digits(parts[1], 6) && (parts.count == 2 || digits(parts[2], nil))
     }
 }

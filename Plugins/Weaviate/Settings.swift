@@ -11,6 +11,7 @@ struct Settings {
     var apiKey: String?
     var backend = Backend.filesystem
     var backupsPath: String?
+    var localCopies = 1
     var include: [String] = []
     var exclude: [String] = []
     var cpuPercentage = 50
@@ -40,6 +41,7 @@ struct Settings {
             backend = value
         }
         if let text = try host.setting("backups_path"), !text.isEmpty { backupsPath = text }
+        if let text = try host.setting("local_copies") { localCopies = try Self.integer(text, "local_copies", 0 ... 10_000) }
         include = try Self.list(host, "include")
         exclude = try Self.list(host, "exclude")
         if !include.isEmpty && !exclude.isEmpty {

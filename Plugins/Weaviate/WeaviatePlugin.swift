@@ -26,10 +26,11 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
     }
     api.backup = { instance, request, sink, err in
         PluginError.run(err) { () throws(WeaviateError) in
-            guard let request, let sink, let id = request.pointee.backup_id.flatMap({ String(validatingCString: $0) }) else {
-                throw WeaviateError(CAIRN_INVALID, "backup: no request, backup id or sink given")
+            guard let request, let sink, let id = request.pointee.backup_id.flatMap({ String(validatingCString: $0) }),
+                  let name = request.pointee.component.flatMap({ String(validatingCString: $0) }) else {
+                throw WeaviateError(CAIRN_INVALID, "backup: no request, backup id, component or sink given")
             }
-            try weaviate(instance).backup(id: id, sink: Sink(pointer: sink))
+            try weaviate(instance).backup(id: id, component: name, sink: Sink(pointer: sink))
         }
     }
     api.verify = { instance, source, report, err in

@@ -276,6 +276,28 @@ struct WeaviateBackupTests {
         #expect(output.contains("FAILED: restore class \"Article\": class name Article already exists"), "\(output)")
     }
 
+    @Test func olderCopiesCairnMadeAreRemovedFromWeaviatesFolder() throws {
+        let manual = backups.appendingPathComponent("nightly-manual")
+        try FileManager.default.createDirectory(at: manual, withIntermediateDirectories: true)
+        try Data("{\"status\":\"SUCCESS\"}".utf8).write(to: manual.appendingPathComponent("backup_config.json"))
+        func cairnCopies() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: backups.path).filter { $0.hasPrefix("weaviate_") }.sorted()
+        }
+        #expect(try cairn(["backup", "weaviate"]).status == 0)
+        let first = try cairnCopies()
+        nextSecond()
+        #expect(try cairn(["backup", "weaviate"]).status == 0)
+        let second = try cairnCopies()
+        #expect(second.count == 1 && second != first, "\(first) then \(second)")
+        #expect(FileManager.default.fileExists(atPath: manual.path), "a backup Cairn did not make was removed")
+
+        try writeConfig("local_copies: 0")
+        nextSecond()
+        #expect(try cairn(["backup", "weaviate"]).status == 0)
+        #expect(try cairnCopies().count == 2)
+        #expect(storeFiles().count == 4)  // three archives and latest.tar.gz: the store keeps them all
+    }
+
     @Test func theCheckFailsOnAnEmptyDatabaseAndAMissingModule() throws {
         let fresh = try FakeWeaviate(in: temp.path("empty"), config: ["backups_path": backups.path, "classes": [String: Int]()])
         try """
