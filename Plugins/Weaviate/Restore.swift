@@ -33,7 +33,7 @@ extension WeaviateComponent {
             try placeFolder(root: root, id: id, source: source, report: report)
         } else {
             let stored = try readStored(source)
-            try judge(stored, report: report)
+            try requireComplete(stored)
             let bucket = try BucketObjects(host: host, module: module, root: stored.facts["bucket_objects"]?["root"]?.string)
             guard try bucket.check(stored, report: report) else {
                 throw WeaviateError(CAIRN_NOT_FOUND, "the bucket no longer holds every object of backup \(id) (see s3.objects): Weaviate cannot restore it")
@@ -73,6 +73,14 @@ extension WeaviateComponent {
                        detail: JSON.object(["classes": .array(classes.map(JSON.string)), "status_timeline": polling.timelineJSON]).text)
     }
 
+    /// Weaviate is never asked to restore a backup whose descriptors say it is incomplete.
+    private func requireComplete(_ stored: StoredBackup) throws(WeaviateError) {
+        let problems = stored.layout.problems(id: stored.id)
+        guard problems.isEmpty else {
+            throw WeaviateError(CAIRN_CORRUPT, "the stored backup \(stored.id) is incomplete: \(problems.joined(separator: "; "))")
+        }
+    }
+
     static func existingMessage(_ id: String, _ existing: [String]) -> String {
         "cannot restore \(id): \(existing.count == 1 ? "collection" : "collections") \(existing.joined(separator: ", ")) already \(existing.count == 1 ? "exists" : "exist") in Weaviate, and a restore never overwrites one. Delete \(existing.count == 1 ? "it" : "them") first, or leave \(existing.count == 1 ? "it" : "them") out with exclude: [\(existing.joined(separator: ", "))]"
     }
@@ -93,7 +101,7 @@ extension WeaviateComponent {
             let stored = try readStored(source) { entry, bytes throws(WeaviateError) in
                 try Self.compare(entry, bytes: bytes, source: source, in: final)
             }
-            try judge(stored, report: report)
+            try requireComplete(stored)
             try report.add("restore.files", CAIRN_CHECK_PASS, "\(final) already holds this backup, byte for byte")
             return
         }
@@ -107,10 +115,7 @@ extension WeaviateComponent {
                 bytes += try Self.write(entry, bytes: data, source: source, into: partial, host: self.host)
                 if !entry.directory { files += 1 }
             }
-            let problems = stored.layout.problems(id: id)
-            guard problems.isEmpty else {
-                throw WeaviateError(CAIRN_CORRUPT, "the stored backup \(id) is incomplete: \(problems.joined(separator: "; "))")
-            }
+            try requireComplete(stored)
             guard rename(partial, final) == 0 else { throw WeaviateError(errno: errno, "cannot rename \(partial) to \(final)") }
             try report.add("restore.files", CAIRN_CHECK_PASS, "wrote \(files) files (\(bytes) bytes) to \(final)")
         } catch {
