@@ -43,6 +43,12 @@ struct WeaviateBackupTests {
             """.write(to: configFile, atomically: true, encoding: .utf8)
     }
 
+    /// Every answer the test server gave in this test follows Weaviate's spec.
+    func expectSpecConformance(_ server: FakeWeaviate, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try server.checkResponsesAgainstSpec()
+        #expect(result.status == 0, "\(result.text)\(result.stderr)", sourceLocation: sourceLocation)
+    }
+
     /// Waits for the next wall-clock second: Cairn names backups by the second, and Weaviate
     /// refuses an id it has seen unless that backup was cancelled.
     func nextSecond() {
@@ -140,6 +146,7 @@ struct WeaviateBackupTests {
         #expect(again.status == 0, "\(again.text)\(again.stderr)")
         #expect(again.text.contains("already holds this backup, byte for byte"), "\(again.text)")
         #expect(try weaviate.objectCounts() == ["Article": 3, "Author": 2])
+        try expectSpecConformance(weaviate)
     }
 
     @Test func theRunbooksEnvironmentAloneIsEnough() throws {
@@ -153,6 +160,7 @@ struct WeaviateBackupTests {
         #expect(backup.status == 0, "\(backup.text)\(backup.stderr)")
         #expect(FileManager.default.fileExists(atPath: latest.path))
         #expect(!(backup.text + backup.stderr).contains("test-key-1"))
+        try expectSpecConformance(weaviate)
     }
 
     /// Runs a backup expected to fail with `message`, and checks nothing reached the store:
@@ -233,6 +241,7 @@ struct WeaviateBackupTests {
             try Data("{\"status\":\"SUCCESS\"}".utf8).write(to: taken.appendingPathComponent("backup_config.json"))
         }
         try expectRefused("Weaviate already has a backup named weaviate_", "ids are unique per backend and folder")
+        try expectSpecConformance(weaviate)
     }
 
     @Test func ctrlCCancelsTheRunningBackupInWeaviate() throws {
@@ -264,6 +273,7 @@ struct WeaviateBackupTests {
         #expect(text.contains("was STARTED; asked Weaviate to cancel it (DELETE /v1/backups/filesystem/weaviate_"), "\(text)")
         #expect(weaviate.requests.contains { $0.hasPrefix("DELETE /v1/backups/filesystem/weaviate_") })
         #expect(storeFiles().isEmpty)
+        try expectSpecConformance(weaviate)
     }
 
     @Test func aConflictWeaviateReportsOnlyAtTheEndIsNamed() throws {
@@ -274,6 +284,7 @@ struct WeaviateBackupTests {
         let output = restore.text + restore.stderr
         #expect(restore.status == 1, "\(output)")
         #expect(output.contains("FAILED: restore class \"Article\": class name Article already exists"), "\(output)")
+        try expectSpecConformance(weaviate)
     }
 
     @Test func olderCopiesCairnMadeAreRemovedFromWeaviatesFolder() throws {
@@ -296,6 +307,7 @@ struct WeaviateBackupTests {
         #expect(try cairn(["backup", "weaviate"]).status == 0)
         #expect(try cairnCopies().count == 2)
         #expect(storeFiles().count == 4)  // three archives and latest.tar.gz: the store keeps them all
+        try expectSpecConformance(weaviate)
     }
 
     @Test func theCheckFailsOnAnEmptyDatabaseAndAMissingModule() throws {
@@ -320,6 +332,7 @@ struct WeaviateBackupTests {
         let noModule = try cairn(["check", "weaviate"], environment: [:])
         #expect(noModule.status == 1)
         #expect(noModule.stderr.contains("Weaviate 1.39.0 has no backup-filesystem module enabled (/v1/meta lists none): start it with ENABLE_MODULES=backup-filesystem"), "\(noModule.stderr)")
+        try expectSpecConformance(fresh)
     }
 
     @Test func aBackupWhoseDescriptorsDisagreeFailsVerification() throws {
@@ -343,6 +356,7 @@ struct WeaviateBackupTests {
         #expect(verify.status == 1, "\(verify.text)\(verify.stderr)")
         #expect(verify.text.contains("node1/backup.json holds collections [Article, Author] but backup_config.json lists [Article] for that node"), "\(verify.text)")
         #expect(verify.text.contains("the descriptors hold collections [Article] but backup_metadata.json records [Article, Author]"), "\(verify.text)")
+        try expectSpecConformance(weaviate)
     }
 
     @Test func everyResponseOfTheTestServerFollowsWeaviatesSpec() throws {

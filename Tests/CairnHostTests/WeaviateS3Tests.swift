@@ -84,6 +84,7 @@ struct WeaviateS3Tests {
         let restore = try cairn(["restore", "weaviate", "--backup", "latest"])
         #expect(restore.status == 0, "\(restore.text)\(restore.stderr)")
         #expect(try weaviate.objectCounts() == ["Article": 4])
+        #expect(try weaviate.checkResponsesAgainstSpec().status == 0)
     }
 
     @Test func theS3BackendIsDrivenCheckedAndDescribedInTheBucket() throws {
@@ -164,5 +165,6 @@ struct WeaviateS3Tests {
         #expect((backup.text + backup.stderr).contains("but Cairn's store holds nothing under weaviate-backups/weaviate_"), "\(backup.text)\(backup.stderr)")
         #expect((backup.text + backup.stderr).contains("Cairn's storage must be the bucket Weaviate writes to (BACKUP_S3_BUCKET)"))
         #expect(!FileManager.default.fileExists(atPath: store.appendingPathComponent("weaviate/test/latest.tar.gz").path))
+        #expect(try weaviate.checkResponsesAgainstSpec().status == 0)
     }
 }
