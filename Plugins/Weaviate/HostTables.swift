@@ -14,6 +14,11 @@ struct Host {
         message.withCString { log(api.pointee.host_ctx, level, $0) }
     }
 
+    func progress(_ done: UInt64, _ total: UInt64, _ what: String) {
+        guard let progress = api.pointee.progress else { return }
+        what.withCString { progress(api.pointee.host_ctx, done, total, $0) }
+    }
+
     var isCancelled: Bool {
         guard let cancelled = api.pointee.is_cancelled else { return false }
         return cancelled(api.pointee.host_ctx) != 0

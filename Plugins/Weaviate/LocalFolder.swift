@@ -74,6 +74,8 @@ enum LocalFolder {
     static func stream(_ folder: String, items: [Item], sink: Sink, host: Host) throws(WeaviateError) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
         defer { buffer.deallocate() }
+        let total = UInt64(items.reduce(Int64(0)) { $0 + $1.size })
+        var done: UInt64 = 0
         for item in items {
             if item.directory {
                 try sink.begin(item.path, directory: true, mode: item.mode, mtime: item.mtime, size: 0)
@@ -93,6 +95,8 @@ enum LocalFolder {
                 if n == 0 { throw WeaviateError(CAIRN_CHANGED, "\(path) shrank while it was archived (\(item.size - left) of \(item.size) bytes)") }
                 try sink.write(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
                 left -= Int64(n)
+                done += UInt64(n)
+                host.progress(done, total, item.path)
             }
             try sink.end()
         }

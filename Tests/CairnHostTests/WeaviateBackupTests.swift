@@ -189,6 +189,11 @@ struct WeaviateBackupTests {
                           "no API key was sent: set api_key in the config or WEAVIATE_API_KEY", environment: [:])
         try expectRefused("(unauthorized: unauthorized: invalid api key); the API key was refused", environment: ["WEAVIATE_API_KEY": "wrong"])
 
+        // Nothing listening at the URL.
+        try writeConfig("url: http://127.0.0.1:\(try RedisServer.freePort())")
+        try expectRefused("cannot reach Weaviate at http://127.0.0.1:", "Check 'url' (WEAVIATE_URL) and that Weaviate is running")
+        try writeConfig()
+
         // /ready answers 503.
         try weaviate.update(["ready_status": 503])
         try expectRefused("is not ready: GET /v1/.well-known/ready answered 503")
