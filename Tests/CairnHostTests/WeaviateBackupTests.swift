@@ -139,9 +139,19 @@ struct WeaviateBackupTests {
         #expect(!((try? FileManager.default.contentsOfDirectory(atPath: backups.path)) ?? []).contains { $0.hasPrefix(".") },
                 "a partial restore folder was left behind")
 
-        // A second restore finds the folder in place (byte for byte) and only the schema in the way.
+        // A folder in place that differs from the archive is not used.
+        let chunk = backups.appendingPathComponent("\(id)/node1/Author/chunk-1")
+        let original = try Data(contentsOf: chunk)
+        try Data(original.dropLast()).write(to: chunk)
         try weaviate.request("DELETE", "/v1/schema/Author")
         try writeConfig("include: [Author]")
+        let differs = try cairn(["restore", "weaviate", "--backup", id])
+        #expect(differs.status == 1)
+        #expect(differs.stderr.contains("\(backups.path)/\(id) already exists and differs from the stored backup (node1/Author/chunk-1): move it out of the way"),
+                "\(differs.stderr)")
+        try original.write(to: chunk)
+
+        // A second restore finds the folder in place (byte for byte) and only the schema in the way.
         let again = try cairn(["restore", "weaviate", "--backup", id])
         #expect(again.status == 0, "\(again.text)\(again.stderr)")
         #expect(again.text.contains("already holds this backup, byte for byte"), "\(again.text)")
@@ -361,6 +371,16 @@ struct WeaviateBackupTests {
         #expect(verify.status == 1, "\(verify.text)\(verify.stderr)")
         #expect(verify.text.contains("node1/backup.json holds collections [Article, Author] but backup_config.json lists [Article] for that node"), "\(verify.text)")
         #expect(verify.text.contains("the descriptors hold collections [Article] but backup_metadata.json records [Article, Author]"), "\(verify.text)")
+
+        // Restore refuses it before Weaviate is asked, and leaves no folder behind.
+        try weaviate.request("DELETE", "/v1/schema/Article")
+        try weaviate.request("DELETE", "/v1/schema/Author")
+        try FileManager.default.removeItem(at: backups.appendingPathComponent(id))
+        let restore = try cairn(["restore", "weaviate", "--backup", id])
+        #expect(restore.status == 1, "\(restore.text)\(restore.stderr)")
+        #expect(restore.stderr.contains("the stored backup \(id) is incomplete: node1/backup.json holds collections"), "\(restore.stderr)")
+        #expect(!weaviate.requests.contains { $0.hasPrefix("POST") && $0.hasSuffix("/restore") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: backups.path).isEmpty)
         try expectSpecConformance(weaviate)
     }
 
