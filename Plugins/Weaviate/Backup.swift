@@ -7,7 +7,7 @@ extension WeaviateComponent {
         !id.isEmpty && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    var backupsPath: String { "/backups/" + settings.backend.rawValue }
+    var backupsEndpoint: String { "/backups/" + settings.backend.rawValue }
 
     /// Runs a Weaviate backup under Cairn's backup id and archives what it wrote: the folder
     /// (filesystem backend) or the descriptors and an object listing (s3 backend).
@@ -42,19 +42,13 @@ extension WeaviateComponent {
         ]
         if !settings.include.isEmpty { request["include"] = .array(settings.include.map(JSON.string)) }
         if !settings.exclude.isEmpty { request["exclude"] = .array(settings.exclude.map(JSON.string)) }
-        let reply = try api.send("POST", backupsPath, body: .object(request))
+        let reply = try api.send("POST", backupsEndpoint, body: .object(request))
         guard reply.status == 200 else { throw startFailure(reply, id: id) }
         let started = reply.json ?? .null
         host.log(CAIRN_LOG_INFO, "Weaviate started backup \(id) of \(started["classes"]?.strings.joined(separator: ", ") ?? "?") at \(started["path"]?.string ?? "?")")
 
-        var polling = Polling(component: self, statusPath: backupsPath + "/" + id, what: "backup \(id)")
-        let final: JSON
-        do throws(WeaviateError) {
-            final = try polling.wait(initialStatus: started["status"]?.string ?? "STARTED")
-        } catch {
-            try? sink.fact("status_timeline", polling.timelineJSON)
-            throw error
-        }
+        var polling = Polling(component: self, statusPath: backupsEndpoint + "/" + id, what: "backup \(id)")
+        let final = try polling.wait(initialStatus: started["status"]?.string ?? "STARTED")
         try sink.fact("status_timeline", polling.timelineJSON)
         try sink.fact("weaviate_backup", .object([
             "id": .string(id), "path": final["path"] ?? started["path"] ?? .null,
@@ -73,7 +67,7 @@ extension WeaviateComponent {
     /// The sentence for a backup Weaviate would not start.
     func startFailure(_ reply: WeaviateAPI.Reply, id: String) -> WeaviateError {
         let message = WeaviateAPI.serverMessage(reply)
-        guard reply.status == 422 else { return api.failure(reply, "POST", backupsPath) }
+        guard reply.status == 422 else { return api.failure(reply, "POST", backupsEndpoint) }
         if message.contains("already exists") {
             return WeaviateError(CAIRN_INVALID, "Weaviate already has a backup named \(id) (422: \(message)): ids are unique per backend and folder. Remove the old \(id) from Weaviate's backup location if it is a leftover, then back up again")
         }

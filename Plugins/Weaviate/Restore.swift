@@ -43,7 +43,7 @@ extension WeaviateComponent {
         var request: [String: JSON] = ["config": .object(["CPUPercentage": .number(Double(settings.cpuPercentage))])]
         if !settings.include.isEmpty { request["include"] = .array(settings.include.map(JSON.string)) }
         if !settings.exclude.isEmpty { request["exclude"] = .array(settings.exclude.map(JSON.string)) }
-        let path = backupsPath + "/" + id + "/restore"
+        let path = backupsEndpoint + "/" + id + "/restore"
         let reply = try api.send("POST", path, body: .object(request))
         guard reply.status == 200 else {
             let message = WeaviateAPI.serverMessage(reply)
