@@ -26,7 +26,7 @@ final class FakeWeaviate {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         // The server binds port 0 itself and writes the port it got: no window for a clash.
-        for _ in 0 ..< 200 {
+        for _ in 0 ..< 800 {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
                 self.port = port
                 return
