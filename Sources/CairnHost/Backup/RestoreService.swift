@@ -31,6 +31,11 @@ public struct RestoreService {
         guard component.canRestore else {
             throw CairnError.usage("component '\(name)' (plugin \(resolved.plugin.name)) cannot restore: the plugin does not implement restore")
         }
+        // An empty target means "back into the source itself", which only some plugins do.
+        let inPlace = resolved.plugin.manifest.capabilities?.contains("restore-in-place") ?? false
+        if target.isEmpty && !inPlace {
+            throw CairnError.usage("restoring component '\(name)' needs a target: give --target DIR (a new or empty folder), or --drill for a disaster-recovery drill")
+        }
         let key = selector.key(in: layout)
         guard try storage.stat(key: key) != nil else {
             throw CairnError.failure("no backup at \(key) in \(workspace.storeDescription()) (see cairn list \(name))")
@@ -50,9 +55,9 @@ public struct RestoreService {
         let reader = try storage.openReader(key: key)
         defer { reader.close() }
         let archive = ArchiveReader(source: reader, expectedFiles: verified.metadata.expectedFiles)
-        let absoluteTarget = resolvePath(target, against: workspace.workingDirectory)
+        let absoluteTarget = target.isEmpty ? "" : resolvePath(target, against: workspace.workingDirectory)
         let drill = options["drill"] == .bool(true)
-        workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : "to \(absoluteTarget)")")
+        workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : absoluteTarget.isEmpty ? "into \(component.label)" : "to \(absoluteTarget)")")
         let checks = try component.restore(backupID: verified.metadata.backupID, target: absoluteTarget, options: options,
                                            reader: archive, rootFolder: verified.rootFolder,
                                            metadata: String(decoding: try verified.metadata.encoded(), as: UTF8.self))
