@@ -30,7 +30,7 @@ public struct ReportService {
             let lastBackup = sorted.last.map { ($0.startedAt, $0.outcome == "failure") }
             let lastFailedRun = failedRuns.last.map { ($0.at, true) }
             let last = [lastBackup, lastFailedRun].compactMap { $0 }.max { $0.0 < $1.0 }
-            let outcome = last == nil ? "none" : last!.1 ? "failed" : "ok"
+            let outcome = last.map { $0.1 ? "failed" : "ok" } ?? "none"
             return StatusReport.Component(component: name, environment: environment, outcome: outcome, backups: sorted, failedRuns: failedRuns)
         }
         return StatusReport(day: today, environment: environment, components: rows)
