@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
         .library(name: "CairnRedis", type: .dynamic, targets: ["CairnRedis"]),
         .library(name: "CairnS3", type: .dynamic, targets: ["CairnS3"]),
+        .library(name: "CairnWeaviate", type: .dynamic, targets: ["CairnWeaviate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,12 +55,16 @@ let package = Package(
                 exclude: [], resources: [.copy("plugin.json")]),
         .target(name: "CairnRedis", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Redis",
                 resources: [.copy("plugin.json")]),
+        // HTTP over the host's libcurl, compiled into the plugins that speak HTTP.
+        .target(name: "CairnPluginHTTP", dependencies: ["CCurl"], path: "Plugins/HTTP"),
         .target(name: "CairnS3",
-                dependencies: ["CCairnPlugin", "CairnPluginSupport", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Plugins/S3", resources: [.copy("plugin.json")]),
+        .target(name: "CairnWeaviate", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP"],
+                path: "Plugins/Weaviate", resources: [.copy("plugin.json")]),
         .testTarget(
             name: "CairnHostTests",
-            dependencies: ["CairnHost", "CCairnPlugin", "CairnS3", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CairnHost", "CCairnPlugin", "CairnS3", "CairnPluginHTTP", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginHTTP
 import Glibc
 
 /// Streams one object of unknown size. Small objects become one PUT on commit; once the data

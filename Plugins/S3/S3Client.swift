@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginHTTP
 import Glibc
 
 /// Signed S3 requests with retries and S3 error codes turned into operator-readable messages.

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginHTTP
 import Glibc
 
 /// One configured bucket. Keys are used exactly as the host gives them.

@@ -134,8 +134,14 @@ public final class Workspace: @unchecked Sendable {
     }
 
     public func openComponent(_ component: ResolvedComponent) throws -> ComponentInstance {
-        try ComponentInstance(plugin: component.plugin, instanceName: component.name, settings: component.settings,
-                              logger: logger, cancellation: cancellation, tempDirectory: try temporaryDirectory().path)
+        let instance = try ComponentInstance(plugin: component.plugin, instanceName: component.name, settings: component.settings,
+                                             logger: logger, cancellation: cancellation, tempDirectory: try temporaryDirectory().path)
+        // The "cairn.store" host table (cairn_plugin.h) lends the plugin the configured store.
+        instance.context.storeProvider = { [weak self] in
+            guard let self else { throw CairnError.failure("the store is no longer available") }
+            return try self.openStorage()
+        }
+        return instance
     }
 
     // MARK: Native actions

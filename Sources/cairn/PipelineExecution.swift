@@ -20,7 +20,8 @@ enum PipelineExecution {
         if !globals.json {
             Output.line("\(summary.pipeline)\(summary.component.map { " \($0)" } ?? ""): \(summary.outcome.rawValue) (run \(summary.runID))")
             for backup in summary.backups {
-                let state = backup.published ? "published as \(backup.latestKey)" : backup.verified ? "verified, not published" : "stored, not verified"
+                let state = backup.published ? "published as \(backup.latestKey)" : backup.verified ? "verified, not published"
+                    : backup.verification != nil ? "failed verification and was removed" : "stored, not verified"
                 Output.line("  backup \(backup.backupID): \(backup.files) files, \(Output.bytes(backup.bytes)) -> \(Output.bytes(backup.compressedBytes)), \(state)")
                 Output.line("    at \(backup.store) \(backup.key)")
             }

@@ -10,11 +10,12 @@ struct RestoreCommand: ParsableCommand {
           cairn restore configs --backup latest --target /srv/restore
           cairn restore redis --backup latest --target /var/lib/redis-restore   (for a stopped server)
           cairn restore redis --drill     (throwaway local redis-server: keys per db and DEBUG DIGEST)
+          cairn restore weaviate --backup latest   (back into the configured Weaviate; no --target)
         """)
 
     @OptionGroup var stored: StoredBackupArguments
 
-    @Option(help: "Where to restore: a new or empty folder for directory and redis components.")
+    @Option(help: "Where to restore: a new or empty folder for directory and redis components. Components that restore into their own server (weaviate) take none.")
     var target: String?
 
     @Flag(help: "Restore into a throwaway server and report what it holds, for plugins that support drills (redis).")
@@ -23,14 +24,13 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        guard drill || target != nil else { throw ValidationError("give --target DIR, or --drill for a disaster-recovery drill") }
         let workspace = try globals.workspace()
         let summary = try RestoreService(workspace: workspace).restore(
-            component: stored.component, selector: try stored.selector(), target: target ?? "drill",
+            component: stored.component, selector: try stored.selector(), target: target ?? (drill ? "drill" : ""),
             options: .object(drill ? ["drill": .bool(true)] : [:]))
         if globals.json { return try Output.json(summary) }
         Output.line(drill ? "DR drill of \(summary.backupID) (\(summary.files) files, \(Output.bytes(summary.bytes))):"
-                    : "restored \(summary.backupID) to \(summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")
+                    : "restored \(summary.backupID) to \(summary.target.isEmpty ? stored.component : summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")
         Output.checks(summary.checks)
     }
 }

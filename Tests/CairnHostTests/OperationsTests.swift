@@ -31,9 +31,11 @@ struct OperationsTests {
     }
 
     /// `components` is added under components: (two-space indented entries), `top` at the top level.
+    /// The load limit is raised: a busy test machine must not fail backups these tests are not about.
     func writeConfig(components extra: String = "", top: String = "") throws {
         try """
             environment: test
+            checks: { max_load_per_core: 1000, warn_load_per_core: 1000 }
             storage:
               type: filesystem
               root: \(store.path)
@@ -119,6 +121,69 @@ struct OperationsTests {
         guard case .array(let rows)? = try json(status)["components"] else { Issue.record("\(status.text)"); return }
         let outcomes = Dictionary(rows.compactMap { r in r["component"]?.stringValue.map { ($0, r["outcome"]?.stringValue ?? "") } }, uniquingKeysWith: { a, _ in a })
         #expect(outcomes == ["configs": "ok", "redis": "ok", "cache": "failed"], "\(status.text)")
+    }
+
+    @Test func ownPipelinesRunTheBackupPipelinePerComponent() throws {
+        try writeConfig(top: """
+            pipelines:
+              both:
+                steps:
+                  - parallel:
+                      - pipeline: backup
+                        component: configs
+                      - pipeline: backup
+                        component: redis
+              unnamed:
+                steps:
+                  - pipeline: backup
+            """)
+        let run = try cairn(["run", "both", "--json"])
+        #expect(run.status == 0, "\(run.text)\(run.stderr)")
+        let summary = try JSONValue.parse(String(run.text.split(separator: "\n").last ?? ""))
+        guard case .array(let backups)? = summary["backups"] else { Issue.record("\(run.text)"); return }
+        #expect(Set(backups.compactMap { $0["component"]?.stringValue }) == ["configs", "redis"])
+        #expect(backups.allSatisfy { $0["published"] == .bool(true) })
+        let missing = try cairn(["run", "unnamed"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("pipeline 'backup' needs a component (write 'component: NAME' next to 'pipeline: backup')"), "\(missing.stderr)")
+    }
+
+    @Test func aBackupDamagedInTheStoreFailsPostBackupValidationAndSaysWhy() throws {
+        // A hook between backup and verify damages the new archive in the store.
+        let hook = temp.path("damage.sh")
+        try """
+            #!/bin/sh
+            f=$(ls -t '\(folder("configs").path)'/configs_*.tar.gz | head -1)
+            python3 -c 'import sys; p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[len(d) // 2] ^= 0x5A; open(p, "wb").write(d)' "$f"
+            """.write(to: hook, atomically: true, encoding: .utf8)
+        try runTool(["chmod", "+x", hook.path])
+        try writeConfig(top: """
+            pipelines:
+              damaged:
+                steps:
+                  - backup: configs
+                  - hook: \(hook.path)
+                  - verify: configs
+                  - publish: configs
+            """)
+        #expect(try cairn(["backup", "configs"]).status == 0)
+        let latest = folder("configs").appendingPathComponent("latest.tar.gz")
+        let before = try Data(contentsOf: latest)
+        let run = try cairn(["run", "damaged"])
+        #expect(run.status == 1, "\(run.text)\(run.stderr)")
+        #expect(try Data(contentsOf: latest) == before)
+        let archives = try FileManager.default.contentsOfDirectory(atPath: folder("configs").path).filter { $0 != "latest.tar.gz" }
+        #expect(archives.count == 1, "the damaged archive must be removed: \(archives)")
+
+        let state = try StateStore(path: store.appendingPathComponent(".cairn/state.sqlite").path)
+        let records = try state.backups(component: "configs", environment: "test")
+        #expect(records.count == 2)
+        let damaged = try unwrap(records.first { !$0.verified }, "the damaged backup's record")
+        #expect(damaged.outcome == .failure)
+        #expect(damaged.verification?.hasPrefix("failed: archive/structure") == true, "\(damaged.verification ?? "nil")")
+        let record = try String(contentsOf: temp.path("logs/manual_backups.log"), encoding: .utf8)
+        #expect(record.contains("configs backup verification failed (archive removed): backup_id=\(damaged.backupID)"), "\(record)")
+        #expect(record.contains("verification=\"failed: archive/structure"), "\(record)")
     }
 
     @Test func dailyValidationFlagsStaleMissingAndUnreadableBackups() throws {

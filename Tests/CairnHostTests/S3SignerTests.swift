@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CairnS3
+import CairnPluginHTTP
 
 /// The SigV4 signer against AWS's published S3 examples and against botocore's S3SigV4Auth.
 @Suite("S3 SigV4 signer")

@@ -223,10 +223,11 @@ typedef struct cairn_host_api {
     /** Free memory from `alloc`. NULL is ignored. */
     void (*free)(void *host_ctx, void *ptr);
 
-    /** Optional feature tables by name and minimum version, e.g. get_api(ctx, "cairn.http", 1).
-     *  Returns a host-owned table valid for the process, or NULL if this host lacks it. Every
-     *  table starts with struct_size / abi_major / abi_minor. v1.0 hosts offer no tables yet;
-     *  plugins must cope with NULL. */
+    /** Optional feature tables by name and minimum version, e.g. get_api(ctx, "cairn.store", 1).
+     *  Returns a host-owned table valid for the process, or NULL if this host lacks it (or does
+     *  not offer it to this instance). Every table starts with struct_size / abi_major /
+     *  abi_minor. Tables so far: "cairn.store" v1 (cairn_store_api, below). Plugins must cope
+     *  with NULL. */
     const void *(*get_api)(void *host_ctx, const char *name, uint32_t min_version);
 
     /** Directory where the plugin may create temporary files for this run (host-owned string,
@@ -425,6 +426,50 @@ typedef struct cairn_storage_api {
     cairn_status (*check_access)(void *instance, const cairn_report *report,
                                  const cairn_error *err);
 } cairn_storage_api;
+
+/* ============================================================================================== */
+/* Optional host table "cairn.store", version 1                                                   */
+/* ============================================================================================== */
+
+/** Name and version for host->get_api(host->host_ctx, CAIRN_STORE_API_NAME, CAIRN_STORE_API_VERSION). */
+#define CAIRN_STORE_API_NAME "cairn.store"
+#define CAIRN_STORE_API_VERSION 1
+
+/** The store configured in cairn.yaml (`storage:`), offered to component plugins whose source
+ *  writes straight into that store: Weaviate's backup-s3 module puts its files into the bucket
+ *  Cairn keeps its archives in, and the plugin checks them and writes a metadata file beside them
+ *  without credentials of its own. Bulk data still goes into the archive through the entry sink.
+ *
+ *  Host-owned and static; returned only to component instances. Every function takes the
+ *  `host_ctx` of the instance's cairn_host_api and may be called only during a call the host
+ *  made into that instance (the store is opened on first use). Keys are relative to the store's
+ *  root, '/'-separated, as in cairn_storage_api. Every pointer passed in is borrowed for the call;
+ *  every pointer passed to a callback is borrowed for that callback. On failure the function
+ *  describes it through `err` and returns its status, as plugin operations do. */
+typedef struct cairn_store_api {
+    uint32_t struct_size; /**< sizeof(cairn_store_api) as the host compiled it */
+    uint32_t abi_major;   /**< CAIRN_ABI_MAJOR of the host */
+    uint32_t abi_minor;   /**< CAIRN_ABI_MINOR of the host */
+
+    /** Every object whose key starts with `prefix`, in key order, all pages, one
+     *  `sink->object` call each (`sink->next_page` is never called). The sink is plugin-owned;
+     *  a non-zero return from it stops the listing and is returned as the status. */
+    cairn_status (*list)(void *host_ctx, const char *prefix, const cairn_object_sink *sink,
+                         const cairn_error *err);
+
+    /** Streams object `key` through `chunk(chunk_ctx, data, len)`, in order, in chunks the host
+     *  chooses; `data` is host-owned and borrowed for the callback. A non-zero return from
+     *  `chunk` stops the read and is returned as the status. CAIRN_NOT_FOUND if `key` does not
+     *  exist. */
+    cairn_status (*read)(void *host_ctx, const char *key,
+                         int (*chunk)(void *chunk_ctx, const uint8_t *data, size_t len),
+                         void *chunk_ctx, const cairn_error *err);
+
+    /** Writes object `key` with the `len` bytes at `data` (borrowed), replacing any object of
+     *  that key atomically. Meant for small files such as metadata. */
+    cairn_status (*write)(void *host_ctx, const char *key, const uint8_t *data, size_t len,
+                          const cairn_error *err);
+} cairn_store_api;
 
 /* ============================================================================================== */
 /* The plugin descriptor                                                                          */

@@ -20,8 +20,10 @@ public struct RestoreService {
     public let workspace: Workspace
     public init(workspace: Workspace) { self.workspace = workspace }
 
+    /// `verified`: metadata of an archive the caller has just verified whole (the integrity test's
+    /// drill), which saves the first read; the restore read still re-checks every checksum against it.
     public func restore(component name: String, selector: BackupSelector, target: String,
-                        options: JSONValue = .object([:])) throws -> RestoreSummary {
+                        options: JSONValue = .object([:]), verified known: BackupMetadata? = nil) throws -> RestoreSummary {
         let resolved = try workspace.resolveComponent(name)
         let layout = StorageLayout(component: name, environment: workspace.environmentName)
         let storage = try workspace.openStorage()
@@ -29,24 +31,33 @@ public struct RestoreService {
         guard component.canRestore else {
             throw CairnError.usage("component '\(name)' (plugin \(resolved.plugin.name)) cannot restore: the plugin does not implement restore")
         }
+        // An empty target means "back into the source itself", which only some plugins do.
+        let inPlace = resolved.plugin.manifest.capabilities?.contains("restore-in-place") ?? false
+        if target.isEmpty && !inPlace {
+            throw CairnError.usage("restoring component '\(name)' needs a target: give --target DIR (a new or empty folder), or --drill for a disaster-recovery drill")
+        }
         let key = selector.key(in: layout)
         guard try storage.stat(key: key) != nil else {
             throw CairnError.failure("no backup at \(key) in \(workspace.storeDescription()) (see cairn list \(name))")
         }
         let verified: VerifiedArchive
-        do {
-            let reader = try storage.openReader(key: key)
-            defer { reader.close() }
-            verified = try ArchiveVerifier.verify(source: reader, expectedBackupID: selector.expectedID)
-        } catch let error as ArchiveError {
-            throw CairnError.failure("refusing to restore \(key): the archive is damaged: \(error)")
+        if let known {
+            verified = VerifiedArchive(metadata: known, rootFolder: known.backupID, compressedBytes: 0, uncompressedBytes: 0)
+        } else {
+            do {
+                let reader = try storage.openReader(key: key)
+                defer { reader.close() }
+                verified = try ArchiveVerifier.verify(source: reader, expectedBackupID: selector.expectedID)
+            } catch let error as ArchiveError {
+                throw CairnError.failure("refusing to restore \(key): the archive is damaged: \(error)")
+            }
         }
         let reader = try storage.openReader(key: key)
         defer { reader.close() }
         let archive = ArchiveReader(source: reader, expectedFiles: verified.metadata.expectedFiles)
-        let absoluteTarget = resolvePath(target, against: workspace.workingDirectory)
+        let absoluteTarget = target.isEmpty ? "" : resolvePath(target, against: workspace.workingDirectory)
         let drill = options["drill"] == .bool(true)
-        workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : "to \(absoluteTarget)")")
+        workspace.logger.info("restoring \(verified.metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : absoluteTarget.isEmpty ? "into \(component.label)" : "to \(absoluteTarget)")")
         let checks = try component.restore(backupID: verified.metadata.backupID, target: absoluteTarget, options: options,
                                            reader: archive, rootFolder: verified.rootFolder,
                                            metadata: String(decoding: try verified.metadata.encoded(), as: UTF8.self))

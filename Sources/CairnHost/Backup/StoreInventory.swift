@@ -28,6 +28,13 @@ public struct ComponentInventory: Sendable {
 
     public var totalBytes: UInt64 { archives.reduce(0) { $0 + $1.size } + (latest?.size ?? 0) + foreign.reduce(0) { $0 + $1.size } }
 
+    /// The backup latest.tar.gz holds; nil when there is no latest.tar.gz or it is empty.
+    func heldByLatest(storage: StorageInstance, workspace: Workspace) throws -> String? {
+        guard let latest else { return nil }
+        let objects = archives.map { StoredObject(key: $0.key, size: $0.size, modified: $0.modified) } + [latest]
+        return try CatalogService(workspace: workspace).latestBackupID(latest, among: objects, layout: layout, storage: storage)
+    }
+
     /// Lists the prefix once.
     public static func read(storage: StorageInstance, component: String, environment: String) throws -> ComponentInventory {
         let layout = StorageLayout(component: component, environment: environment)

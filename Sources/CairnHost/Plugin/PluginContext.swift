@@ -11,6 +11,9 @@ final class PluginContext: @unchecked Sendable {
     let logger: Logger
     let cancellation: Cancellation
     var progressHandler: (@Sendable (UInt64, UInt64, String?) -> Void)?
+    /// Opens the configured store for the "cairn.store" table; set for component instances only.
+    var storeProvider: (() throws -> StorageInstance)?
+    private var openedStore: StorageInstance?
     private var settings: [String: UnsafeMutablePointer<CChar>] = [:]
     private var secrets: [String: UnsafeMutablePointer<CChar>] = [:]
     private let tempDirectory: UnsafeMutablePointer<CChar>
@@ -38,6 +41,15 @@ final class PluginContext: @unchecked Sendable {
     var tempDirectoryPath: UnsafePointer<CChar> { UnsafePointer(tempDirectory) }
 
     func noteAllocation(_ size: Int) { allocatedBytes += size }
+
+    /// The store behind "cairn.store", opened on first use and kept for the instance's life.
+    func store() throws -> StorageInstance {
+        if let openedStore { return openedStore }
+        guard let storeProvider else { throw CairnError.usage("this instance has no store") }
+        let store = try storeProvider()
+        openedStore = store
+        return store
+    }
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> PluginContext? {
         pointer.map { Unmanaged<PluginContext>.fromOpaque($0).takeUnretainedValue() }
@@ -84,7 +96,10 @@ enum HostServices {
                 return malloc(size)
             },
             free: { _, pointer in free(pointer) },
-            get_api: { _, _, _ in nil },  // v1.0 offers no optional tables yet
+            get_api: { ctx, name, version in
+                guard let context = PluginContext.from(ctx), let name else { return nil }
+                return StoreService.lookup(context, name: String(cString: name), version: version)
+            },
             temp_dir: { ctx in PluginContext.from(ctx)?.tempDirectoryPath }
         ))
         return table

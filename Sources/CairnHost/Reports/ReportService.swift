@@ -30,7 +30,7 @@ public struct ReportService {
             let lastBackup = sorted.last.map { ($0.startedAt, $0.outcome == "failure") }
             let lastFailedRun = failedRuns.last.map { ($0.at, true) }
             let last = [lastBackup, lastFailedRun].compactMap { $0 }.max { $0.0 < $1.0 }
-            let outcome = last == nil ? "none" : last!.1 ? "failed" : "ok"
+            let outcome = last.map { $0.1 ? "failed" : "ok" } ?? "none"
             return StatusReport.Component(component: name, environment: environment, outcome: outcome, backups: sorted, failedRuns: failedRuns)
         }
         return StatusReport(day: today, environment: environment, components: rows)
@@ -72,17 +72,14 @@ public struct ReportService {
         let rows = try workspace.componentNames(components).map { name -> LatestReport.Row in
             let inventory = try ComponentInventory.read(storage: storage, component: name, environment: environment)
             var row = LatestReport.Row(component: name, environment: environment, published: inventory.latest != nil)
-            let objects = inventory.archives.map { StoredObject(key: $0.key, size: $0.size, modified: $0.modified) }
-                + [inventory.latest].compactMap { $0 }
-            var archive = inventory.archives.first
             if let latest = inventory.latest {
-                let id = try CatalogService(workspace: workspace).latestBackupID(latest, among: objects, layout: inventory.layout, storage: storage)
-                archive = inventory.archives.first { $0.backupID == id }
+                let id = try inventory.heldByLatest(storage: storage, workspace: workspace)
+                let archive = inventory.archives.first { $0.backupID == id }
                 row.backupID = id
                 row.bytes = latest.size
                 row.createdAt = archive?.created ?? latest.modified
                 if archive == nil { row.note = "\(inventory.layout.latestKey) holds \(id ?? "an unnamed archive"), which is not stored under its own key" }
-            } else if let archive {
+            } else if let archive = inventory.archives.first {
                 row.backupID = archive.backupID
                 row.bytes = archive.size
                 row.createdAt = archive.created

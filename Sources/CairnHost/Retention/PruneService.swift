@@ -37,11 +37,8 @@ public struct PruneService {
         let state = try workspace.openState()
         var protected: [(id: String, reason: String)] = []
         if let latest = inventory.latest {
-            let objects = inventory.archives.map { StoredObject(key: $0.key, size: $0.size, modified: $0.modified) } + [latest]
             let held: String?
-            do {
-                held = try CatalogService(workspace: workspace).latestBackupID(latest, among: objects, layout: inventory.layout, storage: storage)
-            } catch {
+            do { held = try inventory.heldByLatest(storage: storage, workspace: workspace) } catch {
                 throw CairnError.failure("\(latest.key): cannot tell which backup it holds (\(describe(error))), so nothing was pruned")
             }
             guard let held else { throw CairnError.failure("\(latest.key) is empty, so nothing was pruned") }
@@ -88,7 +85,7 @@ public struct PruneService {
         }
     }
 
-    private func abortStaleUploads(_ result: inout PruneReport.Component, prefix: String, dryRun: Bool) {
+    func abortStaleUploads(_ result: inout PruneReport.Component, prefix: String, dryRun: Bool) {
         do {
             let plugin = try workspace.registry.load(workspace.config.storageType, kind: .storage)
             guard plugin.manifest.actions?[Self.staleUploadAction] != nil else { return }

@@ -26,7 +26,8 @@ public struct IntegrityService {
                 health.fail(.missing, "no \(layout.latestKey) in \(workspace.storeDescription())")
                 return health
             }
-            let component = try workspace.openComponent(try workspace.resolveComponent(name))
+            let resolved = try workspace.resolveComponent(name)
+            let component = try workspace.openComponent(resolved)
             let report = try VerifyService(workspace: workspace).verify(storage: storage, key: layout.latestKey,
                                                                         expectedBackupID: nil, component: component)
             health.backupID = report.backupID
@@ -39,9 +40,11 @@ public struct IntegrityService {
                 health.fail(metadataProblem ? .unreadableMetadata : .corrupt, failures.joined(separator: "; "))
                 return health
             }
-            health.evidence = "\(report.backupID ?? "?"): \(report.files) files, \(report.bytes) bytes; structure, every checksum and \(component.canVerify ? "the component's validation" : "(no component validation: the plugin has none)") pass"
+            health.evidence = "\(report.backupID ?? "?"): \(report.files) files, \(report.bytes) bytes; "
+                + (component.canVerify ? "structure, every checksum and the component's validation pass"
+                                       : "structure and every checksum pass (the plugin has no validation of its own)")
             if restoreDrill {
-                try drill(name, metadata: report.metadata, health: &health)
+                drill(name, plugin: resolved.plugin, metadata: report.metadata, health: &health)
             }
         } catch {
             health.fail(.unreachable, "\(layout.latestKey): \(describe(error))")
@@ -51,16 +54,15 @@ public struct IntegrityService {
 
     /// Restores latest into a throwaway server (plugins with the "drill" capability) and compares
     /// the key counts it reports with the source facts in the metadata.
-    private func drill(_ name: String, metadata: BackupMetadata?, health: inout BackupHealth) throws {
-        let resolved = try workspace.resolveComponent(name)
-        guard resolved.plugin.manifest.capabilities?.contains("drill") == true else {
-            health.evidence += "; no restore drill (plugin \(resolved.plugin.name) has none)"
+    private func drill(_ name: String, plugin: LoadedPlugin, metadata: BackupMetadata?, health: inout BackupHealth) {
+        guard plugin.manifest.capabilities?.contains("drill") == true else {
+            health.evidence += "; no restore drill (plugin \(plugin.name) has none)"
             return
         }
         let summary: RestoreSummary
         do {
             summary = try RestoreService(workspace: workspace).restore(component: name, selector: .latest, target: "drill",
-                                                                       options: .object(["drill": .bool(true)]))
+                                                                       options: .object(["drill": .bool(true)]), verified: metadata)
         } catch {
             health.fail(.drillMismatch, "restore drill of \(health.backupID ?? "latest") failed: \(describe(error))")
             return

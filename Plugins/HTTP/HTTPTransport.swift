@@ -1,21 +1,27 @@
 import CCurl
 import Glibc
 
-/// One HTTP exchange's result. Bodies are small (XML, or one ranged chunk of an object).
-struct HTTPResponse {
-    var status: Int
+/// One HTTP exchange's result. Bodies are small (XML or JSON, or one ranged chunk of an object).
+public struct HTTPResponse {
+    public var status: Int
     /// Lower-cased names.
-    var headers: [String: String]
-    var body: [UInt8]
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 }
 
 /// A transport failure before any HTTP status arrived (refused, reset, timed out).
-struct TransportError: Error {
-    let code: CURLcode
-    let message: String
+public struct TransportError: Error {
+    public let code: CURLcode
+    public let message: String
     /// Worth retrying: the server may have been briefly unreachable or dropped the connection.
-    var retryable: Bool {
+    public var retryable: Bool {
         switch code {
         case CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
              CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR,
@@ -29,11 +35,15 @@ struct TransportError: Error {
 
 /// One libcurl easy handle, reused for every request of a store instance so connections are kept
 /// alive. Never calls curl_global_init: the host did that once for the process.
-final class HTTPTransport {
+public final class HTTPTransport {
     private let handle: UnsafeMutableRawPointer
-    let timeoutSeconds: Int
+    public let timeoutSeconds: Int
+    /// Seconds to wait for the TCP (and TLS) connection.
+    public var connectTimeoutSeconds = 30
+    /// Upper bound for a whole request in seconds; nil leaves it unbounded (the stall limit still applies).
+    public var requestTimeoutSeconds: Int?
 
-    init?(timeoutSeconds: Int = 300) {
+    public init?(timeoutSeconds: Int = 300) {
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
         self.timeoutSeconds = timeoutSeconds
@@ -52,7 +62,7 @@ final class HTTPTransport {
 
     /// Sends one request. `headers` must already be signed; `body` is sent with an exact length
     /// (S3 refuses chunked uploads).
-    func perform(method: String, url: String, headers: [(String, String)],
+    public func perform(method: String, url: String, headers: [(String, String)],
                  body: UnsafeRawBufferPointer, expectedBytes: Int = 0) throws(TransportError) -> HTTPResponse {
         curl_easy_reset(handle)
         let exchange = Exchange(body: body)
@@ -71,7 +81,8 @@ final class HTTPTransport {
         _ = cairn_curl_setopt_string(handle, CURLOPT_URL, url)
         _ = cairn_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
         _ = cairn_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
+        _ = cairn_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        if let requestTimeoutSeconds { _ = cairn_curl_setopt_long(handle, CURLOPT_TIMEOUT, requestTimeoutSeconds) }
         // A stalled transfer (under 1 KiB/s for a minute) fails instead of hanging the backup.
         _ = cairn_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
         _ = cairn_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
@@ -149,7 +160,7 @@ final class HTTPTransport {
 }
 
 extension StringProtocol {
-    func trimmed(of set: String) -> String {
+    public func trimmed(of set: String) -> String {
         var s = self[...]
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }

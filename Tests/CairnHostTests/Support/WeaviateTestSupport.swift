@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+@testable import CairnHost
+
+/// The stateful Weaviate test server (Fixtures/weaviate/fake_weaviate.py) on 127.0.0.1 with a
+/// port of its own. Its configuration file is re-read on every request, so `update` switches
+/// failure modes while it runs. Every response it gives is logged for the spec check.
+final class FakeWeaviate {
+    let process = Process()
+    let port: Int
+    let configFile: URL
+    private(set) var config: [String: Any]
+    var url: String { "http://127.0.0.1:\(port)" }
+    var responsesLog: URL { URL(fileURLWithPath: configFile.path + ".responses.jsonl") }
+
+    init(in directory: URL, config: [String: Any]) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configFile = directory.appendingPathComponent("weaviate.json")
+        self.config = config
+        try JSONSerialization.data(withJSONObject: config).write(to: configFile)
+        let portFile = directory.appendingPathComponent("weaviate.port")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("weaviate/fake_weaviate.py").path,
+                             configFile.path, portFile.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        // The server binds port 0 itself and writes the port it got: no window for a clash.
+        for _ in 0 ..< 800 {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
+                self.port = port
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.025)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        throw ToolFailure(command: "fake weaviate", result: ToolResult(status: 1, stdout: Data(), stderr: "did not start"))
+    }
+
+    deinit {
+        // SIGKILL: the test process hands its children a blocked SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func update(_ changes: [String: Any]) throws {
+        config.merge(changes) { _, new in new }
+        try JSONSerialization.data(withJSONObject: config).write(to: configFile, options: .atomic)
+    }
+
+    /// A request straight to the server (as an operator's curl would), with the configured key.
+    @discardableResult
+    func request(_ method: String, _ path: String) throws -> ToolResult {
+        var command = ["curl", "-s", "-X", method]
+        if let key = config["api_key"] as? String { command += ["-H", "Authorization: Bearer \(key)"] }
+        return try runTool(command + [url + path])
+    }
+
+    /// The collections and their object counts, from GET /v1/nodes?output=verbose.
+    func objectCounts() throws -> [String: Int] {
+        let reply = try JSONValue.parse(try request("GET", "/v1/nodes?output=verbose").text)
+        var counts: [String: Int] = [:]
+        for node in reply["nodes"]?.arrayValue ?? [] {
+            for shard in node["shards"]?.arrayValue ?? [] {
+                if let name = shard["class"]?.stringValue, case .number(let n) = shard["objectCount"] { counts[name, default: 0] += Int(n) }
+            }
+        }
+        return counts
+    }
+
+    /// Every logged request as "METHOD path".
+    var requests: [String] {
+        ((try? String(contentsOf: responsesLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            guard let entry = try? JSONValue.parse(String(line)),
+                  let method = entry["method"]?.stringValue, let path = entry["path"]?.stringValue else { return nil }
+            return "\(method) \(path)"
+        }
+    }
+
+    /// Runs the spec check over everything this server answered.
+    func checkResponsesAgainstSpec() throws -> ToolResult {
+        try runTool(["python3", TestPaths.fixtures.appendingPathComponent("weaviate/check_responses.py").path,
+                     TestPaths.fixtures.appendingPathComponent("weaviate/weaviate-openapi.json").path, responsesLog.path],
+                    check: false)
+    }
+}
+
+extension JSONValue {
+    var arrayValue: [JSONValue]? { if case .array(let items) = self { return items } else { return nil } }
+}
