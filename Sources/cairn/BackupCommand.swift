@@ -5,24 +5,42 @@ import Foundation
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back up one component: pre-checks, backup, verification, then latest.tar.gz.",
+        abstract: "Back up one component (pre-checks, backup, verification, then latest.tar.gz), or all of them with --all.",
         discussion: """
         Runs the built-in 'backup' pipeline (cairn pipelines show backup --component NAME): host \
         checks, the component's pre-checks, the storage access check, the backup streamed into \
         <component>/<environment>/<backup_id>.tar.gz, a read-back verification of every checksum, \
         then latest.tar.gz. A failed backup leaves the previous latest.tar.gz untouched and removes \
         its own partial archive. Progress goes to stderr; the run log to logs/backup/.
+
+        --all is the runbook's emergency backup (the built-in 'emergency' pipeline): every \
+        configured component at once, each in its own log (logs/backup/backup_<component>_YYYYMMDD.log), \
+        one summary with each component's outcome. A component that fails (its server is down) \
+        does not stop the others. Exit 0 when all succeeded, 3 when some did, 1 when none did.
         """)
 
     @Argument(help: "Component instance from cairn.yaml (or a component plugin name, configured from the environment).")
-    var component: String
+    var component: String?
+
+    @Flag(help: "Back up every configured component in parallel (the 'emergency' pipeline).")
+    var all = false
 
     @Option(help: "What to back up, for components that offer a choice (the runbook's flag; redis: rdb, aof or both). Sets the component's 'type' setting.")
     var type: String?
 
     @OptionGroup var globals: GlobalOptions
 
+    func validate() throws {
+        if all, component != nil { throw ValidationError("give a component or --all, not both") }
+        if !all, component == nil { throw ValidationError("name the component to back up (see cairn.yaml), or give --all for every component") }
+        if all, type != nil { throw ValidationError("--type sets one component's setting; set 'type' per component in cairn.yaml for --all") }
+    }
+
     func run() throws {
+        guard let component else {
+            try PipelineExecution.finish(try PipelineExecution.run("emergency", component: nil, globals: globals), globals: globals)
+            return
+        }
         let summary = try PipelineExecution.run("backup", component: component, globals: globals) { config in
             if let type { config.override(component: component, setting: "type", value: .string(type), flag: "--type") }
         }

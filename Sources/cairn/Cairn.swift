@@ -21,10 +21,15 @@ struct Cairn: ParsableCommand {
           cairn verify configs --backup latest
           cairn restore configs --backup latest --target /tmp/restored
           cairn plugins list
+          cairn backup --all                  (emergency: every component in parallel)
+          cairn validate; cairn integrity --restore-drill; cairn status; cairn size; cairn latest
+          cairn prune --dry-run
         """,
         version: BackupService.toolVersion,
         subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
-                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self]
+                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self,
+                      ValidateCommand.self, IntegrityCommand.self, StatusCommand.self, SizeCommand.self, LatestCommand.self,
+                      PruneCommand.self]
     )
 
     static func main() {

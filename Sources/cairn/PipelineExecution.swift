@@ -20,9 +20,19 @@ enum PipelineExecution {
         if !globals.json {
             Output.line("\(summary.pipeline)\(summary.component.map { " \($0)" } ?? ""): \(summary.outcome.rawValue) (run \(summary.runID))")
             for backup in summary.backups {
-                let state = backup.published ? "published as \(backup.latestKey)" : backup.verified ? "verified, not published" : "stored, not verified"
+                let state = backup.published ? "published as \(backup.latestKey)" : backup.verified ? "verified, not published"
+                    : backup.verification != nil ? "failed verification and was removed" : "stored, not verified"
                 Output.line("  backup \(backup.backupID): \(backup.files) files, \(Output.bytes(backup.bytes)) -> \(Output.bytes(backup.compressedBytes)), \(state)")
                 Output.line("    at \(backup.store) \(backup.key)")
+            }
+            if summary.components.count > 1 {
+                Output.line("  components:")
+                for component in summary.components {
+                    let mark = component.outcome == .success ? "ok  " : component.outcome == .skipped ? "skip" : "FAIL"
+                    let backup = component.backupID.map { " \($0)\(component.published ? " (latest)" : "")" } ?? ""
+                    Output.line("    \(mark) \(component.component)\(backup)\(component.error.map { ": \($0)" } ?? "")")
+                    if let log = component.logFile { Output.line("         log: \(log)") }
+                }
             }
             for step in summary.steps {
                 let mark = step.outcome == .success ? "ok  " : step.outcome == .skipped ? "skip" : step.outcome == .continued ? "cont" : "FAIL"

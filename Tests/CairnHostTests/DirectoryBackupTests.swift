@@ -158,10 +158,11 @@ struct DirectoryBackupTests {
         #expect(unknown.stderr.contains("unknown component 'confgs'"))
         #expect(unknown.stderr.contains("Did you mean 'configs'?"))
 
-        try writeConfig(extra: "retention: 3")
+        try writeConfig(extra: "retension: 3")
         let badKey = try cairn(["backup", "configs"])
         #expect(badKey.status == 2)
-        #expect(badKey.stderr.contains("cairn.yaml:9:1: unknown key 'retention'"))
+        #expect(badKey.stderr.contains("cairn.yaml:9:1: unknown key 'retension'"))
+        #expect(badKey.stderr.contains("did you mean 'retention'?"))
 
         try "storage: {type: tape}\ncomponents: {configs: {plugin: directory, path: /tmp}}\n".write(to: configFile, atomically: true, encoding: .utf8)
         let badStore = try cairn(["backup", "configs"])

@@ -15,11 +15,14 @@ public struct BackupSummary: Codable, Sendable {
     public var verified: Bool
     public var published: Bool
     public var latestKey: String
+    /// What the read-back verification checked ("archive/checksums pass, redis/rdb pass") or why it
+    /// failed (the archive was then removed); nil before verification.
+    public var verification: String?
     /// The backup_metadata.json this run wrote (not encoded in summaries; used to verify it).
     public var metadata: BackupMetadata?
 
     enum CodingKeys: String, CodingKey {
-        case component, environment, store, key, files, bytes, seconds, verified, published
+        case component, environment, store, key, files, bytes, seconds, verified, published, verification
         case backupID = "backup_id", compressedBytes = "compressed_bytes", latestKey = "latest_key"
     }
 }
@@ -92,16 +95,20 @@ public struct BackupService {
             if var record = try state.backup(id: backup.backupID) {
                 record.outcome = .failure
                 record.error = "verification failed: \(reason)"
+                record.verification = "failed: \(reason)"
                 try state.record(record)
             }
-            throw CairnError.failure("verification of the new backup \(backup.backupID) failed, so it was removed and \(backup.latestKey) was left as it was: \(reason)")
+            throw VerificationFailure(backup: backup, reason: reason)
         }
+        let checked = report.checks.map { "\($0.source)/\($0.name) \($0.status.rawValue)" }.joined(separator: ", ")
         if var record = try state.backup(id: backup.backupID) {
             record.verified = true
+            record.verification = checked
             try state.record(record)
         }
         var verified = backup
         verified.verified = true
+        verified.verification = checked
         return (verified, report)
     }
 
@@ -115,6 +122,15 @@ public struct BackupService {
         var published = backup
         published.published = true
         return published
+    }
+
+    /// The new archive did not verify; it was removed and latest.tar.gz left alone.
+    public struct VerificationFailure: Error, CustomStringConvertible {
+        public var backup: BackupSummary
+        public var reason: String
+        public var description: String {
+            "verification of the new backup \(backup.backupID) failed, so it was removed and \(backup.latestKey) was left as it was: \(reason)"
+        }
     }
 
     private func summary(_ record: BackupRecord, layout: StorageLayout, verified: Bool, published: Bool) -> BackupSummary {

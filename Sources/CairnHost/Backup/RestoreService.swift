@@ -20,8 +20,10 @@ public struct RestoreService {
     public let workspace: Workspace
     public init(workspace: Workspace) { self.workspace = workspace }
 
+    /// `verified`: metadata of an archive the caller has just verified whole (the integrity test's
+    /// drill), which saves the first read; the restore read still re-checks every checksum against it.
     public func restore(component name: String, selector: BackupSelector, target: String,
-                        options: JSONValue = .object([:])) throws -> RestoreSummary {
+                        options: JSONValue = .object([:]), verified known: BackupMetadata? = nil) throws -> RestoreSummary {
         let resolved = try workspace.resolveComponent(name)
         let layout = StorageLayout(component: name, environment: workspace.environmentName)
         let storage = try workspace.openStorage()
@@ -39,12 +41,16 @@ public struct RestoreService {
             throw CairnError.failure("no backup at \(key) in \(workspace.storeDescription()) (see cairn list \(name))")
         }
         let verified: VerifiedArchive
-        do {
-            let reader = try storage.openReader(key: key)
-            defer { reader.close() }
-            verified = try ArchiveVerifier.verify(source: reader, expectedBackupID: selector.expectedID)
-        } catch let error as ArchiveError {
-            throw CairnError.failure("refusing to restore \(key): the archive is damaged: \(error)")
+        if let known {
+            verified = VerifiedArchive(metadata: known, rootFolder: known.backupID, compressedBytes: 0, uncompressedBytes: 0)
+        } else {
+            do {
+                let reader = try storage.openReader(key: key)
+                defer { reader.close() }
+                verified = try ArchiveVerifier.verify(source: reader, expectedBackupID: selector.expectedID)
+            } catch let error as ArchiveError {
+                throw CairnError.failure("refusing to restore \(key): the archive is damaged: \(error)")
+            }
         }
         let reader = try storage.openReader(key: key)
         defer { reader.close() }

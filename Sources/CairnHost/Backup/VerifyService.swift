@@ -8,6 +8,8 @@ public struct VerificationReport: Encodable, Sendable {
     public var bytes: Int64
     public var compressedBytes: Int64
     public var checks: [CheckResult]
+    /// The archive's backup_metadata.json once its structure and checksums passed (not encoded).
+    public var metadata: BackupMetadata? = nil
     public var ok: Bool { checks.failures.isEmpty }
 
     enum CodingKeys: String, CodingKey {
@@ -71,6 +73,7 @@ public struct VerifyService: Sendable {
             return report
         }
         report.backupID = verified.metadata.backupID
+        report.metadata = verified.metadata
         report.files = verified.metadata.files.count
         report.bytes = verified.metadata.totalBytes
         report.compressedBytes = verified.compressedBytes

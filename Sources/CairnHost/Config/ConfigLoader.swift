@@ -76,7 +76,7 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -151,6 +151,12 @@ public enum ConfigLoader {
                 }
             case "checks":
                 config.hostChecks = try parseHostChecks(valueNode, reader: reader)
+            case "retention":
+                config.retention = try parseRetention(valueNode, reader: reader, context: "'retention'")
+            case "validation":
+                let validation = try reader.mapping(valueNode, context: "'validation'")
+                try reader.rejectUnknownKeys(validation, known: ["max_age"], context: "'validation'")
+                for (_, value) in validation { config.maxBackupAge = try maxAge(value, key: "validation.max_age", reader: reader) }
             default:
                 break  // rejectUnknownKeys already refused it
             }
@@ -183,9 +189,15 @@ public enum ConfigLoader {
             var plugin: ConfigValue?
             var settings: [String: ConfigValue] = [:]
             var hooks = HookSet()
+            var retention: RetentionPolicy?
+            var maxAge: Double?
             for (keyNode, valueNode) in try reader.mapping(bodyNode, context: "component '\(name)'") {
                 let key = keyNode.string ?? ""
-                if key == "hooks" {
+                if key == "retention" {
+                    retention = try parseRetention(valueNode, reader: reader, context: "'components.\(name).retention'")
+                } else if key == "max_age" {
+                    maxAge = try Self.maxAge(valueNode, key: "components.\(name).max_age", reader: reader)
+                } else if key == "hooks" {
                     hooks = try PipelineParser(reader: reader).hookSet(valueNode, context: "component '\(name)'")
                 } else if key == "plugin" {
                     plugin = ConfigValue(.string(try reader.string(valueNode, key: "components.\(name).plugin")), reader.origin(valueNode))
@@ -195,9 +207,41 @@ public enum ConfigLoader {
             }
             // Without `plugin:`, the instance name is the plugin name (components: { redis: {...} }).
             components.append(ComponentConfig(name: name, plugin: plugin ?? ConfigValue(.string(name), reader.origin(nameNode)),
-                                              settings: settings, hooks: hooks, origin: reader.origin(nameNode)))
+                                              settings: settings, hooks: hooks, origin: reader.origin(nameNode),
+                                              retention: retention, maxAge: maxAge))
         }
         return components
+    }
+
+    /// `retention:` rules; each a whole number of at least 1 (leave a rule out to not use it).
+    private static func parseRetention(_ node: Node, reader: YAMLReader, context: String) throws -> RetentionPolicy {
+        let body = try reader.mapping(node, context: context)
+        try reader.rejectUnknownKeys(body, known: RetentionPolicy.keys, context: context)
+        var policy = RetentionPolicy()
+        for (keyNode, valueNode) in body {
+            let key = keyNode.string ?? ""
+            let count = try reader.integer(valueNode, key: key)
+            guard count >= 1 else {
+                throw reader.error(valueNode, "\(key) must be at least 1, got \(count) (leave the rule out to not use it)")
+            }
+            switch key {
+            case "keep_last": policy.keepLast = count
+            case "keep_daily": policy.keepDaily = count
+            case "keep_weekly": policy.keepWeekly = count
+            default: policy.keepMonthly = count
+            }
+        }
+        return policy
+    }
+
+    /// "26h", "90m", "2d", or seconds.
+    private static func maxAge(_ node: Node, key: String, reader: YAMLReader) throws -> Double {
+        let text = node.scalar?.string ?? ""
+        if let seconds = Double(text), seconds > 0 { return seconds }
+        guard let seconds = parseDuration(text) else {
+            throw reader.error(node, "'\(key)' must be a duration like 26h, 90m or 2d, got '\(text)'")
+        }
+        return seconds
     }
 
     /// `checks:` thresholds: sizes like "10GB" or "512MiB", loads as numbers per core.

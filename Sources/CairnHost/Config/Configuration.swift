@@ -22,6 +22,10 @@ public struct ComponentConfig: Sendable {
     /// Hooks around this component's steps (`components.<name>.hooks`).
     public var hooks: HookSet
     public var origin: ValueOrigin
+    /// `retention:` of this component, over the top-level one (cairn prune).
+    public var retention: RetentionPolicy? = nil
+    /// `max_age:` of this component: how old its newest backup may be (cairn validate).
+    public var maxAge: Double? = nil
 }
 
 /// The whole configuration, after the file (if any), environment variables and command-line
@@ -54,6 +58,12 @@ public struct Configuration: Sendable {
     public var hostChecks: HostCheckThresholds
     /// Relative paths in the config file are resolved against this folder.
     public var baseDirectory: URL
+    /// `retention:`: the default policy of `cairn prune`; nil means prune deletes nothing.
+    public var retention: RetentionPolicy? = nil
+    /// `validation.max_age`: how old the newest backup may be before `cairn validate` calls it stale.
+    public var maxBackupAge: Double = Configuration.defaultMaxBackupAge
+
+    public static let defaultMaxBackupAge: Double = 26 * 3600
 
     public static let defaultStoreRoot = "cairn-backups"
 
@@ -82,6 +92,15 @@ public struct Configuration: Sendable {
     public var storageType: String { storage.type.value.stringValue ?? "filesystem" }
 
     public func component(named name: String) -> ComponentConfig? { components.first { $0.name == name } }
+
+    /// The retention policy of a component: its own rules over the top-level ones; nil when neither sets any.
+    public func retention(of name: String) -> RetentionPolicy? {
+        guard let own = component(named: name)?.retention else { return retention }
+        return own.over(retention)
+    }
+
+    /// How old the newest backup of a component may be (seconds).
+    public func maxAge(of name: String) -> Double { component(named: name)?.maxAge ?? maxBackupAge }
 
     /// Sets one setting of a component from the command line (e.g. `--type both` for redis);
     /// a component not in the file gets an entry named after its plugin.

@@ -23,4 +23,19 @@ enum BuiltInPipelines {
           - check: ${component}
           - storage_check: {}
     """
+
+    static let emergencyName = "emergency"
+
+    /// The runbook's emergency backup: the `backup` pipeline for every configured component at
+    /// once, each with its own log. A component that fails does not stop the others; the run is
+    /// partial (exit 3) when some succeed. Built from the configuration, so it is not YAML above.
+    static func emergency(components: [String]) -> Pipeline {
+        let members = components.map { PipelineStep(name: "backup \($0)", action: .pipeline("backup", component: $0)) }
+        return Pipeline(
+            name: emergencyName,
+            description: "The runbook's emergency backup: the backup pipeline for every configured component in parallel, each with its own log (logs/backup/backup_<component>_YYYYMMDD.log), one summary; exit 0 all, 3 some, 1 none succeeded.",
+            parameters: [], hooks: HookSet(),
+            steps: [PipelineStep(name: "all components", action: .parallel(members))],
+            origin: .builtIn, builtIn: true)
+    }
 }

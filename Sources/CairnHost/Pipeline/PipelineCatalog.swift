@@ -14,6 +14,7 @@ public struct PipelineCatalog: Sendable {
             throw CairnError.failure("the built-in pipelines do not parse")
         }
         for pipeline in try PipelineParser(reader: reader).pipelines(node, builtIn: true) { all[pipeline.name] = pipeline }
+        all[BuiltInPipelines.emergencyName] = BuiltInPipelines.emergency(components: config.components.map(\.name))
         for pipeline in config.pipelines { all[pipeline.name] = pipeline }
         pipelines = all
     }
@@ -85,13 +86,23 @@ struct StepChecker {
                 checked = try action.check(positional: arguments)
             }
             step.action = .action(plugin: pluginName, action: actionName, arguments: checked)
-        case .pipeline(let name):
+        case .pipeline(let name, let component):
             if path.contains(name) {
                 throw CairnError.usage("pipelines form a cycle: \((path + [name]).joined(separator: " -> "))")
             }
+            var nestedParameters = parameters
+            if let component { nestedParameters["component"] = component }
             let nested = try catalog.pipeline(named: name)
-            _ = try check(nested.substituting(parameters).steps, path: path + [name], parameters: parameters)
+            for parameter in nested.parameters where nestedParameters[parameter] == nil {
+                throw CairnError.usage("pipeline '\(name)' needs a \(parameter) (write 'component: NAME' next to 'pipeline: \(name)')")
+            }
+            _ = try check(nested.substituting(nestedParameters).steps, path: path + [name], parameters: nestedParameters)
         case .parallel(let members):
+            if members.isEmpty {
+                throw CairnError.usage(path.first == BuiltInPipelines.emergencyName
+                    ? "the emergency pipeline backs up every component under 'components:' in \(workspace.config.file ?? "cairn.yaml"), and none is configured"
+                    : "a parallel group needs at least one step")
+            }
             step.action = .parallel(try check(members, path: path, parameters: parameters))
         case .hostCheck, .storageCheck, .check, .backup, .publish:
             break

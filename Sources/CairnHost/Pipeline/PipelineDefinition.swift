@@ -38,8 +38,9 @@ public indirect enum StepAction: Sendable, Equatable {
     case hook(HookSpec)
     /// A plugin's native action through libffi; arguments already checked against its signature.
     case action(plugin: String, action: String, arguments: [JSONValue])
-    /// Another pipeline's steps, inline.
-    case pipeline(String)
+    /// Another pipeline's steps, inline; `component` fills its `${component}` (default: the run's),
+    /// and the component then gets its own log file.
+    case pipeline(String, component: String?)
     /// Steps that run at the same time; the group fails if any member fails with on_error: fail.
     case parallel([PipelineStep])
 
@@ -64,6 +65,7 @@ public indirect enum StepAction: Sendable, Equatable {
     public var component: String? {
         switch self {
         case .check(let c), .backup(let c, _), .verify(let c, _), .publish(let c), .restore(let c, _, _): return c
+        case .pipeline(_, let c): return c
         default: return nil
         }
     }

@@ -10,7 +10,7 @@ struct PipelineParser {
                             "hook", "action", "pipeline", "parallel"]
     static let policyKeys = ["name", "timeout", "retries", "retry_delay", "on_error", "hooks"]
     static let extraKeys: [String: [String]] = ["backup": ["options"], "verify": ["backup"], "restore": ["backup", "target"],
-                                                "action": ["args"]]
+                                                "action": ["args"], "pipeline": ["component"]]
 
     func pipelines(_ node: Node, builtIn: Bool) throws -> [Pipeline] {
         try reader.mapping(node, context: "'pipelines'").map { nameNode, body in
@@ -85,7 +85,9 @@ struct PipelineParser {
                 }
             }
             action = .action(plugin: parts[0], action: parts[1], arguments: arguments)
-        case "pipeline": action = .pipeline(try reader.string(valueNode, key: type))
+        case "pipeline":
+            action = .pipeline(try reader.string(valueNode, key: type),
+                               component: try extra("component").map { try reader.string($0, key: "component") })
         default:
             let members = try reader.list(valueNode, key: "parallel").enumerated().map { try step($1, index: $0) }
             if members.isEmpty { throw reader.error(valueNode, "a parallel group needs at least one step") }
@@ -125,7 +127,7 @@ struct PipelineParser {
         case .restore(let c, let b, _): return "restore \(c) (\(b))"
         case .hook(let spec): return "hook \(URL(fileURLWithPath: spec.path).lastPathComponent)"
         case .action(let p, let a, _): return "action \(p).\(a)"
-        case .pipeline(let name): return "pipeline \(name)"
+        case .pipeline(let name, let component): return "pipeline \(name)\(component.map { " \($0)" } ?? "")"
         case .parallel(let steps): return "parallel (\(steps.map(\.name).joined(separator: ", ")))"
         }
     }
@@ -178,13 +180,13 @@ struct PipelineParser {
     }
 }
 
-/// "1h30m", "45s", "2m" -> seconds; nil when it is not a positive duration.
+/// "1h30m", "45s", "2m", "2d" -> seconds; nil when it is not a positive duration.
 func parseDuration(_ text: String) -> Double? {
-    let pattern = #"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$"#
+    let pattern = #"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$"#
     guard !text.isEmpty, let regex = try? NSRegularExpression(pattern: pattern),
           let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
     var total = 0.0
-    for (group, unit) in [(1, 3600.0), (2, 60.0), (3, 1.0)] {
+    for (group, unit) in [(1, 86400.0), (2, 3600.0), (3, 60.0), (4, 1.0)] {
         if let range = Range(match.range(at: group), in: text), let value = Double(text[range]) { total += value * unit }
     }
     return total > 0 ? total : nil

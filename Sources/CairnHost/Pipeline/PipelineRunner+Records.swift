@@ -17,11 +17,18 @@ extension PipelineRunner {
         var lines = ""
         for backup in summary.backups {
             let location = workspace.artifactURL(key: backup.published ? backup.latestKey : backup.key)
-            let outcome = backup.published ? "success" : backup.verified ? "stored (not published)" : "stored (not verified)"
-            lines += "\(formatter.string(from: summary.finishedAt)) \(backup.component) backup \(outcome): backup_id=\(backup.backupID) environment=\(backup.environment) location=\(location) bytes=\(backup.bytes) run=\(summary.runID)\n"
+            let outcome = backup.published ? "success" : backup.verified ? "stored (not published)"
+                : backup.verification != nil ? "verification failed (archive removed)" : "stored (not verified)"
+            let verification = backup.verification.map { " verification=\"\($0)\"" } ?? ""
+            lines += "\(formatter.string(from: summary.finishedAt)) \(backup.component) backup \(outcome): backup_id=\(backup.backupID) environment=\(backup.environment) location=\(location) bytes=\(backup.bytes) run=\(summary.runID)\(verification)\n"
         }
-        for step in summary.steps where step.kind == "backup" && step.outcome != .success && step.outcome != .skipped {
-            lines += "\(formatter.string(from: summary.finishedAt)) \(step.component ?? "?") backup failed: environment=\(summary.environment) run=\(summary.runID) error=\(step.error ?? "")\n"
+        // A failed backup step, or a failed per-component pipeline (emergency: its pre-checks may
+        // have stopped it before the backup step): one line per component.
+        var failed: Set<String> = []
+        for step in summary.steps where step.kind == "backup" || (step.kind == "pipeline" && step.component != nil) {
+            guard step.outcome != .success, step.outcome != .skipped, let component = step.component,
+                  failed.insert(component).inserted else { continue }
+            lines += "\(formatter.string(from: summary.finishedAt)) \(component) backup failed: environment=\(summary.environment) run=\(summary.runID) error=\(step.error ?? "")\n"
         }
         guard !lines.isEmpty else { return }
         let path = workspace.config.recordFilePath

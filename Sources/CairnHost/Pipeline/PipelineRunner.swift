@@ -89,13 +89,31 @@ public final class PipelineRunner: @unchecked Sendable {
                                  component: component, outcome: outcome, exitCode: outcome.exitCode.rawValue,
                                  startedAt: started, finishedAt: Date(), logFile: logPath,
                                  error: cancelled ? "cancelled by the operator" : result.error,
-                                 steps: context.steps, backups: context.allBackups)
+                                 steps: context.steps, backups: context.allBackups, components: componentSummaries(context))
         let historyOutcome = RunRecord.Outcome(rawValue: outcome == .cancelled ? "interrupted" : outcome.rawValue) ?? .failure
         try? state.finishRun(record.runID, outcome: historyOutcome, error: summary.error)
         writeRecordLines(summary)
         logger.info("run \(record.runID) finished: \(outcome.rawValue)\(summary.error.map { ": \($0)" } ?? "")")
         reporter.runFinished(summary)
         return summary
+    }
+
+    private func componentSummaries(_ context: RunContext) -> [ComponentSummary] {
+        context.touchedComponents.map { name, state in
+            let steps = context.steps.filter { $0.component == name }
+            let failed = steps.first { [.failure, .continued, .cancelled].contains($0.outcome) }
+            let outcome: Outcome
+            switch state {
+            case .skipped: outcome = .skipped
+            case .aborted: outcome = .failure
+            case .ready: outcome = failed == nil ? .success : .failure
+            }
+            var error = failed?.error
+            if case .aborted(let reason) = state { error = reason }
+            let backup = context.backup(of: name)
+            return ComponentSummary(component: name, outcome: outcome, backupID: backup?.backupID, published: backup?.published ?? false,
+                                    error: error, logFile: context.log(of: name))
+        }
     }
 
     private func mergedRunHooks(_ pipeline: Pipeline) -> HookSet {

@@ -26,7 +26,8 @@ extension PipelineStep {
         case .action(let p, let a, let arguments):
             copy.action = .action(plugin: p, action: a, arguments: arguments.map { $0.substituting(s) })
         case .parallel(let steps): copy.action = .parallel(steps.map { $0.substituting(parameters) })
-        case .hostCheck, .storageCheck, .pipeline: break
+        case .pipeline(let name, let c): copy.action = .pipeline(name, component: c.map(s))
+        case .hostCheck, .storageCheck: break
         }
         return copy
     }

@@ -14,6 +14,7 @@ final class RunContext: @unchecked Sendable {
     private var backups: [String: BackupSummary] = [:]
     private var backupOrder: [String] = []
     private var components: [String: ComponentState] = [:]
+    private var componentLogs: [String: String] = [:]
     private(set) var steps: [StepSummary] = []
     private var nextIndex = 0
 
@@ -41,6 +42,10 @@ final class RunContext: @unchecked Sendable {
     func state(of component: String) -> ComponentState? { withLock { components[component] } }
     func setState(_ state: ComponentState, for component: String) { withLock { components[component] = state } }
     var touchedComponents: [(String, ComponentState)] { withLock { components.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } } }
+
+    /// A component's own log file (nested pipelines run for one component).
+    func setLog(_ path: String, for component: String) { withLock { componentLogs[component] = path } }
+    func log(of component: String) -> String? { withLock { componentLogs[component] } }
 
     func reserveIndex() -> Int { withLock { defer { nextIndex += 1 }; return nextIndex } }
     func append(_ step: StepSummary) { withLock { steps.append(step) } }

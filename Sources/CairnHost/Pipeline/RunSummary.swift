@@ -45,10 +45,30 @@ public struct RunSummary: Codable, Sendable {
     public var error: String?
     public var steps: [StepSummary]
     public var backups: [BackupSummary]
+    /// One line per component the run worked on (the emergency summary).
+    public var components: [ComponentSummary] = []
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, environment, component, outcome, error, steps, backups
+        case pipeline, environment, component, outcome, error, steps, backups, components
         case runID = "run_id", exitCode = "exit_code", startedAt = "started_at", finishedAt = "finished_at", logFile = "log_file"
+    }
+}
+
+/// How one component fared in a run.
+public struct ComponentSummary: Codable, Sendable {
+    public var component: String
+    /// success, failure or skipped.
+    public var outcome: Outcome
+    public var backupID: String?
+    public var published: Bool
+    /// The first error of its steps.
+    public var error: String?
+    /// Its own log file, when it had one (nested pipelines for one component).
+    public var logFile: String?
+
+    enum CodingKeys: String, CodingKey {
+        case component, outcome, published, error
+        case backupID = "backup_id", logFile = "log_file"
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What one attempt of a step produced.
 struct StepWork {
@@ -37,9 +38,16 @@ struct StepExecutor {
                 guard let backup = context.backup(of: component) else {
                     throw CairnError.failure("there is no new backup of \(component) in this run to verify (a 'backup: \(component)' step must come first, or verify 'latest')")
                 }
-                let (verified, report) = try BackupService(workspace: workspace).verifyNew(backup)
-                context.store(verified)
-                return StepWork(checks: report.checks)
+                do {
+                    let (verified, report) = try BackupService(workspace: workspace).verifyNew(backup)
+                    context.store(verified)
+                    return StepWork(checks: report.checks)
+                } catch let failure as BackupService.VerificationFailure {
+                    var failed = backup
+                    failed.verification = "failed: \(failure.reason)"
+                    context.store(failed)
+                    throw failure
+                }
             }
             let report = try VerifyService(workspace: workspace).verify(component: component, selector: try BackupSelector(which))
             return checked(report.checks)
@@ -61,10 +69,21 @@ struct StepExecutor {
                 cancellation: workspace.cancellation, temporaryDirectory: try workspace.temporaryDirectory().path)
             workspace.logger.info("action \(pluginName).\(actionName) returned \(value.jsonText)")
             return StepWork(result: value)
-        case .pipeline(let name):
-            let parameters = context.component.map { ["component": $0] } ?? [:]
+        case .pipeline(let name, let component):
+            let parameters = (component ?? context.component).map { ["component": $0] } ?? [:]
             let nested = try PipelineCatalog(config: workspace.config).resolve(name, parameters: parameters, workspace: workspace, hooks: runner.hooks)
-            let (outcome, error) = runner.runNested(nested, context: context, workspace: workspace)
+            var nestedWorkspace = workspace
+            if let component {
+                // The runbook kept one log per component of an emergency backup; so does Cairn.
+                let path = RunLog.path(logDir: workspace.config.logDir, pipeline: name, component: component, date: Date())
+                let log = RunLog(path: path)
+                let next = workspace.logger
+                var logger = Logger(label: "cairn.run") { _ in RunLogHandler(log: log, next: next) }
+                logger[metadataKey: "component"] = .string(component)
+                nestedWorkspace = workspace.derived(logger: logger)
+                context.setLog(path, for: component)
+            }
+            let (outcome, error) = runner.runNested(nested, context: context, workspace: nestedWorkspace)
             return StepWork(outcome: outcome, error: error)
         case .parallel(let members):
             let results = runner.runParallel(members, context: context, workspace: workspace)

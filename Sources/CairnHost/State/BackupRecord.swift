@@ -20,9 +20,12 @@ public struct BackupRecord: Codable, Equatable, Sendable, FetchableRecord, Persi
     public var bytes: Int64
     public var compressedBytes: Int64
     public var verified: Bool
+    /// What the post-backup verification checked and found ("archive/checksums pass, redis/rdb pass"),
+    /// or why it failed; nil when the backup was not verified.
+    public var verification: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case component, plugin, environment, outcome, error, files, bytes, verified
+        case component, plugin, environment, outcome, error, files, bytes, verified, verification
         case backupID = "backup_id", storageKey = "storage_key", startedAt = "started_at"
         case finishedAt = "finished_at", compressedBytes = "compressed_bytes"
     }

@@ -92,6 +92,9 @@ public final class StateStore: Sendable {
                 t.primaryKey(["pipeline", "environment"])
             }
         }
+        migrator.registerMigration("v3: backup verification details") { db in
+            try db.alter(table: "backups") { t in t.add(column: "verification", .text) }
+        }
         return migrator
     }
 

@@ -132,3 +132,8 @@ TEST_ACTION void teststore_touch(const cairn_host_api *host, const char *name, c
     FILE *file = fopen(path, "w");
     if (file != NULL) fclose(file);
 }
+/* Stands in for a store's abort_stale_uploads (called by cairn prune): encodes what it was given,
+ * the prefix's length * 1000 plus the age in days, so the test can see both arguments arrived. */
+TEST_ACTION int64_t teststore_abort_stale_uploads(const cairn_host_api *host, const char *prefix, int64_t older_than_seconds) {
+    (void)host; return (int64_t)strlen(prefix) * 1000 + older_than_seconds / 86400;
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import CairnHost
+import Foundation
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete the backups the retention policy no longer keeps (--dry-run shows what would go).",
+        discussion: """
+        Policy in cairn.yaml, at the top level and/or per component (component rules win):
+          retention: { keep_last: 7, keep_daily: 14, keep_weekly: 8, keep_monthly: 12 }
+        A backup stays when any rule keeps it. Always kept: latest.tar.gz, the backup it holds, \
+        and the newest verified backup. Only archives Cairn can vouch for are deleted (recorded \
+        with the same size, or read back whole); foreign, truncated or damaged objects are listed \
+        and left alone. A component without a policy is not pruned. Stores whose plugin offers \
+        abort_stale_uploads also get unfinished multipart uploads older than a day aborted.
+
+        Exit 0 when done (also when objects were left alone), 1 when a deletion failed.
+        """)
+
+    @Argument(help: "Components (default: every configured component).")
+    var components: [String] = []
+
+    @Flag(help: "Show what would be deleted without deleting anything.")
+    var dryRun = false
+
+    @OptionGroup var globals: GlobalOptions
+
+    func run() throws {
+        let workspace = try globals.workspace()
+        let report = try PruneService(workspace: workspace).prune(components: components, dryRun: dryRun)
+        if globals.json {
+            try Output.json(report)
+        } else {
+            for component in report.components {
+                Output.line("\(component.component)/\(component.environment) (\(component.policy?.description ?? "no policy")):")
+                for decision in component.decisions {
+                    Output.line("  \(decision.keep ? "keep  " : dryRun ? "would delete" : "delete") \(decision.backupID)\(decision.keep ? " (\(decision.reasons.joined(separator: ", ")))" : "")")
+                }
+                for object in component.untouched { Output.line("  LEFT ALONE \(object.key): \(object.reason)") }
+                if let aborted = component.abortedUploads { Output.line("  aborted \(aborted) multipart upload(s) older than a day") }
+                for note in component.notes { Output.line("  \(note)") }
+                for error in component.errors { Output.line("  ERROR \(error)") }
+            }
+        }
+        if !report.ok { throw ExitRequest(code: .failure) }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import CairnHost
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Today's backups (UTC) of every component, with their outcome.",
+        discussion: """
+        Combines the state database (every attempt this machine made, failed ones included) with \
+        the store (backups made elsewhere show as 'stored'). A component is ok when its last \
+        attempt today succeeded, failed when it failed, none when nothing ran today. Replaces the \
+        runbook's `aws s3 ls --recursive | grep $(date +%Y%m%d)`, which missed failures and matched \
+        the date anywhere in a key.
+        """)
+
+    @Argument(help: "Components (default: every configured component).")
+    var components: [String] = []
+
+    @OptionGroup var globals: GlobalOptions
+
+    func run() throws {
+        let workspace = try globals.workspace()
+        let report = try ReportService(workspace: workspace).status(components: components)
+        if globals.json { return try Output.json(report) }
+        Output.line("backups of \(report.day) (UTC) in \(report.environment):")
+        var rows: [[String]] = []
+        for component in report.components {
+            if component.backups.isEmpty && component.failedRuns.isEmpty { rows.append([component.component, component.outcome, "-", "-", "-", "-"]) }
+            for run in component.failedRuns {
+                rows.append([component.component, component.outcome, "(\(run.runID))", "failed: \(run.step)", "-", "-"])
+            }
+            for backup in component.backups {
+                rows.append([component.component, component.outcome, backup.backupID, backup.outcome,
+                             backup.verified.map { $0 ? "yes" : "no" } ?? "-", backup.bytes.map { Output.bytes($0) } ?? "-"])
+            }
+        }
+        Output.table(["COMPONENT", "TODAY", "BACKUP ID", "OUTCOME", "VERIFIED", "SIZE"], rows)
+        for component in report.components {
+            for backup in component.backups where backup.error != nil {
+                Output.line("\(backup.backupID): \(backup.error!)")
+            }
+            for run in component.failedRuns { Output.line("\(run.runID) (\(run.pipeline)) \(run.step): \(run.error ?? "failed")") }
+        }
+    }
+}
