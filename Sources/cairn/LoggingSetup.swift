@@ -30,22 +30,3 @@ struct StderrLogHandler: LogHandler {
         FileHandle.standardError.write(Data("\(time) \(event.level.rawValue) \(fields)\(event.message)\n".utf8))
     }
 }
-
-/// Ctrl-C / SIGTERM ask the running plugin to stop; a second Ctrl-C exits at once.
-enum SignalHandling {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-
-    static func cancelOnInterrupt(_ cancellation: CairnHost.Cancellation) {
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                if cancellation.isCancelled { Foundation.exit(130) }
-                FileHandle.standardError.write(Data("cairn: stopping after the current chunk (press Ctrl-C again to quit now)\n".utf8))
-                cancellation.cancel()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-}

@@ -44,7 +44,14 @@ struct HostCheckTests {
         #expect(HostChecks.memory(thresholds: thresholds, meminfo: "").status == .warn)
     }
 
+    @Test func loadOnlyWarnsUnlessALimitIsConfigured() {
+        let busy = HostChecks.load(thresholds: HostCheckThresholds(), loadavg: "40.00 1 1 1/1 1", cores: 2)
+        #expect(busy.status == .warn)
+        #expect(busy.detail?["max_load_per_core"] == nil)
+    }
+
     @Test func loadThresholds() {
+        let thresholds = HostCheckThresholds(maxLoadPerCore: 4.0)
         let pass = HostChecks.load(thresholds: thresholds, loadavg: "1.04 0.58 0.59 1/467 12345\n", cores: 2)
         #expect(pass.status == .pass)
         #expect(pass.name == "load")

@@ -24,7 +24,6 @@ struct OperationsS3Tests {
         try Data(String(repeating: "setting = value\n", count: 2000).utf8).write(to: source.appendingPathComponent("app.conf"))
         try """
             environment: test
-            checks: { max_load_per_core: 1000, warn_load_per_core: 1000 }   # a busy test machine is not the subject
             state:
               path: \(temp.path("state.sqlite").path)
             logs:

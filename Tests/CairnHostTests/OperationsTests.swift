@@ -31,11 +31,9 @@ struct OperationsTests {
     }
 
     /// `components` is added under components: (two-space indented entries), `top` at the top level.
-    /// The load limit is raised: a busy test machine must not fail backups these tests are not about.
     func writeConfig(components extra: String = "", top: String = "") throws {
         try """
             environment: test
-            checks: { max_load_per_core: 1000, warn_load_per_core: 1000 }
             storage:
               type: filesystem
               root: \(store.path)

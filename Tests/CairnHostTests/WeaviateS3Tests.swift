@@ -24,7 +24,6 @@ struct WeaviateS3Tests {
     func writeConfig(weaviate: FakeWeaviate, backend: String) throws {
         try """
             environment: test
-            checks: { max_load_per_core: 1000, warn_load_per_core: 1000 }  # a busy test machine is not the subject
             state:
               path: \(temp.path("state.sqlite").path)
             storage:
@@ -152,7 +151,6 @@ struct WeaviateS3Tests {
         let store = temp.path("store")
         try """
             environment: test
-            checks: { max_load_per_core: 1000, warn_load_per_core: 1000 }  # a busy test machine is not the subject
             storage:
               type: filesystem
               root: \(store.path)

@@ -5,14 +5,15 @@ public struct HostCheckThresholds: Sendable, Equatable {
     public var warnFreeDiskBytes: UInt64
     public var minAvailableMemoryBytes: UInt64
     public var warnAvailableMemoryBytes: UInt64
-    /// 1-minute load average per active core: fail above.
+    /// 1-minute load average per active core: fail above. Off (infinite) unless configured: a busy
+    /// machine still deserves its backup, so load alone only warns by default.
     public var maxLoadPerCore: Double
     /// Warn above.
     public var warnLoadPerCore: Double
 
     public init(minFreeDiskBytes: UInt64 = 10_000_000_000, warnFreeDiskBytes: UInt64 = 20_000_000_000,
                 minAvailableMemoryBytes: UInt64 = 512 << 20, warnAvailableMemoryBytes: UInt64 = 1 << 30,
-                maxLoadPerCore: Double = 4.0, warnLoadPerCore: Double = 2.0) {
+                maxLoadPerCore: Double = .infinity, warnLoadPerCore: Double = 2.0) {
         self.minFreeDiskBytes = minFreeDiskBytes
         self.warnFreeDiskBytes = warnFreeDiskBytes
         self.minAvailableMemoryBytes = minAvailableMemoryBytes

@@ -94,11 +94,13 @@ public enum HostChecks {
             + " (\(String(format: "%.2f", perCore)) per core)"
         if status == .fail { message += ", above the limit of \(String(format: "%.1f", thresholds.maxLoadPerCore)) per core" }
         if status == .warn { message += ", above the warning level of \(String(format: "%.1f", thresholds.warnLoadPerCore)) per core" }
-        return CheckResult(source: source, name: "load", status: status, message: message, detail: .object([
+        var detail: [String: JSONValue] = [
             "load1": .number(load1), "cores": .number(Double(cores)), "load_per_core": .number(perCore),
-            "max_load_per_core": .number(thresholds.maxLoadPerCore),
             "warn_load_per_core": .number(thresholds.warnLoadPerCore),
-        ]))
+        ]
+        // JSON has no infinity: an unset limit is simply absent.
+        if thresholds.maxLoadPerCore.isFinite { detail["max_load_per_core"] = .number(thresholds.maxLoadPerCore) }
+        return CheckResult(source: source, name: "load", status: status, message: message, detail: .object(detail))
     }
 
     /// Disk results for `paths`, then memory, then load.

@@ -7,6 +7,10 @@ enum TestPaths {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let fixtures = packageRoot.appendingPathComponent("Tests/CairnHostTests/Fixtures")
     static let header = packageRoot.appendingPathComponent("Sources/CCairnPlugin/include")
+    /// Weaviate's official OpenAPI spec (v1.39.0), kept beside the repository with the other
+    /// reference material rather than copied into it.
+    static let weaviateSpec = packageRoot.deletingLastPathComponent()
+        .appendingPathComponent("shared/reference/weaviate-openapi.json")
     /// The folder of the test runner, which is SwiftPM's build folder: plugins and cairn are there.
     static var buildDirectory: URL {
         URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/")

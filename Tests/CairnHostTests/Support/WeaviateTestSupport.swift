@@ -69,9 +69,12 @@ final class FakeWeaviate {
         return counts
     }
 
+    /// The request log as written.
+    var rawLog: String { (try? String(contentsOf: responsesLog, encoding: .utf8)) ?? "" }
+
     /// Every logged request as "METHOD path".
     var requests: [String] {
-        ((try? String(contentsOf: responsesLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+        rawLog.split(separator: "\n").compactMap { line in
             guard let entry = try? JSONValue.parse(String(line)),
                   let method = entry["method"]?.stringValue, let path = entry["path"]?.stringValue else { return nil }
             return "\(method) \(path)"
@@ -81,7 +84,7 @@ final class FakeWeaviate {
     /// Runs the spec check over everything this server answered.
     func checkResponsesAgainstSpec() throws -> ToolResult {
         try runTool(["python3", TestPaths.fixtures.appendingPathComponent("weaviate/check_responses.py").path,
-                     TestPaths.fixtures.appendingPathComponent("weaviate/weaviate-openapi.json").path, responsesLog.path],
+                     TestPaths.weaviateSpec.path, responsesLog.path],
                     check: false)
     }
 }
