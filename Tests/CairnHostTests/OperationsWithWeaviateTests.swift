@@ -11,15 +11,23 @@ struct OperationsWithWeaviateTests {
     let s3: MotoCairn
     let redis: RedisServer
     let weaviate: FakeWeaviate
+    let backups: URL
+    let downPort: Int
 
     init() throws {
         s3 = try MotoCairn("cairn-ops-weaviate")
         redis = try RedisServer(in: s3.temp.path("redis"))
         try redis.cli(["DEBUG", "POPULATE", "200", "key", "16"])
-        let backups = s3.temp.path("weaviate-backups")
+        backups = s3.temp.path("weaviate-backups")
         try FileManager.default.createDirectory(at: backups, withIntermediateDirectories: true)
         weaviate = try FakeWeaviate(in: s3.temp.path("weaviate"), config: ["backups_path": backups.path, "classes": ["Article": 3, "Author": 2]])
-        let downPort = try RedisServer.freePort()
+        downPort = try RedisServer.freePort()
+        try writeConfig(weaviateBackend: "filesystem")
+    }
+
+    /// Redis, Weaviate with `weaviateBackend`, and the cache whose server is down; the store is
+    /// the bucket "ops", which Weaviate's s3 backend writes to as well.
+    func writeConfig(weaviateBackend: String) throws {
         try s3.writeConfig(bucket: "ops", """
             environment: test
             state:
@@ -33,6 +41,7 @@ struct OperationsWithWeaviateTests {
               weaviate:
                 plugin: weaviate
                 url: \(weaviate.url)
+                backend: \(weaviateBackend)
                 backups_path: \(backups.path)
                 poll_interval_ms: 20
                 poll_max_interval_ms: 60
@@ -153,6 +162,45 @@ struct OperationsWithWeaviateTests {
         let table = try s3.cairn(["integrity"])
         #expect(table.status == 1)
         #expect(table.text.contains("weaviate") && table.text.contains("corrupt"), "\(table.text)")
+
+        #expect(try weaviate.checkResponsesAgainstSpec().status == 0)
+    }
+    /// With Weaviate's s3 backend, Weaviate writes the backup into the store's bucket itself and
+    /// Cairn archives only its descriptors: the emergency run, integrity and the reports handle
+    /// that, and integrity notices a chunk gone from Weaviate's objects.
+    @Test func weaviatesS3BackendInTheEmergencyRunAndIntegrity() throws {
+        try weaviate.update(["backend": "s3", "s3": ["endpoint": s3.moto.endpoint, "bucket": "ops", "path": "weaviate-backups",
+                                                     "access_key": s3.moto.accessKey, "secret_key": s3.moto.secretKey]])
+        try writeConfig(weaviateBackend: "s3")
+        #expect(try s3.aws("s3 mb s3://ops").status == 0)
+
+        let run = try s3.cairn(["backup", "--all"])
+        #expect(run.status == 3, "\(run.text)\(run.stderr)")
+        #expect(run.text.contains("FAIL cache") && run.text.contains("ok   redis") && run.text.contains("ok   weaviate"), "\(run.text)")
+        let id = try #require(try JSONValue.parse(try storedMetadata("weaviate").text)["backup_id"]?.stringValue)
+        let objects = try s3.aws("s3 ls s3://ops/weaviate-backups/\(id)/ --recursive").text
+        #expect(objects.contains("weaviate-backups/\(id)/node1/Author/chunk-1"), "\(objects)")
+
+        let validate = try MotoCairn.healthResults(try s3.cairn(["validate", "--json"]))
+        #expect(validate["weaviate"]?["status"]?.stringValue == "ok", "\(validate["weaviate"] ?? .null)")
+        let integrity = try MotoCairn.healthResults(try s3.cairn(["integrity", "--json"]))
+        let passed = integrity["weaviate"]?["checks"]?.arrayValue?.filter { $0["status"]?.stringValue == "pass" }.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(integrity["weaviate"]?["status"]?.stringValue == "ok" && passed.contains("s3.objects"), "\(integrity["weaviate"] ?? .null)")
+        #expect(integrity["redis"]?["status"]?.stringValue == "ok")
+
+        // Weaviate's own objects are not Cairn archives: not foreign objects of the weaviate
+        // component, and latest/size still list the component by its archive.
+        #expect(validate["weaviate"]?["foreign_objects"] == .array([]), "\(validate["weaviate"] ?? .null)")
+        #expect(try rows(try s3.cairn(["latest", "--json"]))["weaviate"]?["backup_id"]?.stringValue == id)
+        #expect(try rows(try s3.cairn(["size", "--json"]))["weaviate"]?["archives"] == .number(1))
+
+        // A chunk lost from the bucket: every archived byte is intact, Weaviate's validation is not.
+        #expect(try s3.aws("s3 rm s3://ops/weaviate-backups/\(id)/node1/Author/chunk-1").status == 0)
+        let damaged = try s3.cairn(["integrity", "--json"])
+        #expect(damaged.status == 1)
+        let weaviateHealth = try MotoCairn.healthResults(damaged)["weaviate"] ?? .null
+        #expect(weaviateHealth["problem"]?.stringValue == "corrupt", "\(weaviateHealth)")
+        #expect(weaviateHealth["evidence"]?.stringValue?.contains("no longer matches backup \(id): missing: node1/Author/chunk-1") == true, "\(weaviateHealth)")
 
         #expect(try weaviate.checkResponsesAgainstSpec().status == 0)
     }
