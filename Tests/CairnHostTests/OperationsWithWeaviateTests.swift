@@ -3,8 +3,8 @@ import Testing
 @testable import CairnHost
 
 /// The runbook's emergency backup, daily validation, integrity test and reports with all three
-/// kinds of part Cairn meets in production: a real redis-server, the Weaviate test server
-/// (filesystem backend) and an S3 store on moto with signatures checked, plus a Redis component
+/// kinds of part Cairn meets in production: a real redis-server, the Weaviate test server (both
+/// of its backends) and an S3 store on moto with signatures checked, plus a Redis component
 /// whose server is down. Judged with the AWS CLI, GNU tar and jq, as the runbook does.
 @Suite("Runbook operations with Redis and Weaviate on moto", .serialized)
 struct OperationsWithWeaviateTests {
@@ -70,6 +70,9 @@ struct OperationsWithWeaviateTests {
         let run = try s3.cairn(["backup", "--all"])
         #expect(run.status == 3, "\(run.text)\(run.stderr)")
         #expect(run.text.contains("FAIL cache") && run.text.contains("ok   redis") && run.text.contains("ok   weaviate"), "\(run.text)")
+        #expect(run.text.contains("127.0.0.1:\(downPort)"), "the summary says why the cache failed: \(run.text)")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: s3.temp.path("logs/backup").path)
+        #expect(["cache", "redis", "weaviate"].allSatisfy { name in logs.contains { $0.hasPrefix("backup_\(name)_") } }, "\(logs)")
         let listing = try s3.aws("s3 ls s3://ops/ --recursive").text
         #expect(!listing.contains("cache/"), "\(listing)")
         var ids: [String: String] = [:]
@@ -165,6 +168,7 @@ struct OperationsWithWeaviateTests {
 
         #expect(try weaviate.checkResponsesAgainstSpec().status == 0)
     }
+
     /// With Weaviate's s3 backend, Weaviate writes the backup into the store's bucket itself and
     /// Cairn archives only its descriptors: the emergency run, integrity and the reports handle
     /// that, and integrity notices a chunk gone from Weaviate's objects.
