@@ -76,11 +76,13 @@ struct OperationsWithWeaviateTests {
         let listing = try s3.aws("s3 ls s3://ops/ --recursive").text
         #expect(!listing.contains("cache/"), "\(listing)")
         var ids: [String: String] = [:]
-        for component in ["redis", "weaviate"] {
+        // dump.rdb; Weaviate's backup_config.json, node1/backup.json and a chunk per collection.
+        for (component, files) in [("redis", 1.0), ("weaviate", 4.0)] {
             let read = try storedMetadata(component)
             #expect(read.status == 0, "\(component): \(read.stderr)")
             let meta = try JSONValue.parse(read.text)
             #expect(meta["component"]?.stringValue == component && meta["plugin"]?.stringValue == component, "\(read.text)")
+            #expect(meta["files"] == .number(files), "\(read.text)")
             let id = try #require(meta["backup_id"]?.stringValue, "\(read.text)")
             #expect(id.hasPrefix("\(component)_"))
             #expect(listing.contains("\(component)/test/\(id).tar.gz"), "\(listing)")
@@ -132,6 +134,9 @@ struct OperationsWithWeaviateTests {
         #expect(latest["weaviate"]?["backup_id"]?.stringValue == ids["weaviate"], "\(latest)")
         #expect(latest["weaviate"]?["verified"] == .bool(true), "\(latest["weaviate"] ?? .null)")
         #expect(latest["redis"]?["backup_id"]?.stringValue == ids["redis"])
+        guard case .array(let today)? = try JSONValue.parse(try s3.cairn(["status", "--json"]).text)["components"] else { Issue.record("no status"); return }
+        let outcomes = Dictionary(today.compactMap { c in c["component"]?.stringValue.map { ($0, c["outcome"]?.stringValue ?? "") } }, uniquingKeysWith: { a, _ in a })
+        #expect(outcomes == ["redis": "ok", "weaviate": "ok", "cache": "failed"], "\(today)")
         let size = try rows(try s3.cairn(["size", "--json"]))
         let stored = try s3.aws("s3api head-object --bucket ops --key weaviate/test/\(ids["weaviate"] ?? "?").tar.gz --query ContentLength --output text")
         let archiveBytes = try #require(Double(stored.text.trimmingCharacters(in: .whitespacesAndNewlines)), "\(stored.text)\(stored.stderr)")
