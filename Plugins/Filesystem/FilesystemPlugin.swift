@@ -10,10 +10,9 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 
 /// Built once, on first use (Swift initializes globals lazily and thread-safely), and never freed:
 /// the host may hold these pointers until the process exits.
-private nonisolated(unsafe) let pluginDescriptor: UnsafePointer<cairn_plugin>? =
-    PluginDescriptor.storage(
-        name: "filesystem", version: "1.0.0", table: StorageTable.make(),
-        open: { host, instance, err in
-            PluginInstance.open(host, instance, err) { host throws(StoreError) in try FilesystemStore(host: host) }
-        },
-        close: { PluginInstance.close($0, as: FilesystemStore.self) })
+private nonisolated(unsafe) let pluginDescriptor = PluginDescriptor.storage(
+    name: "filesystem", version: "1.0.0", table: StorageTable.make(),
+    open: { host, instance, err in
+        PluginInstance.open(host, instance, err) { host throws(StoreError) in try FilesystemStore(host: host) }
+    },
+    close: { PluginInstance.close($0, as: FilesystemStore.self) })

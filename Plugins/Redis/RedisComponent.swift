@@ -183,4 +183,3 @@ func mib(_ bytes: UInt64) -> String {
     let tenths = bytes / (1 << 20 / 10)
     return "\(tenths / 10).\(tenths % 10) MiB"
 }
-

@@ -10,13 +10,12 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 
 /// Built once on first use and never freed: the host may hold these pointers until exit. No
 /// capability bits: one curl handle per instance is not thread-safe.
-private nonisolated(unsafe) let s3PluginDescriptor: UnsafePointer<cairn_plugin>? =
-    PluginDescriptor.storage(
-        name: "s3", version: "1.0.0", table: S3StorageTable.make(),
-        open: { host, instance, err in
-            PluginInstance.open(host, instance, err) { host throws(S3Error) in try S3Store.open(host: host.api) }
-        },
-        close: { PluginInstance.close($0, as: S3Store.self) })
+private nonisolated(unsafe) let s3PluginDescriptor = PluginDescriptor.storage(
+    name: "s3", version: "1.0.0", table: S3StorageTable.make(),
+    open: { host, instance, err in
+        PluginInstance.open(host, instance, err) { host throws(S3Error) in try S3Store.open(host: host.api) }
+    },
+    close: { PluginInstance.close($0, as: S3Store.self) })
 
 /// The `cairn_storage_api` table: opaque handles back to Swift objects, errors to statuses.
 /// Nothing throws or traps across the boundary.
