@@ -17,6 +17,8 @@ final class GzipChunk: @unchecked Sendable {
     var dictionaryLength = 0
     var isLast = false
     var sequence = 0
+    /// zlib level for this chunk (0 stores it: see ParallelGzipEncoder's incompressible data).
+    var level: Int32 = 6
 
     private(set) var output: UnsafeMutableRawPointer
     private(set) var outputCapacity: Int

@@ -106,6 +106,7 @@ final class GzipWorkerPool: @unchecked Sendable {
     /// (Z_SYNC_FLUSH) so outputs concatenate into one deflate stream; the last one ends it.
     private static func compress(_ chunk: GzipChunk, stream: UnsafeMutablePointer<z_stream>) -> String? {
         guard deflateReset(stream) == Z_OK else { return "deflateReset failed" }
+        guard deflateParams(stream, chunk.level, Z_DEFAULT_STRATEGY) == Z_OK else { return "deflateParams failed" }
         if chunk.dictionaryLength > 0 {
             let dictionary = (chunk.data - chunk.dictionaryLength).assumingMemoryBound(to: Bytef.self)
             guard deflateSetDictionary(stream, dictionary, uInt(chunk.dictionaryLength)) == Z_OK else {
