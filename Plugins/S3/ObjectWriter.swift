@@ -25,8 +25,8 @@ final class S3ObjectWriter {
 
     deinit { discard() }
 
-    /// Part n's size: the part size grows by itself every 1000 parts, so 10,000 parts of a 16 MiB
-    /// base hold about 859 GiB while small backups keep small buffers. Parts may differ in size.
+    /// Part n's size: the part size grows by itself every 1000 parts, so 10,000 parts of an 8 MiB
+    /// base hold about 430 GiB while small backups keep small buffers. Parts may differ in size.
     private func partSize(for number: Int) -> Int { store.partSize * (1 + (number - 1) / 1000) }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {

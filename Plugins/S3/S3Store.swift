@@ -91,8 +91,8 @@ final class S3Store {
         guard let attempts = Int(attemptsText), (1...20).contains(attempts) else {
             throw S3Error(CAIRN_INVALID, "setting 'max_attempts' must be a whole number from 1 to 20, not '\(attemptsText)'")
         }
-        let partSize = try size("part_size", default: 16 << 20, minimum: Self.minimumPartSize)
-        let multipartThreshold = try size("multipart_threshold", default: 16 << 20, minimum: 0)
+        let partSize = try size("part_size", default: 8 << 20, minimum: Self.minimumPartSize)
+        let multipartThreshold = try size("multipart_threshold", default: 8 << 20, minimum: 0)
         let inFlightText = try setting("parts_in_flight") ?? "4"
         guard let partsInFlight = Int(inFlightText), (1...64).contains(partsInFlight) else {
             throw S3Error(CAIRN_INVALID, "setting 'parts_in_flight' must be a whole number from 1 to 64, not '\(inFlightText)'")
@@ -100,7 +100,7 @@ final class S3Store {
         let copyThreshold = try size("multipart_copy_threshold", default: Self.maximumCopySize, minimum: 0)
         guard copyThreshold <= Self.maximumCopySize else {
             throw S3Error(CAIRN_INVALID, "setting 'multipart_copy_threshold' must be at most 5GiB (S3's limit for one "
-                          + "CopyObject), not '\(try setting("multipart_copy_threshold") ?? "")'")
+                          + "CopyObject), not \(copyThreshold) bytes")
         }
 
         var headers: [(String, String)] = []
