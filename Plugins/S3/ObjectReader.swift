@@ -7,7 +7,7 @@ import Glibc
 /// instead of many ranged ones: servers like moto copy the whole object for every request, and
 /// on S3 each request adds a first-byte latency. A dropped or failed transfer resumes from the
 /// byte it reached (`Range`, pinned to the ETag by `If-Match`, so a replaced object fails with
-/// CAIRN_CHANGED instead of mixing two objects), up to max_attempts tries.
+/// CAIRN_CHANGED instead of mixing two objects), up to max_attempts tries without progress.
 final class S3ObjectReader {
     static let bufferSize = 8 << 20
     private let download: ObjectDownload

@@ -71,11 +71,9 @@ final class S3Client {
     /// operation may report failure inside a 200 body (CompleteMultipartUpload, CopyObject).
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-              what: String, errorIn200: Bool = false, accept: Set<Int> = [],
-              expectedBytes: Int = 0) throws(S3Error) -> HTTPResponse {
+              what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
         try exchange(method, host: requestHost, path: path(for: key), subject: subject(key), signer: signer, query: query,
-                     headers: headers, body: body, what: what, errorIn200: errorIn200, accept: accept,
-                     expectedBytes: expectedBytes)
+                     headers: headers, body: body, what: what, errorIn200: errorIn200, accept: accept)
     }
 
     /// STS GetCallerIdentity: who the credentials belong to (the runbook's
@@ -99,8 +97,7 @@ final class S3Client {
     private func exchange(_ method: String, host requestHost: String, path: String, subject: String, signer: SigV4Signer,
                           query: [(String, String)] = [], headers: [(String, String)] = [],
                           body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-                          what: String, errorIn200: Bool = false, accept: Set<Int> = [],
-                          expectedBytes: Int = 0) throws(S3Error) -> HTTPResponse {
+                          what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
         let payloadHash = body.count == 0 ? SigV4Signer.emptyPayloadHash : SigV4Signer.sha256Hex(body)
         let queryText = SigV4Signer.canonicalQuery(query)
         let url = "\(scheme)://\(requestHost)\(path)" + (queryText.isEmpty ? "" : "?\(queryText)")
@@ -115,8 +112,7 @@ final class S3Client {
                                      headers: headers, payloadHash: payloadHash, amzDate: AmzDate.now())
             let response: HTTPResponse
             do throws(TransportError) {
-                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body,
-                                                 expectedBytes: expectedBytes)
+                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body)
             } catch {
                 lastProblem = "\(error.message) (\(scheme)://\(requestHost))"
                 if error.retryable {
