@@ -159,7 +159,7 @@ private final class ObjectDownload: @unchecked Sendable {
             if status == 412 {
                 throw S3Error(CAIRN_CHANGED, "\(subject) changed while it was being read (its ETag is no longer \(info.etag ?? "?"))")
             }
-            let failure = S3Failure(HTTPResponse(status: status, headers: [:], body: errorBody))
+            let failure = S3Failure(status: status, headers: [:], body: errorBody)
             guard failure.retryable else { throw failure.error(what: what, subject: subject, client: client) }
             lastProblem = failure.summary
             client.log(CAIRN_LOG_WARNING, "\(what) \(subject): \(lastProblem); attempt \(attempt) of \(client.maxAttempts)")

@@ -161,11 +161,15 @@ struct S3Failure {
     let regionHint: String?
 
     init(_ response: HTTPResponse) {
-        status = response.status
-        let text = response.text
+        self.init(status: response.status, headers: response.headers, body: response.body)
+    }
+
+    init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        let text = String(decoding: body, as: UTF8.self)
         code = XML.first("Code", in: text) ?? ""
         message = XML.first("Message", in: text) ?? ""
-        regionHint = response.headers["x-amz-bucket-region"] ?? XML.first("Region", in: text)
+        regionHint = headers["x-amz-bucket-region"] ?? XML.first("Region", in: text)
     }
 
     var retryable: Bool {
