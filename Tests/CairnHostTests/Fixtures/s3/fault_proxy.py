@@ -9,12 +9,12 @@ Host header included, so SigV4 signatures stay valid. MODE_FILE is re-read per r
             CompleteMultipartUpload with a 200 whose body is an <Error>
   part2   - every UploadPart of part 2 gets 500 InternalError (the upload must fail cleanly)
   slow    - every UploadPart is held 0.5 s before it is forwarded (parts overlap if sent in parallel)
-  Modes combine with commas ("slow,part2").
-Every request line (plus x-amz-copy-source-range, if any) is appended to MODE_FILE.log, and the
-most UploadParts seen in flight at once is written to MODE_FILE.parallel.
   redirect - every request gets 301 PermanentRedirect with x-amz-bucket-region: eu-west-1
   denied  - every request gets 403 AccessDenied
   anything else - plain forwarding
+  Modes combine with commas ("slow,part2").
+Every request line (plus x-amz-copy-source-range, if any) is appended to MODE_FILE.log, and the
+most UploadParts seen in flight at once is written to MODE_FILE.parallel.
 Each fault that fired is appended to MODE_FILE.fired.
 """
 import http.client
