@@ -17,9 +17,10 @@ import Foundation
 ///
 /// Incompressible data (random, encrypted, already compressed) is not deflated in vain: once a
 /// chunk compressed at the configured level saves less than 1 %, the following chunks are
-/// stored (level 0, still valid deflate) and every 8th is probed at level 1 (deflating random
-/// data at level 6 costs several times more), so compression at the configured level
-/// resumes when the data changes (at most 7 chunks late). Stored chunks cost a copy and the CRC.
+/// stored (level 0, still valid deflate) and every 8th is a probe: a 64 KiB sample of it is
+/// deflated at level 1 (cheap), and only if that shrinks is the chunk deflated at the
+/// configured level, which resumes compression (at most 7 chunks late). Stored chunks cost a
+/// copy and the CRC.
 ///
 /// A *deferred segment* (beginDeferred/endDeferred) is compressed into a spool file instead of
 /// the sink, so that bytes known only at its end (a tar header carrying the entry's size) can
@@ -206,8 +207,8 @@ final class ParallelGzipEncoder {
             if chunksSinceProbe % Self.probeInterval != 0 {
                 chunk.level = 0
                 chunksStored += 1
-            } else if level != 0 {
-                chunk.level = 1
+            } else {
+                chunk.isProbe = true
             }
         }
         nextSequence += 1
@@ -242,8 +243,8 @@ final class ParallelGzipEncoder {
             headerWritten = true
         }
         if chunk.level != 0 && chunk.length == chunkSize {
-            // A full chunk that was deflated (normally or as a probe) decides whether the next
-            // ones are worth deflating. Where the probes fall depends on thread timing, so two
+            // A full chunk that was deflated (normally, or a probe whose sample shrank) decides
+            // whether the next ones are worth deflating. Where the probes fall depends on thread timing, so two
             // runs over the same data may differ in bytes, never in content.
             storing = chunk.outputLength * 100 >= chunk.length * 99
         }
