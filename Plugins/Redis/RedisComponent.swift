@@ -76,7 +76,8 @@ final class RedisComponent {
 
     private func configCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
         var values: [String: String] = [:]
-        for name in ["save", "appendonly", "dir", "repl-diskless-sync", "repl-diskless-sync-delay"] {
+        for name in ["save", "appendonly", "dir", "repl-diskless-sync", "repl-diskless-sync-delay",
+                     "repl-diskless-sync-max-replicas"] {
             switch try client.configGet(name) {
             case .value(let value): values[name] = value
             case .missing: break
@@ -101,9 +102,15 @@ final class RedisComponent {
             if let diskless = config?["repl-diskless-sync"], diskless == "no", !settings.allowDiskSync {
                 try report.add("rdb.sync", CAIRN_CHECK_FAIL, Self.diskSyncRefusal)
             } else {
+                // The server waits the delay for more replicas to share the snapshot, unless
+                // max-replicas (7.0+) of them already wait. We only say so: it is the server's setting.
                 let delay = config?["repl-diskless-sync-delay"].flatMap { Int($0) } ?? 0
-                try report.add("rdb.sync", CAIRN_CHECK_PASS,
-                               "RDB over the network (REPLCONF rdb-only + SYNC)" + (delay > 0 ? "; the server waits repl-diskless-sync-delay \(delay) s before sending" : ""))
+                let enough = (config?["repl-diskless-sync-max-replicas"].flatMap { Int($0) } ?? 0) >= 1
+                let wait = delay > 0 && !enough
+                    ? "; the server waits repl-diskless-sync-delay \(delay) s before sending (as for redis-cli --rdb); "
+                        + "repl-diskless-sync-max-replicas 1 would start it at once when no other replica needs to join"
+                    : ""
+                try report.add("rdb.sync", CAIRN_CHECK_PASS, "RDB over the network (REPLCONF rdb-only + SYNC)" + wait)
             }
         }
         if type.wantsAOF || settings.mode == .disk {
