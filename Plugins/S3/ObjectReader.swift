@@ -1,5 +1,6 @@
 import CCairnPlugin
 import CCurl
+import CairnPluginHTTP
 import Glibc
 
 /// Reads an object through one streaming GET on a thread of its own, handing bytes over through

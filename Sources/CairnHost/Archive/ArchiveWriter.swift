@@ -127,7 +127,7 @@ public final class ArchiveWriter {
     /// arrived (the file changed while being read). That error is fatal to the archive.
     public func end() throws {
         try checkOpen()
-        guard var file = current else { return }  // nothing open, or a directory: complete already
+        guard let file = current else { return }  // nothing open, or a directory: complete already
         current = nil
         try failing {
             if let declared = file.declared {
