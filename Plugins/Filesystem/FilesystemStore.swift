@@ -12,22 +12,12 @@ final class FilesystemStore {
     let syncWrites: Bool
 
     /// Reads the settings; `host` is only used here.
-    init(host: UnsafePointer<cairn_host_api>) throws(StoreError) {
-        root = try Self.absoluteRoot(Self.setting(host, "root"))
-        syncWrites = try Self.parseBool(Self.setting(host, "fsync"), name: "fsync", default: true)
+    init(host: PluginHost) throws(StoreError) {
+        root = try Self.absoluteRoot(host.setting("root"))
+        syncWrites = try Self.parseBool(host.setting("fsync"), name: "fsync", default: true)
     }
 
     // MARK: Settings
-
-    private static func setting(_ host: UnsafePointer<cairn_host_api>, _ key: String) throws(StoreError) -> String? {
-        guard let get = host.pointee.config_get, let value = get(host.pointee.host_ctx, key) else {
-            return nil
-        }
-        guard let text = String(validatingCString: value) else {
-            throw StoreError(CAIRN_INVALID, "setting '\(key)' is not valid UTF-8")
-        }
-        return text
-    }
 
     private static func absoluteRoot(_ value: String?) throws(StoreError) -> String {
         guard var path = value, !path.isEmpty else {

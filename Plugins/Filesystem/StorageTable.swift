@@ -8,9 +8,6 @@ import Glibc
 enum StorageTable {
     static func make() -> cairn_storage_api {
         var api = cairn_storage_api()
-        api.struct_size = UInt32(MemoryLayout<cairn_storage_api>.size)
-        api.abi_major = UInt32(CAIRN_ABI_MAJOR)
-        api.abi_minor = UInt32(CAIRN_ABI_MINOR)
         api.open_writer = { instance, key, writer, err in StorageTable.openWriter(instance, key, writer, err) }
         api.write = { writer, data, length, err in StorageTable.write(writer, data, length, err) }
         api.commit = { writer, err in StorageTable.commit(writer, err) }
@@ -50,8 +47,7 @@ enum StorageTable {
 
 
     static func store(_ instance: UnsafeMutableRawPointer?) throws(StoreError) -> FilesystemStore {
-        guard let instance else { throw StoreError(CAIRN_INVALID, "no storage instance given") }
-        return Unmanaged<FilesystemStore>.fromOpaque(instance).takeUnretainedValue()
+        try PluginInstance.object(instance, as: FilesystemStore.self, what: "storage")
     }
 
     static func optionalText(_ pointer: UnsafePointer<CChar>?, _ role: String) throws(StoreError) -> String? {
@@ -150,19 +146,11 @@ enum StorageTable {
     static func checkAccess(_ instance: UnsafeMutableRawPointer?, _ report: UnsafePointer<cairn_report>?,
                             _ err: UnsafePointer<cairn_error>?) -> cairn_status {
         PluginError.run(err) { () throws(StoreError) in
-            guard let report, let check = report.pointee.check else {
+            guard report?.pointee.check != nil else {
                 throw StoreError(CAIRN_INVALID, "check_access: no report given")
             }
             for result in try store(instance).accessChecks() {
-                let code = result.name.withCString { name in
-                    result.message.withCString { message in
-                        guard let detail = result.detailJSON else {
-                            return check(report.pointee.ctx, name, result.status, message, nil)
-                        }
-                        return detail.withCString { check(report.pointee.ctx, name, result.status, message, $0) }
-                    }
-                }
-                if code != 0 { throw StoreError(stoppedBy: code) }
+                try CheckReport(report).add(result.name, result.status, result.message, detail: result.detailJSON)
             }
         }
     }

@@ -20,6 +20,11 @@ public struct HTTPResponse {
 public struct TransportError: Error {
     public let code: CURLcode
     public let message: String
+
+    public init(code: CURLcode, message: String) {
+        self.code = code
+        self.message = message
+    }
     /// Worth retrying: the server may have been briefly unreachable or dropped the connection.
     public var retryable: Bool {
         switch code {

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// A disaster-recovery drill: a throwaway redis-server on 127.0.0.1 (free port, temp dir,
@@ -6,9 +7,9 @@ import Glibc
 /// it down without saving and remove everything.
 struct DRDrill {
     let component: RedisComponent
-    var host: Host { component.host }
+    var host: PluginHost { component.host }
 
-    func run(source: EntrySource, report: Report) throws(RedisError) {
+    func run(source: EntrySource, report: CheckReport) throws(RedisError) {
         var template = Array((host.tempDir + "/redis-drill-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
             throw RedisError(errno: errno, "cannot create a temporary folder for the DR drill in \(host.tempDir)")
@@ -69,7 +70,7 @@ struct DRDrill {
         }
     }
 
-    private func inspect(_ client: RespClient, port: UInt16, local: String, report: Report) throws(RedisError) {
+    private func inspect(_ client: RespClient, port: UInt16, local: String, report: CheckReport) throws(RedisError) {
         let keyspace = try client.info("keyspace")
         let digestReply = try client.command(["DEBUG", "DIGEST"])
         if let error = digestReply.errorText { throw client.serverError("DEBUG DIGEST", error) }
@@ -80,7 +81,7 @@ struct DRDrill {
         }
         try report.add("drill", CAIRN_CHECK_PASS,
                        "DR drill: redis-server \(local) on 127.0.0.1:\(port) loaded the backup: \(dbs.isEmpty ? "no keys" : dbs.joined(separator: ", ")); DEBUG DIGEST \(digest)",
-                       detail: "{\"keys\":\(keysJSON),\"digest\":\(JSON.string(digest)),\"redis_version\":\(JSON.string(local))}")
+                       detail: "{\"keys\":\(keysJSON),\"digest\":\(JSONText.quote(digest)),\"redis_version\":\(JSONText.quote(local))}")
     }
 
     // MARK: Processes

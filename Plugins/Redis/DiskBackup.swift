@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// Backups that read the server's own files: BGSAVE + dump.rdb, and the Redis 7 multi-part AOF.
@@ -6,7 +7,7 @@ import Glibc
 struct DiskBackup {
     let component: RedisComponent
     let client: RespClient
-    var host: Host { component.host }
+    var host: PluginHost { component.host }
     var address: String { component.settings.address }
 
     func serverDir() throws(RedisError) -> String {
@@ -38,7 +39,7 @@ struct DiskBackup {
 
     // MARK: RDB via BGSAVE
 
-    func rdb(sink: Sink) throws(RedisError) {
+    func rdb(sink: EntrySink) throws(RedisError) {
         let dir = try serverDir()
         let file = try config("dbfilename", default: "dump.rdb")
         let before = try persistence()
@@ -78,7 +79,7 @@ struct DiskBackup {
 
     /// Streams `path` through one open descriptor (a later rename cannot swap it mid-read), exactly
     /// the size fstat gave at open. Leaves the entry open so the caller can check before `end`.
-    func copyFile(_ path: String, as name: String, sink: Sink, tail: inout CRCTail) throws(RedisError) {
+    func copyFile(_ path: String, as name: String, sink: EntrySink, tail: inout CRCTail) throws(RedisError) {
         var fd: Int32 = -1
         repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
         guard fd >= 0 else { throw RedisError(errno: errno, "cannot open \(path)") }
@@ -110,7 +111,7 @@ struct DiskBackup {
 
     // MARK: AOF (Redis 7 multi-part)
 
-    func aof(sink: Sink) throws(RedisError) {
+    func aof(sink: EntrySink) throws(RedisError) {
         let appendonly = try config("appendonly", default: "?")
         guard appendonly == "yes" else {
             throw RedisError(CAIRN_INVALID, "type aof/both needs the AOF, but Redis at \(address) has appendonly \(appendonly) (CONFIG GET appendonly)")
@@ -146,7 +147,7 @@ struct DiskBackup {
         if let failure { throw failure }
     }
 
-    private func copyAOF(dir: String, dirName: String, baseName: String, sink: Sink) throws(RedisError) {
+    private func copyAOF(dir: String, dirName: String, baseName: String, sink: EntrySink) throws(RedisError) {
         let folder = dir + "/" + dirName
         let manifestName = baseName + ".manifest"
         let manifestPath = folder + "/" + manifestName
@@ -167,11 +168,9 @@ struct DiskBackup {
             try sink.end()
         }
         // The manifest as read before the copy: exactly the files above.
-        try sink.begin(dirName + "/" + manifestName, mode: 0o600, mtime: now(), size: Int64(manifest.count))
-        try typed { try manifest.withUnsafeBytes { raw in try sink.write(raw) } }
-        try sink.end()
+        try sink.file(dirName + "/" + manifestName, manifest, mode: 0o600, mtime: now())
         try sink.fact("aof_files", json: String(files.count))
-        try sink.fact("aof_dir", json: JSON.string(dirName))
+        try sink.fact("aof_dir", json: JSONText.quote(dirName))
     }
 
     func readSmallFile(_ path: String) throws(RedisError) -> [UInt8] {

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The RDB over the replication protocol, as `redis-cli --rdb` takes it: REPLCONF capa eof,
@@ -8,7 +9,7 @@ struct NetworkRDB {
     let component: RedisComponent
     static let chunk = 256 * 1024
 
-    func run(client: RespClient, sink: Sink) throws(RedisError) {
+    func run(client: RespClient, sink: EntrySink) throws(RedisError) {
         let settings = component.settings
         switch try client.configGet("repl-diskless-sync") {
         case .value(let value) where value == "no" && !settings.allowDiskSync:
@@ -62,7 +63,7 @@ struct NetworkRDB {
         try sink.end()
         try sink.fact("rdb_version", json: String(version))
         try sink.fact("rdb_bytes", json: String(tail.count))
-        try sink.fact("sync_framing", json: JSON.string(framing))
+        try sink.fact("sync_framing", json: JSONText.quote(framing))
         component.host.log(CAIRN_LOG_INFO, "transfer finished with success after \(tail.count) bytes (\(framing) framing)")
     }
 
@@ -79,7 +80,7 @@ struct NetworkRDB {
         return RedisError(CAIRN_IO, "\(command) failed at \(settings.address): \(error) (network RDB backups need Redis 7.0+ for REPLCONF rdb-only)")
     }
 
-    private func streamLength(_ client: RespClient, _ length: Int64, _ sink: Sink, _ tail: inout CRCTail) throws(RedisError) {
+    private func streamLength(_ client: RespClient, _ length: Int64, _ sink: EntrySink, _ tail: inout CRCTail) throws(RedisError) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 8)
         defer { buffer.deallocate() }
         guard let base = buffer.baseAddress else { return }
@@ -99,7 +100,7 @@ struct NetworkRDB {
     }
 
     /// EOF framing: the payload ends with the 40-byte mark; hold back 40 bytes until we know.
-    private func streamUntilMark(_ client: RespClient, _ mark: [UInt8], _ sink: Sink, _ tail: inout CRCTail) throws(RedisError) {
+    private func streamUntilMark(_ client: RespClient, _ mark: [UInt8], _ sink: EntrySink, _ tail: inout CRCTail) throws(RedisError) {
         let capacity = Self.chunk + 40
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
         defer { buffer.deallocate() }
@@ -127,7 +128,7 @@ struct NetworkRDB {
     }
 
     /// The header, EOF opcode and CRC64 of a whole streamed RDB; returns its version.
-    static func checkStreamed(_ tail: CRCTail, what: String, host: Host) throws(RedisError) -> Int {
+    static func checkStreamed(_ tail: CRCTail, what: String, host: PluginHost) throws(RedisError) -> Int {
         guard let version = tail.rdbVersion else {
             throw RedisError(CAIRN_CORRUPT, "\(what) is not an RDB file (no REDIS<version> header)")
         }

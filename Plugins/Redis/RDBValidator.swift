@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 
 /// One finding of the validator, shaped like a report check.
 struct Finding {
@@ -6,6 +7,12 @@ struct Finding {
     var status: cairn_check_status
     var message: String
     var detail: String?
+}
+
+extension CheckReport {
+    func add(_ finding: Finding) throws(RedisError) {
+        try add(finding.name, finding.status, finding.message, detail: finding.detail)
+    }
 }
 
 /// Streams an RDB file and checks it the way redis-check-rdb would, in constant memory: magic and
@@ -137,7 +144,7 @@ struct RDBValidator {
     private mutating func refill() throws(RedisError) {
         guard !atEnd else { return }
         let read = self.read
-        let n = try typed { try buffer.withUnsafeMutableBytes { raw in try read(raw) } }
+        let n = try withMutableBytes(&buffer) { raw throws(RedisError) in try read(raw) }
         if n <= 0 { atEnd = true; filled = 0; position = 0; return }
         let count = min(n, buffer.count)
         buffer.withUnsafeBytes { tail.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }

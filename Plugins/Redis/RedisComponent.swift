@@ -4,10 +4,10 @@ import Glibc
 
 /// One configured Redis instance: settings plus the host's services.
 final class RedisComponent {
-    let host: Host
+    let host: PluginHost
     let settings: Settings
 
-    init(host: Host) throws(RedisError) {
+    init(host: PluginHost) throws(RedisError) {
         self.host = host
         settings = try Settings(host)
     }
@@ -16,7 +16,7 @@ final class RedisComponent {
 
     // MARK: Pre-checks (runbook 1.1-1.2)
 
-    func check(_ report: Report) throws(RedisError) {
+    func check(_ report: CheckReport) throws(RedisError) {
         let client: RespClient
         do throws(RedisError) {
             client = try connect()
@@ -40,17 +40,17 @@ final class RedisComponent {
         if major < 7 {
             try report.add("server", CAIRN_CHECK_WARN,
                            "Redis \(version) (role \(role), up \(uptime) s): network RDB backups need Redis 7.0+ (REPLCONF rdb-only)",
-                           detail: "{\"redis_version\":\(JSON.string(version)),\"role\":\(JSON.string(role))}")
+                           detail: "{\"redis_version\":\(JSONText.quote(version)),\"role\":\(JSONText.quote(role))}")
         } else {
             try report.add("server", CAIRN_CHECK_PASS, "Redis \(version), role \(role), up \(uptime) s",
-                           detail: "{\"redis_version\":\(JSON.string(version)),\"role\":\(JSON.string(role)),\"uptime_in_seconds\":\(Int(uptime) ?? 0)}")
+                           detail: "{\"redis_version\":\(JSONText.quote(version)),\"role\":\(JSONText.quote(role)),\"uptime_in_seconds\":\(Int(uptime) ?? 0)}")
         }
 
         try memoryCheck(client, report)
         try configCheck(client, report)
     }
 
-    private func memoryCheck(_ client: RespClient, _ report: Report) throws(RedisError) {
+    private func memoryCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
         let memory = try client.info("memory")
         let used = UInt64(memory["used_memory"] ?? "") ?? 0
         let rss = UInt64(memory["used_memory_rss"] ?? "") ?? used
@@ -74,9 +74,10 @@ final class RedisComponent {
         }
     }
 
-    private func configCheck(_ client: RespClient, _ report: Report) throws(RedisError) {
+    private func configCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
         var values: [String: String] = [:]
-        for name in ["save", "appendonly", "dir", "repl-diskless-sync", "repl-diskless-sync-delay"] {
+        for name in ["save", "appendonly", "dir", "repl-diskless-sync", "repl-diskless-sync-delay",
+                     "repl-diskless-sync-max-replicas"] {
             switch try client.configGet(name) {
             case .value(let value): values[name] = value
             case .missing: break
@@ -87,7 +88,7 @@ final class RedisComponent {
                 return
             }
         }
-        let detail = "{" + values.sorted { $0.key < $1.key }.map { "\(JSON.string($0.key)):\(JSON.string($0.value))" }.joined(separator: ",") + "}"
+        let detail = "{" + values.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)):\(JSONText.quote($0.value))" }.joined(separator: ",") + "}"
         try report.add("config", CAIRN_CHECK_PASS,
                        "save '\(values["save"] ?? "?")', appendonly \(values["appendonly"] ?? "?"), dir \(values["dir"] ?? "?")",
                        detail: detail)
@@ -95,15 +96,21 @@ final class RedisComponent {
     }
 
     /// What the configured type and mode need from the server.
-    private func modeCheck(_ report: Report, config: [String: String]?) throws(RedisError) {
+    private func modeCheck(_ report: CheckReport, config: [String: String]?) throws(RedisError) {
         let type = settings.type
         if type.wantsRDB && settings.mode == .network {
             if let diskless = config?["repl-diskless-sync"], diskless == "no", !settings.allowDiskSync {
                 try report.add("rdb.sync", CAIRN_CHECK_FAIL, Self.diskSyncRefusal)
             } else {
+                // The server waits the delay for more replicas to share the snapshot, unless
+                // max-replicas (7.0+) of them already wait. We only say so: it is the server's setting.
                 let delay = config?["repl-diskless-sync-delay"].flatMap { Int($0) } ?? 0
-                try report.add("rdb.sync", CAIRN_CHECK_PASS,
-                               "RDB over the network (REPLCONF rdb-only + SYNC)" + (delay > 0 ? "; the server waits repl-diskless-sync-delay \(delay) s before sending" : ""))
+                let enough = (config?["repl-diskless-sync-max-replicas"].flatMap { Int($0) } ?? 0) >= 1
+                let wait = delay > 0 && !enough
+                    ? "; the server waits repl-diskless-sync-delay \(delay) s before sending (as for redis-cli --rdb); "
+                        + "repl-diskless-sync-max-replicas 1 would start it at once when no other replica needs to join"
+                    : ""
+                try report.add("rdb.sync", CAIRN_CHECK_PASS, "RDB over the network (REPLCONF rdb-only + SYNC)" + wait)
             }
         }
         if type.wantsAOF || settings.mode == .disk {
@@ -130,9 +137,9 @@ final class RedisComponent {
 
     // MARK: Backup
 
-    func backup(options: String, sink: Sink) throws(RedisError) {
+    func backup(options: String, sink: EntrySink) throws(RedisError) {
         var type = settings.type
-        if let override = JSON.option("type", in: options) {
+        if let override = JSONText.option("type", in: options) {
             guard let value = BackupType(rawValue: override) else {
                 throw RedisError(CAIRN_INVALID, "option 'type' must be rdb, aof or both, not '\(override)'")
             }
@@ -143,14 +150,14 @@ final class RedisComponent {
         let replication = (try? client.info("replication")) ?? [:]
         let memory = (try? client.info("memory")) ?? [:]
         let keyspace = (try? client.info("keyspace")) ?? [:]
-        try sink.fact("redis_version", json: JSON.string(server["redis_version"] ?? "unknown"))
-        try sink.fact("role", json: JSON.string(replication["role"] ?? "unknown"))
+        try sink.fact("redis_version", json: JSONText.quote(server["redis_version"] ?? "unknown"))
+        try sink.fact("role", json: JSONText.quote(replication["role"] ?? "unknown"))
         if let used = memory["used_memory"].flatMap({ UInt64($0) }) { try sink.fact("used_memory", json: String(used)) }
         try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
-        try sink.fact("backup_type", json: JSON.string(type.rawValue))
+        try sink.fact("backup_type", json: JSONText.quote(type.rawValue))
 
         if type.wantsRDB {
-            try sink.fact("rdb_mode", json: JSON.string(settings.mode.rawValue))
+            try sink.fact("rdb_mode", json: JSONText.quote(settings.mode.rawValue))
             if settings.mode == .network {
                 try NetworkRDB(component: self).run(client: client, sink: sink)
             } else {
@@ -174,7 +181,7 @@ final class RedisComponent {
                     fields.append("\"\(pair[0])\":\(n)")
                 }
             }
-            return "\(JSON.string(db)):{\(fields.joined(separator: ","))}"
+            return "\(JSONText.quote(db)):{\(fields.joined(separator: ","))}"
         }.joined(separator: ",") + "}"
     }
 }
@@ -183,5 +190,3 @@ func mib(_ bytes: UInt64) -> String {
     let tenths = bytes / (1 << 20 / 10)
     return "\(tenths / 10).\(tenths % 10) MiB"
 }
-
-func now() -> Int64 { Int64(time(nil)) }

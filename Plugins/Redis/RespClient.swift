@@ -227,11 +227,9 @@ final class RespClient {
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
-            let n = try typed {
-                try out.withUnsafeMutableBytes { raw in
-                    guard let base = raw.baseAddress else { return 0 }
-                    return try readRaw(into: base + got, capacity: count - got)
-                }
+            let n = try withMutableBytes(&out) { raw throws(RedisError) in
+                guard let base = raw.baseAddress else { return 0 }
+                return try readRaw(into: base + got, capacity: count - got)
             }
             if n == 0 { throw RedisError(CAIRN_IO, "Redis at \(address) closed the connection mid-reply") }
             got += n

@@ -1,14 +1,15 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 extension RedisComponent {
     /// Restore to a directory for a stopped server, or (target `drill`, or option drill: true) a DR
     /// drill on a throwaway redis-server that loads the backup and reports what it holds.
-    func restore(target: String, options: String, source: EntrySource, report: Report) throws(RedisError) {
+    func restore(target: String, options: String, source: EntrySource, report: CheckReport) throws(RedisError) {
         let last = target.split(separator: "/").last.map(String.init) ?? target
         var st = stat()
         let exists = stat(target, &st) == 0
-        if JSON.option("drill", in: options) == "true" || (last == "drill" && !exists) {
+        if JSONText.option("drill", in: options) == "true" || (last == "drill" && !exists) {
             return try DRDrill(component: self).run(source: source, report: report)
         }
         if exists {
@@ -107,7 +108,7 @@ enum Files {
 
     /// Writes every entry under `root`. With `newest`, an RDB whose header names a newer version
     /// stops the extraction at its first chunk.
-    static func extract(_ source: EntrySource, into root: String, host: Host, newest: (version: String, rdb: Int)? = nil) throws(RedisError) -> Written {
+    static func extract(_ source: EntrySource, into root: String, host: PluginHost, newest: (version: String, rdb: Int)? = nil) throws(RedisError) -> Written {
         var written = Written()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
         defer { buffer.deallocate() }

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// What to back up (the runbook's `--type`).
@@ -30,7 +31,7 @@ struct Settings {
     /// "host:port" for messages.
     var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    init(_ host: Host) throws(RedisError) {
+    init(_ host: PluginHost) throws(RedisError) {
         var urlHost: String?, urlPort: UInt16?
         if let url = try host.setting("url"), !url.isEmpty {
             let parsed = try Self.parseURL(url)

@@ -1,10 +1,11 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 extension RedisComponent {
     /// Validates a stored backup: every RDB (dump.rdb and AOF base files) by walk and CRC64, and
     /// the AOF manifest against the files the archive holds.
-    func verify(source: EntrySource, report: Report) throws(RedisError) {
+    func verify(source: EntrySource, report: CheckReport) throws(RedisError) {
         var names: Set<String> = []
         var manifests: [(path: String, bytes: [UInt8])] = []
         var sawRDB = false
@@ -22,7 +23,7 @@ extension RedisComponent {
                 }
                 if entry.path == "dump.rdb" { sawRDB = true }
             } else if entry.path.hasSuffix(".manifest") {
-                manifests.append((entry.path, try readAll(source, limit: 16 << 20, what: entry.path)))
+                manifests.append((entry.path, try source.readAll(limit: 16 << 20, what: entry.path)))
             }
         }
         for manifest in manifests {
@@ -35,7 +36,7 @@ extension RedisComponent {
                 if missing.isEmpty {
                     try report.add("aof.manifest", CAIRN_CHECK_PASS,
                                    "\(manifest.path) lists \(items.count) files, all in the backup",
-                                   detail: "{\"files\":[\(items.map { JSON.string($0.file) }.joined(separator: ","))]}")
+                                   detail: "{\"files\":[\(items.map { JSONText.quote($0.file) }.joined(separator: ","))]}")
                 } else {
                     try report.add("aof.manifest", CAIRN_CHECK_FAIL,
                                    "\(manifest.path) lists files the backup does not hold: \(missing.joined(separator: ", "))")
@@ -44,17 +45,6 @@ extension RedisComponent {
         }
         if !sawRDB && manifests.isEmpty {
             try report.add("redis.contents", CAIRN_CHECK_FAIL, "the backup holds neither dump.rdb nor an AOF manifest")
-        }
-    }
-
-    func readAll(_ source: EntrySource, limit: Int, what: String) throws(RedisError) -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = try typed { try chunk.withUnsafeMutableBytes { raw in try source.read(raw) } }
-            if n == 0 { return out }
-            out += chunk[..<n]
-            if out.count > limit { throw RedisError(CAIRN_CORRUPT, "\(what) is larger than \(limit) bytes") }
         }
     }
 }

@@ -12,12 +12,15 @@ final class S3Client {
     let pathStyle: Bool
     let maxAttempts: Int
     let credentialSource: String
+    /// host[:port] answering STS: the custom endpoint (moto, some S3-compatibles), else AWS's
+    /// regional STS endpoint.
+    let stsHost: String
     private let signer: SigV4Signer
     private let transport: HTTPTransport
     private let host: UnsafePointer<cairn_host_api>
 
     init(bucket: String, region: String, scheme: String, endpointHost: String, pathStyle: Bool,
-         maxAttempts: Int, credentials: AWSCredentials, credentialSource: String,
+         maxAttempts: Int, credentials: AWSCredentials, credentialSource: String, stsHost: String,
          transport: HTTPTransport, host: UnsafePointer<cairn_host_api>) {
         self.bucket = bucket
         self.region = region
@@ -26,9 +29,18 @@ final class S3Client {
         self.pathStyle = pathStyle
         self.maxAttempts = maxAttempts
         self.credentialSource = credentialSource
+        self.stsHost = stsHost
         self.signer = SigV4Signer(credentials: credentials, region: region)
         self.transport = transport
         self.host = host
+    }
+
+    /// The same settings with its own curl handle, for another thread (a handle serves one).
+    func sibling() -> S3Client? {
+        guard let transport = HTTPTransport() else { return nil }
+        return S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost, pathStyle: pathStyle,
+                        maxAttempts: maxAttempts, credentials: signer.credentials, credentialSource: credentialSource,
+                        stsHost: stsHost, transport: transport, host: host)
     }
 
     func log(_ level: cairn_log_level, _ message: String) {
@@ -60,16 +72,40 @@ final class S3Client {
     /// operation may report failure inside a 200 body (CompleteMultipartUpload, CopyObject).
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-              what: String, errorIn200: Bool = false, accept: Set<Int> = [],
-              expectedBytes: Int = 0) throws(S3Error) -> HTTPResponse {
+              what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
+        try exchange(method, host: requestHost, path: path(for: key), subject: subject(key), signer: signer, query: query,
+                     headers: headers, body: body, what: what, errorIn200: errorIn200, accept: accept)
+    }
+
+    /// STS GetCallerIdentity: who the credentials belong to (the runbook's
+    /// `aws sts get-caller-identity`). Needs no IAM permission on AWS.
+    func callerIdentity() throws(S3Error) -> (account: String, arn: String) {
+        var sts = signer
+        sts.service = "sts"
+        let body = Array("Action=GetCallerIdentity&Version=2011-06-15".utf8)
+        let response = try withBytes(body) { (bytes) throws(S3Error) -> HTTPResponse in
+            try exchange("POST", host: stsHost, path: "/", subject: "STS at \(scheme)://\(stsHost)", signer: sts,
+                         headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: bytes,
+                         what: "get caller identity from")
+        }
+        guard let arn = XML.first("Arn", in: response.text), let account = XML.first("Account", in: response.text) else {
+            throw S3Error(CAIRN_IO, "get caller identity from STS at \(scheme)://\(stsHost): no Arn/Account in the answer "
+                          + "(HTTP \(response.status))")
+        }
+        return (account, arn)
+    }
+
+    private func exchange(_ method: String, host requestHost: String, path: String, subject: String, signer: SigV4Signer,
+                          query: [(String, String)] = [], headers: [(String, String)] = [],
+                          body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+                          what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
         let payloadHash = body.count == 0 ? SigV4Signer.emptyPayloadHash : SigV4Signer.sha256Hex(body)
-        let path = path(for: key)
         let queryText = SigV4Signer.canonicalQuery(query)
         let url = "\(scheme)://\(requestHost)\(path)" + (queryText.isEmpty ? "" : "?\(queryText)")
         var lastProblem = ""
         for attempt in 1...max(1, maxAttempts) {
             if attempt > 1 {
-                if cancelled { throw S3Error(CAIRN_CANCELLED, "\(what) \(subject(key)): cancelled") }
+                if cancelled { throw S3Error(CAIRN_CANCELLED, "\(what) \(subject): cancelled") }
                 backoff(attempt: attempt)
             }
             // Signed per attempt: the date must be fresh.
@@ -77,32 +113,40 @@ final class S3Client {
                                      headers: headers, payloadHash: payloadHash, amzDate: AmzDate.now())
             let response: HTTPResponse
             do throws(TransportError) {
-                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body,
-                                                 expectedBytes: expectedBytes)
+                response = try transport.perform(method: method, url: url, headers: signed.headers, body: body)
             } catch {
                 lastProblem = "\(error.message) (\(scheme)://\(requestHost))"
                 if error.retryable {
-                    log(CAIRN_LOG_WARNING, "\(what) \(subject(key)): \(lastProblem); attempt \(attempt) of \(maxAttempts)")
+                    log(CAIRN_LOG_WARNING, "\(what) \(subject): \(lastProblem); attempt \(attempt) of \(maxAttempts)")
                     continue
                 }
-                throw S3Error(CAIRN_IO, "\(what) \(subject(key)) failed: \(lastProblem)")
+                throw S3Error(CAIRN_IO, "\(what) \(subject) failed: \(lastProblem)")
             }
             var failure = (200..<300).contains(response.status) || accept.contains(response.status) ? nil : S3Failure(response)
             if failure == nil, errorIn200, response.text.contains("<Error>") { failure = S3Failure(response) }
             guard let failure else { return response }
             if failure.retryable {
                 lastProblem = failure.summary
-                log(CAIRN_LOG_WARNING, "\(what) \(subject(key)): \(lastProblem); attempt \(attempt) of \(maxAttempts)")
+                log(CAIRN_LOG_WARNING, "\(what) \(subject): \(lastProblem); attempt \(attempt) of \(maxAttempts)")
                 continue
             }
-            throw failure.error(what: what, subject: subject(key), client: self)
+            throw failure.error(what: what, subject: subject, client: self)
         }
-        throw S3Error(CAIRN_IO, "\(what) \(subject(key)) failed after \(maxAttempts) attempts "
+        throw S3Error(CAIRN_IO, "\(what) \(subject) failed after \(maxAttempts) attempts "
                       + "(setting max_attempts); last error: \(lastProblem)")
     }
 
+    /// URL and signed headers of a bodiless request, for callers that drive curl themselves
+    /// (the streaming download). Sign again for every attempt: the date must be fresh.
+    func signedRequest(_ method: String, key: String, headers: [(String, String)]) -> (url: String, headers: [(String, String)]) {
+        let path = path(for: key)
+        let signed = signer.sign(method: method, host: requestHost, path: path, query: [], headers: headers,
+                                 payloadHash: SigV4Signer.emptyPayloadHash, amzDate: AmzDate.now())
+        return ("\(scheme)://\(requestHost)\(path)", signed.headers)
+    }
+
     /// Full jitter: a random wait up to 200 ms × 2^(attempt-2), capped at 20 s.
-    private func backoff(attempt: Int) {
+    func backoff(attempt: Int) {
         let cap = min(20_000.0, 200.0 * Double(1 << min(attempt - 2, 16)))
         let ms = Double.random(in: 0...cap)
         var pause = timespec(tv_sec: Int(ms / 1000), tv_nsec: Int((ms.truncatingRemainder(dividingBy: 1000)) * 1_000_000))
@@ -118,11 +162,15 @@ struct S3Failure {
     let regionHint: String?
 
     init(_ response: HTTPResponse) {
-        status = response.status
-        let text = response.text
+        self.init(status: response.status, headers: response.headers, body: response.body)
+    }
+
+    init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        let text = String(decoding: body, as: UTF8.self)
         code = XML.first("Code", in: text) ?? ""
         message = XML.first("Message", in: text) ?? ""
-        regionHint = response.headers["x-amz-bucket-region"] ?? XML.first("Region", in: text)
+        regionHint = headers["x-amz-bucket-region"] ?? XML.first("Region", in: text)
     }
 
     var retryable: Bool {
@@ -148,9 +196,9 @@ struct S3Failure {
             return S3Error(CAIRN_DENIED, "\(prefix): S3 rejected the request signature (SignatureDoesNotMatch): the secret "
                            + "access key does not belong to the access key id from \(client.credentialSource), or the "
                            + "endpoint/region is wrong")
-        case (_, "InvalidAccessKeyId"):
+        case (_, "InvalidAccessKeyId"), (_, "InvalidClientTokenId"):
             return S3Error(CAIRN_DENIED, "\(prefix): S3 does not know the access key id from \(client.credentialSource) "
-                           + "(InvalidAccessKeyId): check AWS_ACCESS_KEY_ID / AWS_PROFILE and the endpoint")
+                           + "(\(code)): check AWS_ACCESS_KEY_ID / AWS_PROFILE and the endpoint")
         case (_, "ExpiredToken"), (_, "TokenRefreshRequired"):
             return S3Error(CAIRN_DENIED, "\(prefix): the session token has expired (\(code)): refresh AWS_SESSION_TOKEN")
         case (_, "AccessDenied"), (403, _):

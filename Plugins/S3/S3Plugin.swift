@@ -1,52 +1,27 @@
 import CCairnPlugin
 import CairnPluginSupport
-import Glibc
 
 /// The plugin's entry point. The host passes its ABI version and gets the descriptor, which lives
 /// (with everything it points to) for the life of the process.
 @_cdecl("cairn_plugin_entry_v1")
 public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointer<cairn_plugin>? {
-    guard major == UInt32(CAIRN_ABI_MAJOR) else { return nil }
-    return s3PluginDescriptor
+    PluginDescriptor.offer(s3PluginDescriptor, toHostMajor: major)
 }
 
-/// Built once on first use and never freed: the host may hold these pointers until exit.
-private nonisolated(unsafe) let s3PluginDescriptor: UnsafePointer<cairn_plugin>? = makeDescriptor()
-
-private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
-    let storage = UnsafeMutablePointer<cairn_storage_api>.allocate(capacity: 1)
-    storage.initialize(to: S3StorageTable.make())
-
-    guard var plugin = PluginDescriptor.base(name: "s3", version: "1.0.0", kind: CAIRN_KIND_STORAGE) else { return nil }
-    // One curl handle per instance: not thread-safe.
-    plugin.capabilities = 0
-    plugin.open = { host, instance, err in
-        PluginError.run(err) { () throws(S3Error) in
-            guard let instance else { throw S3Error(CAIRN_INVALID, "open: no instance slot given") }
-            instance.pointee = nil
-            guard let host else { throw S3Error(CAIRN_INVALID, "open: no host services given") }
-            let store = try S3Store.open(host: host)
-            instance.pointee = Unmanaged.passRetained(store).toOpaque()
-        }
-    }
-    plugin.close = { instance in
-        guard let instance else { return }
-        Unmanaged<S3Store>.fromOpaque(instance).release()
-    }
-    plugin.component = nil
-    plugin.storage = UnsafePointer(storage)
-
-    return PluginDescriptor.publish(plugin)
-}
+/// Built once on first use and never freed: the host may hold these pointers until exit. No
+/// capability bits: one curl handle per instance is not thread-safe.
+private nonisolated(unsafe) let s3PluginDescriptor = PluginDescriptor.storage(
+    name: "s3", version: "1.0.0", table: S3StorageTable.make(),
+    open: { host, instance, err in
+        PluginInstance.open(host, instance, err) { host throws(S3Error) in try S3Store.open(host: host.api) }
+    },
+    close: { PluginInstance.close($0, as: S3Store.self) })
 
 /// The `cairn_storage_api` table: opaque handles back to Swift objects, errors to statuses.
 /// Nothing throws or traps across the boundary.
 enum S3StorageTable {
     static func make() -> cairn_storage_api {
         var api = cairn_storage_api()
-        api.struct_size = UInt32(MemoryLayout<cairn_storage_api>.size)
-        api.abi_major = UInt32(CAIRN_ABI_MAJOR)
-        api.abi_minor = UInt32(CAIRN_ABI_MINOR)
         api.open_writer = { instance, key, writer, err in
             PluginError.run(err) { () throws(S3Error) in
                 guard let writer else { throw S3Error(CAIRN_INVALID, "open_writer: no writer slot given") }
@@ -125,14 +100,11 @@ enum S3StorageTable {
         }
         api.check_access = { instance, report, err in
             PluginError.run(err) { () throws(S3Error) in
-                guard let report, let check = report.pointee.check else {
+                guard report?.pointee.check != nil else {
                     throw S3Error(CAIRN_INVALID, "check_access: no report given")
                 }
                 for result in try S3StorageTable.store(instance).accessChecks() {
-                    let code = result.name.withCString { name in
-                        result.message.withCString { check(report.pointee.ctx, name, result.status, $0, nil) }
-                    }
-                    if code != 0 { throw S3Error(stoppedBy: code) }
+                    try CheckReport(report).add(result.name, result.status, result.message)
                 }
             }
         }
@@ -141,8 +113,7 @@ enum S3StorageTable {
 
 
     static func store(_ instance: UnsafeMutableRawPointer?) throws(S3Error) -> S3Store {
-        guard let instance else { throw S3Error(CAIRN_INVALID, "no storage instance given") }
-        return Unmanaged<S3Store>.fromOpaque(instance).takeUnretainedValue()
+        try PluginInstance.object(instance, as: S3Store.self, what: "storage")
     }
 
     static func emit(_ object: S3Store.ObjectInfo, to sink: UnsafePointer<cairn_object_sink>?) throws(S3Error) {

@@ -7,19 +7,35 @@ final class S3Store {
     let client: S3Client
     let partSize: Int
     let multipartThreshold: Int
+    /// Part buffers of one upload held at once, and parts uploading at once (one connection each).
+    let partsInFlight: Int
+    /// Above this size latest.tar.gz is made with a multipart copy (UploadPartCopy): a single
+    /// CopyObject is limited to 5 GiB.
+    let multipartCopyThreshold: Int
     /// Extra headers for every object written: server-side encryption and storage class.
     let writeHeaders: [(String, String)]
-    /// Ranged GETs of 32 MiB: few enough requests that per-request latency stays small against
-    /// transfer time (S3's first byte takes tens of ms), small enough to hold in memory.
-    static let readChunk = 32 << 20
     static let minimumPartSize = 5 << 20
     static let maximumParts = 10_000
+    static let maximumCopySize = 5 << 30
 
-    init(client: S3Client, partSize: Int, multipartThreshold: Int, writeHeaders: [(String, String)]) {
+    init(client: S3Client, partSize: Int, multipartThreshold: Int, partsInFlight: Int, multipartCopyThreshold: Int,
+         writeHeaders: [(String, String)]) {
         self.client = client
         self.partSize = partSize
         self.multipartThreshold = multipartThreshold
+        self.partsInFlight = partsInFlight
+        self.multipartCopyThreshold = multipartCopyThreshold
         self.writeHeaders = writeHeaders
+    }
+
+    /// One client per upload thread, each with its own curl handle; the first is the store's.
+    func uploadClients() throws(S3Error) -> [S3Client] {
+        var clients = [client]
+        while clients.count < partsInFlight {
+            guard let sibling = client.sibling() else { throw S3Error(CAIRN_ERROR, "libcurl could not create a handle") }
+            clients.append(sibling)
+        }
+        return clients
     }
 
     /// Reads and checks the settings; every problem is a CAIRN_INVALID naming the setting.
@@ -76,8 +92,17 @@ final class S3Store {
         guard let attempts = Int(attemptsText), (1...20).contains(attempts) else {
             throw S3Error(CAIRN_INVALID, "setting 'max_attempts' must be a whole number from 1 to 20, not '\(attemptsText)'")
         }
-        let partSize = try size("part_size", default: 16 << 20, minimum: Self.minimumPartSize)
-        let multipartThreshold = try size("multipart_threshold", default: 16 << 20, minimum: 0)
+        let partSize = try size("part_size", default: 8 << 20, minimum: Self.minimumPartSize)
+        let multipartThreshold = try size("multipart_threshold", default: 8 << 20, minimum: 0)
+        let inFlightText = try setting("parts_in_flight") ?? "4"
+        guard let partsInFlight = Int(inFlightText), (1...64).contains(partsInFlight) else {
+            throw S3Error(CAIRN_INVALID, "setting 'parts_in_flight' must be a whole number from 1 to 64, not '\(inFlightText)'")
+        }
+        let copyThreshold = try size("multipart_copy_threshold", default: Self.maximumCopySize, minimum: 0)
+        guard copyThreshold <= Self.maximumCopySize else {
+            throw S3Error(CAIRN_INVALID, "setting 'multipart_copy_threshold' must be at most 5GiB (S3's limit for one "
+                          + "CopyObject), not \(copyThreshold) bytes")
+        }
 
         var headers: [(String, String)] = []
         if let sse = try setting("sse") {
@@ -98,10 +123,12 @@ final class S3Store {
         guard let transport = HTTPTransport() else { throw S3Error(CAIRN_ERROR, "libcurl could not create a handle") }
         let client = S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost,
                           pathStyle: pathStyle, maxAttempts: attempts, credentials: found.credentials,
-                          credentialSource: found.source, transport: transport, host: host)
+                          credentialSource: found.source, stsHost: custom ? endpointHost : "sts.\(region).amazonaws.com",
+                          transport: transport, host: host)
         client.log(CAIRN_LOG_DEBUG, "s3: bucket '\(bucket)' region \(region) at \(scheme)://\(endpointHost) "
                    + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(found.source)")
-        return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, writeHeaders: headers)
+        return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, partsInFlight: partsInFlight,
+                       multipartCopyThreshold: copyThreshold, writeHeaders: headers)
     }
 
     /// "16777216", "16MiB", "16M", "64 MB" (binary units, as part sizes are usually meant).
@@ -173,11 +200,78 @@ final class S3Store {
         return (objects, next)
     }
 
-    /// CopyObject: atomic up to 5 GiB (the limit of a single copy request).
+    /// CopyObject up to multipart_copy_threshold (atomic; S3 allows 5 GiB in one copy); above
+    /// it a multipart copy, published just as atomically by CompleteMultipartUpload.
     func copy(from source: String, to destination: String) throws(S3Error) {
         let copySource = "/\(client.bucket)/\(SigV4Signer.uriEncode(source, keepSlash: true))"
+        let info = try head(source)
+        if info.size > UInt64(multipartCopyThreshold) {
+            try multipartCopy(info, copySource: copySource, to: destination)
+            return
+        }
         _ = try client.send("PUT", key: destination, headers: [("x-amz-copy-source", copySource)] + writeHeaders,
                             what: "copy s3://\(client.bucket)/\(source) to", errorIn200: true)
+    }
+
+    /// UploadPartCopy in at most about ten parts (each ≤ 5 GiB, ≥ part_size), every part pinned to
+    /// the source's ETag so a source replaced mid-copy fails the copy instead of mixing objects.
+    private func multipartCopy(_ source: ObjectInfo, copySource: String, to destination: String) throws(S3Error) {
+        let what = "copy s3://\(client.bucket)/\(source.key) to"
+        let size = Int(source.size)
+        let piece = min(Self.maximumCopySize, max(partSize, (size + 9) / 10))
+        let response = try client.send("POST", key: destination, query: [("uploads", "")], headers: writeHeaders,
+                                       what: "start multipart copy to")
+        guard let uploadID = XML.first("UploadId", in: response.text), !uploadID.isEmpty else {
+            throw S3Error(CAIRN_IO, "start multipart copy to s3://\(client.bucket)/\(destination): no UploadId in the answer")
+        }
+        do throws(S3Error) {
+            var parts: [(number: Int, etag: String)] = []
+            var offset = 0
+            while offset < size {
+                if client.cancelled { throw S3Error(CAIRN_CANCELLED, "\(what) s3://\(client.bucket)/\(destination): cancelled") }
+                let last = min(size, offset + piece) - 1
+                var headers = [("x-amz-copy-source", copySource), ("x-amz-copy-source-range", "bytes=\(offset)-\(last)")]
+                if let etag = source.etag { headers.append(("x-amz-copy-source-if-match", etag)) }
+                let number = parts.count + 1
+                let answer = try client.send("PUT", key: destination, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                                             headers: headers, what: "\(what) (part \(number))", errorIn200: true)
+                guard let etag = XML.first("ETag", in: answer.text), !etag.isEmpty else {
+                    throw S3Error(CAIRN_IO, "\(what) s3://\(client.bucket)/\(destination): part \(number) answer has no ETag")
+                }
+                parts.append((number, etag))
+                offset = last + 1
+            }
+            try completeUpload(key: destination, uploadID: uploadID, parts: parts)
+            client.log(CAIRN_LOG_INFO, "copied s3://\(client.bucket)/\(source.key) (\(size) bytes) to \(destination) "
+                       + "in \(parts.count) parts (UploadPartCopy)")
+        } catch {
+            abortUpload(key: destination, uploadID: uploadID)
+            throw error
+        }
+    }
+
+    /// CompleteMultipartUpload; a 200 can still carry an <Error>, and then nothing is published.
+    func completeUpload(key: String, uploadID: String, parts: [(number: Int, etag: String)]) throws(S3Error) {
+        var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for part in parts {
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(XML.escape(part.etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        _ = try withBytes(Array(xml.utf8)) { (bytes) throws(S3Error) -> HTTPResponse in
+            try client.send("POST", key: key, query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")],
+                            body: bytes, what: "complete multipart upload of", errorIn200: true)
+        }
+    }
+
+    /// AbortMultipartUpload, best effort: a failure is logged, as there is nothing better to do.
+    func abortUpload(key: String, uploadID: String) {
+        do throws(S3Error) {
+            _ = try client.send("DELETE", key: key, query: [("uploadId", uploadID)], what: "abort multipart upload of",
+                                accept: [404])
+        } catch {
+            client.log(CAIRN_LOG_WARNING, "\(error.message); the incomplete upload \(uploadID) stays billed until "
+                       + "a lifecycle rule (AbortIncompleteMultipartUpload) or abort_stale_uploads removes it")
+        }
     }
 
     func remove(_ key: String) throws(S3Error) {
@@ -205,6 +299,14 @@ final class S3Store {
                             + (page.objects.isEmpty ? "; it holds no objects yet" : "")))
         } catch {
             results.append(("list", CAIRN_CHECK_FAIL, error.message))
+        }
+        do throws(S3Error) {
+            let identity = try client.callerIdentity()
+            results.append(("identity", CAIRN_CHECK_PASS, "the credentials belong to \(identity.arn) (account \(identity.account))"))
+        } catch {
+            // Many S3-compatible servers have no STS; AWS always answers GetCallerIdentity.
+            results.append(("identity", client.stsHost.hasSuffix(".amazonaws.com") ? CAIRN_CHECK_FAIL : CAIRN_CHECK_WARN,
+                            error.message))
         }
         let probe = ".cairn-access-check-\(UInt64.random(in: 0...UInt64.max))"
         let text: [UInt8] = Array("cairn access probe\n".utf8)

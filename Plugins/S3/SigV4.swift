@@ -14,7 +14,7 @@ struct AWSCredentials: Sendable {
 struct SigV4Signer: Sendable {
     let credentials: AWSCredentials
     let region: String
-    let service = "s3"
+    var service = "s3"
 
     static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

@@ -52,6 +52,11 @@ extension PluginError {
         }
     }
 
+    /// A failed system call, with the status that fits its errno value.
+    public init(errno code: Int32, _ what: String) {
+        self.init(PluginError.status(forErrno: code), "\(what): \(PluginError.describe(errno: code))")
+    }
+
     /// `strerror` text for an errno value.
     public static func describe(errno code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }

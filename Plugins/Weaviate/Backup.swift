@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 extension WeaviateComponent {
@@ -11,7 +12,7 @@ extension WeaviateComponent {
 
     /// Runs a Weaviate backup under Cairn's backup id and archives what it wrote: the folder
     /// (filesystem backend) or the descriptors and an object listing (s3 backend).
-    func backup(id: String, component: String, sink: Sink) throws(WeaviateError) {
+    func backup(id: String, component: String, sink: EntrySink) throws(WeaviateError) {
         guard Self.validID(id) else {
             throw WeaviateError(CAIRN_INVALID, "backup id '\(id)' is not a valid Weaviate backup id (lowercase letters, digits, '_' and '-' only): give the component a lowercase name")
         }
@@ -81,7 +82,7 @@ extension WeaviateComponent {
     }
 
     /// Checks the folder Weaviate wrote is complete, then streams it into the archive.
-    private func archiveFolder(root: String, id: String, reportedPath: String?, sink: Sink) throws(WeaviateError) {
+    private func archiveFolder(root: String, id: String, reportedPath: String?, sink: EntrySink) throws(WeaviateError) {
         let folder = root + "/" + id
         let seen = reportedPath.map { " (Weaviate wrote to \($0))" } ?? ""
         guard LocalFolder.exists(folder) else {

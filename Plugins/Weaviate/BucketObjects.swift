@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The s3 backend: Weaviate's backup-s3 module writes the backup into the bucket itself, so Cairn
@@ -6,14 +7,14 @@ import Glibc
 /// archives only the small descriptors plus a listing, and writes backup_metadata.json beside
 /// Weaviate's objects.
 struct BucketObjects {
-    let host: Host
+    let host: PluginHost
     let store: UnsafePointer<cairn_store_api>
     /// Weaviate's BACKUP_S3_PATH as a key prefix: "" or "path/".
     let root: String
     let bucket: String?
 
     /// `root`: the prefix a stored backup recorded; else BACKUP_S3_PATH as /v1/meta reports it.
-    init(host: Host, module: JSON?, root: String? = nil) throws(WeaviateError) {
+    init(host: PluginHost, module: JSON?, root: String? = nil) throws(WeaviateError) {
         guard let store = host.table(CAIRN_STORE_API_NAME, version: UInt32(CAIRN_STORE_API_VERSION), as: cairn_store_api.self) else {
             throw WeaviateError(CAIRN_UNSUPPORTED, "backend s3 needs the host's cairn.store service to see Weaviate's objects, and this host does not offer it")
         }
@@ -94,7 +95,7 @@ struct BucketObjects {
 
     /// After Weaviate reported SUCCESS: checks every object is in the bucket, archives the
     /// descriptors, records the listing, and writes backup_metadata.json beside the objects.
-    func archive(id: String, sink: Sink, component: WeaviateComponent) throws(WeaviateError) {
+    func archive(id: String, sink: EntrySink, component: WeaviateComponent) throws(WeaviateError) {
         let base = root + id + "/"
         let objects = try list(base).map { (key: String($0.key.dropFirst(base.count)), size: $0.size) }
         guard !objects.isEmpty else {
@@ -141,7 +142,7 @@ struct BucketObjects {
     /// Every object the stored backup lists is still in the bucket with its size. Returns false
     /// (after reporting) when not.
     @discardableResult
-    func check(_ stored: WeaviateComponent.StoredBackup, report: Report) throws(WeaviateError) -> Bool {
+    func check(_ stored: WeaviateComponent.StoredBackup, report: CheckReport) throws(WeaviateError) -> Bool {
         let base = root + stored.id + "/"
         var present: [String: Int64] = [:]
         for object in try list(base) { present[String(object.key.dropFirst(base.count))] = object.size }

@@ -1,3 +1,5 @@
+import CairnPluginSupport
+
 /// A parsed JSON value. Weaviate's replies and descriptor files are small, so they are parsed
 /// whole; plugins do not link Foundation, hence this short parser.
 enum JSON: Equatable {
@@ -28,32 +30,11 @@ enum JSON: Equatable {
         case .number(let n):
             if n.rounded() == n, abs(n) < 1e15 { return String(Int64(n)) }
             return "\(n)"
-        case .string(let s): return JSON.quote(s)
+        case .string(let s): return JSONText.quote(s)
         case .array(let a): return "[" + a.map(\.text).joined(separator: ",") + "]"
         case .object(let o):
-            return "{" + o.keys.sorted().map { JSON.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
+            return "{" + o.keys.sorted().map { JSONText.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
         }
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let digits = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     /// Parses `bytes`; nil when they are not one valid JSON value.
@@ -185,5 +166,12 @@ enum JSON: Equatable {
                 return nil
             }
         }
+    }
+}
+
+extension EntrySink {
+    /// Records a fact given as a parsed value.
+    func fact(_ key: String, _ value: JSON) throws(WeaviateError) {
+        try fact(key, json: value.text)
     }
 }

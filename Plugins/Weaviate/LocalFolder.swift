@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The backup folder the filesystem backend writes, as Cairn sees it: listed, checked, streamed
@@ -71,7 +72,7 @@ enum LocalFolder {
 
     /// Streams every item into the archive; each file through one descriptor, exactly the size
     /// listed (the host fails a file that grew or shrank).
-    static func stream(_ folder: String, items: [Item], sink: Sink, host: Host) throws(WeaviateError) {
+    static func stream(_ folder: String, items: [Item], sink: EntrySink, host: PluginHost) throws(WeaviateError) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
         defer { buffer.deallocate() }
         let total = UInt64(items.reduce(Int64(0)) { $0 + $1.size })

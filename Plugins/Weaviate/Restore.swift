@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 extension WeaviateComponent {
@@ -6,7 +7,7 @@ extension WeaviateComponent {
     /// refuses collections that already exist, puts the backup folder back where the filesystem
     /// backend reads it (or checks the bucket still holds the objects), then drives
     /// POST /v1/backups/<backend>/<id>/restore to its end.
-    func restore(source: EntrySource, report: Report) throws(WeaviateError) {
+    func restore(source: EntrySource, report: CheckReport) throws(WeaviateError) {
         let metadata = source.metadata.flatMap { JSON.parse($0) } ?? .null
         let id = metadata["backup_id"]?.string ?? ""
         guard Self.validID(id) else { throw WeaviateError(CAIRN_CORRUPT, "the backup's metadata names no valid Weaviate backup id ('\(id)')") }
@@ -95,7 +96,7 @@ extension WeaviateComponent {
     /// Writes the archive's folder to <root>/<id>: into a hidden folder first, renamed when
     /// complete, so Weaviate never sees half a backup. A folder already there (the one Weaviate
     /// wrote at backup time) is used only if it holds the same bytes.
-    private func placeFolder(root: String, id: String, source: EntrySource, report: Report) throws(WeaviateError) {
+    private func placeFolder(root: String, id: String, source: EntrySource, report: CheckReport) throws(WeaviateError) {
         let final = root + "/" + id
         if LocalFolder.exists(final) {
             let stored = try readStored(source) { entry, bytes throws(WeaviateError) in
@@ -124,7 +125,7 @@ extension WeaviateComponent {
         }
     }
 
-    private static func write(_ entry: EntrySource.Entry, bytes: [UInt8]?, source: EntrySource, into root: String, host: Host) throws(WeaviateError) -> Int64 {
+    private static func write(_ entry: EntrySource.Entry, bytes: [UInt8]?, source: EntrySource, into root: String, host: PluginHost) throws(WeaviateError) -> Int64 {
         let path = root + "/" + (try LocalFolder.safe(entry.path))
         if entry.directory {
             try LocalFolder.makeDirectory(path)

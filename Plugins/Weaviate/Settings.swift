@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 
 /// Weaviate's backup module Cairn drives.
 enum Backend: String {
@@ -22,7 +23,7 @@ struct Settings {
     var connectTimeout = 5
     var requestTimeout = 30
 
-    init(_ host: Host) throws(WeaviateError) {
+    init(_ host: PluginHost) throws(WeaviateError) {
         if let text = try host.setting("url"), !text.isEmpty {
             guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
                 throw WeaviateError(CAIRN_INVALID, "setting 'url' (WEAVIATE_URL) must start with http:// or https://, like http://localhost:8080")
@@ -65,7 +66,7 @@ struct Settings {
     }
 
     /// A list setting arrives as JSON text (cairn_plugin.h, config_get).
-    static func list(_ host: Host, _ name: String) throws(WeaviateError) -> [String] {
+    static func list(_ host: PluginHost, _ name: String) throws(WeaviateError) -> [String] {
         guard let text = try host.setting(name), !text.isEmpty else { return [] }
         guard let items = JSON.parse(text)?.array, items.allSatisfy({ $0.string != nil }) else {
             throw WeaviateError(CAIRN_INVALID, "setting '\(name)' must be a list of collection names, like [Article, Author]")

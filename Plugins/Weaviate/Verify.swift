@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 
 extension WeaviateComponent {
     /// What a stored backup holds, read once: descriptors parsed, every path listed, and the
@@ -42,7 +43,7 @@ extension WeaviateComponent {
     /// The archive holds backup_config.json (SUCCESS) and every node's backup.json, their
     /// collections agree with each other and with backup_metadata.json, and every chunk they
     /// name is there (in the archive, or in the bucket for the s3 backend).
-    func verify(source: EntrySource, report: Report) throws(WeaviateError) {
+    func verify(source: EntrySource, report: CheckReport) throws(WeaviateError) {
         let stored = try readStored(source)
         try judge(stored, report: report)
         if stored.backend == .s3 {
@@ -51,7 +52,7 @@ extension WeaviateComponent {
         }
     }
 
-    func judge(_ stored: StoredBackup, report: Report) throws(WeaviateError) {
+    func judge(_ stored: StoredBackup, report: CheckReport) throws(WeaviateError) {
         let problems = stored.layout.problems(id: stored.id)
         if problems.isEmpty {
             try report.add("weaviate.layout", CAIRN_CHECK_PASS,

@@ -4,11 +4,11 @@ import Glibc
 
 /// One configured Weaviate instance: settings, the API client and the host's services.
 final class WeaviateComponent {
-    let host: Host
+    let host: PluginHost
     let settings: Settings
     let api: WeaviateAPI
 
-    init(host: Host) throws(WeaviateError) {
+    init(host: PluginHost) throws(WeaviateError) {
         self.host = host
         settings = try Settings(host)
         api = try WeaviateAPI(settings: settings)
@@ -132,7 +132,7 @@ final class WeaviateComponent {
 
     // MARK: Pre-checks (runbook 1.1)
 
-    func check(_ report: Report) throws(WeaviateError) {
+    func check(_ report: CheckReport) throws(WeaviateError) {
         let ready: WeaviateAPI.Reply
         do throws(WeaviateError) { ready = try api.send("GET", "/.well-known/ready") } catch where !error.hostKnows {
             try report.add("ready", CAIRN_CHECK_FAIL, error.message)

@@ -1,28 +1,28 @@
 import CCairnPlugin
 import CairnPluginSupport
-import Glibc
 
 /// The plugin's entry point. The host passes its ABI version and gets the descriptor, which lives
-/// (with everything it points to) for the life of the process.
+/// (with everything it points to) for the life of the process. The cairn.store table is asked for
+/// through get_api and may be missing.
 @_cdecl("cairn_plugin_entry_v1")
 public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointer<cairn_plugin>? {
-    // Built against v1.0, so any v1 host has every field this plugin uses (cairn.store is asked
-    // for through get_api and may be missing).
-    guard major == UInt32(CAIRN_ABI_MAJOR) else { return nil }
-    return pluginDescriptor
+    PluginDescriptor.offer(pluginDescriptor, toHostMajor: major)
 }
 
 /// Built once, on first use, and never freed: the host may hold these pointers until exit.
-private nonisolated(unsafe) let pluginDescriptor: UnsafePointer<cairn_plugin>? = makeDescriptor()
+private nonisolated(unsafe) let pluginDescriptor = PluginDescriptor.component(
+    name: "weaviate", version: "1.0.0", table: componentTable(),
+    open: { host, instance, err in
+        PluginInstance.open(host, instance, err) { host throws(WeaviateError) in try WeaviateComponent(host: host) }
+    },
+    close: { PluginInstance.close($0, as: WeaviateComponent.self) })
 
-private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
-    let component = UnsafeMutablePointer<cairn_component_api>.allocate(capacity: 1)
+/// The `cairn_component_api` table: each entry finds the component behind the instance handle and
+/// turns a thrown error into a status and a message.
+private func componentTable() -> cairn_component_api {
     var api = cairn_component_api()
-    api.struct_size = UInt32(MemoryLayout<cairn_component_api>.size)
-    api.abi_major = UInt32(CAIRN_ABI_MAJOR)
-    api.abi_minor = UInt32(CAIRN_ABI_MINOR)
     api.check = { instance, report, err in
-        PluginError.run(err) { () throws(WeaviateError) in try weaviate(instance).check(Report(report)) }
+        PluginError.run(err) { () throws(WeaviateError) in try weaviate(instance).check(CheckReport(report)) }
     }
     api.backup = { instance, request, sink, err in
         PluginError.run(err) { () throws(WeaviateError) in
@@ -30,13 +30,13 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
                   let name = request.pointee.component.flatMap({ String(validatingCString: $0) }) else {
                 throw WeaviateError(CAIRN_INVALID, "backup: no request, backup id, component or sink given")
             }
-            try weaviate(instance).backup(id: id, component: name, sink: Sink(pointer: sink))
+            try weaviate(instance).backup(id: id, component: name, sink: EntrySink(sink))
         }
     }
     api.verify = { instance, source, report, err in
         PluginError.run(err) { () throws(WeaviateError) in
             guard let source else { throw WeaviateError(CAIRN_INVALID, "verify: no entry source given") }
-            try weaviate(instance).verify(source: EntrySource(pointer: source), report: Report(report))
+            try weaviate(instance).verify(source: EntrySource(source), report: CheckReport(report))
         }
     }
     api.restore = { instance, request, source, report, err in
@@ -52,33 +52,12 @@ private func makeDescriptor() -> UnsafePointer<cairn_plugin>? {
             guard target.isEmpty else {
                 throw WeaviateError(CAIRN_INVALID, "Weaviate restores into the server at its url, not into a folder: leave out --target (\(target))")
             }
-            try weaviate(instance).restore(source: EntrySource(pointer: source), report: Report(report))
+            try weaviate(instance).restore(source: EntrySource(source), report: CheckReport(report))
         }
     }
-    component.initialize(to: api)
-
-    guard var plugin = PluginDescriptor.base(name: "weaviate", version: "1.0.0", kind: CAIRN_KIND_COMPONENT) else { return nil }
-    plugin.capabilities = 0
-    plugin.open = { host, instance, err in
-        PluginError.run(err) { () throws(WeaviateError) in
-            guard let instance else { throw WeaviateError(CAIRN_INVALID, "open: no instance slot given") }
-            instance.pointee = nil
-            guard let host else { throw WeaviateError(CAIRN_INVALID, "open: no host services given") }
-            let component = try WeaviateComponent(host: Host(api: host))
-            instance.pointee = Unmanaged.passRetained(component).toOpaque()
-        }
-    }
-    plugin.close = { instance in
-        guard let instance else { return }
-        Unmanaged<WeaviateComponent>.fromOpaque(instance).release()
-    }
-    plugin.component = UnsafePointer(component)
-    plugin.storage = nil
-
-    return PluginDescriptor.publish(plugin)
+    return api
 }
 
 private func weaviate(_ instance: UnsafeMutableRawPointer?) throws(WeaviateError) -> WeaviateComponent {
-    guard let instance else { throw WeaviateError(CAIRN_INVALID, "no Weaviate instance given") }
-    return Unmanaged<WeaviateComponent>.fromOpaque(instance).takeUnretainedValue()
+    try PluginInstance.object(instance, as: WeaviateComponent.self, what: "Weaviate")
 }

@@ -165,6 +165,33 @@ struct RedisBackupTests {
         #expect(drill.text.contains("DEBUG DIGEST \(server.digest)"), "\(drill.text)")
     }
 
+    /// After a backup the archive is read once, by the plugin, with the host's checks riding
+    /// along: damage only the host looks for (bytes after the gzip stream) must still be caught.
+    @Test func theNewBackupIsReadOnceAndDamageOutsideTheRDBIsStillCaught() throws {
+        let hook = temp.path("damage.sh")
+        try "#!/bin/sh\nprintf 'junk' >> '\(store.path)/redis/test/'\"$CAIRN_BACKUP_ID\".tar.gz\n".write(to: hook, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
+        try writeConfig("url: redis://127.0.0.1:\(server.port)")
+        try (String(contentsOf: configFile, encoding: .utf8) + """
+
+            pipelines:
+              damaged: { steps: [ { backup: redis }, { hook: \(hook.path) }, { verify: redis }, { publish: redis } ] }
+            """).write(to: configFile, atomically: true, encoding: .utf8)
+
+        let good = try cairn(["backup", "redis"])
+        #expect(good.status == 0, "\(good.text)\(good.stderr)")
+        #expect(good.text.contains("verify redis (new)"), "\(good.text)")
+        let before = try Data(contentsOf: latest)
+
+        let damaged = try cairn(["run", "damaged", "--component", "redis"])
+        #expect(damaged.status == 1, "\(damaged.text)\(damaged.stderr)")
+        #expect((damaged.text + damaged.stderr).contains("archive/structure"), "\(damaged.text)\(damaged.stderr)")
+        #expect((damaged.text + damaged.stderr).contains("non-gzip data follows the gzip stream"), "\(damaged.text)\(damaged.stderr)")
+        #expect(try Data(contentsOf: latest) == before, "latest.tar.gz changed")
+        let left = try FileManager.default.contentsOfDirectory(atPath: store.appendingPathComponent("redis/test").path)
+        #expect(left.filter { $0.hasSuffix(".tar.gz") }.count == 2, "the damaged archive was not removed: \(left)")
+    }
+
     @Test func lengthFramedSyncNeedsConsentAndStillWorks() throws {
         try server.cli(["CONFIG", "SET", "repl-diskless-sync", "no"])
         try writeConfig("url: redis://127.0.0.1:\(server.port)")

@@ -62,11 +62,12 @@ struct S3FaultTests {
         #expect(backup.status == 0, "\(backup.stderr)")
         // The retries were logged as warnings.
         // The dropped part may be resent by curl itself (a dead reused connection) or by our retry.
-        for retried in ["SlowDown", "complete multipart upload of", "stat s3://"] {
+        for retried in ["SlowDown", "complete multipart upload of", "stat s3://", "download s3://"] {
             #expect(backup.stderr.contains(retried), "no retry of \(retried): \(backup.stderr)")
         }
         let fired = (try? String(contentsOf: proxy.modeFile.appendingPathExtension("fired"), encoding: .utf8)) ?? ""
-        #expect(Set(fired.split(separator: "\n")) == ["drop-part", "slowdown", "head", "complete"], "\(fired)")
+        #expect(Set(fired.split(separator: "\n")) == ["drop-part", "slowdown", "head", "complete", "drop-get"], "\(fired)")
+        #expect(backup.stderr.contains("; resuming"), "the dropped download was not resumed: \(backup.stderr)")
         let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
         guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
             Issue.record("no backup: \(backup.text)"); return
@@ -90,6 +91,79 @@ struct S3FaultTests {
         #expect(try latestID() == before)
         let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
         #expect(listing.text.split(separator: "\n").count == 2, "\(listing.text)")
+    }
+
+    func setStorage(_ lines: String) throws {
+        let config = try String(contentsOf: base.configFile, encoding: .utf8)
+            .replacingOccurrences(of: "  max_attempts: 3", with: "  max_attempts: 3\n" + lines)
+        try config.write(to: base.configFile, atomically: true, encoding: .utf8)
+    }
+
+    func proxyFile(_ suffix: String) -> String {
+        (try? String(contentsOf: proxy.modeFile.appendingPathExtension(suffix), encoding: .utf8)) ?? ""
+    }
+
+    @Test func partsGoUpInParallelAndTheArchiveIsWhole() throws {
+        try setStorage("  parts_in_flight: 3")
+        try proxy.set("slow")
+        let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        // Three 5 MiB parts, each held 0.5 s by the proxy: sent one at a time they never overlap.
+        #expect((Int(proxyFile("parallel")) ?? 0) >= 2, "parts did not overlap: \(proxyFile("parallel"))")
+        #expect((Int(proxyFile("parallel")) ?? 0) <= 3, "more parts in flight than parts_in_flight")
+        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
+        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
+            Issue.record("no backup: \(backup.text)"); return
+        }
+        #expect(try latestID() == id)
+        let restored = base.temp.path("restored")
+        let restore = try base.cairn(["restore", "configs", "--backup", id, "--target", restored.path, "--bucket", "cairn-test"])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(try runTool(["cmp", base.source.appendingPathComponent("etc/big.bin").path,
+                             restored.appendingPathComponent("etc/big.bin").path], check: false).status == 0)
+    }
+
+    @Test func aParallelPartFailingMidwayAbortsTheUploadAndKeepsLatest() throws {
+        try setStorage("  parts_in_flight: 3")
+        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let before = try latestID()
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        try proxy.set("slow,part2")
+        let failed = try base.cairn(["backup", "configs", "--bucket", "cairn-test"])
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("upload part 2"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("after 3 attempts"), "\(failed.stderr)")
+        #expect((Int(proxyFile("parallel")) ?? 0) >= 2, "parts did not overlap")
+        #expect(!(try orphanUploads()).contains("UploadId"), "orphaned multipart upload left behind")
+        // The abort came after the last part request: no part was still on its way.
+        let log = proxyFile("log").split(separator: "\n")
+        let abort = log.lastIndex { $0.hasPrefix("DELETE") && $0.contains("uploadId=") }
+        let lastPart = log.lastIndex { $0.hasPrefix("PUT") && $0.contains("partNumber=") }
+        #expect(abort != nil && lastPart != nil && abort! > lastPart!, "\(log)")
+        #expect(try latestID() == before)
+        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
+        #expect(listing.text.split(separator: "\n").count == 2, "\(listing.text)")
+    }
+
+    @Test func latestAboveTheCopyThresholdIsAMultipartCopy() throws {
+        try setStorage("  multipart_copy_threshold: 6MiB")
+        let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
+        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
+            Issue.record("no backup: \(backup.text)"); return
+        }
+        // UploadPartCopy requests with ranges that tile the object, into latest.tar.gz.
+        let copies = proxyFile("log").split(separator: "\n")
+            .filter { $0.hasPrefix("PUT /cairn-test/configs/test/latest.tar.gz?partNumber=") }
+        #expect(copies.count >= 2, "\(proxyFile("log"))")
+        #expect(copies.first?.hasSuffix(" bytes=0-5242879") == true, "\(copies)")
+        let original = base.temp.path("original.tgz"), latest = base.temp.path("latest.tgz")
+        #expect(try base.aws("s3 cp s3://cairn-test/configs/test/\(id).tar.gz \(original.path)").status == 0)
+        #expect(try base.aws("s3 cp s3://cairn-test/configs/test/latest.tar.gz \(latest.path)").status == 0)
+        #expect(try runTool(["cmp", original.path, latest.path], check: false).status == 0, "latest differs from the backup")
+        #expect(try latestID() == id)
+        #expect(!(try orphanUploads()).contains("UploadId"))
     }
 
     @Test func aWrongRegionAndADenialGetSpecificMessages() throws {

@@ -124,7 +124,7 @@ struct WeaviateBackupTests {
         let folder = try cairn(["restore", "weaviate", "--target", temp.path("restore").path])
         #expect(folder.status == 1 && folder.stderr.contains("leave out --target"), "\(folder.stderr)")
         let drill = try cairn(["restore", "weaviate", "--drill"])
-        #expect(drill.status == 1 && drill.stderr.contains("Weaviate has no drill mode"), "\(drill.stderr)")
+        #expect(drill.status == 2 && drill.stderr.contains("(plugin weaviate) has no restore drill"), "\(drill.stderr)")
 
         // Lose the data and Weaviate's copy of the backup; the restore brings both back.
         try weaviate.request("DELETE", "/v1/schema/Article")

@@ -8,97 +8,68 @@ import Testing
 /// backup_metadata.json beside it. Judged with the AWS CLI, tar and jq (the runbook's commands).
 @Suite("Weaviate backups with the S3 store", .serialized)
 struct WeaviateS3Tests {
-    let temp: TemporaryDirectory
-    let moto: MotoServer
+    let s3: MotoCairn
     let backups: URL
-    let configFile: URL
 
     init() throws {
-        temp = try TemporaryDirectory("cairn-weaviate-s3")
-        moto = try MotoServer(in: temp.url)
-        backups = temp.path("weaviate-backups")
-        configFile = temp.path("cairn.yaml")
+        s3 = try MotoCairn("cairn-weaviate-s3")
+        backups = s3.temp.path("weaviate-backups")
         try FileManager.default.createDirectory(at: backups, withIntermediateDirectories: true)
     }
 
     func writeConfig(weaviate: FakeWeaviate, backend: String) throws {
-        try """
+        try s3.writeConfig(bucket: "cairn-test", """
             environment: test
             state:
-              path: \(temp.path("state.sqlite").path)
-            storage:
-              type: s3
-              endpoint: \(moto.endpoint)
-              bucket: cairn-test
+              path: \(s3.temp.path("state.sqlite").path)
             components:
               weaviate:
                 url: \(weaviate.url)
                 backend: \(backend)
                 poll_interval_ms: 20
                 poll_max_interval_ms: 60
-            """.write(to: configFile, atomically: true, encoding: .utf8)
-    }
-
-    var awsEnvironment: [String: String] {
-        ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey, "AWS_DEFAULT_REGION": "us-east-1"]
-    }
-
-    func cairn(_ arguments: [String]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        for name in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "WEAVIATE_URL", "WEAVIATE_API_KEY",
-                     "WEAVIATE_BACKUPS_PATH", "WEAVIATE_BACKUP_BACKEND", "WEAVIATE_BACKUP_DEADLINE"] {
-            environment[name] = nil
-        }
-        environment["CAIRN_CONFIG"] = configFile.path
-        environment["HOME"] = temp.url.path  // no real ~/.aws
-        environment.merge(awsEnvironment) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
-    }
-
-    func aws(_ command: String) throws -> ToolResult {
-        let env = awsEnvironment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        return try runShell("HOME='\(temp.url.path)' \(env) aws --endpoint-url \(moto.endpoint) \(command)", check: false)
+            """)
     }
 
     /// backup_metadata.json from latest.tar.gz, read as the runbook does.
     func latestMetadata() throws -> JSONValue {
-        try JSONValue.parse(try aws("s3 cp s3://cairn-test/weaviate/test/latest.tar.gz - | tar -xzO --wildcards '*/backup_metadata.json'").text)
+        try JSONValue.parse(try s3.aws("s3 cp s3://cairn-test/weaviate/test/latest.tar.gz - | tar -xzO --wildcards '*/backup_metadata.json'").text)
     }
 
     @Test func theFilesystemBackendRoundTripsThroughTheS3Store() throws {
-        let weaviate = try FakeWeaviate(in: temp.path("server"), config: ["backups_path": backups.path, "classes": ["Article": 4]])
+        let weaviate = try FakeWeaviate(in: s3.temp.path("server"), config: ["backups_path": backups.path, "classes": ["Article": 4]])
         try writeConfig(weaviate: weaviate, backend: "filesystem")
-        let backup = try cairn(["backup", "weaviate"])
+        let backup = try s3.cairn(["backup", "weaviate"])
         #expect(backup.status == 0, "\(backup.text)\(backup.stderr)")
         let meta = try latestMetadata()
         let id = try #require(meta["backup_id"]?.stringValue)
         #expect(meta["source"]?["backup_classes"] == .array([.string("Article")]))
-        let listing = try aws("s3 cp s3://cairn-test/weaviate/test/latest.tar.gz - | tar -tz").text
+        let listing = try s3.aws("s3 cp s3://cairn-test/weaviate/test/latest.tar.gz - | tar -tz").text
         #expect(listing.contains("\(id)/node1/Article/chunk-1"), "\(listing)")
 
-        let verify = try cairn(["verify", "weaviate", "--backup", id])
+        let verify = try s3.cairn(["verify", "weaviate", "--backup", id])
         #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
 
         try weaviate.request("DELETE", "/v1/schema/Article")
         try FileManager.default.removeItem(at: backups.appendingPathComponent(id))
-        let restore = try cairn(["restore", "weaviate", "--backup", "latest"])
+        let restore = try s3.cairn(["restore", "weaviate", "--backup", "latest"])
         #expect(restore.status == 0, "\(restore.text)\(restore.stderr)")
         #expect(try weaviate.objectCounts() == ["Article": 4])
         #expect(try weaviate.checkResponsesAgainstSpec().status == 0)
     }
 
     @Test func theS3BackendIsDrivenCheckedAndDescribedInTheBucket() throws {
-        let weaviate = try FakeWeaviate(in: temp.path("server"), config: [
+        let weaviate = try FakeWeaviate(in: s3.temp.path("server"), config: [
             "backend": "s3", "classes": ["Article": 3, "Author": 2],
-            "s3": ["endpoint": moto.endpoint, "bucket": "cairn-test", "path": "weaviate-backups",
-                   "access_key": moto.accessKey, "secret_key": moto.secretKey],
+            "s3": ["endpoint": s3.moto.endpoint, "bucket": "cairn-test", "path": "weaviate-backups",
+                   "access_key": s3.moto.accessKey, "secret_key": s3.moto.secretKey],
         ])
         try writeConfig(weaviate: weaviate, backend: "s3")
-        let check = try cairn(["check", "weaviate"])
+        let check = try s3.cairn(["check", "weaviate"])
         #expect(check.status == 0, "\(check.text)\(check.stderr)")
         #expect(check.stderr.contains("with backup-s3"), "\(check.stderr)")
 
-        let backup = try cairn(["backup", "weaviate"])
+        let backup = try s3.cairn(["backup", "weaviate"])
         #expect(backup.status == 0, "\(backup.text)\(backup.stderr)")
         let meta = try latestMetadata()
         let id = try #require(meta["backup_id"]?.stringValue)
@@ -108,31 +79,31 @@ struct WeaviateS3Tests {
         #expect(keys == ["backup_config.json", "node1/Article/chunk-1", "node1/Author/chunk-1", "node1/backup.json"], "\(keys)")
 
         // The archive holds only the descriptors; the data stays in Weaviate's objects.
-        let listing = try aws("s3 cp s3://cairn-test/weaviate/test/latest.tar.gz - | tar -tz").text.split(separator: "\n").map(String.init).filter { !$0.hasSuffix("/") }.sorted()
+        let listing = try s3.aws("s3 cp s3://cairn-test/weaviate/test/latest.tar.gz - | tar -tz").text.split(separator: "\n").map(String.init).filter { !$0.hasSuffix("/") }.sorted()
         #expect(listing == ["\(id)/backup_config.json", "\(id)/backup_metadata.json", "\(id)/node1/backup.json"], "\(listing)")
         // backup_metadata.json beside Weaviate's objects, as the runbook expects.
-        let beside = try aws("s3 cp s3://cairn-test/weaviate-backups/\(id)/backup_metadata.json - | jq -r '.backup_id, (.objects | length)'")
+        let beside = try s3.aws("s3 cp s3://cairn-test/weaviate-backups/\(id)/backup_metadata.json - | jq -r '.backup_id, (.objects | length)'")
         #expect(beside.text.split(separator: "\n") == [Substring(id), "4"], "\(beside.text)\(beside.stderr)")
 
-        let verify = try cairn(["verify", "weaviate", "--backup", id])
+        let verify = try s3.cairn(["verify", "weaviate", "--backup", id])
         #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
         #expect(verify.text.contains("all 4 objects of \(id) are in the bucket under weaviate-backups/\(id)/ with their recorded sizes"), "\(verify.text)")
 
         try weaviate.request("DELETE", "/v1/schema/Article")
         try weaviate.request("DELETE", "/v1/schema/Author")
-        let restore = try cairn(["restore", "weaviate", "--backup", "latest"])
+        let restore = try s3.cairn(["restore", "weaviate", "--backup", "latest"])
         #expect(restore.status == 0, "\(restore.text)\(restore.stderr)")
         #expect(try weaviate.objectCounts() == ["Article": 3, "Author": 2])
 
         // A chunk lost from the bucket fails verification and stops a restore before Weaviate is asked.
-        #expect(try aws("s3 rm s3://cairn-test/weaviate-backups/\(id)/node1/Author/chunk-1").status == 0)
-        let broken = try cairn(["verify", "weaviate", "--backup", id])
+        #expect(try s3.aws("s3 rm s3://cairn-test/weaviate-backups/\(id)/node1/Author/chunk-1").status == 0)
+        let broken = try s3.cairn(["verify", "weaviate", "--backup", id])
         #expect(broken.status == 1, "\(broken.text)\(broken.stderr)")
         #expect(broken.text.contains("no longer matches backup \(id): missing: node1/Author/chunk-1"), "\(broken.text)")
         try weaviate.request("DELETE", "/v1/schema/Article")
         try weaviate.request("DELETE", "/v1/schema/Author")
         let posts = weaviate.requests.filter { $0.hasPrefix("POST") && $0.hasSuffix("/restore") }.count
-        let refused = try cairn(["restore", "weaviate", "--backup", id])
+        let refused = try s3.cairn(["restore", "weaviate", "--backup", id])
         #expect(refused.status == 1)
         #expect((refused.text + refused.stderr).contains("the bucket no longer holds every object of backup \(id)"), "\(refused.text)\(refused.stderr)")
         #expect(weaviate.requests.filter { $0.hasPrefix("POST") && $0.hasSuffix("/restore") }.count == posts)
@@ -142,13 +113,13 @@ struct WeaviateS3Tests {
     }
 
     @Test func theS3BackendNeedsCairnsStoreToBeWeaviatesBucket() throws {
-        let weaviate = try FakeWeaviate(in: temp.path("server"), config: [
+        let weaviate = try FakeWeaviate(in: s3.temp.path("server"), config: [
             "backend": "s3", "classes": ["Article": 1],
-            "s3": ["endpoint": moto.endpoint, "bucket": "cairn-test", "path": "weaviate-backups",
-                   "access_key": moto.accessKey, "secret_key": moto.secretKey],
+            "s3": ["endpoint": s3.moto.endpoint, "bucket": "cairn-test", "path": "weaviate-backups",
+                   "access_key": s3.moto.accessKey, "secret_key": s3.moto.secretKey],
         ])
         // A filesystem store cannot see the bucket.
-        let store = temp.path("store")
+        let store = s3.temp.path("store")
         try """
             environment: test
             storage:
@@ -159,8 +130,8 @@ struct WeaviateS3Tests {
                 url: \(weaviate.url)
                 backend: s3
                 poll_interval_ms: 20
-            """.write(to: configFile, atomically: true, encoding: .utf8)
-        let backup = try cairn(["backup", "weaviate"])
+            """.write(to: s3.configFile, atomically: true, encoding: .utf8)
+        let backup = try s3.cairn(["backup", "weaviate"])
         #expect(backup.status == 1, "\(backup.text)\(backup.stderr)")
         #expect((backup.text + backup.stderr).contains("but Cairn's store holds nothing under weaviate-backups/weaviate_"), "\(backup.text)\(backup.stderr)")
         #expect((backup.text + backup.stderr).contains("Cairn's storage must be the bucket Weaviate writes to (BACKUP_S3_BUCKET)"))

@@ -30,6 +30,9 @@ public final class ArchiveReader {
 
     /// SHA-256 (hex) and size of the most recently completed file entry.
     public private(set) var lastDigest: (sha256: String, size: Int64)?
+    /// Sees every entry and every completed file, whoever drives the reader (a plugin reading
+    /// its backup): the host's structure checks ride along on the same pass.
+    var observer: ArchiveStructureCheck?
     public var compressedBytesRead: Int64 { gzip.compressedBytesRead }
 
     /// expectedFiles: when given (keyed by full member path, e.g. "<id>/dump.rdb"), each file's
@@ -142,11 +145,15 @@ public final class ArchiveReader {
             if kind == .directory {
                 while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
                 currentPath = path
-                return ArchiveEntry(path: path, kind: .directory, mode: mode, mtime: mtime, size: 0)
+                let entry = ArchiveEntry(path: path, kind: .directory, mode: mode, mtime: mtime, size: 0)
+                try observer?.entry(entry)
+                return entry
             }
+            let entry = ArchiveEntry(path: path, kind: .file, mode: mode, mtime: mtime, size: size)
+            try observer?.entry(entry)
             hasher = SHA256()
             if size == 0 { try completeFile() }
-            return ArchiveEntry(path: path, kind: .file, mode: mode, mtime: mtime, size: size)
+            return entry
         }
     }
 
@@ -171,6 +178,7 @@ public final class ArchiveReader {
         guard let digest = hasher?.finalize().hexString, let path = currentPath else { return }
         hasher = nil
         lastDigest = (sha256: digest, size: currentSize)
+        observer?.file(path, sha256: digest, size: currentSize)
         if let expected = expectedFiles?[path], expected.sha256 != digest || expected.size != currentSize {
             throw ArchiveError.checksumMismatch(path: path, expected: expected.sha256, actual: digest)
         }

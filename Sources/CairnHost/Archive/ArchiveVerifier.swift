@@ -13,57 +13,27 @@ public enum ArchiveVerifier {
     /// error, not a short listing); trailing garbage after the end blocks is an error.
     public static func verify(source: ByteSource, expectedBackupID: String? = nil) throws -> VerifiedArchive {
         let reader = ArchiveReader(source: source)
-        var rootFolder: String?
-        var members: Set<String> = []
-        var files: [(path: String, size: Int64, sha256: String)] = []
+        let check = ArchiveStructureCheck()
+        reader.observer = check
         var metadataText: Data?
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
         defer { buffer.deallocate() }
 
-        while let entry = try nextEntry(reader, metadata: metadataText, rootFolder: rootFolder, files: files) {
-            if metadataText != nil { throw ArchiveError.metadataNotLast(entry.path) }
-            if let problem = ArchivePath.problem(entry.path) { throw ArchiveError.invalidPath(entry.path, reason: problem) }
-            guard members.insert(entry.path).inserted else { throw ArchiveError.duplicateMember(entry.path) }
-
-            let components = entry.path.split(separator: "/")
-            let top = String(components[0])
-            if let rootFolder, rootFolder != top { throw ArchiveError.multipleTopLevel([rootFolder, top]) }
-            rootFolder = top
-            if components.count == 1 {
-                if entry.kind == .file {
-                    throw ArchiveError.invalidPath(entry.path, reason: "a file at the top level; every member must be inside the backup folder")
-                }
-                continue
-            }
+        while let entry = try nextEntry(reader, metadata: metadataText, check: check) {
             guard entry.kind == .file else { continue }
-
-            let isMetadata = components.count == 2 && components[1] == BackupMetadata.fileName
-            if isMetadata, let size = entry.size, size > maxMetadataSize {
-                throw ArchiveError.invalidMetadata("it is \(size) bytes, more than the \(maxMetadataSize)-byte limit")
-            }
+            let isMetadata = ArchiveStructureCheck.isMetadata(entry.path)
             var content = Data()
             while true {
                 let n = try reader.read(into: buffer)
                 if n == 0 { break }
                 if isMetadata { content.append(UnsafeRawBufferPointer(rebasing: buffer.prefix(n)).bindMemory(to: UInt8.self)) }
             }
-            if isMetadata {
-                metadataText = content
-            } else if let digest = reader.lastDigest {
-                files.append((path: entry.path, size: digest.size, sha256: digest.sha256))
-            }
+            if isMetadata { metadataText = content }
         }
 
-        guard let rootFolder, let metadataText else { throw ArchiveError.missingMetadata }
+        guard let metadataText, let rootFolder = check.rootFolder else { throw ArchiveError.missingMetadata }
         let metadata = try decodeMetadata(metadataText)
-        guard metadata.backupID == rootFolder else {
-            throw ArchiveError.wrongBackupID(expected: rootFolder, found: metadata.backupID)
-        }
-        if let expectedBackupID, expectedBackupID != metadata.backupID {
-            throw ArchiveError.wrongBackupID(expected: expectedBackupID, found: metadata.backupID)
-        }
-
-        try checkManifest(metadata, rootFolder: rootFolder, files: files)
+        try check.finish(metadata, expectedBackupID: expectedBackupID)
         return VerifiedArchive(metadata: metadata, rootFolder: rootFolder,
                                compressedBytes: reader.compressedBytesRead,
                                uncompressedBytes: reader.uncompressedBytesRead)
@@ -72,14 +42,13 @@ public enum ArchiveVerifier {
     /// The next entry; when the stream turns out damaged after the metadata was read (the
     /// gzip CRC is only checked at the end), a file whose digest disagrees with the metadata
     /// is the more useful error, as it names the damaged member.
-    private static func nextEntry(_ reader: ArchiveReader, metadata: Data?, rootFolder: String?,
-                                  files: [(path: String, size: Int64, sha256: String)]) throws -> ArchiveEntry? {
+    private static func nextEntry(_ reader: ArchiveReader, metadata: Data?, check: ArchiveStructureCheck) throws -> ArchiveEntry? {
         do {
             return try reader.next()
         } catch {
-            if let metadata, let rootFolder, let decoded = try? BackupMetadata.decode(metadata) {
+            if let metadata, let decoded = try? BackupMetadata.decode(metadata) {
                 do {
-                    try checkManifest(decoded, rootFolder: rootFolder, files: files)
+                    try check.checkManifest(decoded)
                 } catch let mismatch as ArchiveError {
                     switch mismatch {
                     case .checksumMismatch, .sizeMismatch: throw mismatch
@@ -88,28 +57,6 @@ public enum ArchiveVerifier {
                 }
             }
             throw error
-        }
-    }
-
-    /// Every listed file is present with its size and digest, and nothing else is.
-    private static func checkManifest(_ metadata: BackupMetadata, rootFolder: String,
-                                      files: [(path: String, size: Int64, sha256: String)]) throws {
-        var present: [String: (size: Int64, sha256: String)] = [:]
-        for file in files { present[file.path] = (file.size, file.sha256) }
-        var listed: Set<String> = []
-        for record in metadata.files {
-            let path = "\(rootFolder)/\(record.path)"
-            guard listed.insert(path).inserted else { throw ArchiveError.invalidMetadata("it lists '\(record.path)' twice") }
-            guard let actual = present[path] else { throw ArchiveError.missingFile(path) }
-            if actual.size != record.size {
-                throw ArchiveError.sizeMismatch(path: path, declared: record.size, actual: actual.size)
-            }
-            if actual.sha256 != record.sha256.lowercased() {
-                throw ArchiveError.checksumMismatch(path: path, expected: record.sha256, actual: actual.sha256)
-            }
-        }
-        if let unlisted = files.first(where: { !listed.contains($0.path) }) {
-            throw ArchiveError.unlistedFile(unlisted.path)
         }
     }
 

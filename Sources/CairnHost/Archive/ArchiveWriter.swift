@@ -39,6 +39,8 @@ public final class ArchiveWriter {
     /// Gzip bytes handed to the sink so far.
     public var compressedBytes: Int64 { encoder.outputBytes }
 
+    /// Chunks stored rather than deflated because the data did not compress.
+    var chunksStored: Int { encoder.chunksStored }
     /// Compression threads still running (for tests: 0 after finish() or abandon()).
     var liveCompressionThreads: Int { encoder.liveWorkerCount }
 
@@ -56,8 +58,9 @@ public final class ArchiveWriter {
 
     /// Starts an entry. `entry.path` is relative to rootFolder. A directory takes no writes and
     /// is complete at once (end() after it is accepted but not required).
-    /// size == nil: the data is spooled to a temp file in options.spoolDirectory (unlinked
-    /// immediately after creation) until end(), then archived with its real size.
+    /// size == nil: the data is compressed as it arrives into a temp file in
+    /// options.spoolDirectory (unlinked immediately after creation); end() emits the tar header
+    /// with the real size, then the compressed data.
     public func begin(_ entry: ArchiveEntry) throws {
         try checkOpen()
         if let open = current {
@@ -91,7 +94,9 @@ public final class ArchiveWriter {
                                          mode: entry.mode, mtime: entry.mtime, size: size) }
             current = OpenFile(entry: entry, declared: size)
         case (.file, nil):
-            current = OpenFile(entry: entry, declared: nil, spool: try SpoolFile(directory: options.spoolDirectory))
+            let spool = try SpoolFile(directory: options.spoolDirectory)
+            try failing { try encoder.beginDeferred(spool: spool) }
+            current = OpenFile(entry: entry, declared: nil, spool: spool)
         }
         memberNames.insert(entry.path)
         impliedFolders.formUnion(ancestors)
@@ -112,11 +117,9 @@ public final class ArchiveWriter {
             if total > declared {
                 throw ArchiveError.sizeMismatch(path: current!.entry.path, declared: declared, actual: total)
             }
-            current!.hasher.update(bufferPointer: bytes)
-            try failing { try encoder.write(bytes) }
-        } else {
-            try failing { try current!.spool!.write(bytes) }
         }
+        current!.hasher.update(bufferPointer: bytes)
+        try failing { try encoder.write(bytes) }
         current!.written += Int64(bytes.count)
     }
 
@@ -124,15 +127,18 @@ public final class ArchiveWriter {
     /// arrived (the file changed while being read). That error is fatal to the archive.
     public func end() throws {
         try checkOpen()
-        guard var file = current else { return }  // nothing open, or a directory: complete already
+        guard let file = current else { return }  // nothing open, or a directory: complete already
         current = nil
         try failing {
             if let declared = file.declared {
                 if file.written != declared {
                     throw ArchiveError.sizeMismatch(path: file.entry.path, declared: declared, actual: file.written)
                 }
-            } else {
-                try copySpool(&file)
+            } else if let spool = file.spool {
+                defer { spool.close() }
+                let header = TarHeaderEncoder.headers(name: "\(rootFolder)/\(file.entry.path)", isDirectory: false,
+                                                      mode: file.entry.mode, mtime: file.entry.mtime, size: file.written)
+                try header.withUnsafeBytes { try encoder.endDeferred(prefix: $0) }
             }
             try encoder.writeZeros(TarHeaderEncoder.padding(file.written))
         }
@@ -191,30 +197,6 @@ public final class ArchiveWriter {
     private func emitHeader(name: String, isDirectory: Bool, mode: UInt32, mtime: Int64, size: Int64) throws {
         let header = TarHeaderEncoder.headers(name: name, isDirectory: isDirectory, mode: mode, mtime: mtime, size: size)
         try header.withUnsafeBytes { try encoder.write($0) }
-    }
-
-    /// Archives a spooled file now that its size is known, reading it straight into the
-    /// compression buffers and hashing what goes into the archive.
-    private func copySpool(_ file: inout OpenFile) throws {
-        guard let spool = file.spool else { return }
-        defer { spool.close(); file.spool = nil }
-        try emitHeader(name: "\(rootFolder)/\(file.entry.path)", isDirectory: false, mode: file.entry.mode,
-                       mtime: file.entry.mtime, size: spool.size)
-        try spool.rewind()
-        var copied: Int64 = 0
-        while copied < spool.size {
-            let want = spool.size - copied
-            let n = try encoder.fill { buffer in
-                let target = UnsafeMutableRawBufferPointer(rebasing: buffer.prefix(Int(min(Int64(buffer.count), want))))
-                let n = try spool.read(into: target)
-                file.hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: target.prefix(n)))
-                return n
-            }
-            if n == 0 {
-                throw ArchiveError.io("spool file for '\(file.entry.path)' ended after \(copied) of \(spool.size) bytes")
-            }
-            copied += Int64(n)
-        }
     }
 
     /// "a/b/c" -> ["a", "a/b"].

@@ -17,6 +17,10 @@ final class GzipChunk: @unchecked Sendable {
     var dictionaryLength = 0
     var isLast = false
     var sequence = 0
+    /// zlib level for this chunk (0 stores it: see ParallelGzipEncoder's incompressible data).
+    var level: Int32 = 6
+    /// Deflate a sample first and store the chunk (level 0) if the sample does not shrink.
+    var isProbe = false
 
     private(set) var output: UnsafeMutableRawPointer
     private(set) var outputCapacity: Int
@@ -48,7 +52,7 @@ final class GzipChunk: @unchecked Sendable {
     }
 
     func reset() {
-        length = 0; dictionaryLength = 0; isLast = false; outputLength = 0; crc = 0
+        length = 0; dictionaryLength = 0; isLast = false; isProbe = false; outputLength = 0; crc = 0
     }
 
     func growOutput() {

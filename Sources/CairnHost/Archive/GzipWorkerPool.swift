@@ -102,10 +102,26 @@ final class GzipWorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Whether the chunk's first 64 KiB shrink by at least 1 % at level 1: a cheap look at data
+    /// that has not compressed lately. The chunk's output buffer is the scratch space.
+    private static func sampleShrinks(_ chunk: GzipChunk, stream: UnsafeMutablePointer<z_stream>) -> Bool {
+        guard deflateReset(stream) == Z_OK, deflateParams(stream, 1, Z_DEFAULT_STRATEGY) == Z_OK else { return true }
+        let sample = min(chunk.length, 64 << 10)
+        stream.pointee.next_in = chunk.data.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_in = uInt(sample)
+        stream.pointee.next_out = chunk.output.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(chunk.outputCapacity)
+        guard deflate(stream, Z_FINISH) == Z_STREAM_END else { return true }
+        let produced = chunk.outputCapacity - Int(stream.pointee.avail_out)
+        return produced * 100 < sample * 99
+    }
+
     /// Deflates one chunk, primed with the previous chunk's tail, ending on a byte boundary
     /// (Z_SYNC_FLUSH) so outputs concatenate into one deflate stream; the last one ends it.
     private static func compress(_ chunk: GzipChunk, stream: UnsafeMutablePointer<z_stream>) -> String? {
+        if chunk.isProbe && !sampleShrinks(chunk, stream: stream) { chunk.level = 0 }
         guard deflateReset(stream) == Z_OK else { return "deflateReset failed" }
+        guard deflateParams(stream, chunk.level, Z_DEFAULT_STRATEGY) == Z_OK else { return "deflateParams failed" }
         if chunk.dictionaryLength > 0 {
             let dictionary = (chunk.data - chunk.dictionaryLength).assumingMemoryBound(to: Bytef.self)
             guard deflateSetDictionary(stream, dictionary, uInt(chunk.dictionaryLength)) == Z_OK else {

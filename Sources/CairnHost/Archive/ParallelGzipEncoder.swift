@@ -14,11 +14,29 @@ import Foundation
 /// `threads + 2` chunks exist (one per worker, one being filled, one spare so a worker finding
 /// its next chunk does not wait for the oldest to be written); when all are busy the producer
 /// waits for the oldest. More chunks in flight measured no faster.
+///
+/// Incompressible data (random, encrypted, already compressed) is not deflated in vain: once a
+/// chunk compressed at the configured level saves less than 1 %, the following chunks are
+/// stored (level 0, still valid deflate) and every 8th is a probe: a 64 KiB sample of it is
+/// deflated at level 1 (cheap), and only if that shrinks is the chunk deflated at the
+/// configured level, which resumes compression (at most 7 chunks late). Stored chunks cost a
+/// copy and the CRC.
+///
+/// A *deferred segment* (beginDeferred/endDeferred) is compressed into a spool file instead of
+/// the sink, so that bytes known only at its end (a tar header carrying the entry's size) can
+/// be emitted in front of it: compression then overlaps the arrival of data of unknown size.
 final class ParallelGzipEncoder {
     private let sink: ByteSink
     private let pool: GzipWorkerPool
     private let chunkSize: Int
     private let maxChunks: Int
+    private let level: Int32
+    /// Set while recent data did not compress: chunks are stored, with periodic probes.
+    private var storing = false
+    /// Chunks stored without an attempt to compress them (for tests and statistics).
+    private(set) var chunksStored = 0
+    private var chunksSinceProbe = 0
+    static let probeInterval = 8
     private var chunksCreated = 0
     private var freeChunks: [GzipChunk] = []
     private var current: GzipChunk?
@@ -30,6 +48,7 @@ final class ParallelGzipEncoder {
     /// The last bytes of the previous chunk: the next chunk's dictionary.
     private let tail: UnsafeMutableRawPointer
     private var tailLength = 0
+    private var deferred: DeferredSegment?
 
     /// Bytes accepted for compression.
     private(set) var inputBytes: Int64 = 0
@@ -43,6 +62,7 @@ final class ParallelGzipEncoder {
         self.sink = sink
         self.chunkSize = chunkSize
         self.maxChunks = threads + 2
+        self.level = level
         pool = GzipWorkerPool(level: level)
         tail = .allocate(byteCount: GzipChunk.dictionaryCapacity, alignment: 16)
         pool.start(threads: threads)
@@ -89,6 +109,37 @@ final class ParallelGzipEncoder {
                 return n
             }
         }
+    }
+
+    /// Compresses what is written from now on into `spool` rather than the sink, until
+    /// endDeferred. The segment's first chunk gets no dictionary (what precedes the segment in
+    /// the final stream is not known yet), so its chunks are valid wherever they are placed.
+    func beginDeferred(spool: SpoolFile) throws {
+        precondition(deferred == nil, "one deferred segment at a time")
+        try flushAndDrain()
+        deferred = DeferredSegment(spool: spool)
+        tailLength = 0
+    }
+
+    /// Compresses `prefix` and emits it, then the deferred segment after it: the stream reads as
+    /// if `prefix` had been written before the segment. The CRC and length are combined in
+    /// that order.
+    func endDeferred(prefix: UnsafeRawBufferPointer) throws {
+        try flushAndDrain()
+        guard let segment = deferred else { preconditionFailure("endDeferred without beginDeferred") }
+        deferred = nil
+        // The segment's end primes the chunk that follows it; the prefix itself starts fresh.
+        let segmentTail = UnsafeMutableRawPointer.allocate(byteCount: GzipChunk.dictionaryCapacity, alignment: 16)
+        defer { segmentTail.deallocate() }
+        let segmentTailLength = tailLength
+        segmentTail.copyMemory(from: tail, byteCount: tailLength)
+        tailLength = 0
+        try write(prefix)
+        try flushAndDrain()
+        try segment.spool.copy { try sink.write($0); outputBytes += Int64($0.count) }
+        crc = crc32_combine(crc, segment.crc, off_t(segment.length))
+        tail.copyMemory(from: segmentTail, byteCount: segmentTailLength)
+        tailLength = segmentTailLength
     }
 
     /// Ends the deflate stream, waits for every chunk and writes the gzip trailer.
@@ -150,11 +201,38 @@ final class ParallelGzipEncoder {
         tailLength = keep
         chunk.isLast = isLast
         chunk.sequence = nextSequence
+        chunk.level = level
+        if storing {
+            chunksSinceProbe += 1
+            if chunksSinceProbe % Self.probeInterval != 0 {
+                chunk.level = 0
+                chunksStored += 1
+            } else {
+                chunk.isProbe = true
+            }
+        }
         nextSequence += 1
         pool.submit(chunk)
         // Hand finished chunks to the sink as soon as they are ready, without waiting.
         while nextToWrite < nextSequence, let done = try pool.takeCompleted(sequence: nextToWrite, wait: false) {
             try writeOut(done)
+        }
+    }
+
+    /// Compresses the partly filled chunk now (sync flush) and waits until every chunk has been
+    /// written out, so nothing is in flight.
+    private func flushAndDrain() throws {
+        if let chunk = current {
+            if chunk.length > 0 {
+                try submitCurrent(isLast: false)
+            } else {
+                // Its dictionary was set from the tail when it was taken; take it afresh later.
+                current = nil
+                freeChunks.append(chunk)
+            }
+        }
+        while nextToWrite < nextSequence {
+            try writeOut(try pool.takeCompleted(sequence: nextToWrite, wait: true)!)
         }
     }
 
@@ -164,10 +242,23 @@ final class ParallelGzipEncoder {
             try emit([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
             headerWritten = true
         }
+        if chunk.level != 0 && chunk.length == chunkSize {
+            // A full chunk that was deflated (normally, or a probe whose sample shrank) decides
+            // whether the next ones are worth deflating. Where the probes fall depends on thread timing, so two
+            // runs over the same data may differ in bytes, never in content.
+            storing = chunk.outputLength * 100 >= chunk.length * 99
+        }
         let input = UnsafeRawBufferPointer(start: chunk.output, count: chunk.outputLength)
-        try sink.write(input)
-        outputBytes += Int64(chunk.outputLength)
-        crc = crc32_combine(crc, chunk.crc, off_t(chunk.length))
+        if var segment = deferred {
+            try segment.spool.write(input)
+            segment.crc = crc32_combine(segment.crc, chunk.crc, off_t(chunk.length))
+            segment.length += Int64(chunk.length)
+            deferred = segment
+        } else {
+            try sink.write(input)
+            outputBytes += Int64(chunk.outputLength)
+            crc = crc32_combine(crc, chunk.crc, off_t(chunk.length))
+        }
         nextToWrite += 1
         freeChunks.append(chunk)
     }
@@ -176,4 +267,11 @@ final class ParallelGzipEncoder {
         try bytes.withUnsafeBytes { try sink.write($0) }
         outputBytes += Int64(bytes.count)
     }
+}
+
+/// Compressed output held back in a spool file, with the CRC-32 and length of its input.
+private struct DeferredSegment {
+    let spool: SpoolFile
+    var crc: UInt = 0
+    var length: Int64 = 0
 }

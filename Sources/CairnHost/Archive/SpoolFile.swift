@@ -1,6 +1,6 @@
 import Foundation
 
-/// A temporary file holding an entry of unknown size until its size is known. It is unlinked
+/// A temporary file holding an entry of unknown size (compressed) until its size is known. It is unlinked
 /// right after creation, so nothing is left behind if the process dies.
 final class SpoolFile {
     private static let bufferSize = 256 << 10
@@ -52,6 +52,18 @@ final class SpoolFile {
             let n = Glibc.read(fd, target.baseAddress, target.count)
             if n >= 0 { return n }
             if errno != EINTR { throw failure("read") }
+        }
+    }
+
+    /// Hands the whole content to `body`, block by block, from the start.
+    func copy(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try rewind()
+        var left = size
+        while left > 0 {
+            let n = try read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Self.bufferSize))
+            if n == 0 { throw ArchiveError.io("spool file in \(directory) ended \(left) bytes early") }
+            try body(UnsafeRawBufferPointer(start: buffer, count: n))
+            left -= Int64(n)
         }
     }
 

@@ -31,6 +31,10 @@ public struct RestoreService {
         guard component.canRestore else {
             throw CairnError.usage("component '\(name)' (plugin \(resolved.plugin.name)) cannot restore: the plugin does not implement restore")
         }
+        // Refused before anything is downloaded: only plugins that declare "drill" can run one.
+        if options["drill"] == .bool(true), resolved.plugin.manifest.capabilities?.contains("drill") != true {
+            throw CairnError.usage("component '\(name)' (plugin \(resolved.plugin.name)) has no restore drill (its plugin.json lists no 'drill' capability): to rehearse a restore, point the component at a spare server and restore into that")
+        }
         // An empty target means "back into the source itself", which only some plugins do.
         let inPlace = resolved.plugin.manifest.capabilities?.contains("restore-in-place") ?? false
         if target.isEmpty && !inPlace {

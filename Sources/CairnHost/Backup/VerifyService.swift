@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// What verifying one stored archive found.
@@ -25,8 +26,8 @@ public struct VerificationReport: Encodable, Sendable {
     }
 }
 
-/// Reads a stored archive back: structure and every checksum first (the host's own pass), then
-/// the component's validation of its files (a second pass, re-hashed against the metadata).
+/// Reads a stored archive back: structure and every checksum (the host's checks) and the
+/// component's validation of its files.
 public struct VerifyService: Sendable {
     public let workspace: Workspace
     public init(workspace: Workspace) { self.workspace = workspace }
@@ -43,32 +44,24 @@ public struct VerifyService: Sendable {
         return try verify(storage: storage, key: key, expectedBackupID: selector.expectedID, component: component)
     }
 
-    /// `written` is the metadata the writer just produced (post-backup verification): the
-    /// plugin's read then runs at the same time as the host's, on its own reader and core,
-    /// instead of after it. Both must pass either way.
+    /// `written` is the metadata the writer just produced (post-backup verification): then a
+    /// component that can verify reads the archive once, and the host's checks ride along on
+    /// that same pass (see onePass). Otherwise the host reads it, then the component again.
     func verify(storage: StorageInstance, key: String, expectedBackupID: String?, component: ComponentInstance?,
                 written: BackupMetadata? = nil) throws -> VerificationReport {
-        var report = VerificationReport(key: key, backupID: nil, files: 0, bytes: 0, compressedBytes: 0, checks: [])
-        let concurrent = ConcurrentResult()
-        let group = DispatchGroup()
         if let written, let component, component.canVerify {
-            let secondStore = try workspace.openStorage()
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                concurrent.set { try self.pluginPass(storage: secondStore, key: key, component: component, metadata: written) }
-            }
+            return try onePass(storage: storage, key: key, expectedBackupID: expectedBackupID, component: component,
+                               written: written)
         }
+        var report = VerificationReport(key: key, backupID: nil, files: 0, bytes: 0, compressedBytes: 0, checks: [])
         let verified: VerifiedArchive
         do {
             let reader = try storage.openReader(key: key)
             defer { reader.close() }
             verified = try ArchiveVerifier.verify(source: reader, expectedBackupID: expectedBackupID)
         } catch let error as PluginCallError {
-            group.wait()
             throw error  // the store failed, not the archive
         } catch {
-            group.wait()
             report.checks.append(CheckResult(source: "archive", name: "structure", status: .fail, message: "\(key): \(describe(error))"))
             return report
         }
@@ -77,18 +70,57 @@ public struct VerifyService: Sendable {
         report.files = verified.metadata.files.count
         report.bytes = verified.metadata.totalBytes
         report.compressedBytes = verified.compressedBytes
-        report.checks.append(CheckResult(
-            source: "archive", name: "checksums", status: .pass,
-            message: "\(report.files) files, \(report.bytes) bytes: structure complete and every SHA-256 matches backup_metadata.json"))
-        group.wait()
-        if written != nil {
-            report.checks += try concurrent.result(key: key)
-        } else if let component, component.canVerify {
-            report.checks += try ConcurrentResult.capture {
-                try pluginPass(storage: storage, key: key, component: component, metadata: verified.metadata)
-            }.result(key: key)
+        report.checks.append(Self.checksumsPassed(report))
+        if let component, component.canVerify {
+            do {
+                report.checks += try pluginPass(storage: storage, key: key, component: component, metadata: verified.metadata)
+            } catch let error as ArchiveError {
+                report.checks.append(CheckResult(source: "archive", name: "second read", status: .fail, message: "\(key): \(error)"))
+            }
         }
         return report
+    }
+
+    /// One read for both: the component reads the archive through a reader that checks every
+    /// file's SHA-256 against `written` (backup_metadata.json included, by the digest of what
+    /// was written), while the host's structure rules observe the same entries; whatever the
+    /// component leaves unread is drained, so the end blocks and the gzip CRC are checked too.
+    private func onePass(storage: StorageInstance, key: String, expectedBackupID: String?, component: ComponentInstance,
+                         written: BackupMetadata) throws -> VerificationReport {
+        var report = VerificationReport(key: key, backupID: nil, files: 0, bytes: 0, compressedBytes: 0, checks: [])
+        let text = try written.encoded()
+        var expected = written.expectedFiles
+        let metadataPath = "\(written.backupID)/\(BackupMetadata.fileName)"
+        expected[metadataPath] = FileRecord(path: BackupMetadata.fileName, size: Int64(text.count),
+                                            sha256: SHA256.hash(data: text).hexString, mode: 0o644, mtime: 0)
+        let source = try storage.openReader(key: key)
+        defer { source.close() }
+        let reader = ArchiveReader(source: source, expectedFiles: expected)
+        let check = ArchiveStructureCheck()
+        reader.observer = check
+        let pluginChecks: [CheckResult]
+        do {
+            pluginChecks = try component.verify(reader: reader, rootFolder: written.backupID,
+                                                metadata: String(decoding: text, as: UTF8.self))
+            while try reader.next() != nil {}
+            try check.finish(written, expectedBackupID: expectedBackupID)
+        } catch let error as PluginCallError {
+            throw error  // the store or the plugin failed, not the archive
+        } catch {
+            report.checks.append(CheckResult(source: "archive", name: "structure", status: .fail, message: "\(key): \(describe(error))"))
+            return report
+        }
+        report.backupID = written.backupID
+        report.files = written.files.count
+        report.bytes = written.totalBytes
+        report.compressedBytes = reader.compressedBytesRead
+        report.checks = [Self.checksumsPassed(report)] + pluginChecks
+        return report
+    }
+
+    private static func checksumsPassed(_ report: VerificationReport) -> CheckResult {
+        CheckResult(source: "archive", name: "checksums", status: .pass,
+                    message: "\(report.files) files, \(report.bytes) bytes: structure complete and every SHA-256 matches backup_metadata.json")
     }
 
     /// The component's own validation, reading the archive again with every checksum re-checked.
@@ -99,30 +131,6 @@ public struct VerifyService: Sendable {
         let archive = ArchiveReader(source: reader, expectedFiles: metadata.expectedFiles)
         return try component.verify(reader: archive, rootFolder: metadata.backupID,
                                     metadata: String(decoding: try metadata.encoded(), as: UTF8.self))
-    }
-}
-
-/// The outcome of the plugin's verification pass, possibly computed on another thread.
-private final class ConcurrentResult: @unchecked Sendable {
-    // @unchecked: written once by the worker before `group.leave()`, read after `group.wait()`.
-    private var outcome: Result<[CheckResult], any Error> = .success([])
-
-    func set(_ body: () throws -> [CheckResult]) { outcome = Result { try body() } }
-
-    static func capture(_ body: () throws -> [CheckResult]) -> ConcurrentResult {
-        let result = ConcurrentResult()
-        result.set(body)
-        return result
-    }
-
-    /// The checks, with a damaged archive reported as a failed check rather than thrown.
-    func result(key: String) throws -> [CheckResult] {
-        switch outcome {
-        case .success(let checks): return checks
-        case .failure(let error as ArchiveError):
-            return [CheckResult(source: "archive", name: "second read", status: .fail, message: "\(key): \(error)")]
-        case .failure(let error): throw error
-        }
     }
 }
 

@@ -7,6 +7,9 @@ Creates bucket 'cairn-test' and an IAM user with s3:* while auth is still off, w
 moto rebuilds the signature from Werkzeug's *decoded* URL, so a correctly signed request for a
 key with a space or a prefix with '/' (%2F) fails there even from boto3. This wrapper hands moto's
 check the URL exactly as it was sent, which is what AWS verifies.
+
+moto also reports every incomplete multipart upload as initiated in 2010; this wrapper reports
+the time the upload was really started, as AWS does, so age-based sweeps can be tested.
 """
 import json
 import sys
@@ -34,6 +37,34 @@ def _check_raw_url(self, cls, resource="*"):
 
 
 authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action = _check_raw_url
+
+from moto.s3 import models as s3_models, responses as s3_responses
+import re
+
+_started = {}
+_multipart_init = s3_models.FakeMultipart.__init__
+_list_uploads = s3_responses.S3Response.list_multipart_uploads
+
+
+def _multipart_init_timed(self, *args, **kwargs):
+    _multipart_init(self, *args, **kwargs)
+    _started[self.id] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+
+
+def _list_uploads_timed(self):
+    status, headers, body = _list_uploads(self)
+    text = body.decode() if isinstance(body, bytes) else body
+
+    def real_time(match):
+        return re.sub(r"<Initiated>[^<]*</Initiated>",
+                      "<Initiated>%s</Initiated>" % _started.get(match.group(1), "2010-11-10T20:48:33.000Z"),
+                      match.group(0))
+    text = re.sub(r"<UploadId>([^<]*)</UploadId>.*?</Upload>", real_time, text, flags=re.S)
+    return status, headers, text.encode() if isinstance(body, bytes) else text
+
+
+s3_models.FakeMultipart.__init__ = _multipart_init_timed
+s3_responses.S3Response.list_multipart_uploads = _list_uploads_timed
 
 
 def setup(port, keyfile):
