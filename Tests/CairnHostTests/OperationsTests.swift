@@ -307,7 +307,7 @@ struct OperationsTests {
         #expect(try cairn(["run", "store-only"]).status == 0)
         #expect(try cairn(["run", "store-only"]).status == 0)
         let recent = try FileManager.default.contentsOfDirectory(atPath: folder("configs").path).filter { $0.hasSuffix(".tar.gz") && $0 != "latest.tar.gz" }.sorted()
-        #expect(recent.count == 3)
+        try #require(recent.count == 3, "\(recent)")
         let (b1, b2) = (String(recent[1].dropLast(7)), String(recent[2].dropLast(7)))
 
         // Old backups from another machine (no record here), a truncated one, and a foreign object.

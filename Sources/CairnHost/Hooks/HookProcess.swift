@@ -55,10 +55,17 @@ final class HookProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
 
         var childPID: pid_t = 0
-        let result = Self.withCStrings([executable] + arguments) { argv in
-            Self.withCStrings(environment) { envp in
-                posix_spawn(&childPID, executable, &actions, &attributes, argv, envp)
+        var result: Int32 = 0
+        // ETXTBSY: a process forked elsewhere still holds the script open for writing from its
+        // last edit (or deployment). That lasts until that child execs, so a short wait is enough.
+        for attempt in 0 ..< 20 {
+            if attempt > 0 { usleep(25_000) }
+            result = Self.withCStrings([executable] + arguments) { argv in
+                Self.withCStrings(environment) { envp in
+                    posix_spawn(&childPID, executable, &actions, &attributes, argv, envp)
+                }
             }
+            if result != ETXTBSY { break }
         }
         // The child's ends belong to the child now; holding them would hide its EOF.
         for fd in [input.read, output.write, errors.write] { _ = Glibc.close(fd) }
