@@ -8,9 +8,9 @@ import Testing
 final class FakeRedis {
     enum Mode: String { case eof, length, loading, normal }
 
-    let port: Int
     let log: URL
-    let process: Process
+    private let server: FixtureServer
+    var port: Int { server.port }
 
     /// `rdb`: the whole snapshot; SYNC sends its framing header for all of it, then half of it.
     init(in dir: URL, mode: Mode, rdb: URL? = nil) throws {
@@ -19,29 +19,8 @@ final class FakeRedis {
         try Self.script.write(to: script, atomically: true, encoding: .utf8)
         let portFile = dir.appendingPathComponent("port")
         log = dir.appendingPathComponent("commands.log")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, mode.rawValue, rdb?.path ?? "-", portFile.path, log.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The script binds port 0 itself, so there is no window for another process to take it.
-        for _ in 0 ..< 200 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
-                self.port = port
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.025)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw ToolFailure(command: "fake redis", result: ToolResult(status: 1, stdout: Data(), stderr: "did not start"))
-    }
-
-    deinit {
-        // SIGKILL: the test process hands its children a blocked SIGTERM.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        server = try FixtureServer(name: "fake redis", script: script,
+                                   arguments: [mode.rawValue, rdb?.path ?? "-", portFile.path, log.path], portFile: portFile, startSeconds: 5)
     }
 
     var commands: [String] {

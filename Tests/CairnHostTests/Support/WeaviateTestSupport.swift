@@ -6,8 +6,8 @@ import Testing
 /// port of its own. Its configuration file is re-read on every request, so `update` switches
 /// failure modes while it runs. Every response it gives is logged for the spec check.
 final class FakeWeaviate {
-    let process = Process()
-    let port: Int
+    private let server: FixtureServer
+    var port: Int { server.port }
     let configFile: URL
     private(set) var config: [String: Any]
     var url: String { "http://127.0.0.1:\(port)" }
@@ -19,29 +19,8 @@ final class FakeWeaviate {
         self.config = config
         try JSONSerialization.data(withJSONObject: config).write(to: configFile)
         let portFile = directory.appendingPathComponent("weaviate.port")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("weaviate/fake_weaviate.py").path,
-                             configFile.path, portFile.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        // The server binds port 0 itself and writes the port it got: no window for a clash.
-        for _ in 0 ..< 800 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
-                self.port = port
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.025)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw ToolFailure(command: "fake weaviate", result: ToolResult(status: 1, stdout: Data(), stderr: "did not start"))
-    }
-
-    deinit {
-        // SIGKILL: the test process hands its children a blocked SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        server = try FixtureServer(name: "fake weaviate", script: TestPaths.fixtures.appendingPathComponent("weaviate/fake_weaviate.py"),
+                                   arguments: [configFile.path, portFile.path], portFile: portFile)
     }
 
     func update(_ changes: [String: Any]) throws {
