@@ -177,6 +177,13 @@ public final class Workspace: @unchecked Sendable {
             baseDirectory: config.baseDirectory, workingDirectory: workingDirectory, owner: owner, requireAll: false)
     }
 
+    /// Calls a native action with the settings `actionSettings` gives it and this invocation's
+    /// logger, cancellation and scratch space.
+    public func call(_ action: NativeAction, arguments: [JSONValue], instance: String? = nil) throws -> JSONValue {
+        try action.call(arguments: arguments, settings: try actionSettings(for: action.plugin, instance: instance), logger: logger,
+                        cancellation: cancellation, temporaryDirectory: try temporaryDirectory().path)
+    }
+
     // MARK: State and scratch space
 
     /// Default: beside the filesystem store (`<root>/.cairn/state.sqlite`); for remote stores,

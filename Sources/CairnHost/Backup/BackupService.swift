@@ -91,7 +91,7 @@ public struct BackupService {
         let state = try workspace.openState()
         guard report.ok else {
             try? storage.remove(key: backup.key)
-            let reason = report.checks.failures.map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; ")
+            let reason = report.checks.failures.described
             if var record = try state.backup(id: backup.backupID) {
                 record.outcome = .failure
                 record.error = "verification failed: \(reason)"

@@ -23,30 +23,14 @@ public struct CatalogService {
 
     public func list(component name: String) throws -> [BackupListing] {
         try workspace.requireComponent(name)  // no settings needed to read what the store holds
-        let layout = StorageLayout(component: name, environment: workspace.environmentName)
         let storage = try workspace.openStorage()
-        let objects = try storage.list(prefix: layout.prefix)
-        let latestID = objects.first { $0.key == layout.latestKey }.flatMap { latest in
-            try? latestBackupID(latest, among: objects, layout: layout, storage: storage)
-        }
+        let inventory = try ComponentInventory.read(storage: storage, component: name, environment: workspace.environmentName)
+        let latestID = try? inventory.heldByLatest(storage: storage)
         let state = try? workspace.openState()
-        return objects.compactMap { object -> BackupListing? in
-            guard let id = layout.backupID(fromKey: object.key) else { return nil }
-            let record = try? state?.backup(id: id)
-            return BackupListing(backupID: id, key: object.key, size: object.size, modified: object.modified,
-                                 isLatest: id == latestID, verified: record.map { $0.verified })
+        return inventory.archives.map { archive in
+            let record = try? state?.backup(id: archive.backupID)
+            return BackupListing(backupID: archive.backupID, key: archive.key, size: archive.size, modified: archive.modified,
+                                 isLatest: archive.backupID == latestID, verified: record.map { $0.verified })
         }.sorted { $0.backupID < $1.backupID }
-    }
-
-    /// latest.tar.gz is a copy of one archive. When exactly one archive has its size, that is it;
-    /// otherwise its top-level folder names the backup, which costs a read of its first block.
-    func latestBackupID(_ latest: StoredObject, among objects: [StoredObject], layout: StorageLayout,
-                        storage: StorageInstance) throws -> String? {
-        let sameSize = objects.filter { $0.key != latest.key && $0.size == latest.size }.compactMap { layout.backupID(fromKey: $0.key) }
-        if sameSize.count == 1 { return sameSize[0] }
-        let reader = try storage.openReader(key: latest.key)
-        defer { reader.close() }
-        guard let first = try ArchiveReader(source: reader).next() else { return nil }
-        return first.path.split(separator: "/").first.map(String.init)
     }
 }

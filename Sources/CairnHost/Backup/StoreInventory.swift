@@ -29,10 +29,16 @@ public struct ComponentInventory: Sendable {
     public var totalBytes: UInt64 { archives.reduce(0) { $0 + $1.size } + (latest?.size ?? 0) + foreign.reduce(0) { $0 + $1.size } }
 
     /// The backup latest.tar.gz holds; nil when there is no latest.tar.gz or it is empty.
-    func heldByLatest(storage: StorageInstance, workspace: Workspace) throws -> String? {
+    /// latest.tar.gz is a copy of one archive: when exactly one archive has its size, that is it;
+    /// otherwise its top-level folder names the backup, which costs a read of its first block.
+    func heldByLatest(storage: StorageInstance) throws -> String? {
         guard let latest else { return nil }
-        let objects = archives.map { StoredObject(key: $0.key, size: $0.size, modified: $0.modified) } + [latest]
-        return try CatalogService(workspace: workspace).latestBackupID(latest, among: objects, layout: layout, storage: storage)
+        let sameSize = archives.filter { $0.size == latest.size }
+        if sameSize.count == 1 { return sameSize[0].backupID }
+        let reader = try storage.openReader(key: latest.key)
+        defer { reader.close() }
+        guard let first = try ArchiveReader(source: reader).next() else { return nil }
+        return first.path.split(separator: "/").first.map(String.init)
     }
 
     /// Lists the prefix once.

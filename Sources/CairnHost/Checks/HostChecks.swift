@@ -61,11 +61,8 @@ public enum HostChecks {
             return CheckResult(source: source, name: "memory", status: .warn,
                                message: "/proc/meminfo has no MemAvailable and MemTotal lines; memory not checked")
         }
-        let status: CheckResult.Status = available < thresholds.minAvailableMemoryBytes ? .fail
-            : available < thresholds.warnAvailableMemoryBytes ? .warn : .pass
-        var message = "\(formatByteCount(available)) available of \(formatByteCount(total))"
-        if status == .fail { message += ", below the minimum of \(formatByteLimit(thresholds.minAvailableMemoryBytes))" }
-        if status == .warn { message += ", below the warning level of \(formatByteLimit(thresholds.warnAvailableMemoryBytes))" }
+        let (status, below) = grade(available, minimum: thresholds.minAvailableMemoryBytes, warning: thresholds.warnAvailableMemoryBytes)
+        let message = "\(formatByteCount(available)) available of \(formatByteCount(total))\(below)"
         return CheckResult(source: source, name: "memory", status: status, message: message, detail: .object([
             "available_bytes": .number(Double(available)), "total_bytes": .number(Double(total)),
             "min_available_bytes": .number(Double(thresholds.minAvailableMemoryBytes)),
@@ -108,6 +105,13 @@ public enum HostChecks {
         disk(paths: paths, thresholds: thresholds) + [memory(thresholds: thresholds), load(thresholds: thresholds)]
     }
 
+    /// Fails below `minimum`, warns below `warning`; the text names the limit crossed, for the message.
+    private static func grade(_ bytes: UInt64, minimum: UInt64, warning: UInt64) -> (CheckResult.Status, String) {
+        if bytes < minimum { return (.fail, ", below the minimum of \(formatByteLimit(minimum))") }
+        if bytes < warning { return (.warn, ", below the warning level of \(formatByteLimit(warning))") }
+        return (.pass, "")
+    }
+
     // MARK: Disk helpers
 
     static func nearestExistingPath(_ path: String) -> String {
@@ -130,11 +134,8 @@ public enum HostChecks {
         }
         let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
         let total = UInt64(info.f_blocks) * UInt64(info.f_frsize)
-        let status: CheckResult.Status = free < thresholds.minFreeDiskBytes ? .fail
-            : free < thresholds.warnFreeDiskBytes ? .warn : .pass
-        var message = "\(formatByteCount(free)) free of \(formatByteCount(total)) at \(place)"
-        if status == .fail { message += ", below the minimum of \(formatByteLimit(thresholds.minFreeDiskBytes))" }
-        if status == .warn { message += ", below the warning level of \(formatByteLimit(thresholds.warnFreeDiskBytes))" }
+        let (status, below) = grade(free, minimum: thresholds.minFreeDiskBytes, warning: thresholds.warnFreeDiskBytes)
+        let message = "\(formatByteCount(free)) free of \(formatByteCount(total)) at \(place)\(below)"
         return CheckResult(source: source, name: "disk", status: status, message: message, detail: .object([
             "paths": .array(paths.map { .string($0.path) }), "checked_path": .string(checked),
             "free_bytes": .number(Double(free)), "total_bytes": .number(Double(total)),

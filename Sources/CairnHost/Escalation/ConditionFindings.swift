@@ -45,7 +45,7 @@ public enum ConditionFindings {
         let failures = checks.failures
         return [failures.isEmpty
             ? .healthy(.resourcesExhausted, component: "host", "host checks passed")
-            : .problem(.resourcesExhausted, component: "host", "host resources exhausted: \(summarize(failures))",
+            : .problem(.resourcesExhausted, component: "host", "host resources exhausted: \(failures.described)",
                        evidence: ["failed_checks": encode(failures)])]
     }
 
@@ -53,7 +53,7 @@ public enum ConditionFindings {
         let failures = checks.failures
         return [failures.isEmpty
             ? .healthy(.storageInaccessible, component: "storage", "storage access check passed")
-            : .problem(.storageInaccessible, component: "storage", "store inaccessible: \(summarize(failures))",
+            : .problem(.storageInaccessible, component: "storage", "store inaccessible: \(failures.described)",
                        evidence: ["failed_checks": encode(failures)])]
     }
 
@@ -66,7 +66,7 @@ public enum ConditionFindings {
             return [.healthy(.corruptionDetected, component: component, "\(component) backup (\(backup)) verified")]
         }
         return [.problem(.corruptionDetected, component: component,
-                         "corruption detected in the \(component) backup (\(backup)): \(summarize(failures))",
+                         "corruption detected in the \(component) backup (\(backup)): \(failures.described)",
                          evidence: ["backup": .string(backup), "failed_checks": encode(failures)])]
     }
 
@@ -107,10 +107,6 @@ public enum ConditionFindings {
                     : .healthy(.backupStale, component: component, "\(what): \(result.evidence)", environment: environment)]
             }
         }
-    }
-
-    static func summarize(_ failures: [CheckResult]) -> String {
-        failures.map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; ")
     }
 
     static func encode(_ checks: [CheckResult]) -> JSONValue {

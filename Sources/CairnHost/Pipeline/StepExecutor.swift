@@ -63,10 +63,8 @@ struct StepExecutor {
         case .hook(let spec):
             return try runHook(spec)
         case .action(let pluginName, let actionName, let arguments):
-            let plugin = try workspace.registry.load(pluginName)
-            let value = try NativeAction(plugin: plugin, name: actionName).call(
-                arguments: arguments, settings: try workspace.actionSettings(for: plugin), logger: workspace.logger,
-                cancellation: workspace.cancellation, temporaryDirectory: try workspace.temporaryDirectory().path)
+            let action = try NativeAction(plugin: try workspace.registry.load(pluginName), name: actionName)
+            let value = try workspace.call(action, arguments: arguments)
             workspace.logger.info("action \(pluginName).\(actionName) returned \(value.jsonText)")
             return StepWork(result: value)
         case .pipeline(let name, let component):
@@ -104,8 +102,7 @@ struct StepExecutor {
         }
         let failures = results.failures
         guard failures.isEmpty else {
-            return StepWork(outcome: .failure, checks: results,
-                            error: failures.map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; "))
+            return StepWork(outcome: .failure, checks: results, error: failures.described)
         }
         return StepWork(checks: results)
     }

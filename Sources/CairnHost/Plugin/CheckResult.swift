@@ -15,4 +15,6 @@ public struct CheckResult: Codable, Equatable, Sendable {
 
 extension Array where Element == CheckResult {
     public var failures: [CheckResult] { filter { $0.status == .fail } }
+    /// "source/name: message; ..." for error messages and escalation summaries.
+    var described: String { map { "\($0.source)/\($0.name): \($0.message)" }.joined(separator: "; ") }
 }

@@ -73,7 +73,7 @@ public struct ReportService {
             let inventory = try ComponentInventory.read(storage: storage, component: name, environment: environment)
             var row = LatestReport.Row(component: name, environment: environment, published: inventory.latest != nil)
             if let latest = inventory.latest {
-                let id = try inventory.heldByLatest(storage: storage, workspace: workspace)
+                let id = try inventory.heldByLatest(storage: storage)
                 let archive = inventory.archives.first { $0.backupID == id }
                 row.backupID = id
                 row.bytes = latest.size

@@ -38,7 +38,7 @@ public struct PruneService {
         var protected: [(id: String, reason: String)] = []
         if let latest = inventory.latest {
             let held: String?
-            do { held = try inventory.heldByLatest(storage: storage, workspace: workspace) } catch {
+            do { held = try inventory.heldByLatest(storage: storage) } catch {
                 throw CairnError.failure("\(latest.key): cannot tell which backup it holds (\(describe(error))), so nothing was pruned")
             }
             guard let held else { throw CairnError.failure("\(latest.key) is empty, so nothing was pruned") }
@@ -93,10 +93,8 @@ public struct PruneService {
                 result.notes.append("would abort multipart uploads under \(prefix) older than a day (\(plugin.name).\(Self.staleUploadAction))")
                 return
             }
-            let value = try NativeAction(plugin: plugin, name: Self.staleUploadAction).call(
-                arguments: [.string(prefix), .number(Double(Self.staleUploadAge))],
-                settings: try workspace.actionSettings(for: plugin), logger: workspace.logger,
-                cancellation: workspace.cancellation, temporaryDirectory: try workspace.temporaryDirectory().path)
+            let value = try workspace.call(NativeAction(plugin: plugin, name: Self.staleUploadAction),
+                                           arguments: [.string(prefix), .number(Double(Self.staleUploadAge))])
             guard let count = value.numberValue, count >= 0 else {
                 result.errors.append("\(plugin.name).\(Self.staleUploadAction) reported a failure (\(value.jsonText)); see the log")
                 return

@@ -74,32 +74,29 @@ extension StateStore {
 
     /// Records that an open incident's problem was seen again; nil when it is no longer open.
     public func recordRecurrence(id: Int64, at time: Date, summary: String, evidence: String, runID: String?) throws -> IncidentRecord? {
-        try queue.write { db in
-            try db.execute(sql: """
-                UPDATE incidents SET last_seen_at = ?, occurrences = occurrences + 1, summary = ?, evidence = ?,
-                    last_run_id = COALESCE(?, last_run_id)
-                WHERE id = ? AND status = 'open'
-                """, arguments: [time, summary, evidence, runID, id])
-            return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
-        }
+        try updateOpenIncident(id: id, set: """
+            last_seen_at = ?, occurrences = occurrences + 1, summary = ?, evidence = ?, last_run_id = COALESCE(?, last_run_id)
+            """, arguments: [time, summary, evidence, runID])
     }
 
     /// Closes an open incident; nil when it was no longer open (another cairn closed it first).
     public func resolveIncident(id: Int64, at time: Date, resolution: String, runID: String?) throws -> IncidentRecord? {
-        try queue.write { db in
-            try db.execute(sql: """
-                UPDATE incidents SET status = 'resolved', resolved_at = ?, resolution = ?, last_run_id = COALESCE(?, last_run_id)
-                WHERE id = ? AND status = 'open'
-                """, arguments: [time, resolution, runID, id])
-            return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
-        }
+        try updateOpenIncident(id: id, set: "status = 'resolved', resolved_at = ?, resolution = ?, last_run_id = COALESCE(?, last_run_id)",
+                               arguments: [time, resolution, runID])
     }
 
     /// Marks an open incident escalated; nil when it already was (or is closed), so it escalates once.
     public func escalateIncident(id: Int64, at time: Date) throws -> IncidentRecord? {
+        try updateOpenIncident(id: id, set: "escalated_at = ?", arguments: [time], alsoWhere: "escalated_at IS NULL")
+    }
+
+    /// Applies `set` to the incident if it is still open (and `alsoWhere` holds) and returns it as
+    /// stored; nil when another cairn changed it first, so each transition happens once.
+    private func updateOpenIncident(id: Int64, set: String, arguments: StatementArguments,
+                                    alsoWhere: String = "1") throws -> IncidentRecord? {
         try queue.write { db in
-            try db.execute(sql: "UPDATE incidents SET escalated_at = ? WHERE id = ? AND status = 'open' AND escalated_at IS NULL",
-                           arguments: [time, id])
+            try db.execute(sql: "UPDATE incidents SET \(set) WHERE id = ? AND status = 'open' AND \(alsoWhere)",
+                           arguments: arguments + [id])
             return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
         }
     }

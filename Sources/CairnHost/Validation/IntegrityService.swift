@@ -33,11 +33,11 @@ public struct IntegrityService {
             health.backupID = report.backupID
             health.checks = report.checks
             if !report.ok {
-                let failures = report.checks.failures.map { "\($0.source)/\($0.name): \($0.message)" }
+                let failures = report.checks.failures
                 let metadataProblem = failures.contains {
-                    $0.contains("\(BackupMetadata.fileName) is invalid") || $0.contains("\(BackupMetadata.fileName) is missing")
+                    $0.message.contains("\(BackupMetadata.fileName) is invalid") || $0.message.contains("\(BackupMetadata.fileName) is missing")
                 }
-                health.fail(metadataProblem ? .unreadableMetadata : .corrupt, failures.joined(separator: "; "))
+                health.fail(metadataProblem ? .unreadableMetadata : .corrupt, failures.described)
                 return health
             }
             health.evidence = "\(report.backupID ?? "?"): \(report.files) files, \(report.bytes) bytes; "

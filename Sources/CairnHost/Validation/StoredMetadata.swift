@@ -24,8 +24,7 @@ enum StoredMetadata {
         defer { buffer.deallocate() }
         do {
             while let entry = try archive.next() {
-                let parts = entry.path.split(separator: "/")
-                let isMetadata = entry.kind == .file && parts.count == 2 && parts[1] == Substring(BackupMetadata.fileName)
+                let isMetadata = entry.kind == .file && ArchiveStructureCheck.isMetadata(entry.path)
                 var content = Data()
                 while true {
                     let n = try archive.read(into: buffer)
