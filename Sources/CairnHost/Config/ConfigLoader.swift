@@ -238,12 +238,7 @@ public enum ConfigLoader {
 
     /// "26h", "90m", "2d", or seconds.
     private static func maxAge(_ node: Node, key: String, reader: YAMLReader) throws -> Double {
-        let text = node.scalar?.string ?? ""
-        if let seconds = Double(text), seconds > 0 { return seconds }
-        guard let seconds = parseDuration(text) else {
-            throw reader.error(node, "'\(key)' must be a duration like 26h, 90m or 2d, got '\(text)'")
-        }
-        return seconds
+        try PipelineParser(reader: reader).duration(node, key: key, examples: "26h, 90m or 2d")
     }
 
     /// `checks:` thresholds: sizes like "10GB" or "512MiB", loads as numbers per core.

@@ -169,12 +169,12 @@ struct PipelineParser {
         return spec
     }
 
-    /// "90", "90s", "5m", "1h30m" -> seconds.
-    func duration(_ node: Node, key: String) throws -> Double {
+    /// "90", "90s", "5m", "1h30m" -> seconds; `examples` show the usual form in the error.
+    func duration(_ node: Node, key: String, examples: String = "30s, 5m or 1h30m") throws -> Double {
         let text = node.scalar?.string ?? ""
         if let seconds = Double(text), seconds > 0 { return seconds }
         guard let seconds = parseDuration(text) else {
-            throw reader.error(node, "'\(key)' must be a duration like 30s, 5m or 1h30m, got '\(text)'")
+            throw reader.error(node, "'\(key)' must be a duration like \(examples), got '\(text)'")
         }
         return seconds
     }
