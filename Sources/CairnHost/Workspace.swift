@@ -179,8 +179,8 @@ public final class Workspace: @unchecked Sendable {
 
     /// Calls a native action with the settings `actionSettings` gives it and this invocation's
     /// logger, cancellation and scratch space.
-    public func call(_ action: NativeAction, arguments: [JSONValue], instance: String? = nil) throws -> JSONValue {
-        try action.call(arguments: arguments, settings: try actionSettings(for: action.plugin, instance: instance), logger: logger,
+    public func call(_ action: NativeAction, arguments: [JSONValue]) throws -> JSONValue {
+        try action.call(arguments: arguments, settings: try actionSettings(for: action.plugin), logger: logger,
                         cancellation: cancellation, temporaryDirectory: try temporaryDirectory().path)
     }
 
