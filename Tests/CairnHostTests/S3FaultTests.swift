@@ -4,33 +4,19 @@ import Testing
 
 /// A fault-injecting proxy (Fixtures/s3/fault_proxy.py) between `cairn` and moto.
 final class FaultProxy {
-    let process = Process()
-    let port: Int
     let modeFile: URL
+    private let server: FixtureServer
+    var port: Int { server.port }
 
     init(upstream: Int, in directory: URL) throws {
         let portFile = directory.appendingPathComponent("proxy-port")
         modeFile = directory.appendingPathComponent("proxy-mode")
         try Data().write(to: modeFile)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("s3/fault_proxy.py").path,
-                             String(upstream), portFile.path, modeFile.path]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var found = 0
-        for _ in 0..<100 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let value = Int(text) { found = value; break }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        port = found
+        server = try FixtureServer(name: "fault proxy", script: TestPaths.fixtures.appendingPathComponent("s3/fault_proxy.py"),
+                                   arguments: [String(upstream), portFile.path, modeFile.path], portFile: portFile, startSeconds: 10)
     }
 
     func set(_ mode: String) throws { try Data(mode.utf8).write(to: modeFile) }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
 }
 
 @Suite("S3 retries and failures through a fault proxy", .serialized)
