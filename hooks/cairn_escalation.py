@@ -35,10 +35,10 @@ def read_event():
         fail(f"the event on stdin is not JSON: {error}", code=1)
 
 
-def required_env(name, hint):
+def required_env(name):
     value = os.environ.get(name, "").strip()
     if not value:
-        fail(f"{name} is not set; {hint}", code=2)
+        fail(f"{name} is not set; set it in Cairn's environment and list it in this hook's pass_env", code=2)
     return value
 
 
@@ -104,6 +104,14 @@ def post_json(url, body, accept, headers=None):
         print(f"{target}: {problem}; retrying in {wait:g} s", file=sys.stderr)
         time.sleep(wait)
     raise DeliveryError(f"{target}: not delivered")
+
+
+def deliver(receiver, url, body, accept, headers=None):
+    """post_json, or exit 1 with "<receiver>: <why it was not delivered>"."""
+    try:
+        post_json(url, body, accept, headers)
+    except DeliveryError as error:
+        fail(f"{receiver}: {error}")
 
 
 def headline(event):

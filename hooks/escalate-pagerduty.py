@@ -72,13 +72,10 @@ def accept(status, text):
 
 
 def main():
-    routing_key = ce.required_env("PAGERDUTY_ROUTING_KEY", "set it in Cairn's environment and list it in this hook's pass_env")
+    routing_key = ce.required_env("PAGERDUTY_ROUTING_KEY")
     url = os.environ.get("PAGERDUTY_EVENTS_URL", "").strip() or DEFAULT_URL
     event = ce.read_event()
-    try:
-        ce.post_json(url, body(event, routing_key), accept)
-    except ce.DeliveryError as error:
-        ce.fail(f"PagerDuty: {error}")
+    ce.deliver("PagerDuty", url, body(event, routing_key), accept)
     print(f"PagerDuty: {event.get('action')} of {event.get('key')} accepted")
 
 

@@ -58,12 +58,9 @@ def accept(status, body):
 
 
 def main():
-    url = ce.required_env("SLACK_WEBHOOK_URL", "set it in Cairn's environment and list it in this hook's pass_env")
+    url = ce.required_env("SLACK_WEBHOOK_URL")
     event = ce.read_event()
-    try:
-        ce.post_json(url, message(event), accept)
-    except ce.DeliveryError as error:
-        ce.fail(f"Slack: {error}")
+    ce.deliver("Slack", url, message(event), accept)
     print(f"Slack: posted {event.get('action')} of {event.get('key')}")
 
 

@@ -43,13 +43,10 @@ def accept(status, text):
 
 
 def main():
-    url = ce.required_env("CAIRN_WEBHOOK_URL", "set it in Cairn's environment and list it in this hook's pass_env")
+    url = ce.required_env("CAIRN_WEBHOOK_URL")
     token = os.environ.get("CAIRN_WEBHOOK_TOKEN", "").strip()
     event = ce.read_event()
-    try:
-        ce.post_json(url, event, accept, headers={"Authorization": f"Bearer {token}"} if token else None)
-    except ce.DeliveryError as error:
-        ce.fail(f"webhook: {error}")
+    ce.deliver("webhook", url, event, accept, headers={"Authorization": f"Bearer {token}"} if token else None)
     print(f"webhook: {event.get('action')} of {event.get('key')} accepted")
 
 

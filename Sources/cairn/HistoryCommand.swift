@@ -25,12 +25,7 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        // Reading history must not create an empty database (and its folders) as a side effect.
-        let path = try workspace.statePath()
-        guard FileManager.default.fileExists(atPath: path) else {
-            if globals.json { return try Output.json([Entry]()) }
-            return Output.line("no runs recorded yet (no state database at \(path))")
-        }
+        guard let path = try workspace.existingStatePath(json: globals.json, nothing: "no runs recorded yet") else { return }
         let state = try workspace.openState()
         _ = try state.markInterruptedRuns()  // a run killed with -9 shows as interrupted, not running
         let runs = try state.runs(pipeline: pipeline, component: component, limit: limit)

@@ -37,12 +37,7 @@ struct IncidentsCommand: ParsableCommand {
 
         func run() throws {
             let workspace = try globals.workspace()
-            // Listing must not create an empty database as a side effect.
-            let path = try workspace.statePath()
-            guard FileManager.default.fileExists(atPath: path) else {
-                if globals.json { return try Output.json([IncidentView]()) }
-                return Output.line("no incidents (no state database at \(path))")
-            }
+            guard try workspace.existingStatePath(json: globals.json, nothing: "no incidents") != nil else { return }
             let service = EscalationService(workspace: workspace)
             _ = try service.escalateOverdue(source: ObservationSource(runID: nil, logFile: nil, origin: "cairn incidents"))
             let incidents = try workspace.openState().incidents(includeResolved: all, environment: workspace.environmentName, limit: limit)

@@ -31,15 +31,9 @@ struct IntegrityCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report: HealthReport
-        do { report = try IntegrityService(workspace: workspace).check(components: components, restoreDrill: restoreDrill) } catch {
-            EscalationService(workspace: workspace).report(failure: error, origin: "cairn integrity")
-            throw error
-        }
-        // Corruption, missing or stale backups open incidents; clean results resolve them (docs/escalation.md).
-        EscalationService(workspace: workspace).report(ConditionFindings.health(report),
-                                                      source: ObservationSource(runID: nil, logFile: nil, origin: "cairn integrity"))
+        let report = try EscalationService(workspace: workspace).checked(origin: "cairn integrity", {
+            try IntegrityService(workspace: workspace).check(components: components, restoreDrill: restoreDrill)
+        }, findings: ConditionFindings.health)
         try HealthTable.print(report, json: globals.json)
-        try HealthTable.exit(report)
     }
 }

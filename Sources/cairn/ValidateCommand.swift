@@ -30,15 +30,9 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report: HealthReport
-        do { report = try ValidationService(workspace: workspace).validate(CheckScope(components: components, allEnvironments: allEnvironments)) } catch {
-            EscalationService(workspace: workspace).report(failure: error, origin: "cairn validate")
-            throw error
-        }
-        // Corruption, missing or stale backups open incidents; clean results resolve them (docs/escalation.md).
-        EscalationService(workspace: workspace).report(ConditionFindings.health(report),
-                                                      source: ObservationSource(runID: nil, logFile: nil, origin: "cairn validate"))
+        let report = try EscalationService(workspace: workspace).checked(origin: "cairn validate", {
+            try ValidationService(workspace: workspace).validate(CheckScope(components: components, allEnvironments: allEnvironments))
+        }, findings: ConditionFindings.health)
         try HealthTable.print(report, json: globals.json)
-        try HealthTable.exit(report)
     }
 }

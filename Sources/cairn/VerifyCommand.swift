@@ -13,16 +13,10 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let workspace = try globals.workspace()
         let selector = try stored.selector()
-        let escalation = EscalationService(workspace: workspace)
-        let source = ObservationSource(runID: nil, logFile: nil, origin: "cairn verify")
-        let report: VerificationReport
-        do { report = try VerifyService(workspace: workspace).verify(component: stored.component, selector: selector) } catch {
-            escalation.report(failure: error, origin: source.origin)
-            throw error
-        }
         // A damaged archive opens corruption_detected for the component; a clean one resolves it.
-        escalation.report(ConditionFindings.verification(component: stored.component, backup: stored.backup,
-                                                         failures: report.checks.failures), source: source)
+        let report = try EscalationService(workspace: workspace).checked(origin: "cairn verify", {
+            try VerifyService(workspace: workspace).verify(component: stored.component, selector: selector)
+        }, findings: { ConditionFindings.verification(component: stored.component, backup: stored.backup, failures: $0.checks.failures) })
         if globals.json { try Output.json(report) } else {
             Output.line("\(report.ok ? "verified" : "VERIFICATION FAILED"): \(report.key)\(report.backupID.map { " (\($0))" } ?? "")")
             Output.checks(report.checks)

@@ -35,25 +35,18 @@ struct DirectoryBackupTests {
         try fm.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_600_000_000)], ofItemAtPath: root.appendingPathComponent("etc/empty").path)
     }
 
-    func writeConfig(storageRoot: String? = nil, extra: String = "") throws {
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(storageRoot ?? store.path)
+    func writeConfig(storageRoot: URL? = nil, extra: String = "") throws {
+        try writeFilesystemConfig(configFile, store: storageRoot ?? store, """
             components:
               configs:
                 plugin: directory
                 path: \(source.path)
             \(extra)
-            """.write(to: configFile, atomically: true, encoding: .utf8)
+            """)
     }
 
     func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = configFile.path
-        environment.merge(extra) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try runCairn(arguments, config: configFile, in: temp.url, environment: extra)
     }
 
     func archives() throws -> [String] {
@@ -174,7 +167,7 @@ struct DirectoryBackupTests {
         #expect(try cairn(["check", "storage"]).status == 0)
         let blocker = temp.path("not-a-directory")
         try Data("x".utf8).write(to: blocker)
-        try writeConfig(storageRoot: blocker.appendingPathComponent("store").path)
+        try writeConfig(storageRoot: blocker.appendingPathComponent("store"))
         let check = try cairn(["check", "storage"])
         #expect(check.status == 1)
         #expect(check.text.contains("FAIL"))

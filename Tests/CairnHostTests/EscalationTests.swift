@@ -217,7 +217,7 @@ struct EscalationTests {
     @Test func anEmergencyBackupCountsEachComponentOnItsOwn() throws {
         let setup = try EscalationHarness("emergency")
         let webhook = try RecordingWebhook(in: setup.temp.path("webhook"), mode: "slack")
-        let stoppedPort = try RedisServer.freePort()
+        let stoppedPort = try freePort()
         try setup.writeConfig(components: """
             \(setup.directoryComponent())
             redis: { plugin: redis, url: "redis://127.0.0.1:\(stoppedPort)" }
@@ -279,7 +279,7 @@ struct EscalationTests {
         let setup = try EscalationHarness("broken-\(failure)")
         let receiver = ["unreachable", "not-executable"].contains(failure) ? nil
             : try RecordingWebhook(in: setup.temp.path("receiver"), mode: failure == "no-pass-env" ? "pagerduty" : failure)
-        let closedPort = try RedisServer.freePort()
+        let closedPort = try freePort()
         let url = receiver?.url ?? "http://127.0.0.1:\(closedPort)/hook"
         var hook: String
         switch failure {

@@ -327,12 +327,8 @@ struct NativeActionTests {
     @Test func cairnPluginsCallRunsTheDirectoryAction() throws {
         let tree = try makeTree()
         let work = try TemporaryDirectory("cairn-call")
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = nil
-        environment["CAIRN_PLUGIN_PATH"] = nil
-        environment["CAIRN_DIRECTORY_PATH"] = nil
         func cairn(_ arguments: [String]) throws -> ToolResult {
-            try runTool([TestPaths.cairnExecutable.path] + arguments, in: work.url, environment: environment, check: false)
+            try runCairn(arguments, config: nil, in: work.url, unset: ["CAIRN_PLUGIN_PATH", "CAIRN_DIRECTORY_PATH"])
         }
 
         let plain = try cairn(["plugins", "call", "directory", "count_files", tree.url.path])
@@ -374,13 +370,9 @@ struct NativeActionTests {
         let work = try TemporaryDirectory("cairn-call")
         // The required `root` is absent: actions run without `open`, so that is no obstacle.
         try "storage:\n  type: teststore\n  region: eu-west-1\n".write(to: work.path("cairn.yaml"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = nil
-        environment["CAIRN_PLUGIN_PATH"] = plugins.url.path
-        environment["TESTSTORE_TOKEN"] = "s3cr3t"
         func cairn(_ arguments: [String]) throws -> ToolResult {
-            try runTool([TestPaths.cairnExecutable.path, "plugins", "call", "teststore"] + arguments,
-                        in: work.url, environment: environment, check: false)
+            try runCairn(["plugins", "call", "teststore"] + arguments, config: nil, in: work.url,
+                         environment: ["CAIRN_PLUGIN_PATH": plugins.url.path, "TESTSTORE_TOKEN": "s3cr3t"])
         }
         #expect(try cairn(["setting", "region"]).text == "eu-west-1\n")
         #expect(try cairn(["setting", "token"]).text == "null\n")

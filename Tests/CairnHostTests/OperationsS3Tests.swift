@@ -14,16 +14,11 @@ struct OperationsS3Tests {
         s3 = try MotoCairn("cairn-ops-s3")
         redis = try RedisServer(in: s3.temp.path("redis"))
         try redis.cli(["DEBUG", "POPULATE", "300", "key", "16"])
-        downPort = try RedisServer.freePort()
+        downPort = try freePort()
         let source = s3.temp.path("source")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
         try Data(String(repeating: "setting = value\n", count: 2000).utf8).write(to: source.appendingPathComponent("app.conf"))
         try s3.writeConfig(bucket: "ops", """
-            environment: test
-            state:
-              path: \(s3.temp.path("state.sqlite").path)
-            logs:
-              dir: \(s3.temp.path("logs").path)
             retention:
               keep_last: 1
             components:

@@ -23,7 +23,7 @@ struct OperationsTests {
         redis = try RedisServer(in: temp.path("redis"))
         try redis.cli(["DEBUG", "POPULATE", "500", "key", "32"])
         try redis.cli(["SET", "in-db2", "x"], db: 2)
-        downPort = try RedisServer.freePort()
+        downPort = try freePort()
         try FileManager.default.createDirectory(at: source.appendingPathComponent("etc"), withIntermediateDirectories: true)
         try Data(String(repeating: "gremlins config line\n", count: 4000).utf8).write(to: source.appendingPathComponent("etc/app.conf"))
         try Data("hello\n".utf8).write(to: source.appendingPathComponent("etc/hello.txt"))
@@ -32,11 +32,7 @@ struct OperationsTests {
 
     /// `components` is added under components: (two-space indented entries), `top` at the top level.
     func writeConfig(components extra: String = "", top: String = "") throws {
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(store.path)
+        try writeFilesystemConfig(configFile, store: store, """
             logs:
               dir: \(temp.path("logs").path)
             components:
@@ -48,14 +44,12 @@ struct OperationsTests {
                 url: redis://127.0.0.1:\(redis.port)
             \(extra)
             \(top)
-            """.write(to: configFile, atomically: true, encoding: .utf8)
+            """)
     }
 
     func cairn(_ arguments: [String]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = configFile.path
-        for key in ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "ENVIRONMENT", "S3_BUCKET"] { environment[key] = nil }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try runCairn(arguments, config: configFile, in: temp.url,
+                     unset: ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "ENVIRONMENT", "S3_BUCKET"])
     }
 
     func json(_ result: ToolResult) throws -> JSONValue { try JSONValue.parse(result.text) }

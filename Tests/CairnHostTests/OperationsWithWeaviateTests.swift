@@ -21,7 +21,7 @@ struct OperationsWithWeaviateTests {
         backups = s3.temp.path("weaviate-backups")
         try FileManager.default.createDirectory(at: backups, withIntermediateDirectories: true)
         weaviate = try FakeWeaviate(in: s3.temp.path("weaviate"), config: ["backups_path": backups.path, "classes": ["Article": 3, "Author": 2]])
-        downPort = try RedisServer.freePort()
+        downPort = try freePort()
         try writeConfig(weaviateBackend: "filesystem")
     }
 
@@ -29,11 +29,6 @@ struct OperationsWithWeaviateTests {
     /// the bucket "ops", which Weaviate's s3 backend writes to as well.
     func writeConfig(weaviateBackend: String) throws {
         try s3.writeConfig(bucket: "ops", """
-            environment: test
-            state:
-              path: \(s3.temp.path("state.sqlite").path)
-            logs:
-              dir: \(s3.temp.path("logs").path)
             components:
               redis:
                 plugin: redis

@@ -48,10 +48,8 @@ struct PipelineRunTests {
     }
 
     func cairn(_ arguments: [String]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = temp.path("cairn.yaml").path
-        environment["AWS_SECRET_ACCESS_KEY"] = "must-not-reach-hooks"
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try runCairn(arguments, config: temp.path("cairn.yaml"), in: temp.url,
+                     environment: ["AWS_SECRET_ACCESS_KEY": "must-not-reach-hooks"])
     }
 
     /// Starts cairn without waiting for it, then waits (up to 10 s) until `marker` exists.

@@ -15,7 +15,7 @@ final class RedisServer {
         var lastError: Error = ToolFailure(command: "redis-server", result: ToolResult(status: 1, stdout: Data(), stderr: "did not start"))
         for _ in 0 ..< 5 {
             // Redis cannot bind port 0: take a free port from the kernel, release it, retry on a clash.
-            let port = try Self.freePort()
+            let port = try freePort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--dir", dir.path,
@@ -44,20 +44,6 @@ final class RedisServer {
         for _ in 0 ..< 40 where process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-    }
-
-    static func freePort() throws -> Int {
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(s) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, length) == 0 && getsockname(s, $0, &length) == 0 }
-        }
-        guard ok else { throw ToolFailure(command: "bind", result: ToolResult(status: 1, stdout: Data(), stderr: "no free port")) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @discardableResult
@@ -105,24 +91,18 @@ struct RedisBackupTests {
     }
 
     func writeConfig(_ settings: String) throws {
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(store.path)
+        try writeFilesystemConfig(configFile, store: store, """
             components:
               redis:
                 plugin: redis
             \(settings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-            """.write(to: configFile, atomically: true, encoding: .utf8)
+            """)
     }
 
     func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = configFile.path
-        for key in ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE"] { environment[key] = nil }
-        environment.merge(extra) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try runCairn(arguments, config: configFile, in: temp.url, unset: [
+            "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE",
+        ], environment: extra)
     }
 
     var latest: URL { store.appendingPathComponent("redis/test/latest.tar.gz") }
@@ -250,7 +230,7 @@ struct RedisBackupTests {
         #expect(text.contains("NOPERM"), "\(text)")
         #expect(text.contains("+replconf +sync"), "\(text)")
 
-        try writeConfig("url: redis://127.0.0.1:\(try RedisServer.freePort())\nconnect_timeout: 2")
+        try writeConfig("url: redis://127.0.0.1:\(try freePort())\nconnect_timeout: 2")
         let unreachable = try cairn(["backup", "redis"])
         #expect(unreachable.status != 0)
         #expect((unreachable.text + unreachable.stderr).contains("cannot connect to Redis at 127.0.0.1"))

@@ -4,32 +4,23 @@ import Testing
 
 /// A fault-injecting proxy (Fixtures/s3/fault_proxy.py) between `cairn` and moto.
 final class FaultProxy {
-    let process = Process()
-    let port: Int
     let modeFile: URL
+    private let server: FixtureServer
+    var port: Int { server.port }
 
     init(upstream: Int, in directory: URL) throws {
         let portFile = directory.appendingPathComponent("proxy-port")
         modeFile = directory.appendingPathComponent("proxy-mode")
         try Data().write(to: modeFile)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("s3/fault_proxy.py").path,
-                             String(upstream), portFile.path, modeFile.path]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var found = 0
-        for _ in 0..<100 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let value = Int(text) { found = value; break }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        port = found
+        server = try FixtureServer(name: "fault proxy", script: TestPaths.fixtures.appendingPathComponent("s3/fault_proxy.py"),
+                                   arguments: [String(upstream), portFile.path, modeFile.path], portFile: portFile, startSeconds: 10)
     }
 
     func set(_ mode: String) throws { try Data(mode.utf8).write(to: modeFile) }
 
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// What the proxy recorded beside the mode file (mode file + "." + suffix), or "" if nothing.
+    func recorded(_ suffix: String) -> String {
+        (try? String(contentsOf: modeFile.appendingPathExtension(suffix), encoding: .utf8)) ?? ""
     }
 }
 
@@ -65,7 +56,7 @@ struct S3FaultTests {
         for retried in ["SlowDown", "complete multipart upload of", "stat s3://", "download s3://"] {
             #expect(backup.stderr.contains(retried), "no retry of \(retried): \(backup.stderr)")
         }
-        let fired = (try? String(contentsOf: proxy.modeFile.appendingPathExtension("fired"), encoding: .utf8)) ?? ""
+        let fired = proxy.recorded("fired")
         #expect(Set(fired.split(separator: "\n")) == ["drop-part", "slowdown", "head", "complete", "drop-get"], "\(fired)")
         #expect(backup.stderr.contains("; resuming"), "the dropped download was not resumed: \(backup.stderr)")
         let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
@@ -99,18 +90,14 @@ struct S3FaultTests {
         try config.write(to: base.configFile, atomically: true, encoding: .utf8)
     }
 
-    func proxyFile(_ suffix: String) -> String {
-        (try? String(contentsOf: proxy.modeFile.appendingPathExtension(suffix), encoding: .utf8)) ?? ""
-    }
-
     @Test func partsGoUpInParallelAndTheArchiveIsWhole() throws {
         try setStorage("  parts_in_flight: 3")
         try proxy.set("slow")
         let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
         #expect(backup.status == 0, "\(backup.stderr)")
         // Three 5 MiB parts, each held 0.5 s by the proxy: sent one at a time they never overlap.
-        #expect((Int(proxyFile("parallel")) ?? 0) >= 2, "parts did not overlap: \(proxyFile("parallel"))")
-        #expect((Int(proxyFile("parallel")) ?? 0) <= 3, "more parts in flight than parts_in_flight")
+        #expect((Int(proxy.recorded("parallel")) ?? 0) >= 2, "parts did not overlap: \(proxy.recorded("parallel"))")
+        #expect((Int(proxy.recorded("parallel")) ?? 0) <= 3, "more parts in flight than parts_in_flight")
         let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
         guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
             Issue.record("no backup: \(backup.text)"); return
@@ -133,10 +120,10 @@ struct S3FaultTests {
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("upload part 2"), "\(failed.stderr)")
         #expect(failed.stderr.contains("after 3 attempts"), "\(failed.stderr)")
-        #expect((Int(proxyFile("parallel")) ?? 0) >= 2, "parts did not overlap")
+        #expect((Int(proxy.recorded("parallel")) ?? 0) >= 2, "parts did not overlap")
         #expect(!(try orphanUploads()).contains("UploadId"), "orphaned multipart upload left behind")
         // The abort came after the last part request: no part was still on its way.
-        let log = proxyFile("log").split(separator: "\n")
+        let log = proxy.recorded("log").split(separator: "\n")
         let abort = log.lastIndex { $0.hasPrefix("DELETE") && $0.contains("uploadId=") }
         let lastPart = log.lastIndex { $0.hasPrefix("PUT") && $0.contains("partNumber=") }
         #expect(abort != nil && lastPart != nil && abort! > lastPart!, "\(log)")
@@ -154,9 +141,9 @@ struct S3FaultTests {
             Issue.record("no backup: \(backup.text)"); return
         }
         // UploadPartCopy requests with ranges that tile the object, into latest.tar.gz.
-        let copies = proxyFile("log").split(separator: "\n")
+        let copies = proxy.recorded("log").split(separator: "\n")
             .filter { $0.hasPrefix("PUT /cairn-test/configs/test/latest.tar.gz?partNumber=") }
-        #expect(copies.count >= 2, "\(proxyFile("log"))")
+        #expect(copies.count >= 2, "\(proxy.recorded("log"))")
         #expect(copies.first?.hasSuffix(" bytes=0-5242879") == true, "\(copies)")
         let original = base.temp.path("original.tgz"), latest = base.temp.path("latest.tgz")
         #expect(try base.aws("s3 cp s3://cairn-test/configs/test/\(id).tar.gz \(original.path)").status == 0)

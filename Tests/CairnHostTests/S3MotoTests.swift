@@ -11,8 +11,7 @@ final class MotoServer {
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     init(in directory: URL) throws {
-        port = try Int(runShell("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")
-            .text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        port = try freePort()
         let keyFile = directory.appendingPathComponent("moto-keys")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", TestPaths.fixtures.appendingPathComponent("s3/moto_auth_server.py").path,
@@ -44,16 +43,15 @@ final class MotoServer {
 /// checks on, judged by the AWS CLI, tar and jq (the runbook's own commands).
 @Suite("S3 storage against moto", .serialized)
 struct S3MotoTests {
-    let temp: TemporaryDirectory
+    let s3: MotoCairn
     let source: URL
-    let configFile: URL
-    let moto: MotoServer
+    var temp: TemporaryDirectory { s3.temp }
+    var moto: MotoServer { s3.moto }
+    var configFile: URL { s3.configFile }
 
     init() throws {
-        temp = try TemporaryDirectory("cairn-s3")
-        source = temp.path("source")
-        configFile = temp.path("cairn.yaml")
-        moto = try MotoServer(in: temp.url)
+        s3 = try MotoCairn("cairn-s3")
+        source = s3.temp.path("source")
         try FileManager.default.createDirectory(at: source.appendingPathComponent("etc"), withIntermediateDirectories: true)
         try Data("hello\n".utf8).write(to: source.appendingPathComponent("etc/hello.txt"))
         // Random bytes do not compress: with 5 MiB parts the archive needs several parts.
@@ -63,37 +61,24 @@ struct S3MotoTests {
         try """
             environment: test
             state:
-              path: \(temp.path("state.sqlite").path)
+              path: \(s3.temp.path("state.sqlite").path)
             storage:
               type: s3
-              endpoint: \(moto.endpoint)
+              endpoint: \(s3.moto.endpoint)
               part_size: 5MiB
               multipart_threshold: 5MiB
             components:
               configs:
                 plugin: directory
                 path: \(source.path)
-            """.write(to: configFile, atomically: true, encoding: .utf8)
-    }
-
-    var awsEnvironment: [String: String] {
-        ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey, "AWS_DEFAULT_REGION": "us-east-1"]
+            """.write(to: s3.configFile, atomically: true, encoding: .utf8)
     }
 
     func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        for name in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"] { environment[name] = nil }
-        environment["CAIRN_CONFIG"] = configFile.path
-        environment["HOME"] = temp.url.path  // no real ~/.aws
-        environment.merge(awsEnvironment) { _, new in new }
-        environment.merge(extra) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try s3.cairn(arguments, environment: extra)
     }
 
-    func aws(_ command: String) throws -> ToolResult {
-        let env = awsEnvironment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        return try runShell("HOME='\(temp.url.path)' \(env) aws --endpoint-url \(moto.endpoint) \(command)", check: false)
-    }
+    func aws(_ command: String) throws -> ToolResult { try s3.aws(command) }
 
     @Test func multipartBackupVerifyListLatestAndTheRunbooksAWSCommands() throws {
         let backup = try cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])

@@ -32,15 +32,11 @@ struct WeaviateBackupTests {
             let parts = line.split(separator: ":", maxSplits: 1)
             settings[String(parts[0])] = String(parts[1]).trimmingCharacters(in: .whitespaces)
         }
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(store.path)
+        try writeFilesystemConfig(configFile, store: store, """
             components:
               weaviate:
             \(settings.sorted { $0.key < $1.key }.map { "    \($0.key): \($0.value)" }.joined(separator: "\n"))
-            """.write(to: configFile, atomically: true, encoding: .utf8)
+            """)
     }
 
     /// Every answer the test server gave in this test follows Weaviate's spec.
@@ -57,13 +53,9 @@ struct WeaviateBackupTests {
     }
 
     func cairn(_ arguments: [String], environment extra: [String: String] = ["WEAVIATE_API_KEY": "test-key-1"]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = configFile.path
-        for key in ["WEAVIATE_URL", "WEAVIATE_API_KEY", "WEAVIATE_BACKUPS_PATH", "WEAVIATE_BACKUP_BACKEND", "WEAVIATE_BACKUP_DEADLINE"] {
-            environment[key] = nil
-        }
-        environment.merge(extra) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try runCairn(arguments, config: configFile, in: temp.url, unset: [
+            "WEAVIATE_URL", "WEAVIATE_API_KEY", "WEAVIATE_BACKUPS_PATH", "WEAVIATE_BACKUP_BACKEND", "WEAVIATE_BACKUP_DEADLINE",
+        ], environment: extra)
     }
 
     var latest: URL { store.appendingPathComponent("weaviate/test/latest.tar.gz") }
@@ -160,12 +152,7 @@ struct WeaviateBackupTests {
     }
 
     @Test func theRunbooksEnvironmentAloneIsEnough() throws {
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(store.path)
-            """.write(to: configFile, atomically: true, encoding: .utf8)
+        try writeFilesystemConfig(configFile, store: store, "")
         let backup = try cairn(["backup", "weaviate"], environment: ["WEAVIATE_URL": weaviate.url, "WEAVIATE_API_KEY": "test-key-1"])
         #expect(backup.status == 0, "\(backup.text)\(backup.stderr)")
         #expect(FileManager.default.fileExists(atPath: latest.path))
@@ -200,7 +187,7 @@ struct WeaviateBackupTests {
         try expectRefused("(unauthorized: unauthorized: invalid api key); the API key was refused", environment: ["WEAVIATE_API_KEY": "wrong"])
 
         // Nothing listening at the URL.
-        try writeConfig("url: http://127.0.0.1:\(try RedisServer.freePort())")
+        try writeConfig("url: http://127.0.0.1:\(try freePort())")
         try expectRefused("cannot reach Weaviate at http://127.0.0.1:", "Check 'url' (WEAVIATE_URL) and that Weaviate is running")
         try writeConfig()
 
@@ -328,15 +315,11 @@ struct WeaviateBackupTests {
 
     @Test func theCheckFailsOnAnEmptyDatabaseAndAMissingModule() throws {
         let fresh = try FakeWeaviate(in: temp.path("empty"), config: ["backups_path": backups.path, "classes": [String: Int]()])
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(store.path)
+        try writeFilesystemConfig(configFile, store: store, """
             components:
               weaviate:
                 url: \(fresh.url)
-            """.write(to: configFile, atomically: true, encoding: .utf8)
+            """)
         let check = try cairn(["check", "weaviate"], environment: [:])
         #expect(check.status == 1, "\(check.text)\(check.stderr)")
         #expect(check.stderr.contains("Weaviate holds no collections: there is nothing to back up, and Weaviate refuses to back up an empty database (422)"), "\(check.stderr)")

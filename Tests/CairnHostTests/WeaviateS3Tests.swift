@@ -19,9 +19,6 @@ struct WeaviateS3Tests {
 
     func writeConfig(weaviate: FakeWeaviate, backend: String) throws {
         try s3.writeConfig(bucket: "cairn-test", """
-            environment: test
-            state:
-              path: \(s3.temp.path("state.sqlite").path)
             components:
               weaviate:
                 url: \(weaviate.url)
@@ -120,17 +117,13 @@ struct WeaviateS3Tests {
         ])
         // A filesystem store cannot see the bucket.
         let store = s3.temp.path("store")
-        try """
-            environment: test
-            storage:
-              type: filesystem
-              root: \(store.path)
+        try writeFilesystemConfig(s3.configFile, store: store, """
             components:
               weaviate:
                 url: \(weaviate.url)
                 backend: s3
                 poll_interval_ms: 20
-            """.write(to: s3.configFile, atomically: true, encoding: .utf8)
+            """)
         let backup = try s3.cairn(["backup", "weaviate"])
         #expect(backup.status == 1, "\(backup.text)\(backup.stderr)")
         #expect((backup.text + backup.stderr).contains("but Cairn's store holds nothing under weaviate-backups/weaviate_"), "\(backup.text)\(backup.stderr)")

@@ -3,10 +3,8 @@ import Foundation
 
 /// `--json` on pipeline commands: one JSON object per line on stdout (progress events, step
 /// results, one summary), so programs can follow a run as it happens.
-final class JSONLinesReporter: RunReporter, @unchecked Sendable {
-    // @unchecked: `lastProgress` is guarded by `lock`.
-    private let lock = NSLock()
-    private var lastProgress: [String: Date] = [:]
+final class JSONLinesReporter: RunReporter, Sendable {
+    private let throttle = ProgressThrottle(every: 0.5)
 
     static func emit(_ object: [String: JSONValue]) {
         var fields = object
@@ -31,12 +29,7 @@ final class JSONLinesReporter: RunReporter, @unchecked Sendable {
     }
 
     func stepProgress(_ name: String, done: UInt64, total: UInt64) {
-        lock.lock()
-        let now = Date()
-        let due = now.timeIntervalSince(lastProgress[name] ?? .distantPast) >= 0.5 || (total > 0 && done >= total)
-        if due { lastProgress[name] = now }
-        lock.unlock()
-        guard due else { return }
+        guard throttle.due(name, final: total > 0 && done >= total) else { return }
         Self.emit(["type": .string("progress"), "step": .string(name), "done_bytes": .number(Double(done)),
                    "total_bytes": .number(Double(total))])
     }

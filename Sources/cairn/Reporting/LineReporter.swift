@@ -3,10 +3,9 @@ import Foundation
 
 /// Plain, timestamped lines on stderr: for logs, cron mail and CI, where a redrawn bar is noise.
 final class LineReporter: RunReporter, @unchecked Sendable {
-    // @unchecked: `lastProgress` is guarded by `lock`.
-    private let lock = NSLock()
-    private var lastProgress: [String: Date] = [:]
+    // @unchecked: the formatter is only read, never changed, after init.
     private let formatter = ISO8601DateFormatter()
+    private let throttle = ProgressThrottle(every: 10)
 
     func write(_ text: String) {
         FileHandle.standardError.write(Data("\(formatter.string(from: Date())) \(text)\n".utf8))
@@ -19,11 +18,7 @@ final class LineReporter: RunReporter, @unchecked Sendable {
     func stepStarted(_ name: String) { write("step '\(name)' started") }
 
     func stepProgress(_ name: String, done: UInt64, total: UInt64) {
-        lock.lock()
-        let due = Date().timeIntervalSince(lastProgress[name] ?? .distantPast) >= 10
-        if due { lastProgress[name] = Date() }
-        lock.unlock()
-        guard due else { return }
+        guard throttle.due(name) else { return }
         write("step '\(name)': \(Output.bytes(done))\(total > 0 ? " of \(Output.bytes(total))" : "")")
     }
 

@@ -44,12 +44,10 @@ final class EscalationHarness {
     }
 
     func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAIRN_CONFIG"] = configFile.path
-        for key in ["ENVIRONMENT", "S3_BUCKET", "AWS_REGION", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "SLACK_WEBHOOK_URL",
-                    "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_EVENTS_URL", "CAIRN_WEBHOOK_URL"] { environment[key] = nil }
-        environment.merge(extra) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+        try runCairn(arguments, config: configFile, in: temp.url, unset: [
+            "ENVIRONMENT", "S3_BUCKET", "AWS_REGION", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "SLACK_WEBHOOK_URL",
+            "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_EVENTS_URL", "CAIRN_WEBHOOK_URL",
+        ], environment: extra)
     }
 
     /// `cairn incidents --json` (with --all: resolved ones too).

@@ -26,9 +26,15 @@ struct MotoCairn {
         ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey, "AWS_DEFAULT_REGION": "us-east-1"]
     }
 
-    /// cairn.yaml, given without its `storage:` section: an s3 store on `bucket` in moto is added.
+    /// cairn.yaml for the `test` environment, with the state database and logs in the temporary
+    /// folder and an s3 store on `bucket` in moto; `rest` (top-level YAML) follows.
     func writeConfig(bucket: String, _ rest: String) throws {
         try """
+            environment: test
+            state:
+              path: \(temp.path("state.sqlite").path)
+            logs:
+              dir: \(temp.path("logs").path)
             storage:
               type: s3
               bucket: \(bucket)
@@ -37,13 +43,10 @@ struct MotoCairn {
             """.write(to: configFile, atomically: true, encoding: .utf8)
     }
 
-    func cairn(_ arguments: [String]) throws -> ToolResult {
-        var environment = ProcessInfo.processInfo.environment
-        for name in Self.overridingVariables { environment[name] = nil }
-        environment["CAIRN_CONFIG"] = configFile.path
-        environment["HOME"] = temp.url.path
-        environment.merge(awsEnvironment) { _, new in new }
-        return try runTool([TestPaths.cairnExecutable.path] + arguments, in: temp.url, environment: environment, check: false)
+    /// `extra` variables are set last, over moto's credentials.
+    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
+        try runCairn(arguments, config: configFile, in: temp.url, unset: Self.overridingVariables,
+                     environment: awsEnvironment.merging(["HOME": temp.url.path].merging(extra) { $1 }) { $1 })
     }
 
     /// An AWS CLI command (a shell pipeline may follow), run in the temporary folder.

@@ -78,3 +78,40 @@ final class TemporaryDirectory {
     func path(_ name: String) -> URL { url.appendingPathComponent(name) }
 }
 
+/// A port on 127.0.0.1 that was free a moment ago, for servers that cannot bind port 0 themselves.
+func freePort() throws -> Int {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(s) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, length) == 0 && getsockname(s, $0, &length) == 0 }
+    }
+    guard ok else { throw ToolFailure(command: "bind", result: ToolResult(status: 1, stdout: Data(), stderr: "no free port")) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Runs the built `cairn` binary in `directory` with `CAIRN_CONFIG=config`, the test process's
+/// environment without `unset` (variables that would override the test's cairn.yaml), and `extra`.
+func runCairn(_ arguments: [String], config: URL?, in directory: URL, unset: [String] = [],
+              environment extra: [String: String] = [:]) throws -> ToolResult {
+    var environment = ProcessInfo.processInfo.environment
+    for name in unset { environment[name] = nil }
+    environment["CAIRN_CONFIG"] = config?.path
+    environment.merge(extra) { _, new in new }
+    return try runTool([TestPaths.cairnExecutable.path] + arguments, in: directory, environment: environment, check: false)
+}
+
+/// Writes `file` as a cairn.yaml for the `test` environment with a filesystem store at `store`;
+/// `rest` (top-level YAML) follows.
+func writeFilesystemConfig(_ file: URL, store: URL, _ rest: String) throws {
+    try """
+        environment: test
+        storage:
+          type: filesystem
+          root: \(store.path)
+        \(rest)
+        """.write(to: file, atomically: true, encoding: .utf8)
+}
