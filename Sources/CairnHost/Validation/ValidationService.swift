@@ -24,21 +24,6 @@ public struct CheckScope: Sendable {
     }
 }
 
-extension Workspace {
-    /// The components a command covers: those named (each must be known), else every configured one.
-    public func componentNames(_ named: [String]) throws -> [String] {
-        if !named.isEmpty {
-            for name in named { try requireComponent(name) }
-            return named
-        }
-        let configured = config.components.map(\.name)
-        guard !configured.isEmpty else {
-            throw CairnError.usage("no components are configured in \(config.file ?? "the configuration (no cairn.yaml found)"); name them (e.g. cairn validate redis) or add them under 'components:'")
-        }
-        return configured
-    }
-}
-
 /// The runbook's daily validation, done properly: for every component and environment the
 /// newest backup exists, its backup_metadata.json is readable, and it is younger than the
 /// allowed age (`max_age`, default 26h). The runbook only checked that *some* object existed.
