@@ -80,7 +80,7 @@ extension FilesystemStore {
             let n = Posix.readSome(input, base, buffer.count, code: &code)
             if n < 0 { throw StoreError(errno: code, "cannot read object '\(source.text)'", path: sourcePath) }
             if n == 0 { return }
-            let written = Posix.writeAll(output, UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            let written = writeAll(output, UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             if written != 0 { throw notWritable(written, "writing '\(temporary)' to copy '\(source.text)'") }
         }
     }

@@ -23,7 +23,7 @@ final class ObjectWriter {
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
         guard fd >= 0 else { throw StoreError(CAIRN_INVALID, "write to key '\(key.text)' after it was finished") }
-        let code = Posix.writeAll(fd, bytes)
+        let code = writeAll(fd, bytes)
         if code != 0 {
             throw store.notWritable(code, "writing '\(temporaryPath)' for key '\(key.text)'")
         }

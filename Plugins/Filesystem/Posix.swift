@@ -33,22 +33,6 @@ enum Posix {
         }
     }
 
-    /// Writes all of `buffer`. Returns 0 or the errno value.
-    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32 {
-        guard var next = buffer.baseAddress else { return 0 }
-        var left = buffer.count
-        while left > 0 {
-            let n = Glibc.write(fd, next, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            next += n
-            left -= n
-        }
-        return 0
-    }
-
     /// One read(2), retrying on EINTR: the count, or -1 with the errno value in `code`.
     static func readSome(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int,
                          code: inout Int32) -> Int {

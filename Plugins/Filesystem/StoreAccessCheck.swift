@@ -60,7 +60,7 @@ extension FilesystemStore {
         case .success(let opened): fd = opened
         }
         let text: StaticString = "cairn access probe\n"
-        var code = Posix.writeAll(fd, UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        var code = writeAll(fd, UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         if code == 0 && fsync(fd) != 0 { code = errno }
         if close(fd) != 0 && code == 0 { code = errno }
         let removed = unlink(probe) == 0 ? 0 : errno

@@ -42,16 +42,14 @@ public struct TransportError: Error {
 /// alive. Never calls curl_global_init: the host did that once for the process.
 public final class HTTPTransport {
     private let handle: UnsafeMutableRawPointer
-    public let timeoutSeconds: Int
     /// Seconds to wait for the TCP (and TLS) connection.
     public var connectTimeoutSeconds = 30
     /// Upper bound for a whole request in seconds; nil leaves it unbounded (the stall limit still applies).
     public var requestTimeoutSeconds: Int?
 
-    public init?(timeoutSeconds: Int = 300) {
+    public init?() {
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
-        self.timeoutSeconds = timeoutSeconds
     }
 
     deinit { curl_easy_cleanup(handle) }
@@ -74,26 +72,16 @@ public final class HTTPTransport {
         // Ranged reads know their size: one allocation instead of repeated growth.
         exchange.response.reserveCapacity(expectedBytes)
         let context = Unmanaged.passUnretained(exchange).toOpaque()
-        var list: UnsafeMutablePointer<curl_slist>? = nil
+        var list = CurlRequest.headerList(headers)
         defer { curl_slist_free_all(list) }
-        for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
         // curl would otherwise add its own Content-Type to POSTs; Expect waits a round trip for nothing.
         if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
             list = curl_slist_append(list, "Content-Type:")
         }
         list = curl_slist_append(list, "Expect:")
 
-        _ = cairn_curl_setopt_string(handle, CURLOPT_URL, url)
-        _ = cairn_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        CurlRequest.setCommonOptions(handle, url: url, headers: list, connectTimeoutSeconds: connectTimeoutSeconds)
         if let requestTimeoutSeconds { _ = cairn_curl_setopt_long(handle, CURLOPT_TIMEOUT, requestTimeoutSeconds) }
-        // A stalled transfer (under 1 KiB/s for a minute) fails instead of hanging the backup.
-        _ = cairn_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        // The path was signed as sent; curl must not remove dot segments from it.
-        _ = cairn_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)
         _ = cairn_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
         _ = cairn_curl_setopt_function(handle, CURLOPT_WRITEFUNCTION, { data, size, count, ctx in
             guard let ctx, let data else { return 0 }
@@ -107,12 +95,10 @@ public final class HTTPTransport {
             guard let ctx, let data else { return 0 }
             let exchange = Unmanaged<Exchange>.fromOpaque(ctx).takeUnretainedValue()
             let n = size * count
-            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
-            if line.hasPrefix("HTTP/") { exchange.headers = [:] }  // a new response (after 100 Continue)
-            if let colon = line.firstIndex(of: ":") {
-                let name = line[..<colon].lowercased()
-                let value = String(line[line.index(after: colon)...]).trimmed(of: " \t\r\n")
-                exchange.headers[name] = value
+            switch HTTPHeaderLine(UnsafeRawBufferPointer(start: data, count: n)) {
+            case .status: exchange.headers = [:]  // a new response (after 100 Continue)
+            case .field(let name, let value): exchange.headers[name] = value
+            case .other: break
             }
             return n
         })
@@ -161,14 +147,5 @@ public final class HTTPTransport {
         var status = 0
         _ = cairn_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: exchange.headers, body: exchange.response)
-    }
-}
-
-extension StringProtocol {
-    public func trimmed(of set: String) -> String {
-        var s = self[...]
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }

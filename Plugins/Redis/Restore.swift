@@ -133,13 +133,8 @@ enum Files {
                     tail.feed(data)
                     if let newest, let version = tail.rdbVersion, version > newest.rdb { throw tooNew(version, newest) }
                 }
-                var offset = 0
-                while offset < n {
-                    guard let base = data.baseAddress else { break }
-                    let w = write(fd, base + offset, n - offset)
-                    if w < 0 { if errno == EINTR { continue }; throw RedisError(errno: errno, "writing \(path)") }
-                    offset += w
-                }
+                let code = writeAll(fd, data)
+                if code != 0 { throw RedisError(errno: code, "writing \(path)") }
                 written.bytes += Int64(n)
             }
             guard fsync(fd) == 0 else { throw RedisError(errno: errno, "flushing \(path)") }

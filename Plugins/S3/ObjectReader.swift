@@ -174,27 +174,18 @@ private final class ObjectDownload: @unchecked Sendable {
 
     private func perform(_ handle: UnsafeMutableRawPointer, url: String, headers: [(String, String)]) -> CURLcode {
         curl_easy_reset(handle)
-        var list: UnsafeMutablePointer<curl_slist>? = nil
+        let list = CurlRequest.headerList(headers)
         defer { curl_slist_free_all(list) }
-        for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
         let context = Unmanaged.passUnretained(self).toOpaque()
-        _ = cairn_curl_setopt_string(handle, CURLOPT_URL, url)
-        _ = cairn_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
         // A transfer stalled for a minute (the server's or our reader's fault) is resumed anew.
-        _ = cairn_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        _ = cairn_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)
+        CurlRequest.setCommonOptions(handle, url: url, headers: list, connectTimeoutSeconds: 30)
         _ = cairn_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
         _ = cairn_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
         _ = cairn_curl_setopt_function(handle, CURLOPT_HEADERFUNCTION, { data, size, count, ctx in
             guard let ctx, let data else { return 0 }
             let download = Unmanaged<ObjectDownload>.fromOpaque(ctx).takeUnretainedValue()
-            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
-            if line.hasPrefix("HTTP/") {
-                download.status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            if case .status(let status) = HTTPHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count)) {
+                download.status = status
             }
             return size * count
         })

@@ -1,12 +1,12 @@
 import CCairnPlugin
-import Glibc
+import CairnPluginSupport
 
 extension S3Store {
     /// Aborts every incomplete multipart upload under `prefix` started more than `olderThan`
     /// seconds ago (ListMultipartUploads, paged, then AbortMultipartUpload each). Returns how many
     /// were aborted. Uploads of a backup still running are younger than any sensible age.
     func abortStaleUploads(prefix: String, olderThan seconds: Int64) throws(S3Error) -> Int64 {
-        let cutoffMs = (Int64(time(nil)) - seconds) * 1000
+        let cutoffMs = (now() - seconds) * 1000
         var aborted: Int64 = 0
         var keyMarker: String?
         var uploadIDMarker: String?

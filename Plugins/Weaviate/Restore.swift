@@ -136,12 +136,8 @@ extension WeaviateComponent {
         defer { close(fd) }
         var written: Int64 = 0
         func put(_ data: UnsafeRawBufferPointer) throws(WeaviateError) {
-            var offset = 0
-            while offset < data.count {
-                let n = Glibc.write(fd, data.baseAddress! + offset, data.count - offset)
-                if n < 0 { if errno == EINTR { continue }; throw WeaviateError(errno: errno, "writing \(path)") }
-                offset += n
-            }
+            let code = writeAll(fd, data)
+            if code != 0 { throw WeaviateError(errno: code, "writing \(path)") }
             written += Int64(data.count)
         }
         if let bytes {

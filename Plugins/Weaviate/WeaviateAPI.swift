@@ -15,7 +15,7 @@ final class WeaviateAPI {
     private let transport: HTTPTransport
 
     init(settings: Settings) throws(WeaviateError) {
-        guard let transport = HTTPTransport(timeoutSeconds: settings.requestTimeout) else {
+        guard let transport = HTTPTransport() else {
             throw WeaviateError(CAIRN_ERROR, "libcurl could not create a handle")
         }
         transport.connectTimeoutSeconds = settings.connectTimeout
@@ -90,22 +90,4 @@ final class WeaviateAPI {
         let text = String(decoding: body.prefix(200), as: UTF8.self)
         return "'" + text + (body.count > 200 ? "…" : "") + "'"
     }
-
-    /// Percent-encodes a path segment (backup ids are [a-z0-9_-], but be safe).
-    static func segment(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
