@@ -233,11 +233,12 @@ struct WeaviateBackupTests {
         try expectRefused("Weaviate's backup folder \(temp.path("elsewhere").path) is not visible here (No such file or directory): set backups_path")
         try writeConfig()
 
-        // 422 for an id Weaviate already has: the next seconds' ids are taken.
+        // 422 for an id Weaviate already has: the next two minutes' ids are taken (a loaded machine
+        // can take several seconds to start cairn).
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd_HHmmss"
         formatter.timeZone = TimeZone(identifier: "UTC")
-        for second in 0 ..< 8 {
+        for second in 0 ..< 120 {
             let taken = backups.appendingPathComponent("weaviate_" + formatter.string(from: Date().addingTimeInterval(Double(second))))
             try FileManager.default.createDirectory(at: taken, withIntermediateDirectories: true)
             try Data("{\"status\":\"SUCCESS\"}".utf8).write(to: taken.appendingPathComponent("backup_config.json"))
