@@ -58,7 +58,7 @@ let package = Package(
         // HTTP over the host's libcurl, compiled into the plugins that speak HTTP.
         .target(name: "CairnPluginHTTP", dependencies: ["CCurl"], path: "Plugins/HTTP"),
         .target(name: "CairnS3",
-                dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP", "CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Plugins/S3", resources: [.copy("plugin.json")]),
         .target(name: "CairnWeaviate", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP"],
                 path: "Plugins/Weaviate", resources: [.copy("plugin.json")]),

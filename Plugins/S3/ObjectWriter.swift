@@ -84,13 +84,15 @@ final class S3ObjectWriter {
     }
 
     private func start() throws(S3Error) {
-        let response = try store.client.send("POST", key: key, query: [("uploads", "")], headers: store.writeHeaders,
+        let checksum = store.checksums ? [("x-amz-checksum-algorithm", "CRC32")] : []
+        let response = try store.client.send("POST", key: key, query: [("uploads", "")], headers: store.writeHeaders + checksum,
                                              what: "start multipart upload of")
         guard let id = XML.first("UploadId", in: response.text), !id.isEmpty else {
             throw S3Error(CAIRN_IO, "start multipart upload of s3://\(store.client.bucket)/\(key): no UploadId in the answer")
         }
         uploadID = id
-        pool = try PartUploadPool(clients: try store.uploadClients(), key: key, uploadID: id, maxBuffers: store.partsInFlight)
+        pool = try PartUploadPool(clients: try store.uploadClients(), key: key, uploadID: id, maxBuffers: store.partsInFlight,
+                               checksums: store.checksums)
     }
 
     /// Copies bytes into part buffers, handing each full one to the pool.
@@ -126,7 +128,7 @@ final class S3ObjectWriter {
         partsSubmitted += 1
     }
 
-    private func complete(_ parts: [(number: Int, etag: String)]) throws(S3Error) {
+    private func complete(_ parts: [UploadedPart]) throws(S3Error) {
         guard let uploadID else { return }
         try store.completeUpload(key: key, uploadID: uploadID, parts: parts)
         self.uploadID = nil

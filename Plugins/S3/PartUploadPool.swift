@@ -37,6 +37,14 @@ final class PartBuffer {
     }
 }
 
+/// A part S3 has: what CompleteMultipartUpload must name. `crc32` is the checksum sent with the
+/// part (nil for copied parts and with checksums off).
+struct UploadedPart {
+    var number: Int
+    var etag: String
+    var crc32: String?
+}
+
 /// Uploads the parts of one multipart upload on up to `clients.count` threads, each with its own
 /// S3 client and curl handle (a curl handle serves one thread). At most `maxBuffers` parts exist
 /// at once, the one being filled included, so memory stays at `maxBuffers × part size`; when all
@@ -49,21 +57,24 @@ final class PartUploadPool: @unchecked Sendable {
     private let key: String
     private let uploadID: String
     private let maxBuffers: Int
+    private let checksums: Bool
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue: [PartBuffer] = []
     private var spare: [PartBuffer] = []
     private var buffersCreated = 0
     private var uploading = 0
-    private var etags: [Int: String] = [:]
+    private var uploaded: [Int: UploadedPart] = [:]
     private var failure: S3Error?
     private var stopping = false
     private var threads: [pthread_t] = []
 
-    init(clients: [S3Client], key: String, uploadID: String, maxBuffers: Int) throws(S3Error) {
+    /// `checksums`: send each part's CRC32 (the upload was started with x-amz-checksum-algorithm).
+    init(clients: [S3Client], key: String, uploadID: String, maxBuffers: Int, checksums: Bool) throws(S3Error) {
         self.key = key
         self.uploadID = uploadID
         self.maxBuffers = max(1, maxBuffers)
+        self.checksums = checksums
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(changed, nil)
         for client in clients {
@@ -119,14 +130,14 @@ final class PartUploadPool: @unchecked Sendable {
     }
 
     /// Waits for every submitted part, stops the workers and returns the parts in order.
-    func finish() throws(S3Error) -> [(number: Int, etag: String)] {
+    func finish() throws(S3Error) -> [UploadedPart] {
         pthread_mutex_lock(mutex)
         while failure == nil && (!queue.isEmpty || uploading > 0) { pthread_cond_wait(changed, mutex) }
         let outcome = failure
         pthread_mutex_unlock(mutex)
         stop()
         if let outcome { throw outcome }
-        return etags.sorted { $0.key < $1.key }.map { (number: $0.key, etag: $0.value) }
+        return uploaded.values.sorted { $0.number < $1.number }
     }
 
     /// Lets the parts being uploaded finish (so none arrives after an abort), drops the queued
@@ -154,12 +165,12 @@ final class PartUploadPool: @unchecked Sendable {
             uploading += 1
             pthread_mutex_unlock(mutex)
 
-            let result = Result { () throws(S3Error) -> String in try upload(buffer, with: client) }
+            let result = Result { () throws(S3Error) -> UploadedPart in try upload(buffer, with: client) }
 
             pthread_mutex_lock(mutex)
             uploading -= 1
             switch result {
-            case .success(let etag): etags[buffer.number] = etag
+            case .success(let part): uploaded[part.number] = part
             case .failure(let error):
                 if failure == nil { failure = error }
                 stopping = true
@@ -171,14 +182,18 @@ final class PartUploadPool: @unchecked Sendable {
         }
     }
 
-    private func upload(_ buffer: PartBuffer, with client: S3Client) throws(S3Error) -> String {
+    /// Runs on a worker thread, so the part's CRC32, like its SigV4 payload hash, costs no time
+    /// on the thread producing the archive.
+    private func upload(_ buffer: PartBuffer, with client: S3Client) throws(S3Error) -> UploadedPart {
         if client.cancelled { throw S3Error(CAIRN_CANCELLED, "upload of s3://\(client.bucket)/\(key) cancelled") }
+        let crc32 = checksums ? S3Checksum.crc32(buffer.bytes) : nil
         let response = try client.send("PUT", key: key, query: [("partNumber", String(buffer.number)), ("uploadId", uploadID)],
+                                       headers: crc32.map { [("x-amz-checksum-crc32", $0)] } ?? [],
                                        body: buffer.bytes, what: "upload part \(buffer.number) of")
         guard let etag = response.headers["etag"], !etag.isEmpty else {
             throw S3Error(CAIRN_IO, "upload part \(buffer.number) of s3://\(client.bucket)/\(key): no ETag in the answer")
         }
-        return etag
+        return UploadedPart(number: buffer.number, etag: etag, crc32: crc32)
     }
 }
 

@@ -173,10 +173,12 @@ struct S3Failure {
         regionHint = headers["x-amz-bucket-region"] ?? XML.first("Region", in: text)
     }
 
+    /// BadDigest: the body's CRC32 or SHA-256 did not match on arrival, so it changed on the way;
+    /// the part is still in memory and is sent again.
     var retryable: Bool {
         if status == 429 || status >= 500 { return true }
-        return ["SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable", "Throttling",
-                "ThrottlingException"].contains(code)
+        return ["BadDigest", "XAmzContentSHA256Mismatch", "SlowDown", "InternalError", "RequestTimeout",
+                "ServiceUnavailable", "Throttling", "ThrottlingException"].contains(code)
     }
 
     var summary: String {

@@ -14,18 +14,21 @@ final class S3Store {
     let multipartCopyThreshold: Int
     /// Extra headers for every object written: server-side encryption and storage class.
     let writeHeaders: [(String, String)]
+    /// Whether uploads carry a CRC32 for the store to check (setting `checksum`).
+    let checksums: Bool
     static let minimumPartSize = 5 << 20
     static let maximumParts = 10_000
     static let maximumCopySize = 5 << 30
 
     init(client: S3Client, partSize: Int, multipartThreshold: Int, partsInFlight: Int, multipartCopyThreshold: Int,
-         writeHeaders: [(String, String)]) {
+         writeHeaders: [(String, String)], checksums: Bool) {
         self.client = client
         self.partSize = partSize
         self.multipartThreshold = multipartThreshold
         self.partsInFlight = partsInFlight
         self.multipartCopyThreshold = multipartCopyThreshold
         self.writeHeaders = writeHeaders
+        self.checksums = checksums
     }
 
     /// One client per upload thread, each with its own curl handle; the first is the store's.
@@ -104,6 +107,11 @@ final class S3Store {
                           + "CopyObject), not \(copyThreshold) bytes")
         }
 
+        let checksum = try setting("checksum") ?? "crc32"
+        guard checksum == "crc32" || checksum == "none" else {
+            throw S3Error(CAIRN_INVALID, "setting 'checksum' must be crc32 or none, not '\(checksum)'")
+        }
+
         var headers: [(String, String)] = []
         if let sse = try setting("sse") {
             guard sse == "AES256" || sse == "aws:kms" else {
@@ -128,7 +136,7 @@ final class S3Store {
         client.log(CAIRN_LOG_DEBUG, "s3: bucket '\(bucket)' region \(region) at \(scheme)://\(endpointHost) "
                    + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(found.source)")
         return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, partsInFlight: partsInFlight,
-                       multipartCopyThreshold: copyThreshold, writeHeaders: headers)
+                       multipartCopyThreshold: copyThreshold, writeHeaders: headers, checksums: checksum == "crc32")
     }
 
     /// "16777216", "16MiB", "16M", "64 MB" (binary units, as part sizes are usually meant).
@@ -225,7 +233,7 @@ final class S3Store {
             throw S3Error(CAIRN_IO, "start multipart copy to s3://\(client.bucket)/\(destination): no UploadId in the answer")
         }
         do throws(S3Error) {
-            var parts: [(number: Int, etag: String)] = []
+            var parts: [UploadedPart] = []
             var offset = 0
             while offset < size {
                 if client.cancelled { throw S3Error(CAIRN_CANCELLED, "\(what) s3://\(client.bucket)/\(destination): cancelled") }
@@ -238,7 +246,7 @@ final class S3Store {
                 guard let etag = XML.first("ETag", in: answer.text), !etag.isEmpty else {
                     throw S3Error(CAIRN_IO, "\(what) s3://\(client.bucket)/\(destination): part \(number) answer has no ETag")
                 }
-                parts.append((number, etag))
+                parts.append(UploadedPart(number: number, etag: etag))
                 offset = last + 1
             }
             try completeUpload(key: destination, uploadID: uploadID, parts: parts)
@@ -251,10 +259,12 @@ final class S3Store {
     }
 
     /// CompleteMultipartUpload; a 200 can still carry an <Error>, and then nothing is published.
-    func completeUpload(key: String, uploadID: String, parts: [(number: Int, etag: String)]) throws(S3Error) {
+    /// An upload started with a checksum algorithm must name every part's checksum.
+    func completeUpload(key: String, uploadID: String, parts: [UploadedPart]) throws(S3Error) {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts {
-            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(XML.escape(part.etag))</ETag></Part>"
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(XML.escape(part.etag))</ETag>"
+                + (part.crc32.map { "<ChecksumCRC32>\($0)</ChecksumCRC32>" } ?? "") + "</Part>"
         }
         xml += "</CompleteMultipartUpload>"
         _ = try withBytes(Array(xml.utf8)) { (bytes) throws(S3Error) -> HTTPResponse in
@@ -284,7 +294,10 @@ final class S3Store {
     }
 
     func put(_ key: String, _ body: UnsafeRawBufferPointer) throws(S3Error) {
-        _ = try client.send("PUT", key: key, headers: writeHeaders, body: body, what: "upload")
+        // x-amz-sdk-checksum-algorithm names the algorithm as the AWS SDKs do; S3 needs only the value.
+        let checksum = checksums
+            ? [("x-amz-sdk-checksum-algorithm", "CRC32"), ("x-amz-checksum-crc32", S3Checksum.crc32(body))] : []
+        _ = try client.send("PUT", key: key, headers: writeHeaders + checksum, body: body, what: "upload")
     }
 
     // MARK: Access check
