@@ -153,6 +153,46 @@ struct S3FaultTests {
         #expect(!(try orphanUploads()).contains("UploadId"))
     }
 
+    /// The proxy checks CRC32s as S3 does (moto does not): every part, the access probe's PUT and
+    /// the complete must carry the right ones, and a part corrupted on the way is refused with
+    /// BadDigest and sent again from memory.
+    @Test func checksumsMatchWhatS3ComputesAndACorruptedPartIsSentAgain() throws {
+        try proxy.set("checksums,corrupt")
+        let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(proxy.recorded("fired") == "corrupt-part\n", "\(proxy.recorded("fired"))")
+        #expect(backup.stderr.contains("HTTP 400 BadDigest: The CRC32 you specified did not match"), "\(backup.stderr)")
+        // 14 MiB of random data in 5 MiB parts: 3 parts accepted, one probe object, one complete.
+        let checked = proxy.recorded("checksums").split(separator: "\n")
+        #expect(checked.filter { $0 == "part" }.count == 3, "\(checked)")
+        #expect(checked.filter { $0 == "object" }.count == 1, "\(checked)")
+        #expect(checked.filter { $0 == "complete" }.count == 1, "\(checked)")
+        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
+        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
+            Issue.record("no backup: \(backup.text)"); return
+        }
+        #expect(try latestID() == id)
+        #expect(try base.cairn(["verify", "configs", "--backup", id, "--bucket", "cairn-test"]).status == 0)
+    }
+
+    /// Without the store's check, the same corruption is caught by the read-back: the backup fails
+    /// and latest.tar.gz keeps the previous backup.
+    @Test func withChecksumsOffACorruptedPartFailsVerificationAndKeepsLatest() throws {
+        try setStorage("  checksum: none")
+        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let before = try latestID()
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        try proxy.set("checksums,corrupt")
+        let failed = try base.cairn(["backup", "configs", "--bucket", "cairn-test"])
+        #expect(failed.status == 1)
+        #expect(proxy.recorded("fired") == "corrupt-part\n")
+        #expect(proxy.recorded("checksums").isEmpty, "a checksum was sent: \(proxy.recorded("checksums"))")
+        #expect(failed.stderr.contains("verify"), "\(failed.stderr)")
+        #expect(try latestID() == before)
+        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
+        #expect(listing.text.split(separator: "\n").count == 2, "the corrupt archive was kept: \(listing.text)")
+    }
+
     @Test func aWrongRegionAndADenialGetSpecificMessages() throws {
         try proxy.set("redirect")
         let redirected = try base.cairn(["list", "configs", "--bucket", "cairn-test"])

@@ -137,6 +137,40 @@ struct S3MotoTests {
         #expect(head.text.contains("\"StorageClass\": \"STANDARD_IA\""), "\(head.text)")
     }
 
+    /// Uploads declare CRC32, so S3 (here moto) keeps a composite checksum of the parts' CRC32s:
+    /// the AWS CLI reads it back and it matches one computed from the stored bytes by Python.
+    @Test func multipartUploadsCarryACompositeCRC32() throws {
+        let backup = try cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let key = "configs/test/latest.tar.gz"
+        let id = try aws("s3 cp s3://cairn-test/\(key) - | tar --wildcards -xzO '*/backup_metadata.json' | jq -r .backup_id")
+            .text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // GET, not HEAD: moto's HEAD leaves out the checksum type and the part count.
+        let stored = try aws("s3api get-object --bucket cairn-test --key configs/test/\(id).tar.gz --checksum-mode ENABLED "
+                           + "--query '[ChecksumType, ChecksumCRC32]' --output text /dev/null")
+        let fields = stored.text.split(whereSeparator: \.isWhitespace).map(String.init)
+        let expected = try aws("""
+            s3 cp s3://cairn-test/configs/test/\(id).tar.gz - | python3 -c '
+            import base64, sys, zlib
+            data, size = sys.stdin.buffer.read(), 5 << 20
+            crcs = b"".join(zlib.crc32(data[i:i + size]).to_bytes(4, "big") for i in range(0, len(data), size))
+            print(base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode() + "-%d" % (len(crcs) // 4))'
+            """)
+        #expect(fields.first == "COMPOSITE", "\(stored.text) \(stored.stderr)")
+        #expect(fields.last == expected.text.trimmingCharacters(in: .whitespacesAndNewlines), "\(stored.text) \(expected.stderr)")
+        #expect(fields.last?.hasSuffix("-3") == true, "\(stored.text)")
+
+        // A setting outside crc32/none is refused before anything is stored.
+        let config = try String(contentsOf: configFile, encoding: .utf8)
+            .replacingOccurrences(of: "  part_size: 5MiB", with: "  part_size: 5MiB\n  checksum: md5")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        let refused = try cairn(["backup", "configs", "--bucket", "cairn-test"])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("setting 'checksum' of storage 's3' must be one of crc32, none, got \"md5\""),
+                "\(refused.stderr)")
+        #expect(try aws("s3 ls s3://cairn-test/configs/test/").text.split(separator: "\n").count == 2)
+    }
+
     /// More than one ListObjectsV2 page (1000 keys) must come through the continuation tokens.
     @Test func listingPagesThroughMoreThanAThousandKeys() throws {
         #expect(try cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)

@@ -10,18 +10,29 @@ Host header included, so SigV4 signatures stay valid. MODE_FILE is re-read per r
   part2   - every UploadPart of part 2 gets 500 InternalError (the upload must fail cleanly)
   slow    - every UploadPart is held 0.5 s before it is forwarded (parts overlap if sent in parallel)
   redirect - every request gets 301 PermanentRedirect with x-amz-bucket-region: eu-west-1
+  checksums - check additional checksums as S3 does (moto does not): a PUT body whose
+            x-amz-checksum-crc32 differs from its CRC32 gets 400 BadDigest, and the
+            CompleteMultipartUpload of an upload started with x-amz-checksum-algorithm: CRC32 must
+            name every part's ChecksumCRC32 as uploaded (else 400 InvalidRequest / InvalidPart)
+  corrupt - once: flip one byte in the middle of the first UploadPart body on its way
   denied  - every request gets 403 AccessDenied
   anything else - plain forwarding
   Modes combine with commas ("slow,part2").
 Every request line (plus x-amz-copy-source-range, if any) is appended to MODE_FILE.log, and the
 most UploadParts seen in flight at once is written to MODE_FILE.parallel.
-Each fault that fired is appended to MODE_FILE.fired.
+Each fault that fired is appended to MODE_FILE.fired. In checksums mode, every PUT body whose
+checksum matched appends "part" or "object" to MODE_FILE.checksums, every complete that named all
+its parts' checksums appends "complete".
 """
+import base64
 import http.client
 import http.server
+import re
 import sys
 import threading
 import time
+import urllib.parse
+import zlib
 
 upstream_port = int(sys.argv[1])
 mode_file = sys.argv[3]
@@ -29,6 +40,18 @@ done = set()
 lock = threading.Lock()
 parts_in_flight = 0
 most_in_flight = 0
+# uploadId -> {"algorithm": the x-amz-checksum-algorithm it was started with, "parts": {number: crc32}}
+uploads = {}
+
+
+def note(suffix, line):
+    with lock:
+        with open(mode_file + suffix, "a") as out:
+            out.write(line + "\n")
+
+
+def crc32_header(data):
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
 def once(name):
@@ -94,6 +117,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         error = b"<Error><Code>%s</Code><Message>injected</Message></Error>"
+        if "corrupt" in modes and is_part and len(body) > 0 and once("corrupt-part"):
+            middle = len(body) // 2
+            body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
+        if "checksums" in modes:
+            refusal = self.check_checksums(body, is_part)
+            if refusal:
+                return self.reply(400, b"<Error><Code>%s</Code><Message>%s</Message></Error>" % refusal)
         if "redirect" in modes:
             return self.reply(301, error % b"PermanentRedirect", [("x-amz-bucket-region", "eu-west-1")])
         if "denied" in modes:
@@ -116,6 +146,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         conn.endheaders(body)
         response = conn.getresponse()
         data = response.read()
+        if self.command == "POST" and re.search(r"[?&]uploads(=|&|$)", self.path):
+            self.remember_upload(data)
         self.send_response(response.status)
         for name, value in response.getheaders():
             if name.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
@@ -131,6 +163,37 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         elif self.command != "HEAD":
             self.wfile.write(data)
         conn.close()
+
+    def check_checksums(self, body, is_part):
+        """S3's checks of additional checksums; (code, message) when S3 would refuse."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+        upload_id = query.get("uploadId", [""])[0]
+        sent = self.headers.get("x-amz-checksum-crc32")
+        if self.command == "PUT" and sent is not None:
+            if sent != crc32_header(body):
+                return (b"BadDigest", b"The CRC32 you specified did not match the calculated checksum.")
+            note(".checksums", "part" if is_part else "object")
+            if is_part and upload_id in uploads:
+                uploads[upload_id]["parts"][int(query["partNumber"][0])] = sent
+        if self.command == "POST" and upload_id and uploads.get(upload_id, {}).get("algorithm") == "CRC32":
+            recorded = uploads[upload_id]["parts"]
+            for part in re.findall(rb"<Part>(.*?)</Part>", body, re.S):
+                number = int(re.search(rb"<PartNumber>(\d+)</PartNumber>", part).group(1))
+                named = re.search(rb"<ChecksumCRC32>(.*?)</ChecksumCRC32>", part)
+                if named is None:
+                    return (b"InvalidRequest", b"The upload was created using a crc32 checksum. The complete request "
+                            b"must include the checksum for each part. It was missing for part %d in the request." % number)
+                if named.group(1).decode() != recorded.get(number):
+                    return (b"InvalidPart", b"One or more of the specified parts could not be found. "
+                            b"The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
+            note(".checksums", "complete")
+        return None
+
+    def remember_upload(self, data):
+        """After a CreateMultipartUpload: which checksum algorithm the upload was started with."""
+        found = re.search(rb"<UploadId>(.*?)</UploadId>", data)
+        if found:
+            uploads[found.group(1).decode()] = {"algorithm": self.headers.get("x-amz-checksum-algorithm"), "parts": {}}
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
