@@ -47,6 +47,29 @@ struct S3FaultTests {
         try base.aws("s3api list-multipart-uploads --bucket cairn-test").text
     }
 
+    /// The backup id a `cairn backup --json` run reports in its closing summary.
+    func reportedID(_ backup: ToolResult) -> String? {
+        guard let summary = try? JSONValue.parse(String(backup.text.split(separator: "\n").last ?? "")),
+              case .array(let made) = summary["backups"] else { return nil }
+        return made.first?["backup_id"]?.stringValue
+    }
+
+    /// A backup through a clean proxy, then one through `faults`: the first's id and the second run.
+    func goodBackupThenOneThrough(_ faults: String) throws -> (before: String, failed: ToolResult) {
+        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let before = try latestID()
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        try proxy.set(faults)
+        return (before, try base.cairn(["backup", "configs", "--bucket", "cairn-test"]))
+    }
+
+    /// latest.tar.gz still holds `before`, and the failed backup left no archive beside it.
+    func expectLatestKeptAndNoNewArchive(_ before: String) throws {
+        #expect(try latestID() == before)
+        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
+        #expect(listing.text.split(separator: "\n").count == 2, "a failed backup's archive was kept: \(listing.text)")
+    }
+
     @Test func aDroppedPartA503A500AndAnErrorInside200AreRetried() throws {
         try proxy.set("flaky")
         let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
@@ -59,10 +82,7 @@ struct S3FaultTests {
         let fired = proxy.recorded("fired")
         #expect(Set(fired.split(separator: "\n")) == ["drop-part", "slowdown", "head", "complete", "drop-get"], "\(fired)")
         #expect(backup.stderr.contains("; resuming"), "the dropped download was not resumed: \(backup.stderr)")
-        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
-        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
-            Issue.record("no backup: \(backup.text)"); return
-        }
+        let id = try #require(reportedID(backup), "no backup: \(backup.text)")
         #expect(try latestID() == id)
         #expect(!(try orphanUploads()).contains("UploadId"))
         let verify = try base.cairn(["verify", "configs", "--backup", id, "--bucket", "cairn-test"])
@@ -70,18 +90,12 @@ struct S3FaultTests {
     }
 
     @Test func aPartThatKeepsFailingFailsCleanlyAndKeepsLatest() throws {
-        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
-        let before = try latestID()
-        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
-        try proxy.set("part2")
-        let failed = try base.cairn(["backup", "configs", "--bucket", "cairn-test"])
+        let (before, failed) = try goodBackupThenOneThrough("part2")
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("upload part 2"), "\(failed.stderr)")
         #expect(failed.stderr.contains("after 3 attempts"), "\(failed.stderr)")
         #expect(!(try orphanUploads()).contains("UploadId"), "orphaned multipart upload left behind")
-        #expect(try latestID() == before)
-        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
-        #expect(listing.text.split(separator: "\n").count == 2, "\(listing.text)")
+        try expectLatestKeptAndNoNewArchive(before)
     }
 
     func setStorage(_ lines: String) throws {
@@ -98,10 +112,7 @@ struct S3FaultTests {
         // Three 5 MiB parts, each held 0.5 s by the proxy: sent one at a time they never overlap.
         #expect((Int(proxy.recorded("parallel")) ?? 0) >= 2, "parts did not overlap: \(proxy.recorded("parallel"))")
         #expect((Int(proxy.recorded("parallel")) ?? 0) <= 3, "more parts in flight than parts_in_flight")
-        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
-        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
-            Issue.record("no backup: \(backup.text)"); return
-        }
+        let id = try #require(reportedID(backup), "no backup: \(backup.text)")
         #expect(try latestID() == id)
         let restored = base.temp.path("restored")
         let restore = try base.cairn(["restore", "configs", "--backup", id, "--target", restored.path, "--bucket", "cairn-test"])
@@ -112,11 +123,7 @@ struct S3FaultTests {
 
     @Test func aParallelPartFailingMidwayAbortsTheUploadAndKeepsLatest() throws {
         try setStorage("  parts_in_flight: 3")
-        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
-        let before = try latestID()
-        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
-        try proxy.set("slow,part2")
-        let failed = try base.cairn(["backup", "configs", "--bucket", "cairn-test"])
+        let (before, failed) = try goodBackupThenOneThrough("slow,part2")
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("upload part 2"), "\(failed.stderr)")
         #expect(failed.stderr.contains("after 3 attempts"), "\(failed.stderr)")
@@ -127,19 +134,14 @@ struct S3FaultTests {
         let abort = log.lastIndex { $0.hasPrefix("DELETE") && $0.contains("uploadId=") }
         let lastPart = log.lastIndex { $0.hasPrefix("PUT") && $0.contains("partNumber=") }
         #expect(abort != nil && lastPart != nil && abort! > lastPart!, "\(log)")
-        #expect(try latestID() == before)
-        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
-        #expect(listing.text.split(separator: "\n").count == 2, "\(listing.text)")
+        try expectLatestKeptAndNoNewArchive(before)
     }
 
     @Test func latestAboveTheCopyThresholdIsAMultipartCopy() throws {
         try setStorage("  multipart_copy_threshold: 6MiB")
         let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
         #expect(backup.status == 0, "\(backup.stderr)")
-        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
-        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
-            Issue.record("no backup: \(backup.text)"); return
-        }
+        let id = try #require(reportedID(backup), "no backup: \(backup.text)")
         // UploadPartCopy requests with ranges that tile the object, into latest.tar.gz.
         let copies = proxy.recorded("log").split(separator: "\n")
             .filter { $0.hasPrefix("PUT /cairn-test/configs/test/latest.tar.gz?partNumber=") }
@@ -167,10 +169,7 @@ struct S3FaultTests {
         #expect(checked.filter { $0 == "part" }.count == 3, "\(checked)")
         #expect(checked.filter { $0 == "object" }.count == 1, "\(checked)")
         #expect(checked.filter { $0 == "complete" }.count == 1, "\(checked)")
-        let summary = try JSONValue.parse(String(backup.text.split(separator: "\n").last ?? ""))
-        guard case .array(let made) = summary["backups"], let id = made.first?["backup_id"]?.stringValue else {
-            Issue.record("no backup: \(backup.text)"); return
-        }
+        let id = try #require(reportedID(backup), "no backup: \(backup.text)")
         #expect(try latestID() == id)
         #expect(try base.cairn(["verify", "configs", "--backup", id, "--bucket", "cairn-test"]).status == 0)
     }
@@ -179,18 +178,12 @@ struct S3FaultTests {
     /// and latest.tar.gz keeps the previous backup.
     @Test func withChecksumsOffACorruptedPartFailsVerificationAndKeepsLatest() throws {
         try setStorage("  checksum: none")
-        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
-        let before = try latestID()
-        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
-        try proxy.set("checksums,corrupt")
-        let failed = try base.cairn(["backup", "configs", "--bucket", "cairn-test"])
+        let (before, failed) = try goodBackupThenOneThrough("checksums,corrupt")
         #expect(failed.status == 1)
         #expect(proxy.recorded("fired") == "corrupt-part\n")
         #expect(proxy.recorded("checksums").isEmpty, "a checksum was sent: \(proxy.recorded("checksums"))")
         #expect(failed.stderr.contains("verify"), "\(failed.stderr)")
-        #expect(try latestID() == before)
-        let listing = try base.aws("s3 ls s3://cairn-test/configs/test/ --recursive")
-        #expect(listing.text.split(separator: "\n").count == 2, "the corrupt archive was kept: \(listing.text)")
+        try expectLatestKeptAndNoNewArchive(before)
     }
 
     @Test func aWrongRegionAndADenialGetSpecificMessages() throws {

@@ -37,7 +37,7 @@ import zlib
 upstream_port = int(sys.argv[1])
 mode_file = sys.argv[3]
 done = set()
-lock = threading.Lock()
+lock = threading.RLock()  # once() notes while holding it
 parts_in_flight = 0
 most_in_flight = 0
 # uploadId -> {"algorithm": the x-amz-checksum-algorithm it was started with, "parts": {number: crc32}}
@@ -45,6 +45,7 @@ uploads = {}
 
 
 def note(suffix, line):
+    """Appends a line to MODE_FILE + suffix."""
     with lock:
         with open(mode_file + suffix, "a") as out:
             out.write(line + "\n")
@@ -59,8 +60,7 @@ def once(name):
         if name in done:
             return False
         done.add(name)
-        with open(mode_file + ".fired", "a") as fired:
-            fired.write(name + "\n")
+        note(".fired", name)
         return True
 
 
@@ -91,9 +91,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         modes = set(self.mode().split(","))
         is_part = self.command == "PUT" and "partNumber=" in self.path
-        with lock:
-            with open(mode_file + ".log", "a") as log:
-                log.write(f"{self.command} {self.path} {self.headers.get('x-amz-copy-source-range', '')}\n")
+        note(".log", f"{self.command} {self.path} {self.headers.get('x-amz-copy-source-range', '')}")
         if not is_part:
             return self.handle_request(modes, length, is_part)
         with lock:
