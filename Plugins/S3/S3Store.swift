@@ -16,6 +16,11 @@ final class S3Store {
     let writeHeaders: [(String, String)]
     /// Whether uploads carry a CRC32 for the store to check (setting `checksum`).
     let checksums: Bool
+    /// For requests after which S3 computes the checksum itself: a multipart upload (a composite of
+    /// the parts' CRC32s) and a CopyObject (the copy's whole-object CRC32; without it a copy of a
+    /// multipart object can inherit the composite value, and moto then serves it as a whole-object
+    /// CRC32 that clients validating downloads, botocore by default, reject).
+    var checksumAlgorithmHeader: [(String, String)] { checksums ? [("x-amz-checksum-algorithm", "CRC32")] : [] }
     static let minimumPartSize = 5 << 20
     static let maximumParts = 10_000
     static let maximumCopySize = 5 << 30
@@ -217,7 +222,8 @@ final class S3Store {
             try multipartCopy(info, copySource: copySource, to: destination)
             return
         }
-        _ = try client.send("PUT", key: destination, headers: [("x-amz-copy-source", copySource)] + writeHeaders,
+        _ = try client.send("PUT", key: destination,
+                            headers: [("x-amz-copy-source", copySource)] + writeHeaders + checksumAlgorithmHeader,
                             what: "copy s3://\(client.bucket)/\(source) to", errorIn200: true)
     }
 

@@ -160,6 +160,17 @@ struct S3MotoTests {
         #expect(fields.last == expected.text.trimmingCharacters(in: .whitespacesAndNewlines), "\(stored.text) \(expected.stderr)")
         #expect(fields.last?.hasSuffix("-3") == true, "\(stored.text)")
 
+        // latest.tar.gz, a copy, carries the CRC32 of its whole body: get-object, which validates
+        // it by default, reads it, and Python computes the same value from the bytes.
+        let copied = try aws("s3api get-object --bucket cairn-test --key \(key) --query ChecksumCRC32 --output text /dev/null")
+        #expect(copied.status == 0, "\(copied.stderr)")
+        let whole = try aws("""
+            s3 cp s3://cairn-test/\(key) - | python3 -c '
+            import base64, sys, zlib
+            print(base64.b64encode(zlib.crc32(sys.stdin.buffer.read()).to_bytes(4, "big")).decode())'
+            """)
+        #expect(copied.text == whole.text, "\(copied.text) \(whole.stderr)")
+
         // A setting outside crc32/none is refused before anything is stored.
         let config = try String(contentsOf: configFile, encoding: .utf8)
             .replacingOccurrences(of: "  part_size: 5MiB", with: "  part_size: 5MiB\n  checksum: md5")
