@@ -1,12 +1,21 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// The layers, lowest first; a module imports only those below it (docs/architecture.md):
+//   CairnCore                      the vocabulary: errors, JSON, byte streams, cancellation, check results
+//   CairnArchive                   tar + gzip, backup_metadata.json, the archive's structure rules
+//   CairnInterfaces                the ObjectStore and ComponentSource protocols, the store layout, MemoryStore
+//   CairnState  CairnHooks         SQLite history, locks, incidents | running operators' hook executables
+//   CairnPluginHost                the C ABI: loading plugins and adapting them to the interfaces
+//   CairnOperations                backup, verify, restore, list, validate, integrity, prune, reports
+//   CairnConfig                    cairn.yaml: every YAML parser, pipeline and escalation definitions
+//   CairnPipeline                  the engine: runs, steps, hooks around them, escalation
+//   cairn                          the command line: the only place that wires the others together
 let package = Package(
     name: "Cairn",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cairn", targets: ["cairn"]),
-        .library(name: "CairnHost", targets: ["CairnHost"]),
         // Plugins: each is a shared library loaded by the host through the C ABI.
         .library(name: "CairnDirectory", type: .dynamic, targets: ["CairnDirectory"]),
         .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
@@ -30,29 +39,43 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
                        providers: [.apt(["libffi-dev"])]),
-        .target(
-            name: "CairnHost",
-            dependencies: [
-                "CCairnPlugin", "CCurl", "CZlib", "CFFI",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
-        ),
+
+        // The host, one module per responsibility.
+        .target(name: "CairnCore"),
+        .target(name: "CairnArchive",
+                dependencies: ["CairnCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CairnInterfaces", dependencies: ["CairnCore", "CairnArchive"]),
+        .target(name: "CairnState", dependencies: ["CairnCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "CairnHooks", dependencies: ["CairnCore"]),
+        .target(name: "CairnPluginHost",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CCairnPlugin", "CCurl", "CFFI",
+                               .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CairnOperations",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState",
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CairnConfig",
+                dependencies: ["CairnCore", "CairnHooks", "CairnOperations", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CairnPipeline",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks",
+                               "CairnOperations", "CairnConfig", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "CairnHost",
+                "CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
+                "CairnOperations", "CairnConfig", "CairnPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
+        // Plugins.
         .target(name: "CairnDirectory", dependencies: ["CCairnPlugin"], path: "Plugins/Directory",
                 resources: [.copy("plugin.json")]),
         // Helpers compiled into each Swift plugin (never shared with the host).
         .target(name: "CairnPluginSupport", dependencies: ["CCairnPlugin"], path: "Plugins/Support"),
         .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Filesystem",
-                exclude: [], resources: [.copy("plugin.json")]),
+                resources: [.copy("plugin.json")]),
         .target(name: "CairnRedis", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Redis",
                 resources: [.copy("plugin.json")]),
         // HTTP over the host's libcurl, compiled into the plugins that speak HTTP.
@@ -62,9 +85,12 @@ let package = Package(
                 path: "Plugins/S3", resources: [.copy("plugin.json")]),
         .target(name: "CairnWeaviate", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP"],
                 path: "Plugins/Weaviate", resources: [.copy("plugin.json")]),
+
         .testTarget(
             name: "CairnHostTests",
-            dependencies: ["CairnHost", "CCairnPlugin", "CairnS3", "CairnPluginHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
+                           "CairnOperations", "CairnConfig", "CairnPipeline", "CCairnPlugin", "CairnS3", "CairnPluginHTTP",
+                           .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct BackupCommand: ParsableCommand {
@@ -42,7 +48,7 @@ struct BackupCommand: ParsableCommand {
             return
         }
         let summary = try PipelineExecution.run("backup", component: component, globals: globals) { config in
-            if let type { config.override(component: component, setting: "type", value: .string(type), flag: "--type") }
+            if let type { config.setFlag("--type", value: .string(type), component: component) }
         }
         try PipelineExecution.finish(summary, globals: globals)
     }

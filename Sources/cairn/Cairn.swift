@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 @main
@@ -42,7 +48,7 @@ struct Cairn: ParsableCommand {
             Foundation.exit(error.exitCode.rawValue)
         } catch let error as PluginCallError {
             Output.error(error.description, exitCode: .failure)
-            Foundation.exit(CairnHost.ExitCode.failure.rawValue)
+            Foundation.exit(CairnCore.ExitCode.failure.rawValue)
         } catch let error as ExitRequest {
             Foundation.exit(error.code.rawValue)
         } catch {
@@ -50,18 +56,18 @@ struct Cairn: ParsableCommand {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(CairnHost.ExitCode.usage.rawValue)
+                Foundation.exit(CairnCore.ExitCode.usage.rawValue)
             }
             if code == .success || code == .failure {
                 exit(withError: error)
             }
             Output.error(describe(error), exitCode: .failure)
-            Foundation.exit(CairnHost.ExitCode.failure.rawValue)
+            Foundation.exit(CairnCore.ExitCode.failure.rawValue)
         }
     }
 }
 
 /// Thrown by a command that has already printed its result and only needs a non-zero exit.
 struct ExitRequest: Error {
-    var code: CairnHost.ExitCode
+    var code: CairnCore.ExitCode
 }

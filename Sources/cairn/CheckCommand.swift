@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct CheckCommand: ParsableCommand {
@@ -24,17 +30,17 @@ struct CheckCommand: ParsableCommand {
             return try PipelineExecution.finish(try PipelineExecution.run("checks", component: target, globals: globals), globals: globals)
         }
         let workspace = try globals.workspace()
-        let escalation = EscalationService(workspace: workspace)
-        let source = ObservationSource(runID: nil, logFile: nil, origin: "cairn check storage")
-        let results: [CheckResult]
-        do { results = try workspace.openStorage().checkAccess() } catch {
-            escalation.report(ConditionFindings.after(.storageCheck, error: error, storageLabel: workspace.config.storageType), source: source)
-            throw error
+        // Through the engine like any run: a failing store opens storage_inaccessible, a passing one resolves it.
+        let pipeline = try PipelineCatalog(config: workspace.config).check(
+            BuiltInPipelines.command("check-storage", .storageCheck, description: "The store's access check."), resources: workspace)
+        let quiet = isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : SilentReporter()
+        let summary = try PipelineRunner(resources: workspace, reporter: quiet, scope: workspace.scope).run(pipeline, component: nil)
+        guard let step = summary.steps.first, !step.checks.isEmpty else {
+            throw CairnError.failure(summary.error ?? "the storage check did not run (see \(summary.logFile ?? "the run log"))")
         }
-        // A failing store opens storage_inaccessible; a passing one resolves it.
-        escalation.report(ConditionFindings.storageCheck(results), source: source)
+        let results = step.checks
         if globals.json { try Output.json(results) } else {
-            Output.line("storage \(workspace.storeDescription()): \(results.failures.isEmpty ? "ok" : "FAILED")")
+            Output.line("storage \(workspace.storeDescription): \(results.failures.isEmpty ? "ok" : "FAILED")")
             Output.checks(results)
         }
         if !results.failures.isEmpty { throw ExitRequest(code: .failure) }

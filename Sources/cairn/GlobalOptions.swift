@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 import Logging
 
@@ -11,10 +17,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Environment name used in storage keys, e.g. prod (overrides ENVIRONMENT).")
     var environment: String?
 
-    @Option(name: .long, help: "S3 bucket: selects the S3 store (overrides S3_BUCKET).")
+    @Option(name: .long, help: "S3 bucket: selects the S3 store (beats S3_BUCKET and cairn.yaml).")
     var bucket: String?
 
-    @Option(name: .long, help: "AWS region for S3 (overrides AWS_REGION).")
+    @Option(name: .long, help: "AWS region for S3 (beats AWS_REGION and cairn.yaml).")
     var region: String?
 
     @Flag(name: [.short, .long], help: "Log debug details to stderr.")
@@ -32,14 +38,15 @@ struct GlobalOptions: ParsableArguments {
         LoggingSetup.bootstrap(level: level)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let environmentVariables = ProcessInfo.processInfo.environment
+        // The runbook's store flags; each storage plugin's manifest says which setting a flag sets.
         let loaded = try ConfigLoader.load(
             explicitPath: config, environment: environmentVariables,
-            overrides: .init(environment: environment, bucket: bucket, region: region), workingDirectory: cwd)
+            overrides: .init(environment: environment, flags: ["--bucket": bucket, "--region": region]), workingDirectory: cwd)
         var configuration = loaded
         configure(&configuration)
         let cancellation = Cancellation()
         SignalHandling.cancelOnInterrupt(cancellation)
         return Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,
-                         logger: Logger(label: "cairn"), cancellation: cancellation)
+                         scope: RunScope(logger: Logger(label: "cairn"), cancellation: cancellation))
     }
 }

@@ -1,4 +1,10 @@
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 /// The table `cairn validate` and `cairn integrity` print, and their exit code.

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct IncidentsCommand: ParsableCommand {
@@ -38,7 +44,7 @@ struct IncidentsCommand: ParsableCommand {
         func run() throws {
             let workspace = try globals.workspace()
             guard try workspace.existingStatePath(json: globals.json, nothing: "no incidents") != nil else { return }
-            let service = EscalationService(workspace: workspace)
+            let service = EscalationService(resources: workspace, logger: workspace.scope.logger)
             _ = try service.escalateOverdue(source: ObservationSource(runID: nil, logFile: nil, origin: "cairn incidents"))
             let incidents = try workspace.openState().incidents(includeResolved: all, environment: workspace.environmentName, limit: limit)
             if globals.json { return try Output.json(incidents.map(IncidentView.init)) }
@@ -70,7 +76,7 @@ struct IncidentsCommand: ParsableCommand {
 
         func run() throws {
             let workspace = try globals.workspace()
-            let (incident, notice) = try EscalationService(workspace: workspace).resolve(key: key, note: note)
+            let (incident, notice) = try EscalationService(resources: workspace, logger: workspace.scope.logger).resolve(key: key, note: note)
             if globals.json { return try Output.json(IncidentView(incident)) }
             Output.line("resolved \(incident.key); hooks notified: \(notice.delivered) of \(notice.hooks)")
         }

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct IntegrityCommand: ParsableCommand {
@@ -31,9 +37,9 @@ struct IntegrityCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try EscalationService(workspace: workspace).checked(origin: "cairn integrity", {
-            try IntegrityService(workspace: workspace).check(components: components, restoreDrill: restoreDrill)
-        }, findings: ConditionFindings.health)
+        let pipeline = BuiltInPipelines.command("integrity", .integrity(components: components, restoreDrill: restoreDrill),
+                                                description: "The weekly integrity test.")
+        let (report, _) = try PipelineExecution.runCommand(pipeline, workspace: workspace, as: HealthReport.self)
         try HealthTable.print(report, json: globals.json)
     }
 }

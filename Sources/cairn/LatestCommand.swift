@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct LatestCommand: ParsableCommand {
@@ -19,7 +25,8 @@ struct LatestCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try ReportService(workspace: workspace).latest(components: components)
+        let report = try ReportService(store: try workspace.openStore(workspace.scope), environment: workspace.environmentName)
+            .latest(components: try workspace.componentNames(components), state: try? workspace.openState())
         if globals.json { return try Output.json(report) }
         let formatter = ISO8601DateFormatter()
         Output.table(["COMPONENT", "BACKUP ID", "CREATED (UTC)", "SIZE", "AGE", "VERIFIED"], report.rows.map {

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,10 +19,12 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let listings = try CatalogService(workspace: workspace).list(component: component)
+        try workspace.requireComponent(component)  // no settings needed to read what the store holds
+        let listings = try CatalogService(store: try workspace.openStore(workspace.scope), state: try? workspace.openState(),
+                                          environment: workspace.environmentName).list(component: component)
         if globals.json { return try Output.json(listings) }
         if listings.isEmpty {
-            Output.line("no backups of \(component) in \(workspace.environmentName) (\(workspace.storeDescription()))")
+            Output.line("no backups of \(component) in \(workspace.environmentName) (\(workspace.storeDescription))")
             return
         }
         let formatter = ISO8601DateFormatter()

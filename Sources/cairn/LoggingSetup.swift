@@ -1,4 +1,10 @@
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 import Logging
 

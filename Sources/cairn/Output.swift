@@ -1,4 +1,10 @@
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 /// Printing results for people or, with --json, for programs.
@@ -8,7 +14,7 @@ enum Output {
     /// Set by --json: errors then also end stdout with a JSON error object.
     nonisolated(unsafe) static var jsonMode = false
 
-    static func error(_ message: String, exitCode: CairnHost.ExitCode) {
+    static func error(_ message: String, exitCode: CairnCore.ExitCode) {
         FileHandle.standardError.write(Data("cairn: error: \(message)\n".utf8))
         if jsonMode {
             JSONLinesReporter.emit(["type": .string("error"), "message": .string(message), "exit_code": .number(Double(exitCode.rawValue))])

@@ -1,4 +1,10 @@
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 /// Runs a pipeline for a command and turns its outcome into output and an exit code.
@@ -7,11 +13,30 @@ enum PipelineExecution {
                     configure: (inout Configuration) -> Void = { _ in }) throws -> RunSummary {
         let workspace = try globals.workspace(configure: configure)
         let catalog = try PipelineCatalog(config: workspace.config)
-        let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:],
-                                           workspace: workspace, hooks: workspace.hookRunner())
-        let reporter: any RunReporter = globals.json ? JSONLinesReporter()
-            : isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : LineReporter()
-        return try PipelineRunner(workspace: workspace, reporter: reporter).run(pipeline, component: component)
+        let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
+        return try PipelineRunner(resources: workspace, reporter: reporter(globals), scope: workspace.scope)
+            .run(pipeline, component: component)
+    }
+
+    /// A command's own one-step run (`cairn verify`, `cairn validate`...): recorded, locked, hooked
+    /// and escalated like any pipeline run. Returns the step's result, which the command prints
+    /// (--json: as it is); a step that failed without one is thrown as the error it was.
+    static func runCommand<Result: Decodable>(_ pipeline: Pipeline, component: String? = nil, workspace: Workspace,
+                                              as type: Result.Type) throws -> (Result, RunSummary) {
+        let checked = try PipelineCatalog(config: workspace.config).check(pipeline, resources: workspace)
+        let quiet = isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : SilentReporter()
+        let summary = try PipelineRunner(resources: workspace, reporter: quiet, scope: workspace.scope).run(checked, component: component)
+        let step = summary.steps.last { $0.kind == checked.steps.first?.action.kind }
+        guard let value = step?.result else {
+            throw CairnError.failure(summary.error ?? step?.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return (try decoder.decode(Result.self, from: Data(value.jsonText.utf8)), summary)
+    }
+
+    private static func reporter(_ globals: GlobalOptions) -> any RunReporter {
+        globals.json ? JSONLinesReporter() : isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : LineReporter()
     }
 
     /// Human summary on stdout (unless --json, where the summary line was already printed), then

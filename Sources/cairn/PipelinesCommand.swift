@@ -1,5 +1,12 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnHooks
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct PipelinesCommand: ParsableCommand {
@@ -36,8 +43,7 @@ struct PipelinesCommand: ParsableCommand {
         func run() throws {
             let workspace = try globals.workspace()
             let catalog = try PipelineCatalog(config: workspace.config)
-            let resolved = try catalog.resolve(pipeline, parameters: component.map { ["component": $0] } ?? [:],
-                                               workspace: workspace, hooks: workspace.hookRunner())
+            let resolved = try catalog.resolve(pipeline, parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
             Output.line("pipeline \(resolved.name) (\(resolved.builtIn ? "built-in" : "\(resolved.origin)"))")
             if let description = resolved.description { Output.line("  \(description)") }
             for phase in HookPhase.allCases where !resolved.hooks[phase].isEmpty {

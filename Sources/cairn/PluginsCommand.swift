@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct PluginsCommand: ParsableCommand {
@@ -136,8 +142,8 @@ struct PluginsCommand: ParsableCommand {
             if let terminator = words.firstIndex(of: "--") { words.remove(at: terminator) }
             let values = try native.parse(commandLine: words)
             let settings = try workspace.actionSettings(for: loaded, instance: instance)
-            let result = try native.call(arguments: values, settings: settings, logger: workspace.logger,
-                                         cancellation: workspace.cancellation,
+            let result = try native.call(arguments: values, settings: settings, logger: workspace.scope.logger,
+                                         cancellation: workspace.scope.cancellation,
                                          temporaryDirectory: try workspace.temporaryDirectory().path)
             if globals.json { return try Output.json(CallReport(plugin: plugin, action: action, result: result)) }
             if native.spec.returns != "void" { Output.line(Self.plain(result, returns: native.spec.returns)) }

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct PruneCommand: ParsableCommand {
@@ -13,7 +19,7 @@ struct PruneCommand: ParsableCommand {
         and the newest verified backup. Only archives Cairn can vouch for are deleted (recorded \
         with the same size, or read back whole); foreign, truncated or damaged objects are listed \
         and left alone. A component without a policy is not pruned. Stores whose plugin offers \
-        abort_stale_uploads also get unfinished multipart uploads older than a day aborted.
+        a cleanup action (S3: abort_stale_uploads) also get what was left unfinished more than a day ago cleaned up.
 
         Exit 0 when done (also when objects were left alone), 1 when a deletion failed.
         """)
@@ -28,7 +34,9 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try PruneService(workspace: workspace).prune(components: components, dryRun: dryRun)
+        let pipeline = BuiltInPipelines.command("prune", .prune(components: components, dryRun: dryRun),
+                                                description: "Retention.")
+        let (report, _) = try PipelineExecution.runCommand(pipeline, workspace: workspace, as: PruneReport.self)
         if globals.json {
             try Output.json(report)
         } else {
@@ -38,7 +46,7 @@ struct PruneCommand: ParsableCommand {
                     Output.line("  \(decision.keep ? "keep  " : dryRun ? "would delete" : "delete") \(decision.backupID)\(decision.keep ? " (\(decision.reasons.joined(separator: ", ")))" : "")")
                 }
                 for object in component.untouched { Output.line("  LEFT ALONE \(object.key): \(object.reason)") }
-                if let aborted = component.abortedUploads { Output.line("  aborted \(aborted) multipart upload(s) older than a day") }
+                if let cleaned = component.cleanedUp { Output.line("  the store's cleanup removed \(cleaned) object(s) left for more than a day") }
                 for note in component.notes { Output.line("  \(note)") }
                 for error in component.errors { Output.line("  ERROR \(error)") }
             }

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,9 +31,12 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let summary = try RestoreService(workspace: workspace).restore(
-            component: stored.component, selector: try stored.selector(), target: target ?? (drill ? "drill" : ""),
-            options: .object(drill ? ["drill": .bool(true)] : [:]))
+        _ = try stored.selector()
+        let pipeline = BuiltInPipelines.command(
+            "restore", .restore(component: stored.component, backup: stored.backup, target: target ?? (drill ? "drill" : ""), drill: drill),
+            description: "Restore a stored backup, verified whole first.")
+        let (summary, _) = try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace,
+                                                            as: RestoreSummary.self)
         if globals.json { return try Output.json(summary) }
         Output.line(drill ? "DR drill of \(summary.backupID) (\(summary.files) files, \(Output.bytes(summary.bytes))):"
                     : "restored \(summary.backupID) to \(summary.target.isEmpty ? stored.component : summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct RunCommand: ParsableCommand {

@@ -1,4 +1,10 @@
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 /// Ctrl-C / SIGTERM ask the running plugin to stop; a second one exits at once.
@@ -11,7 +17,7 @@ enum SignalHandling {
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
     nonisolated(unsafe) private static var installed = false
 
-    static func cancelOnInterrupt(_ cancellation: CairnHost.Cancellation) {
+    static func cancelOnInterrupt(_ cancellation: CairnCore.Cancellation) {
         guard !installed else { return }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return }

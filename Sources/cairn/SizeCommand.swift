@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct SizeCommand: ParsableCommand {
@@ -20,11 +26,12 @@ struct SizeCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try ReportService(workspace: workspace).size(components: components)
+        let report = try ReportService(store: try workspace.openStore(workspace.scope), environment: workspace.environmentName)
+            .size(components: try workspace.componentNames(components))
         if globals.json { return try Output.json(report) }
         Output.table(["COMPONENT", "ENVIRONMENT", "ARCHIVES", "SIZE", "OF WHICH LATEST"], report.rows.map {
             [$0.component, $0.environment, String($0.archives), Output.bytes($0.bytes), Output.bytes($0.latestBytes)]
         })
-        Output.line("total: \(Output.bytes(report.totalBytes)) in \(workspace.storeDescription())")
+        Output.line("total: \(Output.bytes(report.totalBytes)) in \(workspace.storeDescription)")
     }
 }

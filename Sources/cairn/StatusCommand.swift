@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct StatusCommand: ParsableCommand {
@@ -21,7 +27,8 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try ReportService(workspace: workspace).status(components: components)
+        let report = try ReportService(store: try workspace.openStore(workspace.scope), environment: workspace.environmentName)
+            .status(components: try workspace.componentNames(components), state: try workspace.openState())
         if globals.json { return try Output.json(report) }
         Output.line("backups of \(report.day) (UTC) in \(report.environment):")
         var rows: [[String]] = []

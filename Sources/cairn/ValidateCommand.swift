@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 struct ValidateCommand: ParsableCommand {
@@ -30,9 +36,9 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let report = try EscalationService(workspace: workspace).checked(origin: "cairn validate", {
-            try ValidationService(workspace: workspace).validate(CheckScope(components: components, allEnvironments: allEnvironments))
-        }, findings: ConditionFindings.health)
+        let pipeline = BuiltInPipelines.command("validate", .validate(components: components, allEnvironments: allEnvironments),
+                                                description: "The daily validation.")
+        let (report, _) = try PipelineExecution.runCommand(pipeline, workspace: workspace, as: HealthReport.self)
         try HealthTable.print(report, json: globals.json)
     }
 }

@@ -1,5 +1,11 @@
 import ArgumentParser
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,11 +18,11 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try globals.workspace()
-        let selector = try stored.selector()
-        // A damaged archive opens corruption_detected for the component; a clean one resolves it.
-        let report = try EscalationService(workspace: workspace).checked(origin: "cairn verify", {
-            try VerifyService(workspace: workspace).verify(component: stored.component, selector: selector)
-        }, findings: { ConditionFindings.verification(component: stored.component, backup: stored.backup, failures: $0.checks.failures) })
+        _ = try stored.selector()
+        let pipeline = BuiltInPipelines.command("verify", .verify(component: stored.component, backup: stored.backup),
+                                                description: "Read a stored backup back and check it whole.")
+        let (report, _) = try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace,
+                                                           as: VerificationReport.self)
         if globals.json { try Output.json(report) } else {
             Output.line("\(report.ok ? "verified" : "VERIFICATION FAILED"): \(report.key)\(report.backupID.map { " (\($0))" } ?? "")")
             Output.checks(report.checks)

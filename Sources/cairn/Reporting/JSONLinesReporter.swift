@@ -1,4 +1,10 @@
-import CairnHost
+import CairnConfig
+import CairnCore
+import CairnInterfaces
+import CairnOperations
+import CairnPipeline
+import CairnPluginHost
+import CairnState
 import Foundation
 
 /// `--json` on pipeline commands: one JSON object per line on stdout (progress events, step

@@ -1,0 +1,261 @@
+import CairnCore
+import CairnHooks
+import CairnOperations
+import Foundation
+import Yams
+
+/// Finds, reads and checks cairn.yaml, then applies environment and command-line overrides.
+public enum ConfigLoader {
+    public static let searchOrder = ["--config", "$CAIRN_CONFIG", "./cairn.yaml", "/etc/cairn/cairn.yaml"]
+
+    /// Overrides given on the command line: `--environment`, and the runbook's flags for the
+    /// store (`--bucket`, `--region`), which plugin.json maps to settings.
+    public struct Overrides: Sendable {
+        public var environment: String?
+        /// Flag ("--bucket") to value; nil values are left out.
+        public var flags: [String: String]
+        public init(environment: String? = nil, flags: [String: String?] = [:]) {
+            self.environment = environment; self.flags = flags.compactMapValues { $0 }
+        }
+    }
+
+    /// Search order: --config, $CAIRN_CONFIG, ./cairn.yaml, /etc/cairn/cairn.yaml; none found
+    /// means the embedded defaults. A file named explicitly must exist.
+    public static func load(explicitPath: String?, environment: [String: String], overrides: Overrides,
+                            workingDirectory: URL) throws -> Configuration {
+        var config: Configuration
+        if let path = explicitPath ?? environment["CAIRN_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let url = URL(fileURLWithPath: resolvePath(path, against: workingDirectory))
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                let via = explicitPath != nil ? "--config" : "CAIRN_CONFIG"
+                throw CairnError.usage("config file \(url.path) (from \(via)) does not exist")
+            }
+            config = try parse(file: url)
+        } else if let found = ["cairn.yaml", "/etc/cairn/cairn.yaml"]
+                    .map({ URL(fileURLWithPath: resolvePath($0, against: workingDirectory)) })
+                    .first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            config = try parse(file: found)
+        } else {
+            config = .embeddedDefaults(workingDirectory: workingDirectory)
+        }
+        // The runbook's ENVIRONMENT; plugin variables (S3_BUCKET, REDIS_URL...) are declared in
+        // manifests and applied with each plugin's settings.
+        if let value = environment["ENVIRONMENT"], !value.isEmpty {
+            config.environment = ConfigValue(.string(value), .environment("ENVIRONMENT"))
+        }
+        if let value = overrides.environment {
+            config.environment = ConfigValue(.string(value), .commandLine("--environment"))
+        }
+        for (flag, value) in overrides.flags {
+            config.flags[flag] = ConfigValue(.string(value), .commandLine(flag))
+        }
+        return config
+    }
+
+    // MARK: - Parsing
+
+    static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation"]
+
+    /// Parses one config file. Every error names file:line:column and the key.
+    public static func parse(file url: URL) throws -> Configuration {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw CairnError.usage("cannot read config file \(url.path): \(describe(error))")
+        }
+        return try parse(text: text, path: url.path, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    public static func parse(text: String, path: String, baseDirectory: URL) throws -> Configuration {
+        let reader = YAMLReader(path: path)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw CairnError.usage("config file \(path) is empty; delete it to use the embedded defaults, or see docs/configuration.md")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw CairnError.usage("config file \(path) is not valid YAML: \(describeYAMLError(error, path: path))")
+        }
+        var config = Configuration.embeddedDefaults(workingDirectory: baseDirectory)
+        config.file = path
+        let top = try reader.mapping(root, context: "the top level")
+        try reader.rejectUnknownKeys(top, known: topLevelKeys, context: "the top level")
+        for (keyNode, valueNode) in top {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "environment":
+                config.environment = ConfigValue(.string(try reader.string(valueNode, key: key)), reader.origin(valueNode))
+            case "storage":
+                config.storage = try parseStorage(valueNode, reader: reader)
+            case "components":
+                config.components = try parseComponents(valueNode, reader: reader)
+            case "plugin_dirs":
+                config.pluginDirs = try reader.list(valueNode, key: key).map {
+                    resolvePath(try reader.string($0, key: key), against: baseDirectory)
+                }
+            case "state":
+                let state = try reader.mapping(valueNode, context: "'state'")
+                try reader.rejectUnknownKeys(state, known: ["path"], context: "'state'")
+                if let pathNode = state.first(where: { $0.key.string == "path" })?.value {
+                    config.statePath = resolvePath(try reader.string(pathNode, key: "state.path"), against: baseDirectory)
+                }
+            case "staging_dir":
+                config.stagingDir = resolvePath(try reader.string(valueNode, key: key), against: baseDirectory)
+            case "archive":
+                let archive = try reader.mapping(valueNode, context: "'archive'")
+                try reader.rejectUnknownKeys(archive, known: ["compression_level", "threads"], context: "'archive'")
+                for (k, v) in archive {
+                    let number = try reader.integer(v, key: "archive.\(k.string ?? "")")
+                    if k.string == "compression_level" {
+                        guard (1...9).contains(number) else { throw reader.error(v, "archive.compression_level must be 1 (fastest) to 9 (smallest), got \(number)") }
+                        config.compressionLevel = Int32(number)
+                    } else {
+                        guard (1...64).contains(number) else { throw reader.error(v, "archive.threads must be 1 to 64, got \(number)") }
+                        config.compressionThreads = number
+                    }
+                }
+            case "pipelines":
+                config.pipelines = try PipelineParser(reader: reader).pipelines(valueNode, builtIn: false)
+            case "hooks":
+                config.hooks = try PipelineParser(reader: reader).hookSet(valueNode, context: "the run")
+            case "hooks_dirs":
+                config.hooksDirs = try reader.list(valueNode, key: key).map { resolvePath(try reader.string($0, key: key), against: baseDirectory) }
+            case "logs":
+                let logs = try reader.mapping(valueNode, context: "'logs'")
+                try reader.rejectUnknownKeys(logs, known: ["dir", "record_file"], context: "'logs'")
+                for (k, v) in logs {
+                    let path = resolvePath(try reader.string(v, key: "logs.\(k.string ?? "")"), against: baseDirectory)
+                    if k.string == "dir" { config.logDir = path } else { config.recordFile = path }
+                }
+            case "checks":
+                config.hostChecks = try parseHostChecks(valueNode, reader: reader)
+            case "retention":
+                config.retention = try parseRetention(valueNode, reader: reader, context: "'retention'")
+            case "validation":
+                let validation = try reader.mapping(valueNode, context: "'validation'")
+                try reader.rejectUnknownKeys(validation, known: ["max_age"], context: "'validation'")
+                for (_, value) in validation { config.maxBackupAge = try maxAge(value, key: "validation.max_age", reader: reader) }
+            case "escalation":
+                config.escalation = try EscalationConfigParser(reader: reader).parse(valueNode)
+            default:
+                break  // rejectUnknownKeys already refused it
+            }
+        }
+        return config
+    }
+
+    private static func parseStorage(_ node: Node, reader: YAMLReader) throws -> StorageConfig {
+        let mapping = try reader.mapping(node, context: "'storage'")
+        var type: ConfigValue?
+        var settings: [String: ConfigValue] = [:]
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.string ?? ""
+            if key == "type" {
+                type = ConfigValue(.string(try reader.string(valueNode, key: "storage.type")), reader.origin(valueNode))
+            } else {
+                settings[key] = ConfigValue(try reader.json(valueNode), reader.origin(keyNode))
+            }
+        }
+        return StorageConfig(type: type, settings: settings)
+    }
+
+    private static func parseComponents(_ node: Node, reader: YAMLReader) throws -> [ComponentConfig] {
+        var components: [ComponentConfig] = []
+        for (nameNode, bodyNode) in try reader.mapping(node, context: "'components'") {
+            let name = try reader.string(nameNode, key: "components")
+            guard name.range(of: #"^[a-z][a-z0-9_-]{0,62}$"#, options: .regularExpression) != nil else {
+                throw reader.error(nameNode, "component name '\(name)' must be lowercase letters, digits, '-' or '_', starting with a letter (it becomes part of backup ids and storage keys)")
+            }
+            var plugin: ConfigValue?
+            var settings: [String: ConfigValue] = [:]
+            var hooks = HookSet()
+            var retention: RetentionPolicy?
+            var maxAge: Double?
+            for (keyNode, valueNode) in try reader.mapping(bodyNode, context: "component '\(name)'") {
+                let key = keyNode.string ?? ""
+                if key == "retention" {
+                    retention = try parseRetention(valueNode, reader: reader, context: "'components.\(name).retention'")
+                } else if key == "max_age" {
+                    maxAge = try Self.maxAge(valueNode, key: "components.\(name).max_age", reader: reader)
+                } else if key == "hooks" {
+                    hooks = try PipelineParser(reader: reader).hookSet(valueNode, context: "component '\(name)'")
+                } else if key == "plugin" {
+                    plugin = ConfigValue(.string(try reader.string(valueNode, key: "components.\(name).plugin")), reader.origin(valueNode))
+                } else {
+                    settings[key] = ConfigValue(try reader.json(valueNode), reader.origin(keyNode))
+                }
+            }
+            // Without `plugin:`, the instance name is the plugin name (components: { redis: {...} }).
+            components.append(ComponentConfig(name: name, plugin: plugin ?? ConfigValue(.string(name), reader.origin(nameNode)),
+                                              settings: settings, hooks: hooks, origin: reader.origin(nameNode),
+                                              retention: retention, maxAge: maxAge))
+        }
+        return components
+    }
+
+    /// `retention:` rules; each a whole number of at least 1 (leave a rule out to not use it).
+    private static func parseRetention(_ node: Node, reader: YAMLReader, context: String) throws -> RetentionPolicy {
+        let body = try reader.mapping(node, context: context)
+        try reader.rejectUnknownKeys(body, known: RetentionPolicy.keys, context: context)
+        var policy = RetentionPolicy()
+        for (keyNode, valueNode) in body {
+            let key = keyNode.string ?? ""
+            let count = try reader.integer(valueNode, key: key)
+            guard count >= 1 else {
+                throw reader.error(valueNode, "\(key) must be at least 1, got \(count) (leave the rule out to not use it)")
+            }
+            switch key {
+            case "keep_last": policy.keepLast = count
+            case "keep_daily": policy.keepDaily = count
+            case "keep_weekly": policy.keepWeekly = count
+            default: policy.keepMonthly = count
+            }
+        }
+        return policy
+    }
+
+    /// "26h", "90m", "2d", or seconds.
+    private static func maxAge(_ node: Node, key: String, reader: YAMLReader) throws -> Double {
+        try PipelineParser(reader: reader).duration(node, key: key, examples: "26h, 90m or 2d")
+    }
+
+    /// `checks:` thresholds: sizes like "10GB" or "512MiB", loads as numbers per core.
+    private static func parseHostChecks(_ node: Node, reader: YAMLReader) throws -> HostCheckThresholds {
+        var thresholds = HostCheckThresholds()
+        let keys = ["min_free_disk", "warn_free_disk", "min_available_memory", "warn_available_memory",
+                    "max_load_per_core", "warn_load_per_core"]
+        let body = try reader.mapping(node, context: "'checks'")
+        try reader.rejectUnknownKeys(body, known: keys, context: "'checks'")
+        for (keyNode, valueNode) in body {
+            let key = keyNode.string ?? ""
+            if key.hasSuffix("load_per_core") {
+                guard let value = valueNode.float ?? valueNode.int.map(Double.init), value > 0 else {
+                    throw reader.error(valueNode, "checks.\(key) must be a positive number (1-minute load average per core)")
+                }
+                if key.hasPrefix("max") { thresholds.maxLoadPerCore = value } else { thresholds.warnLoadPerCore = value }
+                continue
+            }
+            let bytes: UInt64
+            do { bytes = try parseByteSize(valueNode.scalar?.string ?? "") } catch {
+                throw reader.error(valueNode, "checks.\(key): \(describe(error))")
+            }
+            switch key {
+            case "min_free_disk": thresholds.minFreeDiskBytes = bytes
+            case "warn_free_disk": thresholds.warnFreeDiskBytes = bytes
+            case "min_available_memory": thresholds.minAvailableMemoryBytes = bytes
+            default: thresholds.warnAvailableMemoryBytes = bytes
+            }
+        }
+        return thresholds
+    }
+
+    private static func describeYAMLError(_ error: YamlError, path: String) -> String {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            return "\(path):\(mark.line):\(mark.column): \(problem)" + (context.map { " \($0.text)" } ?? "")
+        default:
+            return String(describing: error)
+        }
+    }
+}

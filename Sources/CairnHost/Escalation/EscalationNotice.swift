@@ -1,9 +1,0 @@
-/// What escalation did with one incident: `cairn incidents` and run logs report these.
-public struct EscalationNotice: Codable, Sendable, Equatable {
-    public var key: String
-    /// trigger, escalate or resolve.
-    public var action: String
-    /// Hooks that took the event / hooks configured.
-    public var delivered: Int
-    public var hooks: Int
-}

@@ -1,0 +1,107 @@
+import CairnCore
+import Foundation
+
+/// A store that keeps objects in memory: the in-memory twin of the filesystem and S3 stores, for
+/// tests of everything above the store. It keeps the same rules (ObjectStore) and passes the same
+/// conformance suite. Thread-safe.
+public final class MemoryStore: ObjectStore, @unchecked Sendable {
+    // @unchecked: `objects` is guarded by `lock`.
+    public let label: String
+    private var objects: [String: (data: Data, modified: Date)] = [:]
+    private let lock = NSLock()
+    /// Failures to inject: an operation name ("write", "read", "list", "copy", "remove", "stat",
+    /// "commit", "check") maps to the error thrown the next time it runs.
+    public var failures: [String: StoreError] = [:]
+
+    public init(label: String = "memory") { self.label = label }
+
+    public func openWriter(key: String) throws -> any ObjectWriter {
+        try injected("write", key)
+        return Writer(store: self, key: key)
+    }
+
+    public func openReader(key: String) throws -> any ObjectReader {
+        try injected("read", key)
+        guard let object = locked({ objects[key] }) else {
+            throw StoreError.notFound(store: label, operation: "open '\(key)'", key: key)
+        }
+        return DataReader(key: key, data: object.data)
+    }
+
+    public func list(prefix: String) throws -> [StoredObject] {
+        try injected("list", prefix)
+        return locked { objects.filter { $0.key.hasPrefix(prefix) } }
+            .map { StoredObject(key: $0.key, size: UInt64($0.value.data.count), modified: $0.value.modified) }
+            .sorted { $0.key < $1.key }
+    }
+
+    public func stat(key: String) throws -> StoredObject? {
+        try injected("stat", key)
+        return locked { objects[key] }.map { StoredObject(key: key, size: UInt64($0.data.count), modified: $0.modified) }
+    }
+
+    public func copy(from source: String, to destination: String) throws {
+        try injected("copy", source)
+        try locked {
+            guard let object = objects[source] else {
+                throw StoreError.notFound(store: label, operation: "copy '\(source)' to '\(destination)'", key: source)
+            }
+            objects[destination] = (object.data, Date())
+        }
+    }
+
+    public func remove(key: String) throws {
+        try injected("remove", key)
+        _ = locked { objects.removeValue(forKey: key) }
+    }
+
+    public func checkAccess() throws -> [CheckResult] {
+        try injected("check", "")
+        return [CheckResult(source: label, name: "access", status: .pass, message: "memory store: \(locked { objects.count }) objects")]
+    }
+
+    /// The bytes of an object, for tests that damage or inspect what was stored.
+    public func data(_ key: String) -> Data? { locked { objects[key]?.data } }
+    /// Replaces an object's bytes as they are, bypassing the writer (a test's corruption).
+    public func put(_ key: String, _ data: Data, modified: Date = Date()) { locked { objects[key] = (data, modified) } }
+
+    private func locked<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
+    private func injected(_ operation: String, _ key: String) throws {
+        if let failure = locked({ failures.removeValue(forKey: operation) }) { throw failure }
+    }
+
+    private final class Writer: ObjectWriter {
+        let store: MemoryStore
+        let key: String
+        private var buffer = Data()
+        private var finished = false
+
+        init(store: MemoryStore, key: String) { self.store = store; self.key = key }
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            guard !finished else { throw StoreError(store: store.label, operation: "write '\(key)'", reason: "invalid", message: "write after commit or abort") }
+            buffer.append(contentsOf: bytes)
+        }
+
+        func commit() throws {
+            guard !finished else { return }
+            finished = true
+            try store.injected("commit", key)
+            store.locked { store.objects[key] = (buffer, Date()) }
+        }
+
+        func abort() { finished = true; buffer = Data() }
+    }
+
+    private final class DataReader: ObjectReader {
+        let key: String
+        private let source: DataByteSource
+        init(key: String, data: Data) { self.key = key; source = DataByteSource(data) }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try source.read(into: buffer) }
+        func close() {}
+    }
+}

@@ -1,0 +1,55 @@
+import CairnCore
+import Foundation
+
+/// Where archives live: the local filesystem, S3, memory. Keys are `/`-separated paths
+/// (StorageLayout). Every store passes the same conformance suite (Tests/CairnInterfacesTests),
+/// which is the precise form of the rules below.
+///
+/// - A written object is invisible (to `stat`, `list`, `openReader`) until `commit`; `abort` or
+///   a writer dropped without `commit` leaves nothing behind.
+/// - `commit` replaces an existing object of the same key whole.
+/// - `list` returns every object whose key starts with `prefix`, in any order, sub-folders included.
+/// - `copy` replaces the destination whole; a reader of it sees the old or the new object, never a mix.
+/// - `remove` of a missing key succeeds.
+/// - Failures of the store itself are thrown as `StoreError`; a missing object is a `StoreError`
+///   with `isNotFound` from `openReader`, and nil from `stat`.
+/// - An instance is used by one thread at a time.
+public protocol ObjectStore: AnyObject {
+    /// Names the store in messages and in escalation evidence ("filesystem", "s3").
+    var label: String { get }
+    func openWriter(key: String) throws -> any ObjectWriter
+    func openReader(key: String) throws -> any ObjectReader
+    func list(prefix: String) throws -> [StoredObject]
+    /// The object's facts, or nil when it does not exist.
+    func stat(key: String) throws -> StoredObject?
+    func copy(from source: String, to destination: String) throws
+    func remove(key: String) throws
+    /// Can this store be read, listed and written now? (the runbook's `aws s3 ls` step)
+    func checkAccess() throws -> [CheckResult]
+}
+
+/// An object being written; nothing is visible until `commit`.
+public protocol ObjectWriter: ByteSink {
+    var key: String { get }
+    func commit() throws
+    /// Discards the object. Safe to call more than once, and after `commit` (then it does nothing).
+    func abort()
+}
+
+/// An object being read.
+public protocol ObjectReader: ByteSource {
+    var key: String { get }
+    func close()
+}
+
+/// An object in a store.
+public struct StoredObject: Equatable, Sendable {
+    public var key: String
+    public var size: UInt64
+    public var modified: Date
+    public var etag: String?
+
+    public init(key: String, size: UInt64, modified: Date, etag: String? = nil) {
+        self.key = key; self.size = size; self.modified = modified; self.etag = etag
+    }
+}

@@ -1,0 +1,42 @@
+import CairnCore
+import CairnInterfaces
+import CairnState
+import Foundation
+
+/// One stored backup as `cairn list` shows it.
+public struct BackupListing: Codable, Sendable {
+    public var backupID: String
+    public var key: String
+    public var size: UInt64
+    public var modified: Date
+    public var isLatest: Bool
+    /// From the state database: nil when this machine has no record of the backup.
+    public var verified: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case key, size, modified, verified
+        case backupID = "backup_id", isLatest = "latest"
+    }
+}
+
+/// What the store holds for a component: its backups and what latest.tar.gz is.
+public struct CatalogService {
+    public var store: any ObjectStore
+    /// Where verification results are remembered; nil when this machine has none.
+    public var state: StateStore?
+    public var environment: String
+
+    public init(store: any ObjectStore, state: StateStore?, environment: String) {
+        self.store = store; self.state = state; self.environment = environment
+    }
+
+    public func list(component name: String) throws -> [BackupListing] {
+        let inventory = try ComponentInventory.read(storage: store, component: name, environment: environment)
+        let latestID = try? inventory.heldByLatest(storage: store)
+        return inventory.archives.map { archive in
+            let record = try? state?.backup(id: archive.backupID)
+            return BackupListing(backupID: archive.backupID, key: archive.key, size: archive.size, modified: archive.modified,
+                                 isLatest: archive.backupID == latestID, verified: record.map { $0.verified })
+        }.sorted { $0.backupID < $1.backupID }
+    }
+}

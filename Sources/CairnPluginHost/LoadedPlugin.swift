@@ -1,0 +1,28 @@
+import CairnCore
+import CairnArchive
+import CairnInterfaces
+import CCairnPlugin
+import Foundation
+
+/// A plugin library that passed validation. It stays loaded for the life of the process.
+public final class LoadedPlugin: @unchecked Sendable {
+    // @unchecked: every stored property is immutable after init, and the descriptor is constant
+    // plugin-owned memory (cairn_plugin.h: valid and unchanged for the life of the process).
+    public let manifest: PluginManifest
+    public let libraryURL: URL
+    let handle: UnsafeMutableRawPointer
+    let descriptor: UnsafePointer<cairn_plugin>
+
+    init(manifest: PluginManifest, libraryURL: URL, handle: UnsafeMutableRawPointer, descriptor: UnsafePointer<cairn_plugin>) {
+        self.manifest = manifest; self.libraryURL = libraryURL; self.handle = handle; self.descriptor = descriptor
+    }
+
+    public var name: String { manifest.name }
+    public var version: String { manifest.version }
+    public var abiMinor: UInt32 { descriptor.pointee.abi_minor }
+    var component: UnsafePointer<cairn_component_api>? { descriptor.pointee.component }
+    var storage: UnsafePointer<cairn_storage_api>? { descriptor.pointee.storage }
+
+    /// Looks up an exported symbol (native actions).
+    func symbol(_ name: String) -> UnsafeMutableRawPointer? { dlsym(handle, name) }
+}

@@ -1,0 +1,80 @@
+import CairnCore
+import CairnArchive
+import CairnInterfaces
+import CCairnPlugin
+import Foundation
+import Logging
+
+/// One opened instance of a plugin (`open` called, `close` pending). Component and storage
+/// wrappers build on it.
+public class PluginInstance: @unchecked Sendable {
+    // @unchecked: an instance is used by one thread at a time, as cairn_plugin.h requires unless
+    // the plugin declares CAIRN_CAP_THREAD_SAFE; the wrappers do not share it across threads.
+    public let plugin: LoadedPlugin
+    /// The instance name from the config ("configs"); the plugin name for implicit instances.
+    public let instanceName: String
+    /// "directory:configs": plugin and instance name, used in every message.
+    public let label: String
+    let context: PluginContext
+    private let hostTable: UnsafeMutablePointer<cairn_host_api>
+    private(set) var handle: UnsafeMutableRawPointer?
+    private var closed = false
+
+    public init(plugin: LoadedPlugin, instanceName: String, settings: PluginSettings, logger: Logger,
+         cancellation: Cancellation, tempDirectory: String) throws {
+        self.plugin = plugin
+        self.instanceName = instanceName
+        self.label = instanceName == plugin.name ? plugin.name : "\(plugin.name):\(instanceName)"
+        context = PluginContext(label: label, settings: settings, logger: logger, cancellation: cancellation,
+                                tempDirectory: tempDirectory)
+        hostTable = HostServices.makeTable(for: context)
+        var opened: UnsafeMutableRawPointer?
+        let table = UnsafePointer(hostTable)
+        do {
+            try call("open") { err in plugin.descriptor.pointee.open(table, &opened, err) }
+        } catch {
+            // Every stored property is set by now, so deinit still runs for this failed init:
+            // mark the instance closed or close() would free the table a second time.
+            closed = true
+            hostTable.deinitialize(count: 1)
+            hostTable.deallocate()
+            throw error
+        }
+        handle = opened
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        plugin.descriptor.pointee.close(handle)
+        hostTable.deinitialize(count: 1)
+        hostTable.deallocate()
+    }
+
+    /// Runs one plugin operation and turns a failure into a thrown error.
+    func call(_ operation: String, box: ErrorBox = ErrorBox(), _ body: (UnsafePointer<cairn_error>) -> cairn_status) throws {
+        let status = box.withCStruct(body)
+        if let hostError = box.hostError { throw hostError }
+        guard status == CAIRN_OK else {
+            throw PluginCallError(label: label, operation: operation, status: Int32(status.rawValue),
+                                  message: box.message ?? "the plugin gave no reason")
+        }
+    }
+
+    /// Wraps an operation that reports checks.
+    func report(_ operation: String, _ body: (UnsafePointer<cairn_report>, UnsafePointer<cairn_error>) -> cairn_status) throws -> [CheckResult] {
+        let reportBox = ReportBox(source: label)
+        try reportBox.withCStruct { report in
+            try call(operation) { err in body(report, err) }
+        }
+        return reportBox.results
+    }
+
+    func withProgress<R>(_ handler: (@Sendable (UInt64, UInt64, String?) -> Void)?, _ body: () throws -> R) rethrows -> R {
+        context.progressHandler = handler
+        defer { context.progressHandler = nil }
+        return try body()
+    }
+}

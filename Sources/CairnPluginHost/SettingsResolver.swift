@@ -1,0 +1,100 @@
+import CairnCore
+import CairnArchive
+import CairnInterfaces
+import Foundation
+
+/// Checks an instance's settings against its plugin's manifest and fills in command-line flags,
+/// environment variables and defaults, in that order of precedence over the file. Errors name the
+/// file:line, variable or flag the bad value came from.
+public enum SettingsResolver {
+    /// `flags`: values of command-line flags by flag ("--bucket"); a setting takes the one its
+    /// manifest names. With `requireAll` false, absent required settings are left out instead of
+    /// refused: native actions run without `open`, so the settings they do not read need not exist.
+    public static func resolve(manifest: PluginManifest, configured: [String: ConfigValue], flags: [String: ConfigValue] = [:],
+                               environment: [String: String], baseDirectory: URL, workingDirectory: URL, owner: String,
+                               requireAll: Bool = true) throws -> PluginSettings {
+        let specs = manifest.settings ?? [:]
+        var result = PluginSettings()
+        for (key, value) in configured.sorted(by: { $0.key < $1.key }) where specs[key] == nil {
+            let known = specs.keys.sorted()
+            let hint = closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? ""
+            throw CairnError.usage("\(value.origin): unknown setting '\(key)' for \(owner) (plugin \(manifest.name) knows: \(known.isEmpty ? "no settings" : known.joined(separator: ", ")))\(hint)")
+        }
+        for (key, spec) in specs.sorted(by: { $0.key < $1.key }) {
+            var chosen = configured[key]
+            if let variable = spec.env, let text = environment[variable], !text.isEmpty {
+                chosen = ConfigValue(try parseEnvironment(text, as: spec.type, variable: variable), .environment(variable))
+            }
+            if let flag = spec.flag, let given = flags[flag], case .string(let text) = given.value {
+                chosen = ConfigValue(try parseText(text, as: spec.type, what: "option \(flag)"), given.origin)
+            }
+            if chosen == nil, let fallback = spec.default { chosen = ConfigValue(fallback, .builtIn) }
+            guard var setting = chosen, setting.value != .null else {
+                if spec.required == true, requireAll {
+                    let via = spec.env.map { " or set \($0)" } ?? ""
+                    throw CairnError.usage("\(owner) needs setting '\(key)'\(spec.description.map { " (\($0))" } ?? ""): add it to cairn.yaml\(via)")
+                }
+                continue
+            }
+            setting.value = try check(setting, spec: spec, key: key, owner: owner,
+                                      relativeTo: setting.origin.isFile ? baseDirectory : workingDirectory)
+            result.values[key] = PluginSettings.Value(value: setting.value, origin: setting.origin, secret: spec.secret == true)
+        }
+        return result
+    }
+
+    private static func check(_ setting: ConfigValue, spec: PluginManifest.Setting, key: String, owner: String,
+                              relativeTo base: URL) throws -> JSONValue {
+        func fail(_ expected: String) -> CairnError {
+            .usage("\(setting.origin): setting '\(key)' of \(owner) must be \(expected), got \(setting.value.jsonText)")
+        }
+        switch (spec.type, setting.value) {
+        case (.string, .string(let text)):
+            if let values = spec.values, !values.contains(text) { throw fail("one of \(values.joined(separator: ", "))") }
+            return setting.value
+        case (.path, .string(let text)):
+            return .string(resolvePath(text, against: base))
+        case (.int, .number(let n)) where n.rounded() == n: return setting.value
+        case (.bool, .bool): return setting.value
+        case (.list, .array): return setting.value
+        case (.map, .object): return setting.value
+        case (.string, _), (.path, _): throw fail("text")
+        case (.int, _): throw fail("a whole number")
+        case (.bool, _): throw fail("true or false")
+        case (.list, _): throw fail("a list")
+        case (.map, _): throw fail("a mapping")
+        }
+    }
+
+    private static func parseEnvironment(_ text: String, as type: PluginManifest.Setting.ValueType, variable: String) throws -> JSONValue {
+        try parseText(text, as: type, what: "environment variable \(variable)")
+    }
+
+    /// Variables and flags are text; read them as the setting's type.
+    private static func parseText(_ text: String, as type: PluginManifest.Setting.ValueType, what: String) throws -> JSONValue {
+        switch type {
+        case .string, .path: return .string(text)
+        case .int:
+            guard let n = Int64(text) else { throw CairnError.usage("\(what) must be a whole number, got '\(text)'") }
+            return .number(Double(n))
+        case .bool:
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": return .bool(true)
+            case "0", "false", "no", "off": return .bool(false)
+            default: throw CairnError.usage("\(what) must be true or false, got '\(text)'")
+            }
+        case .list:
+            if text.hasPrefix("["), let value = try? JSONValue.parse(text) { return value }
+            return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+        case .map:
+            guard let value = try? JSONValue.parse(text), case .object = value else {
+                throw CairnError.usage("\(what) must be a JSON object")
+            }
+            return value
+        }
+    }
+}
+
+extension ValueOrigin {
+    var isFile: Bool { if case .file = self { return true } else { return false } }
+}
