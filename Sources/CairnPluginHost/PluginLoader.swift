@@ -34,6 +34,20 @@ public enum PluginLoader {
         return LoadedPlugin(manifest: manifest, libraryURL: libraryURL, handle: handle, descriptor: descriptor)
     }
 
+    /// A plugin compiled into this program rather than loaded from a library (a static build; a
+    /// test that links a plugin's module): its entry function is called directly and the
+    /// descriptor gets the same checks. Its native actions are looked up among this program's symbols.
+    public static func load(linkedEntry entry: cairn_plugin_entry_fn, manifestURL: URL) throws -> LoadedPlugin {
+        let manifest = try PluginManifest.load(from: manifestURL)
+        let candidate = PluginCandidate(manifestURL: manifestURL, manifest: manifest, libraryURL: nil, origin: "linked", problem: nil)
+        guard let descriptor = entry(HostABI.major, HostABI.minor) else {
+            throw failure(candidate, "the linked entry returned NULL: the plugin refuses host ABI \(HostABI.major).\(HostABI.minor)")
+        }
+        try validate(descriptor.pointee, manifest: manifest, candidate: candidate)
+        guard let program = dlopen(nil, RTLD_NOW) else { throw failure(candidate, "cannot look up this program's own symbols") }
+        return LoadedPlugin(manifest: manifest, libraryURL: URL(fileURLWithPath: "/proc/self/exe"), handle: program, descriptor: descriptor)
+    }
+
     static func validate(_ d: cairn_plugin, manifest: PluginManifest, candidate: PluginCandidate) throws {
         func fail(_ message: String) -> CairnError { failure(candidate, message) }
         let v1Size = MemoryLayout<cairn_plugin>.size

@@ -15,6 +15,11 @@ public enum SettingsResolver {
                                requireAll: Bool = true) throws -> PluginSettings {
         let specs = manifest.settings ?? [:]
         var result = PluginSettings()
+        let declared = Set(specs.values.compactMap(\.flag))
+        if let (flag, given) = flags.sorted(by: { $0.key < $1.key }).first(where: { !declared.contains($0.key) }) {
+            let known = specs.compactMap { key, spec in spec.flag.map { "\($0) (\(key))" } }.sorted()
+            throw CairnError.usage("\(given.origin): \(owner) takes no \(flag) (plugin \(manifest.name) has \(known.isEmpty ? "no such options" : "options " + known.joined(separator: ", ")))")
+        }
         for (key, value) in configured.sorted(by: { $0.key < $1.key }) where specs[key] == nil {
             let known = specs.keys.sorted()
             let hint = closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? ""

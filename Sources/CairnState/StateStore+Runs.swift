@@ -161,13 +161,18 @@ extension StateStore {
         return try RunRecord.fetchOne(db, key: run.runID)!
     }
 
-    /// "run_20261126_190102_4821" (UTC time, pid); runs of one process in the same second get "_2", "_3"...
-    private static func newRunID(_ db: Database, startedAt: Date, pid: Int32) throws -> String {
+    /// "run_20261126_190102_4821": a run's id from its UTC start time and pid.
+    public static func runID(startedAt: Date, pid: Int32) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd_HHmmss"
-        let base = "run_\(formatter.string(from: startedAt))_\(pid)"
+        return "run_\(formatter.string(from: startedAt))_\(pid)"
+    }
+
+    /// "run_20261126_190102_4821" (UTC time, pid); runs of one process in the same second get "_2", "_3"...
+    private static func newRunID(_ db: Database, startedAt: Date, pid: Int32) throws -> String {
+        let base = runID(startedAt: startedAt, pid: pid)
         var candidate = base
         for suffix in 2... {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_id = ?", arguments: [candidate]) == true else { break }

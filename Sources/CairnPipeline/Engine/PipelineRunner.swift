@@ -34,22 +34,29 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     public func run(_ pipeline: Pipeline, component: String?) throws -> RunSummary {
-        let state = try resources.openState()
-        for run in try state.markInterruptedRuns() {
+        // The state database usually sits beside a local store; when the store is what is broken, a
+        // run that changes nothing (a check) still runs, without history or lock, and says so.
+        let state: StateStore?
+        do { state = try resources.openState() } catch where pipeline.changesNothing {
+            scope.logger.warning("\(describe(error)); \(pipeline.name) runs without history or lock (it changes nothing)")
+            state = nil
+        }
+        for run in try state?.markInterruptedRuns() ?? [] {
             scope.logger.warning("run \(run.runID) of \(run.pipeline) was interrupted (its process pid \(run.pid) is gone); marked interrupted")
         }
         let started = Date()
         let logPath = RunLog.path(logDir: config.logDir, pipeline: pipeline.name, component: component, date: started)
         let lockName = component.map { "\(pipeline.name)/\($0)" } ?? pipeline.name
-        let record = try state.beginRun(pipeline: lockName, environment: resources.environmentName, component: component, logFile: logPath)
+        let runID = try state?.beginRun(pipeline: lockName, environment: resources.environmentName, component: component,
+                                        logFile: logPath).runID ?? StateStore.runID(startedAt: started, pid: LocalProcess.pid)
         let runLog = RunLog(path: logPath)
         let next = scope.logger
         var logger = Logger(label: "cairn.run") { _ in RunLogHandler(log: runLog, next: next) }
-        logger[metadataKey: "run"] = .string(record.runID)
+        logger[metadataKey: "run"] = .string(runID)
         let runScope = scope.with(logger: logger)
-        let context = RunContext(runID: record.runID, pipeline: pipeline.name, component: component, logFile: logPath)
-        reporter.runStarted(runID: record.runID, pipeline: pipeline.name, logFile: logPath)
-        logger.info("run \(record.runID): pipeline \(pipeline.name)\(component.map { " for \($0)" } ?? "") in environment \(resources.environmentName)")
+        let context = RunContext(runID: runID, pipeline: pipeline.name, component: component, logFile: logPath)
+        reporter.runStarted(runID: runID, pipeline: pipeline.name, logFile: logPath)
+        logger.info("run \(runID): pipeline \(pipeline.name)\(component.map { " for \($0)" } ?? "") in environment \(resources.environmentName)")
 
         var result = SequenceResult()
         var runSkipped = false
@@ -98,15 +105,15 @@ public final class PipelineRunner: @unchecked Sendable {
         // Notifiers run under their own timeouts and cannot change the outcome.
         let incidents = escalate(pipeline, context: context, outcome: outcome, error: result.error, scope: runScope)
 
-        let summary = RunSummary(runID: record.runID, pipeline: pipeline.name, environment: resources.environmentName,
+        let summary = RunSummary(runID: runID, pipeline: pipeline.name, environment: resources.environmentName,
                                  component: component, outcome: outcome, exitCode: outcome.exitCode.rawValue,
                                  startedAt: started, finishedAt: Date(), logFile: logPath,
                                  error: cancelled ? "cancelled by the operator" : result.error,
                                  steps: context.steps, backups: context.allBackups, components: componentSummaries(context), incidents: incidents)
         let historyOutcome = Outcome(rawValue: outcome == .cancelled ? "interrupted" : outcome.rawValue) ?? .failure
-        try? state.finishRun(record.runID, outcome: historyOutcome, error: summary.error)
+        try? state?.finishRun(runID, outcome: historyOutcome, error: summary.error)
         writeRecordLines(summary)
-        logger.info("run \(record.runID) finished: \(outcome.rawValue)\(summary.error.map { ": \($0)" } ?? "")")
+        logger.info("run \(runID) finished: \(outcome.rawValue)\(summary.error.map { ": \($0)" } ?? "")")
         reporter.runFinished(summary)
         return summary
     }

@@ -189,7 +189,7 @@ final class Workspace: RunResources, @unchecked Sendable {
     /// runs without `open`; values that are present are still checked.
     func actionSettings(for plugin: LoadedPlugin, instance: String? = nil) throws -> PluginSettings {
         var configured: [String: ConfigValue] = [:]
-        var flags = config.flags
+        var flags: [String: ConfigValue] = [:]
         var owner = "plugin '\(plugin.name)'"
         if let instance {
             guard let component = config.component(named: instance) else {
@@ -210,8 +210,9 @@ final class Workspace: RunResources, @unchecked Sendable {
             owner = "component '\(plugin.name)'"
         } else if plugin.manifest.kind == .storage, let selection = try? StoreSelection.choose(
                     configured: config.storage.type, flags: config.flags, environment: environment, registry: registry),
-                  selection.plugin == plugin.name, selection.keepsConfiguredSettings {
-            configured = config.storage.settings
+                  selection.plugin == plugin.name {
+            configured = selection.keepsConfiguredSettings ? config.storage.settings : [:]
+            flags = config.flags
             owner = "storage '\(plugin.name)'"
         }
         return try SettingsResolver.resolve(

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+@testable import CairnCore
+@testable import CairnArchive
+@testable import CairnInterfaces
+@testable import CairnState
+@testable import CairnHooks
+@testable import CairnPluginHost
+@testable import CairnOperations
+@testable import CairnConfig
+@testable import CairnPipeline
+import CairnTestSupport
+
+/// End-to-end through the real `cairn` binary, the C Directory plugin and the Swift Filesystem
+/// plugin, judged by GNU tar, jq and diff.
+@Suite("Directory backups end to end", .serialized)
+struct DirectoryBackupTests {
+    let temp: TemporaryDirectory
+    let source: URL
+    let store: URL
+    let configFile: URL
+
+    init() throws {
+        temp = try TemporaryDirectory("cairn-e2e")
+        source = temp.path("source")
+        store = temp.path("store")
+        configFile = temp.path("cairn.yaml")
+        try makeTree(at: source)
+        try writeConfig()
+    }
+
+    func makeTree(at root: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: root.appendingPathComponent("etc/nested/deeper"), withIntermediateDirectories: true)
+        try Data("hello\n".utf8).write(to: root.appendingPathComponent("etc/hello.txt"))
+        try Data().write(to: root.appendingPathComponent("etc/empty"))
+        var random = SystemRandomNumberGenerator()
+        try Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &random) }).write(to: root.appendingPathComponent("etc/nested/random.bin"))
+        try Data(String(repeating: "compressible line of text\n", count: 50_000).utf8).write(to: root.appendingPathComponent("etc/nested/deeper/text.log"))
+        let long = String(repeating: "long-name-", count: 13) + ".conf"   // 135 bytes: needs pax
+        try Data("long\n".utf8).write(to: root.appendingPathComponent("etc/nested/\(long)"))
+        try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root.appendingPathComponent("etc/hello.txt").path)
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.appendingPathComponent("etc/nested/deeper/text.log").path)
+        try fm.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_600_000_000)], ofItemAtPath: root.appendingPathComponent("etc/empty").path)
+    }
+
+    func writeConfig(storageRoot: URL? = nil, extra: String = "") throws {
+        try writeFilesystemConfig(configFile, store: storageRoot ?? store, """
+            components:
+              configs:
+                plugin: directory
+                path: \(source.path)
+            \(extra)
+            """)
+    }
+
+    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
+        try runCairn(arguments, config: configFile, in: temp.url, environment: extra)
+    }
+
+    func archives() throws -> [String] {
+        let folder = store.appendingPathComponent("configs/test")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+    }
+
+    @Test func backupVerifyListRestoreRoundTrip() throws {
+        let backup = try cairn(["backup", "configs", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        // --json: one JSON object per line; the last is the run's summary.
+        let lines = try backup.text.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        let summary = try #require(lines.last)
+        #expect(summary["type"] == .string("summary"))
+        #expect(summary["outcome"] == .string("success"))
+        guard case .array(let backups) = summary["backups"], let made = backups.first else { Issue.record("no backups"); return }
+        let id = try #require(made["backup_id"]?.stringValue)
+        #expect(id.hasPrefix("configs_"))
+        #expect(made["files"]?.numberValue == 5)
+        #expect(made["published"] == .bool(true))
+        let archive = store.appendingPathComponent("configs/test/\(id).tar.gz")
+        let latest = store.appendingPathComponent("configs/test/latest.tar.gz")
+        #expect(FileManager.default.fileExists(atPath: archive.path))
+        #expect(FileManager.default.contentsEqual(atPath: archive.path, andPath: latest.path))
+
+        // The runbook's own commands read what we stored.
+        let listing = try runShell("tar -tzf '\(latest.path)'", check: false)
+        #expect(listing.status == 0)
+        #expect(listing.text.split(separator: "\n").last == "\(id)/backup_metadata.json")
+        let metadataID = try runShell("tar --wildcards -xzOf '\(latest.path)' '*/backup_metadata.json' | jq -r .backup_id", check: false)
+        #expect(metadataID.text.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+
+        let verify = try cairn(["verify", "configs", "--backup", id])
+        #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
+        #expect(verify.text.contains("every SHA-256 matches"))
+
+        let list = try cairn(["list", "configs", "--json"])
+        let entries = try JSONValue.parse(list.text)
+        guard case .array(let rows) = entries else { Issue.record("not a list: \(list.text)"); return }
+        #expect(rows.count == 1)
+        #expect(rows.first?["latest"] == .bool(true))
+        #expect(rows.first?["verified"] == .bool(true))
+
+        let target = temp.path("restored")
+        let restore = try cairn(["restore", "configs", "--backup", "latest", "--target", target.path])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        let diff = try runTool(["diff", "-r", source.path, target.path], check: false)
+        #expect(diff.status == 0, "\(diff.text)")
+        // Mode and mtime survive.
+        let original = try FileManager.default.attributesOfItem(atPath: source.appendingPathComponent("etc/hello.txt").path)
+        let restored = try FileManager.default.attributesOfItem(atPath: target.appendingPathComponent("etc/hello.txt").path)
+        #expect(restored[.posixPermissions] as? Int == 0o600)
+        // tar keeps whole seconds.
+        #expect((original[.modificationDate] as? Date)?.timeIntervalSince1970.rounded(.down)
+                == (restored[.modificationDate] as? Date)?.timeIntervalSince1970)
+        let empty = try FileManager.default.attributesOfItem(atPath: target.appendingPathComponent("etc/empty").path)
+        #expect((empty[.modificationDate] as? Date)?.timeIntervalSince1970 == 1_600_000_000)
+    }
+
+    @Test func aComponentRefusingItsSourceLeavesNoArchiveAndKeepsLatest() throws {
+        #expect(try cairn(["backup", "configs"]).status == 0)
+        let before = try archives()
+        let latest = store.appendingPathComponent("configs/test/latest.tar.gz")
+        let latestBytes = try Data(contentsOf: latest)
+        // A link out of the tree, sorted after real files: the plugin fails after streaming some.
+        try FileManager.default.createSymbolicLink(atPath: source.appendingPathComponent("etc/zz-escape").path, withDestinationPath: "/etc/passwd")
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        let failed = try cairn(["backup", "configs"])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("etc/zz-escape"))
+        #expect(failed.stderr.contains("outside"))
+        #expect(try archives() == before)  // no new archive, no leftover temp file
+        #expect(try Data(contentsOf: latest) == latestBytes)
+    }
+
+    @Test func aFileThatChangesWhileBeingReadFailsTheBackupMidStream() throws {
+        #expect(try cairn(["backup", "configs"]).status == 0)
+        let before = try archives()
+        let latest = store.appendingPathComponent("configs/test/latest.tar.gz")
+        let latestBytes = try Data(contentsOf: latest)
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        let growing = source.appendingPathComponent("etc/growing.log")
+        try Data(count: 64 << 20).write(to: growing)
+        let appender = Process()
+        appender.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // Bounded in time by itself; SIGKILL because a test runner's children may inherit a
+        // signal mask that blocks SIGTERM.
+        appender.arguments = ["-c", "end=$(($(date +%s) + 60)); while [ $(date +%s) -lt $end ]; do echo more >> '\(growing.path)'; done"]
+        try appender.run()
+        defer { kill(appender.processIdentifier, SIGKILL); appender.waitUntilExit() }
+        let result = try cairn(["backup", "configs"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("etc/growing.log"))
+        #expect(result.stderr.contains("changed while being read"))
+        #expect(try archives() == before)  // the partial archive is gone, no temp file left
+        #expect(try Data(contentsOf: latest) == latestBytes)
+    }
+
+    @Test func unknownNamesAndBadConfigAreUsageErrors() throws {
+        let unknown = try cairn(["backup", "confgs"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown component 'confgs'"))
+        #expect(unknown.stderr.contains("Did you mean 'configs'?"))
+
+        try writeConfig(extra: "retension: 3")
+        let badKey = try cairn(["backup", "configs"])
+        #expect(badKey.status == 2)
+        #expect(badKey.stderr.contains("cairn.yaml:9:1: unknown key 'retension'"))
+        #expect(badKey.stderr.contains("did you mean 'retention'?"))
+
+        try "storage: {type: tape}\ncomponents: {configs: {plugin: directory, path: /tmp}}\n".write(to: configFile, atomically: true, encoding: .utf8)
+        let badStore = try cairn(["backup", "configs"])
+        #expect(badStore.status == 2)
+        #expect(badStore.stderr.contains("unknown storage plugin 'tape'"))
+    }
+
+    @Test func aStoreThatIsNotWritableIsReportedBeforeAnythingIsBackedUp() throws {
+        #expect(try cairn(["check", "storage"]).status == 0)
+        let blocker = temp.path("not-a-directory")
+        try Data("x".utf8).write(to: blocker)
+        try writeConfig(storageRoot: blocker.appendingPathComponent("store"))
+        let check = try cairn(["check", "storage"])
+        #expect(check.status == 1)
+        #expect(check.text.contains("FAIL"))
+        let result = try cairn(["backup", "configs"])
+        #expect(result.status == 1)
+        #expect((result.text + result.stderr).contains(blocker.path))
+    }
+
+    @Test func pluginsListAndInspect() throws {
+        let list = try cairn(["plugins", "list", "--check"])
+        #expect(list.status == 0)
+        #expect(list.text.contains("directory"))
+        #expect(list.text.contains("filesystem"))
+        let library = TestPaths.buildDirectory.appendingPathComponent("libCairnDirectory.so")
+        let inspect = try cairn(["plugins", "inspect", library.path])
+        #expect(inspect.status == 0, "\(inspect.text)\(inspect.stderr)")
+        #expect(inspect.text.contains("action count_files(path: string) -> int64"))
+        let bogus = temp.path("libbogus.so")
+        try Data("not a library".utf8).write(to: bogus)
+        try Data(#"{"name":"bogus","kind":"storage","version":"1","abi":{"major":1,"minor":0},"library":"libbogus.so"}"#.utf8)
+            .write(to: temp.path("plugin.json"))
+        let broken = try cairn(["plugins", "inspect", bogus.path])
+        #expect(broken.status == 1)
+        #expect(broken.text.contains("is not an ELF shared library"))
+    }
+}

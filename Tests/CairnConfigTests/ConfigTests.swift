@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import CairnCore
+@testable import CairnHooks
+@testable import CairnOperations
+@testable import CairnConfig
+import CairnTestSupport
+
+@Suite("Configuration")
+struct ConfigTests {
+    let base = URL(fileURLWithPath: "/etc/cairn")
+
+    @Test func parsesTheDesignShape() throws {
+        let config = try ConfigLoader.parse(text: """
+            environment: prod
+            storage:
+              type: filesystem
+              root: backups
+            components:
+              configs: { plugin: directory, path: /etc/gremlinsai }
+              redis: { url: "redis://localhost:6379" }
+            plugin_dirs: [/usr/local/lib/cairn/plugins]
+            archive: { compression_level: 1 }
+            """, path: "cairn.yaml", baseDirectory: base)
+        #expect(config.environmentName == "prod")
+        #expect(config.storage.settings["root"]?.value == .string("backups"))
+        #expect(config.component(named: "configs")?.plugin.value == .string("directory"))
+        #expect(config.component(named: "redis")?.plugin.value == .string("redis"))
+        #expect(config.pluginDirs == ["/usr/local/lib/cairn/plugins"])
+        #expect(config.compressionLevel == 1)
+    }
+
+    @Test func unknownKeyNamesFileLineAndKey() {
+        let error = #expect(throws: CairnError.self) {
+            try ConfigLoader.parse(text: "environment: dev\nstorge:\n  type: s3\n", path: "cairn.yaml", baseDirectory: base)
+        }
+        #expect(error?.message.hasPrefix("cairn.yaml:2:1: unknown key 'storge' in the top level") == true)
+        #expect(error?.message.contains("did you mean 'storage'?") == true)
+        #expect(error?.exitCode == .usage)
+    }
+
+    @Test func notYAMLIsReportedWithPosition() {
+        let error = #expect(throws: CairnError.self) {
+            try ConfigLoader.parse(text: "environment: [dev\ncomponents: {", path: "/tmp/cairn.yaml", baseDirectory: base)
+        }
+        #expect(error?.message.contains("config file /tmp/cairn.yaml is not valid YAML: /tmp/cairn.yaml:") == true)
+    }
+
+    @Test func wrongTypesAreNamed() {
+        let error = #expect(throws: CairnError.self) {
+            try ConfigLoader.parse(text: "archive:\n  compression_level: 12\n", path: "c.yaml", baseDirectory: base)
+        }
+        #expect(error?.message == "c.yaml:2:22: archive.compression_level must be 1 (fastest) to 9 (smallest), got 12")
+    }
+
+    @Test func environmentVariablesAndFlagsOverrideTheFile() throws {
+        let dir = try TemporaryDirectory("cairn-config")
+        try "environment: dev\nstorage: { type: filesystem, root: /srv }\n".write(to: dir.path("cairn.yaml"), atomically: true, encoding: .utf8)
+        let fromVariable = try ConfigLoader.load(explicitPath: nil, environment: ["ENVIRONMENT": "staging"], overrides: .init(),
+                                                 workingDirectory: dir.url)
+        #expect(fromVariable.environmentName == "staging")
+        #expect(fromVariable.environment.origin == .environment("ENVIRONMENT"))
+        let fromFlags = try ConfigLoader.load(explicitPath: nil, environment: ["ENVIRONMENT": "staging"],
+                                              overrides: .init(environment: "prod", flags: ["--bucket": "b2", "--region": nil]),
+                                              workingDirectory: dir.url)
+        #expect(fromFlags.environmentName == "prod")
+        // Store flags are kept by flag; the store plugin's manifest says which setting each one sets.
+        #expect(fromFlags.flags["--bucket"]?.value == .string("b2"))
+        #expect(fromFlags.flags["--bucket"]?.origin == .commandLine("--bucket"))
+        #expect(fromFlags.flags["--region"] == nil)
+        #expect(fromFlags.storage.settings["root"]?.value == .string("/srv"))
+    }
+
+}

@@ -1,7 +1,0 @@
-import Testing
-@testable import CairnHost
-
-@Test func jsonValueRoundTrip() throws {
-    let value = try JSONValue.parse(#"{"a":[1,2.5,"x",null,true]}"#)
-    #expect(value.jsonText == #"{"a":[1,2.5,"x",null,true]}"#)
-}
