@@ -47,7 +47,7 @@ enum StorageTable {
 
 
     static func store(_ instance: UnsafeMutableRawPointer?) throws(StoreError) -> FilesystemStore {
-        try PluginInstance.object(instance, as: FilesystemStore.self, what: "storage")
+        try InstanceHandle.object(instance, as: FilesystemStore.self, what: "storage")
     }
 
     static func optionalText(_ pointer: UnsafePointer<CChar>?, _ role: String) throws(StoreError) -> String? {

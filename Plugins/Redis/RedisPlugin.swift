@@ -12,9 +12,9 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let pluginDescriptor = PluginDescriptor.component(
     name: "redis", version: "1.0.0", table: componentTable(),
     open: { host, instance, err in
-        PluginInstance.open(host, instance, err) { host throws(RedisError) in try RedisComponent(host: host) }
+        InstanceHandle.open(host, instance, err) { host throws(RedisError) in try RedisComponent(host: host) }
     },
-    close: { PluginInstance.close($0, as: RedisComponent.self) })
+    close: { InstanceHandle.close($0, as: RedisComponent.self) })
 
 /// The `cairn_component_api` table: each entry finds the component behind the instance handle and
 /// turns a thrown error into a status and a message.
@@ -49,5 +49,5 @@ private func componentTable() -> cairn_component_api {
 }
 
 private func redis(_ instance: UnsafeMutableRawPointer?) throws(RedisError) -> RedisComponent {
-    try PluginInstance.object(instance, as: RedisComponent.self, what: "Redis")
+    try InstanceHandle.object(instance, as: RedisComponent.self, what: "Redis")
 }

@@ -13,9 +13,9 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let s3PluginDescriptor = PluginDescriptor.storage(
     name: "s3", version: "1.0.0", table: S3StorageTable.make(),
     open: { host, instance, err in
-        PluginInstance.open(host, instance, err) { host throws(S3Error) in try S3Store.open(host: host.api) }
+        InstanceHandle.open(host, instance, err) { host throws(S3Error) in try S3Store.open(host: host.api) }
     },
-    close: { PluginInstance.close($0, as: S3Store.self) })
+    close: { InstanceHandle.close($0, as: S3Store.self) })
 
 /// The `cairn_storage_api` table: opaque handles back to Swift objects, errors to statuses.
 /// Nothing throws or traps across the boundary.
@@ -113,7 +113,7 @@ enum S3StorageTable {
 
 
     static func store(_ instance: UnsafeMutableRawPointer?) throws(S3Error) -> S3Store {
-        try PluginInstance.object(instance, as: S3Store.self, what: "storage")
+        try InstanceHandle.object(instance, as: S3Store.self, what: "storage")
     }
 
     static func emit(_ object: S3Store.ObjectInfo, to sink: UnsafePointer<cairn_object_sink>?) throws(S3Error) {

@@ -4,10 +4,10 @@ import Glibc
 /// Builds a Swift plugin's descriptor. The descriptor and its operation table are copied to memory
 /// that is never freed: the host keeps their pointers until exit.
 public enum PluginDescriptor {
-    /// The descriptor's `open`: see `PluginInstance.open`.
+    /// The descriptor's `open`: see `InstanceHandle.open`.
     public typealias Open = @convention(c) (UnsafePointer<cairn_host_api>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                             UnsafePointer<cairn_error>?) -> cairn_status
-    /// The descriptor's `close`: see `PluginInstance.close`.
+    /// The descriptor's `close`: see `InstanceHandle.close`.
     public typealias Close = @convention(c) (UnsafeMutableRawPointer?) -> Void
 
     /// What `cairn_plugin_entry_v1` returns: the descriptor for a host of the ABI major version

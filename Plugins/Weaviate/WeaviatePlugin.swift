@@ -13,9 +13,9 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let pluginDescriptor = PluginDescriptor.component(
     name: "weaviate", version: "1.0.0", table: componentTable(),
     open: { host, instance, err in
-        PluginInstance.open(host, instance, err) { host throws(WeaviateError) in try WeaviateComponent(host: host) }
+        InstanceHandle.open(host, instance, err) { host throws(WeaviateError) in try WeaviateComponent(host: host) }
     },
-    close: { PluginInstance.close($0, as: WeaviateComponent.self) })
+    close: { InstanceHandle.close($0, as: WeaviateComponent.self) })
 
 /// The `cairn_component_api` table: each entry finds the component behind the instance handle and
 /// turns a thrown error into a status and a message.
@@ -59,5 +59,5 @@ private func componentTable() -> cairn_component_api {
 }
 
 private func weaviate(_ instance: UnsafeMutableRawPointer?) throws(WeaviateError) -> WeaviateComponent {
-    try PluginInstance.object(instance, as: WeaviateComponent.self, what: "Weaviate")
+    try InstanceHandle.object(instance, as: WeaviateComponent.self, what: "Weaviate")
 }

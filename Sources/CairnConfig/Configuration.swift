@@ -28,6 +28,12 @@ public struct ComponentConfig: Sendable {
     public var retention: RetentionPolicy? = nil
     /// `max_age:` of this component: how old its newest backup may be (cairn validate).
     public var maxAge: Double? = nil
+
+    public init(name: String, plugin: ConfigValue, settings: [String: ConfigValue], flags: [String: ConfigValue] = [:],
+                hooks: HookSet = HookSet(), origin: ValueOrigin, retention: RetentionPolicy? = nil, maxAge: Double? = nil) {
+        self.name = name; self.plugin = plugin; self.settings = settings; self.flags = flags; self.hooks = hooks
+        self.origin = origin; self.retention = retention; self.maxAge = maxAge
+    }
 }
 
 /// The whole configuration, after the file (if any), environment variables and command-line

@@ -56,7 +56,10 @@ public final class PluginRegistry: @unchecked Sendable {
             let known = names(of: kind)
             let hint = closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
             let searched = searchPath.entries.map { "\($0.directory.path) (\($0.origin))" }.joined(separator: ", ")
-            throw CairnError.usage("unknown \(kind.rawValue) plugin '\(name)'. Known \(kind.rawValue) plugins: \(known.isEmpty ? "none" : known.joined(separator: ", ")).\(hint) Searched: \(searched)")
+            // A plugin whose manifest cannot be read is no plugin at all; say so, it may be the one meant.
+            let broken = candidates.filter { $0.manifest == nil }.map { "\($0.manifestURL.path): \($0.problem ?? "unreadable")" }
+            let unreadable = broken.isEmpty ? "" : " Manifests that could not be read: \(broken.joined(separator: "; "))"
+            throw CairnError.usage("unknown \(kind.rawValue) plugin '\(name)'. Known \(kind.rawValue) plugins: \(known.isEmpty ? "none" : known.joined(separator: ", ")).\(hint) Searched: \(searched).\(unreadable)")
         }
         guard candidate.manifest?.kind == kind else {
             throw CairnError.usage("plugin '\(name)' is a \(candidate.manifest?.kind.rawValue ?? "?") plugin, not a \(kind.rawValue) plugin")

@@ -133,6 +133,14 @@ public struct Pipeline: Sendable, Equatable {
 }
 
 extension StepAction {
+    /// Reads or writes the configured store.
+    public var usesStore: Bool {
+        switch self {
+        case .storageCheck, .backup, .verify, .publish, .restore, .validate, .integrity, .prune: return true
+        case .hostCheck, .check, .hook, .action, .pipeline, .parallel: return false
+        }
+    }
+
     public var changesNothing: Bool {
         switch self {
         case .hostCheck, .storageCheck, .check, .validate, .integrity: return true

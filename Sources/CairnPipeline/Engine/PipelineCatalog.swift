@@ -72,6 +72,7 @@ struct StepChecker {
     private func check(_ step: PipelineStep, path: [String], parameters: [String: String]) throws -> PipelineStep {
         var step = step
         try check(hooks: step.hooks)
+        if step.action.usesStore { try resources.checkStore() }
         if let component = step.action.component {
             try resources.checkComponent(component)
             try check(hooks: resources.config.component(named: component)?.hooks ?? HookSet())

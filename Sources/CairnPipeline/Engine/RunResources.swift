@@ -21,6 +21,8 @@ public protocol RunResources: AnyObject, Sendable {
     var storeLocalPaths: [String] { get }
     /// Where an object lives, for people and hooks (file:///… or s3://bucket/key).
     func artifactURL(key: String) -> String
+    /// Throws the operator's error unless the configured store can be opened as configured (load time).
+    func checkStore() throws
     func openStore(_ scope: RunScope) throws -> any ObjectStore
     /// Throws the operator's error unless `name` is a component this configuration can back up.
     func checkComponent(_ name: String) throws

@@ -65,6 +65,8 @@ final class Workspace: RunResources, @unchecked Sendable {
         return (plugin, settings)
     }
 
+    func checkStore() throws { _ = try storageSettings() }
+
     func openStore(_ scope: RunScope) throws -> any ObjectStore {
         let (plugin, settings) = try storageSettings()
         return try PluginStore(plugin: plugin, instanceName: plugin.name, settings: settings, logger: scope.logger,

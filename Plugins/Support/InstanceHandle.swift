@@ -2,7 +2,7 @@ import CCairnPlugin
 
 /// The Swift object behind an instance handle: retained by `open`, released by `close`, looked up
 /// (not retained) by every call in between.
-public enum PluginInstance {
+public enum InstanceHandle {
     /// The descriptor's `open`: puts the object `make` builds from the host services into `slot`.
     public static func open<T: AnyObject>(_ host: UnsafePointer<cairn_host_api>?,
                                           _ slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
