@@ -13,6 +13,6 @@ public func cairnPluginEntryV1(_ major: UInt32, _ minor: UInt32) -> UnsafePointe
 private nonisolated(unsafe) let pluginDescriptor = PluginDescriptor.storage(
     name: "filesystem", version: "1.0.0", table: StorageTable.make(),
     open: { host, instance, err in
-        InstanceHandle.open(host, instance, err) { host throws(StoreError) in try FilesystemStore(host: host) }
+        InstanceHandle.open(host, instance, err) { host throws(FilesystemError) in try FilesystemStore(host: host) }
     },
     close: { InstanceHandle.close($0, as: FilesystemStore.self) })

@@ -12,22 +12,22 @@ final class FilesystemStore {
     let syncWrites: Bool
 
     /// Reads the settings; `host` is only used here.
-    init(host: PluginHost) throws(StoreError) {
+    init(host: PluginHost) throws(FilesystemError) {
         root = try Self.absoluteRoot(host.setting("root"))
         syncWrites = try Self.parseBool(host.setting("fsync"), name: "fsync", default: true)
     }
 
     // MARK: Settings
 
-    private static func absoluteRoot(_ value: String?) throws(StoreError) -> String {
+    private static func absoluteRoot(_ value: String?) throws(FilesystemError) -> String {
         guard var path = value, !path.isEmpty else {
-            throw StoreError(CAIRN_INVALID, "setting 'root' is required: the directory that holds "
+            throw FilesystemError(CAIRN_INVALID, "setting 'root' is required: the directory that holds "
                              + "the backups (config storage.root or CAIRN_STORAGE_ROOT)")
         }
         if path.utf8.first != ObjectKey.slash {
             // Pin a relative root to the current directory now, so a later chdir cannot move it.
             guard let cwd = getcwd(nil, 0) else {
-                throw StoreError(errno: errno, "cannot resolve relative storage root '\(path)'",
+                throw FilesystemError(errno: errno, "cannot resolve relative storage root '\(path)'",
                                  path: path)
             }
             path = String(cString: cwd) + "/" + path
@@ -39,14 +39,14 @@ final class FilesystemStore {
     }
 
     private static func parseBool(_ value: String?, name: String, default fallback: Bool)
-        throws(StoreError) -> Bool
+        throws(FilesystemError) -> Bool
     {
         guard let value else { return fallback }
         switch value.lowercased() {
         case "true", "yes", "on", "1": return true
         case "false", "no", "off", "0": return false
         default:
-            throw StoreError(CAIRN_INVALID, "setting '\(name)' must be true or false, not '\(value)'")
+            throw FilesystemError(CAIRN_INVALID, "setting '\(name)' must be true or false, not '\(value)'")
         }
     }
 
@@ -63,29 +63,29 @@ final class FilesystemStore {
     // MARK: Directories
 
     /// Creates the root itself if needed (mkdir -p).
-    func createRoot() throws(StoreError) {
+    func createRoot() throws(FilesystemError) {
         var current = ""
         for part in ObjectKey.split(root) where !part.isEmpty {
             current += "/" + part
             try makeDirectory(current) { code in
                 code == EEXIST
-                    ? StoreError(CAIRN_INVALID, "storage root '\(root)' cannot be used: '\(current)' exists "
+                    ? FilesystemError(CAIRN_INVALID, "storage root '\(root)' cannot be used: '\(current)' exists "
                                  + "and is not a directory")
-                    : StoreError(PluginError.status(forErrno: code),
+                    : FilesystemError(PluginError.status(forErrno: code),
                                  "storage root '\(root)' cannot be created ('\(current)'): \(PluginError.describe(errno: code))")
             }
         }
     }
 
     /// Creates the root and the directories that will hold `key`.
-    func createParents(of key: ObjectKey) throws(StoreError) {
+    func createParents(of key: ObjectKey) throws(FilesystemError) {
         try createRoot()
         let parents = key.directoryComponents
         for depth in parents.indices {
             let directory = path(of: parents[...depth])
             try makeDirectory(directory) { code in
                 code == EEXIST
-                    ? StoreError(CAIRN_IO, "cannot store key '\(key.text)': '\(directory)' exists "
+                    ? FilesystemError(CAIRN_IO, "cannot store key '\(key.text)': '\(directory)' exists "
                                  + "and is not a directory")
                     : notWritable(code, "creating '\(directory)' for key '\(key.text)'")
             }
@@ -94,7 +94,7 @@ final class FilesystemStore {
 
     /// mkdir that accepts an existing directory. `failure` turns an errno value into the error
     /// (EEXIST means the path exists but is not a directory).
-    private func makeDirectory(_ path: String, failure: (Int32) -> StoreError) throws(StoreError) {
+    private func makeDirectory(_ path: String, failure: (Int32) -> FilesystemError) throws(FilesystemError) {
         if mkdir(path, 0o755) == 0 { return }
         let code = errno
         if code == EEXIST, case .success(let st) = Posix.status(of: path), Posix.isDirectory(st) {
@@ -105,11 +105,11 @@ final class FilesystemStore {
 
     /// The error for a failed write. A refusal by the file system gets the words operators search
     /// for; anything else (a full disk, a vanished directory) says what was being done.
-    func notWritable(_ code: Int32, _ doing: String) -> StoreError {
+    func notWritable(_ code: Int32, _ doing: String) -> FilesystemError {
         if code == EACCES || code == EPERM || code == EROFS {
-            return StoreError(CAIRN_DENIED, "storage root '\(root)' is not writable: \(PluginError.describe(errno: code)) (\(doing))")
+            return FilesystemError(CAIRN_DENIED, "storage root '\(root)' is not writable: \(PluginError.describe(errno: code)) (\(doing))")
         }
-        return StoreError(CAIRN_IO, "storage root '\(root)': \(doing) failed: \(PluginError.describe(errno: code))")
+        return FilesystemError(CAIRN_IO, "storage root '\(root)': \(doing) failed: \(PluginError.describe(errno: code))")
     }
 
     /// A hidden temporary name next to `key`'s destination: never listed, and on the same file
@@ -127,7 +127,7 @@ final class FilesystemStore {
 
     // MARK: Objects
 
-    func openWriter(_ key: ObjectKey) throws(StoreError) -> ObjectWriter {
+    func openWriter(_ key: ObjectKey) throws(FilesystemError) -> FileObjectWriter {
         var lastCode: Int32 = 0
         // Retry: another process may prune an empty directory between mkdir and open, and a
         // random name may (very rarely) collide.
@@ -136,7 +136,7 @@ final class FilesystemStore {
             let temporary = temporaryPath(for: key)
             switch Posix.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644) {
             case .success(let fd):
-                return ObjectWriter(store: self, key: key, fd: fd, temporaryPath: temporary)
+                return FileObjectWriter(store: self, key: key, fd: fd, temporaryPath: temporary)
             case .failure(let error):
                 lastCode = error.code
                 if error.code != ENOENT && error.code != EEXIST {
@@ -147,7 +147,7 @@ final class FilesystemStore {
         throw notWritable(lastCode, "creating a temporary file for key '\(key.text)'")
     }
 
-    func openReader(_ key: ObjectKey) throws(StoreError) -> ObjectReader {
+    func openReader(_ key: ObjectKey) throws(FilesystemError) -> FileObjectReader {
         let file = path(key)
         switch Posix.open(file, O_RDONLY) {
         case .failure(let error):
@@ -156,44 +156,44 @@ final class FilesystemStore {
             var st = stat()
             if fstat(fd, &st) != 0 || !Posix.isRegularFile(st) {
                 close(fd)
-                throw StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
+                throw FilesystemError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
             }
-            return ObjectReader(key: key, path: file, fd: fd)
+            return FileObjectReader(key: key, path: file, fd: fd)
         }
     }
 
-    func readError(_ code: Int32, key: ObjectKey, path file: String) -> StoreError {
+    func readError(_ code: Int32, key: ObjectKey, path file: String) -> FilesystemError {
         if code == ENOENT || code == ENOTDIR {
-            return StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found ('\(file)'): \(PluginError.describe(errno: code))")
+            return FilesystemError(CAIRN_NOT_FOUND, "object '\(key.text)' not found ('\(file)'): \(PluginError.describe(errno: code))")
         }
-        return StoreError(errno: code, "cannot read object '\(key.text)'", path: file)
+        return FilesystemError(errno: code, "cannot read object '\(key.text)'", path: file)
     }
 
     /// Size and time of an object; NOT_FOUND when it is missing or not a regular file.
-    func info(_ key: ObjectKey) throws(StoreError) -> StoredObject {
+    func info(_ key: ObjectKey) throws(FilesystemError) -> FileFacts {
         let file = path(key)
         switch Posix.status(of: file) {
         case .failure(let error):
             throw readError(error.code, key: key, path: file)
         case .success(let st):
             guard Posix.isRegularFile(st) else {
-                throw StoreError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
+                throw FilesystemError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
             }
-            return StoredObject(key: key.text, size: Posix.size(st), modifiedMs: Posix.modifiedMilliseconds(st))
+            return FileFacts(key: key.text, size: Posix.size(st), modifiedMs: Posix.modifiedMilliseconds(st))
         }
     }
 
     /// Deletes `key` (a missing key is fine), then the directories it leaves empty, up to but not
     /// including the root, so removed backups do not leave a trail of empty folders.
-    func remove(_ key: ObjectKey) throws(StoreError) {
+    func remove(_ key: ObjectKey) throws(FilesystemError) {
         let file = path(key)
         if unlink(file) != 0 {
             let code = errno
             if code == EISDIR {
-                throw StoreError(CAIRN_INVALID, "cannot remove key '\(key.text)': '\(file)' is a directory, not an object")
+                throw FilesystemError(CAIRN_INVALID, "cannot remove key '\(key.text)': '\(file)' is a directory, not an object")
             }
             if code != ENOENT && code != ENOTDIR {
-                throw StoreError(errno: code, "cannot remove object '\(key.text)'", path: file)
+                throw FilesystemError(errno: code, "cannot remove object '\(key.text)'", path: file)
             }
         } else if syncWrites {
             _ = Posix.syncDirectory(path(of: key.directoryComponents))
@@ -208,7 +208,7 @@ final class FilesystemStore {
 }
 
 /// Facts about one stored object, as `list` and `stat` report them.
-struct StoredObject {
+struct FileFacts {
     let key: String
     let size: UInt64
     let modifiedMs: Int64

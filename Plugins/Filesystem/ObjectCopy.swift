@@ -6,7 +6,7 @@ extension FilesystemStore {
     /// Copies `source` over `destination` atomically: a hard link (or, where the file system
     /// refuses links, a streamed and flushed copy) under a temporary name, then rename(2).
     /// Readers of `destination` see the old object or the new one, never a part.
-    func copy(from source: ObjectKey, to destination: ObjectKey) throws(StoreError) {
+    func copy(from source: ObjectKey, to destination: ObjectKey) throws(FilesystemError) {
         let sourcePath = path(source)
         _ = try info(source)
         if source.text == destination.text { return }
@@ -33,14 +33,14 @@ extension FilesystemStore {
             let directory = path(of: destination.directoryComponents)
             let code = Posix.syncDirectory(directory)
             if code != 0 {
-                throw StoreError(CAIRN_IO, "copied '\(source.text)' to '\(destination.text)' but '\(directory)' "
+                throw FilesystemError(CAIRN_IO, "copied '\(source.text)' to '\(destination.text)' but '\(directory)' "
                                  + "could not be flushed: \(PluginError.describe(errno: code))")
             }
         }
     }
 
     private func streamCopy(_ sourcePath: String, to temporary: String, source: ObjectKey,
-                            destination: ObjectKey) throws(StoreError) {
+                            destination: ObjectKey) throws(FilesystemError) {
         let input: Int32
         switch Posix.open(sourcePath, O_RDONLY) {
         case .failure(let error): throw readError(error.code, key: source, path: sourcePath)
@@ -54,7 +54,7 @@ extension FilesystemStore {
         case .success(let fd): output = fd
         }
         var outputOpen = true
-        do throws(StoreError) {
+        do throws(FilesystemError) {
             try pump(from: input, sourcePath: sourcePath, source: source, to: output, temporary: temporary)
             if syncWrites && fsync(output) != 0 {
                 throw notWritable(errno, "flushing '\(temporary)' to copy '\(source.text)'")
@@ -71,14 +71,14 @@ extension FilesystemStore {
     }
 
     private func pump(from input: Int32, sourcePath: String, source: ObjectKey, to output: Int32,
-                      temporary: String) throws(StoreError) {
+                      temporary: String) throws(FilesystemError) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
         defer { buffer.deallocate() }
         guard let base = buffer.baseAddress else { return }
         while true {
             var code: Int32 = 0
             let n = Posix.readSome(input, base, buffer.count, code: &code)
-            if n < 0 { throw StoreError(errno: code, "cannot read object '\(source.text)'", path: sourcePath) }
+            if n < 0 { throw FilesystemError(errno: code, "cannot read object '\(source.text)'", path: sourcePath) }
             if n == 0 { return }
             let written = writeAll(output, UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             if written != 0 { throw notWritable(written, "writing '\(temporary)' to copy '\(source.text)'") }

@@ -8,15 +8,15 @@ struct ObjectKey {
     let text: String
     let components: [String]
 
-    init(_ pointer: UnsafePointer<CChar>?, role: String = "key") throws(StoreError) {
-        guard let pointer else { throw StoreError(CAIRN_INVALID, "no \(role) given") }
+    init(_ pointer: UnsafePointer<CChar>?, role: String = "key") throws(FilesystemError) {
+        guard let pointer else { throw FilesystemError(CAIRN_INVALID, "no \(role) given") }
         guard let text = String(validatingCString: pointer) else {
-            throw StoreError(CAIRN_INVALID, "the \(role) is not valid UTF-8")
+            throw FilesystemError(CAIRN_INVALID, "the \(role) is not valid UTF-8")
         }
         try self.init(text, role: role)
     }
 
-    init(_ text: String, role: String = "key") throws(StoreError) {
+    init(_ text: String, role: String = "key") throws(FilesystemError) {
         let parts = Self.split(text)
         let problem: String?
         if text.utf8.isEmpty {
@@ -31,7 +31,7 @@ struct ObjectKey {
             problem = nil
         }
         if let problem {
-            throw StoreError(CAIRN_INVALID, "invalid \(role) '\(text)': \(problem); keys are relative "
+            throw FilesystemError(CAIRN_INVALID, "invalid \(role) '\(text)': \(problem); keys are relative "
                              + "'/'-separated paths such as 'redis/prod/latest.tar.gz'")
         }
         self.text = text

@@ -3,7 +3,7 @@ import CairnPluginSupport
 import Glibc
 
 /// The C side of the store: the `cairn_storage_api` table. Each entry turns opaque handles back
-/// into Swift objects, runs the operation, and turns a `StoreError` into a status and a message.
+/// into Swift objects, runs the operation, and turns a `FilesystemError` into a status and a message.
 /// Only C types cross; nothing throws or traps across the boundary.
 enum StorageTable {
     static func make() -> cairn_storage_api {
@@ -13,31 +13,31 @@ enum StorageTable {
         api.commit = { writer, err in StorageTable.commit(writer, err) }
         api.abort = { writer in
             guard let writer else { return }
-            Unmanaged<ObjectWriter>.fromOpaque(writer).takeRetainedValue().discard()
+            Unmanaged<FileObjectWriter>.fromOpaque(writer).takeRetainedValue().discard()
         }
         api.open_reader = { instance, key, reader, err in StorageTable.openReader(instance, key, reader, err) }
         api.read = { reader, buffer, capacity, err in StorageTable.read(reader, buffer, capacity, err) }
         api.close_reader = { reader in
             guard let reader else { return }
-            Unmanaged<ObjectReader>.fromOpaque(reader).release()
+            Unmanaged<FileObjectReader>.fromOpaque(reader).release()
         }
         api.list = { instance, prefix, token, maxKeys, sink, err in
             StorageTable.list(instance, prefix, token, maxKeys, sink, err)
         }
         api.stat = { instance, key, sink, err in
-            PluginError.run(err) { () throws(StoreError) in
+            PluginError.run(err) { () throws(FilesystemError) in
                 let object = try StorageTable.store(instance).info(ObjectKey(key))
                 try StorageTable.emit(object, to: sink)
             }
         }
         api.copy = { instance, source, destination, err in
-            PluginError.run(err) { () throws(StoreError) in
+            PluginError.run(err) { () throws(FilesystemError) in
                 try StorageTable.store(instance).copy(from: ObjectKey(source, role: "source key"),
                                                       to: ObjectKey(destination, role: "destination key"))
             }
         }
         api.remove = { instance, key, err in
-            PluginError.run(err) { () throws(StoreError) in try StorageTable.store(instance).remove(ObjectKey(key)) }
+            PluginError.run(err) { () throws(FilesystemError) in try StorageTable.store(instance).remove(ObjectKey(key)) }
         }
         api.check_access = { instance, report, err in StorageTable.checkAccess(instance, report, err) }
         return api
@@ -46,21 +46,21 @@ enum StorageTable {
     // MARK: Plumbing
 
 
-    static func store(_ instance: UnsafeMutableRawPointer?) throws(StoreError) -> FilesystemStore {
+    static func store(_ instance: UnsafeMutableRawPointer?) throws(FilesystemError) -> FilesystemStore {
         try InstanceHandle.object(instance, as: FilesystemStore.self, what: "storage")
     }
 
-    static func optionalText(_ pointer: UnsafePointer<CChar>?, _ role: String) throws(StoreError) -> String? {
+    static func optionalText(_ pointer: UnsafePointer<CChar>?, _ role: String) throws(FilesystemError) -> String? {
         guard let pointer else { return nil }
         guard let text = String(validatingCString: pointer) else {
-            throw StoreError(CAIRN_INVALID, "the \(role) is not valid UTF-8")
+            throw FilesystemError(CAIRN_INVALID, "the \(role) is not valid UTF-8")
         }
         return text
     }
 
-    static func emit(_ object: StoredObject, to sink: UnsafePointer<cairn_object_sink>?) throws(StoreError) {
+    static func emit(_ object: FileFacts, to sink: UnsafePointer<cairn_object_sink>?) throws(FilesystemError) {
         guard let sink, let callback = sink.pointee.object else {
-            throw StoreError(CAIRN_INVALID, "no object sink given")
+            throw FilesystemError(CAIRN_INVALID, "no object sink given")
         }
         let code = object.key.withCString { key in
             var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size),
@@ -68,7 +68,7 @@ enum StorageTable {
                                          etag: nil)
             return callback(sink.pointee.ctx, &info)
         }
-        if code != 0 { throw StoreError(stoppedBy: code) }
+        if code != 0 { throw FilesystemError(stoppedBy: code) }
     }
 
     // MARK: Operations
@@ -76,8 +76,8 @@ enum StorageTable {
     static func openWriter(_ instance: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?,
                            _ writer: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                            _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        PluginError.run(err) { () throws(StoreError) in
-            guard let writer else { throw StoreError(CAIRN_INVALID, "open_writer: no writer slot given") }
+        PluginError.run(err) { () throws(FilesystemError) in
+            guard let writer else { throw FilesystemError(CAIRN_INVALID, "open_writer: no writer slot given") }
             writer.pointee = nil
             let opened = try store(instance).openWriter(ObjectKey(key))
             writer.pointee = Unmanaged.passRetained(opened).toOpaque()
@@ -86,27 +86,27 @@ enum StorageTable {
 
     static func write(_ writer: UnsafeMutableRawPointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
                       _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        PluginError.run(err) { () throws(StoreError) in
-            guard let writer else { throw StoreError(CAIRN_INVALID, "write: no writer given") }
+        PluginError.run(err) { () throws(FilesystemError) in
+            guard let writer else { throw FilesystemError(CAIRN_INVALID, "write: no writer given") }
             guard length > 0 else { return }
-            guard let data else { throw StoreError(CAIRN_INVALID, "write: no data given") }
-            try Unmanaged<ObjectWriter>.fromOpaque(writer).takeUnretainedValue()
+            guard let data else { throw FilesystemError(CAIRN_INVALID, "write: no data given") }
+            try Unmanaged<FileObjectWriter>.fromOpaque(writer).takeUnretainedValue()
                 .write(UnsafeRawBufferPointer(start: data, count: length))
         }
     }
 
     static func commit(_ writer: UnsafeMutableRawPointer?, _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        guard let writer else { return StoreError(CAIRN_INVALID, "commit: no writer given").report(to: err) }
+        guard let writer else { return FilesystemError(CAIRN_INVALID, "commit: no writer given").report(to: err) }
         // Released when this returns, on success and on failure alike.
-        let object = Unmanaged<ObjectWriter>.fromOpaque(writer).takeRetainedValue()
-        return PluginError.run(err) { () throws(StoreError) in try object.commit() }
+        let object = Unmanaged<FileObjectWriter>.fromOpaque(writer).takeRetainedValue()
+        return PluginError.run(err) { () throws(FilesystemError) in try object.commit() }
     }
 
     static func openReader(_ instance: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?,
                            _ reader: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                            _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        PluginError.run(err) { () throws(StoreError) in
-            guard let reader else { throw StoreError(CAIRN_INVALID, "open_reader: no reader slot given") }
+        PluginError.run(err) { () throws(FilesystemError) in
+            guard let reader else { throw FilesystemError(CAIRN_INVALID, "open_reader: no reader slot given") }
             reader.pointee = nil
             let opened = try store(instance).openReader(ObjectKey(key))
             reader.pointee = Unmanaged.passRetained(opened).toOpaque()
@@ -115,11 +115,11 @@ enum StorageTable {
 
     static func read(_ reader: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: Int,
                      _ err: UnsafePointer<cairn_error>?) -> Int64 {
-        do throws(StoreError) {
-            guard let reader else { throw StoreError(CAIRN_INVALID, "read: no reader given") }
+        do throws(FilesystemError) {
+            guard let reader else { throw FilesystemError(CAIRN_INVALID, "read: no reader given") }
             guard capacity > 0 else { return 0 }
-            guard let buffer else { throw StoreError(CAIRN_INVALID, "read: no buffer given") }
-            let object = Unmanaged<ObjectReader>.fromOpaque(reader).takeUnretainedValue()
+            guard let buffer else { throw FilesystemError(CAIRN_INVALID, "read: no buffer given") }
+            let object = Unmanaged<FileObjectReader>.fromOpaque(reader).takeUnretainedValue()
             return Int64(try object.read(into: buffer, count: capacity))
         } catch {
             return -Int64(error.report(to: err).rawValue)
@@ -129,7 +129,7 @@ enum StorageTable {
     static func list(_ instance: UnsafeMutableRawPointer?, _ prefix: UnsafePointer<CChar>?,
                      _ token: UnsafePointer<CChar>?, _ maxKeys: UInt32,
                      _ sink: UnsafePointer<cairn_object_sink>?, _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        PluginError.run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(FilesystemError) in
             let store = try store(instance)
             let page = try store.list(prefix: optionalText(prefix, "prefix") ?? "",
                                       after: optionalText(token, "continuation token"),
@@ -139,15 +139,15 @@ enum StorageTable {
                 return
             }
             let code = last.key.withCString { nextPage(sink.pointee.ctx, $0) }
-            if code != 0 { throw StoreError(stoppedBy: code) }
+            if code != 0 { throw FilesystemError(stoppedBy: code) }
         }
     }
 
     static func checkAccess(_ instance: UnsafeMutableRawPointer?, _ report: UnsafePointer<cairn_report>?,
                             _ err: UnsafePointer<cairn_error>?) -> cairn_status {
-        PluginError.run(err) { () throws(StoreError) in
+        PluginError.run(err) { () throws(FilesystemError) in
             guard report?.pointee.check != nil else {
-                throw StoreError(CAIRN_INVALID, "check_access: no report given")
+                throw FilesystemError(CAIRN_INVALID, "check_access: no report given")
             }
             for result in try store(instance).accessChecks() {
                 try CheckReport(report).add(result.name, result.status, result.message, detail: result.detailJSON)

@@ -36,7 +36,7 @@ extension FilesystemStore {
             return AccessCheck(name: "root", status: CAIRN_CHECK_FAIL,
                                message: "storage root '\(root)' exists but is not a directory")
         case .failure(let error) where error.code == ENOENT:
-            do throws(StoreError) {
+            do throws(FilesystemError) {
                 try createRoot()
                 return AccessCheck(name: "root", status: CAIRN_CHECK_PASS, message: "storage root '\(root)' was created")
             } catch {
@@ -71,7 +71,7 @@ extension FilesystemStore {
     }
 
     private func readableCheck() -> AccessCheck {
-        do throws(StoreError) {
+        do throws(FilesystemError) {
             let page = try list(prefix: "", after: nil, limit: 1)
             let found = page.objects.isEmpty ? "it holds no objects yet" : "it holds objects"
             return AccessCheck(name: "readable", status: CAIRN_CHECK_PASS,

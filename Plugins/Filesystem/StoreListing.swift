@@ -3,14 +3,14 @@ import Glibc
 
 /// One page of a listing, and whether more keys follow it.
 struct ListPage {
-    var objects: [StoredObject] = []
+    var objects: [FileFacts] = []
     var more = false
 }
 
 extension FilesystemStore {
     /// Keys starting with `prefix` (a key prefix, not necessarily a directory), in byte order,
     /// strictly after `token`, at most `limit` of them.
-    func list(prefix: String, after token: String?, limit: Int) throws(StoreError) -> ListPage {
+    func list(prefix: String, after token: String?, limit: Int) throws(FilesystemError) -> ListPage {
         // Start in the deepest directory the prefix names: "redis/prod/red" reads only
         // "redis/prod". A directory part no valid key can have yields nothing.
         var directory = ObjectKey.split(prefix)
@@ -51,7 +51,7 @@ private struct KeyWalk {
     }
 
     /// Returns true once the page is full and one more key proved that more remain.
-    mutating func visit(_ directory: String, keyPrefix: String) throws(StoreError) -> Bool {
+    mutating func visit(_ directory: String, keyPrefix: String) throws(FilesystemError) -> Bool {
         for child in try children(of: directory) {
             let key = keyPrefix + child.name
             if child.isDirectory {
@@ -63,7 +63,7 @@ private struct KeyWalk {
                     page.more = true
                     return true
                 }
-                page.objects.append(StoredObject(key: key, size: Posix.size(child.info),
+                page.objects.append(FileFacts(key: key, size: Posix.size(child.info),
                                                  modifiedMs: Posix.modifiedMilliseconds(child.info)))
             }
         }
@@ -86,11 +86,11 @@ private struct KeyWalk {
 
     /// The visible entries of `directory`, sorted as keys sort. The directory is closed before the
     /// walk descends, so deep trees do not pile up open descriptors.
-    private func children(of directory: String) throws(StoreError) -> [Child] {
+    private func children(of directory: String) throws(FilesystemError) -> [Child] {
         guard let handle = opendir(directory) else {
             let code = errno
             if code == ENOENT || code == ENOTDIR { return [] }
-            throw StoreError(errno: code, "cannot list storage root '\(store.root)'", path: directory)
+            throw FilesystemError(errno: code, "cannot list storage root '\(store.root)'", path: directory)
         }
         defer { closedir(handle) }
         var result: [Child] = []
@@ -98,7 +98,7 @@ private struct KeyWalk {
             errno = 0
             guard let entry = readdir(handle) else {
                 if errno != 0 {
-                    throw StoreError(errno: errno, "cannot list storage root '\(store.root)'", path: directory)
+                    throw FilesystemError(errno: errno, "cannot list storage root '\(store.root)'", path: directory)
                 }
                 break
             }

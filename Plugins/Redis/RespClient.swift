@@ -302,9 +302,9 @@ final class RespClient {
     }
 
     /// CONFIG GET name: the value, or a `.denied` / `.failed` explanation when CONFIG is not allowed.
-    enum ConfigValue { case value(String), missing, denied(String) }
+    enum ConfigReply { case value(String), missing, denied(String) }
 
-    func configGet(_ name: String) throws(RedisError) -> ConfigValue {
+    func configGet(_ name: String) throws(RedisError) -> ConfigReply {
         let reply = try command(["CONFIG", "GET", name])
         if let error = reply.errorText { return .denied(error) }
         guard case .array(let items?) = reply else { return .missing }

@@ -40,14 +40,14 @@ struct BucketObjects {
         init(limit: Int) { self.limit = limit }
     }
 
-    private func fail(_ status: cairn_status, _ box: ErrorBox) -> WeaviateError {
+    private func fail(_ status: cairn_status, _ box: StoreCallError) -> WeaviateError {
         WeaviateError(status, "Cairn's store: \(box.message ?? "failed without a message")")
     }
 
     /// Every object under `prefix`, keys in full.
     func list(_ prefix: String) throws(WeaviateError) -> [(key: String, size: Int64)] {
         let listing = Listing()
-        let box = ErrorBox()
+        let box = StoreCallError()
         let status = box.with { err in
             var sink = cairn_object_sink()
             sink.struct_size = UInt32(MemoryLayout<cairn_object_sink>.size)
@@ -68,7 +68,7 @@ struct BucketObjects {
     /// A small object whole, or nil when it does not exist.
     func read(_ key: String, limit: Int = 64 << 20) throws(WeaviateError) -> [UInt8]? {
         let bytes = Bytes(limit: limit)
-        let box = ErrorBox()
+        let box = StoreCallError()
         let status = box.with { err in
             store.pointee.read(host.api.pointee.host_ctx, key, { ctx, data, length in
                 guard let ctx, let data else { return 0 }
@@ -84,7 +84,7 @@ struct BucketObjects {
     }
 
     func write(_ key: String, _ data: [UInt8]) throws(WeaviateError) {
-        let box = ErrorBox()
+        let box = StoreCallError()
         let status = box.with { err in
             data.withUnsafeBufferPointer { store.pointee.write(host.api.pointee.host_ctx, key, $0.baseAddress, $0.count, err) }
         }
@@ -166,7 +166,7 @@ struct BucketObjects {
 }
 
 /// An error reporter handed to the host's store functions; keeps the message.
-final class ErrorBox {
+final class StoreCallError {
     var message: String?
 
     func with(_ body: (UnsafePointer<cairn_error>) -> cairn_status) -> cairn_status {
@@ -177,7 +177,7 @@ final class ErrorBox {
         err.ctx = Unmanaged.passUnretained(self).toOpaque()
         err.set = { ctx, _, message in
             guard let ctx, let message else { return }
-            Unmanaged<ErrorBox>.fromOpaque(ctx).takeUnretainedValue().message = String(cString: message)
+            Unmanaged<StoreCallError>.fromOpaque(ctx).takeUnretainedValue().message = String(cString: message)
         }
         return withExtendedLifetime(self) { withUnsafePointer(to: &err) { body($0) } }
     }

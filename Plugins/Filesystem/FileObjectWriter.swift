@@ -5,7 +5,7 @@ import Glibc
 /// An object being written: bytes go to a hidden temporary file that `commit` renames over the
 /// key. Until then nothing is visible under the key; `abort` (or dropping the writer) removes the
 /// temporary file and leaves no trace.
-final class ObjectWriter {
+final class FileObjectWriter {
     private let store: FilesystemStore
     private let key: ObjectKey
     private let temporaryPath: String
@@ -21,8 +21,8 @@ final class ObjectWriter {
 
     deinit { discard() }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        guard fd >= 0 else { throw StoreError(CAIRN_INVALID, "write to key '\(key.text)' after it was finished") }
+    func write(_ bytes: UnsafeRawBufferPointer) throws(FilesystemError) {
+        guard fd >= 0 else { throw FilesystemError(CAIRN_INVALID, "write to key '\(key.text)' after it was finished") }
         let code = writeAll(fd, bytes)
         if code != 0 {
             throw store.notWritable(code, "writing '\(temporaryPath)' for key '\(key.text)'")
@@ -31,8 +31,8 @@ final class ObjectWriter {
 
     /// fsync, close, rename over the key, fsync the directory. On failure the temporary file is
     /// removed and the previous object (if any) stays in place.
-    func commit() throws(StoreError) {
-        guard fd >= 0 else { throw StoreError(CAIRN_INVALID, "commit of key '\(key.text)' after it was finished") }
+    func commit() throws(FilesystemError) {
+        guard fd >= 0 else { throw FilesystemError(CAIRN_INVALID, "commit of key '\(key.text)' after it was finished") }
         let destination = store.path(key)
         if store.syncWrites && fsync(fd) != 0 {
             throw store.notWritable(errno, "flushing '\(temporaryPath)' for key '\(key.text)'")
@@ -51,7 +51,7 @@ final class ObjectWriter {
             let directory = store.path(of: key.directoryComponents)
             let code = Posix.syncDirectory(directory)
             if code != 0 {
-                throw StoreError(CAIRN_IO, "object '\(key.text)' was renamed into place but '\(directory)' "
+                throw FilesystemError(CAIRN_IO, "object '\(key.text)' was renamed into place but '\(directory)' "
                                  + "could not be flushed: \(PluginError.describe(errno: code))")
             }
         }

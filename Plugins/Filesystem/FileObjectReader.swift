@@ -2,7 +2,7 @@ import CCairnPlugin
 import Glibc
 
 /// An open object; the descriptor is closed when the host releases the reader.
-final class ObjectReader {
+final class FileObjectReader {
     private let key: ObjectKey
     private let path: String
     private let fd: Int32
@@ -16,10 +16,10 @@ final class ObjectReader {
     deinit { close(fd) }
 
     /// Up to `count` bytes into `buffer`; 0 at the end of the object.
-    func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(StoreError) -> Int {
+    func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(FilesystemError) -> Int {
         var code: Int32 = 0
         let n = Posix.readSome(fd, buffer, count, code: &code)
-        if n < 0 { throw StoreError(errno: code, "cannot read object '\(key.text)'", path: path) }
+        if n < 0 { throw FilesystemError(errno: code, "cannot read object '\(key.text)'", path: path) }
         return n
     }
 }

@@ -4,7 +4,7 @@ import Glibc
 
 /// A failed store operation. Every message names the key, the full path and the system's error
 /// text where there is one.
-typealias StoreError = PluginError
+typealias FilesystemError = PluginError
 
 extension PluginError {
     /// A failed system call on `path`, with the status that fits `code`.
