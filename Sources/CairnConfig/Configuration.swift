@@ -36,9 +36,10 @@ public struct ComponentConfig: Sendable {
     }
 }
 
-/// The whole configuration, after the file (if any), environment variables and command-line
-/// options were merged. Plugin settings are checked against plugin manifests later, by
-/// `Workspace`, because only the manifest knows which settings a plugin takes.
+/// The whole configuration: the file (if any) with the environment and `--environment` applied.
+/// Plugin settings, their variables and the runbook's flags are checked against plugin manifests
+/// later (CairnPluginHost's SettingsResolver), because only the manifest knows which settings a
+/// plugin takes.
 public struct Configuration: Sendable {
     /// The file that was read, or nil when running on the embedded defaults.
     public var file: String?
