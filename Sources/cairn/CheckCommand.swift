@@ -31,13 +31,8 @@ struct CheckCommand: ParsableCommand {
         }
         let workspace = try globals.workspace()
         // Through the engine like any run: a failing store opens storage_inaccessible, a passing one resolves it.
-        let pipeline = try PipelineCatalog(config: workspace.config).check(
-            BuiltInPipelines.command("check-storage", .storageCheck, description: "The store's access check."), resources: workspace)
-        let quiet = isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : SilentReporter()
-        let summary = try PipelineRunner(resources: workspace, reporter: quiet, scope: workspace.scope).run(pipeline, component: nil)
-        guard let step = summary.steps.first, !step.checks.isEmpty else {
-            throw CairnError.failure(summary.error ?? "the storage check did not run (see \(summary.logFile ?? "the run log"))")
-        }
+        let step = try PipelineExecution.runCommand(
+            BuiltInPipelines.command("check-storage", .storageCheck, description: "The store's access check."), workspace: workspace)
         let results = step.checks
         if globals.json { try Output.json(results) } else {
             Output.line("storage \(workspace.storeDescription): \(results.failures.isEmpty ? "ok" : "FAILED")")

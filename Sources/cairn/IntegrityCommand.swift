@@ -39,7 +39,7 @@ struct IntegrityCommand: ParsableCommand {
         let workspace = try globals.workspace()
         let pipeline = BuiltInPipelines.command("integrity", .integrity(components: components, restoreDrill: restoreDrill),
                                                 description: "The weekly integrity test.")
-        let (report, _) = try PipelineExecution.runCommand(pipeline, workspace: workspace, as: HealthReport.self)
+        let report = try PipelineExecution.result(of: try PipelineExecution.runCommand(pipeline, workspace: workspace), as: HealthReport.self)
         try HealthTable.print(report, json: globals.json)
     }
 }

@@ -19,20 +19,26 @@ enum PipelineExecution {
     }
 
     /// A command's own one-step run (`cairn verify`, `cairn validate`...): recorded, locked, hooked
-    /// and escalated like any pipeline run. Returns the step's result, which the command prints
-    /// (--json: as it is); a step that failed without one is thrown as the error it was.
-    static func runCommand<Result: Decodable>(_ pipeline: Pipeline, component: String? = nil, workspace: Workspace,
-                                              as type: Result.Type) throws -> (Result, RunSummary) {
+    /// and escalated like any pipeline run. Returns that step; a step that produced nothing to
+    /// show is thrown as the error it ended with.
+    static func runCommand(_ pipeline: Pipeline, component: String? = nil, workspace: Workspace) throws -> StepSummary {
         let checked = try PipelineCatalog(config: workspace.config).check(pipeline, resources: workspace)
-        let quiet = isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : SilentReporter()
-        let summary = try PipelineRunner(resources: workspace, reporter: quiet, scope: workspace.scope).run(checked, component: component)
-        let step = summary.steps.last { $0.kind == checked.steps.first?.action.kind }
-        guard let value = step?.result else {
-            throw CairnError.failure(summary.error ?? step?.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))")
+        // The command prints its own result; a terminal still shows the steps as they go.
+        let reporter = isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : SilentReporter()
+        let summary = try PipelineRunner(resources: workspace, reporter: reporter, scope: workspace.scope).run(checked, component: component)
+        guard let step = summary.steps.last(where: { $0.kind == checked.steps.first?.action.kind }),
+              step.result != nil || !step.checks.isEmpty else {
+            throw CairnError.failure(summary.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))")
         }
+        return step
+    }
+
+    /// A command step's result as the report type it encodes.
+    static func result<Result: Decodable>(of step: StepSummary, as type: Result.Type) throws -> Result {
+        guard let value = step.result else { throw CairnError.failure(step.error ?? "\(step.name) produced no result") }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return (try decoder.decode(Result.self, from: Data(value.jsonText.utf8)), summary)
+        return try decoder.decode(Result.self, from: Data(value.jsonText.utf8))
     }
 
     private static func reporter(_ globals: GlobalOptions) -> any RunReporter {

@@ -36,7 +36,7 @@ struct PruneCommand: ParsableCommand {
         let workspace = try globals.workspace()
         let pipeline = BuiltInPipelines.command("prune", .prune(components: components, dryRun: dryRun),
                                                 description: "Retention.")
-        let (report, _) = try PipelineExecution.runCommand(pipeline, workspace: workspace, as: PruneReport.self)
+        let report = try PipelineExecution.result(of: try PipelineExecution.runCommand(pipeline, workspace: workspace), as: PruneReport.self)
         if globals.json {
             try Output.json(report)
         } else {

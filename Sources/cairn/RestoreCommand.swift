@@ -35,8 +35,7 @@ struct RestoreCommand: ParsableCommand {
         let pipeline = BuiltInPipelines.command(
             "restore", .restore(component: stored.component, backup: stored.backup, target: target ?? (drill ? "drill" : ""), drill: drill),
             description: "Restore a stored backup, verified whole first.")
-        let (summary, _) = try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace,
-                                                            as: RestoreSummary.self)
+        let summary = try PipelineExecution.result(of: try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace), as: RestoreSummary.self)
         if globals.json { return try Output.json(summary) }
         Output.line(drill ? "DR drill of \(summary.backupID) (\(summary.files) files, \(Output.bytes(summary.bytes))):"
                     : "restored \(summary.backupID) to \(summary.target.isEmpty ? stored.component : summary.target): \(summary.files) files, \(Output.bytes(summary.bytes))")

@@ -38,7 +38,7 @@ struct ValidateCommand: ParsableCommand {
         let workspace = try globals.workspace()
         let pipeline = BuiltInPipelines.command("validate", .validate(components: components, allEnvironments: allEnvironments),
                                                 description: "The daily validation.")
-        let (report, _) = try PipelineExecution.runCommand(pipeline, workspace: workspace, as: HealthReport.self)
+        let report = try PipelineExecution.result(of: try PipelineExecution.runCommand(pipeline, workspace: workspace), as: HealthReport.self)
         try HealthTable.print(report, json: globals.json)
     }
 }

@@ -21,8 +21,7 @@ struct VerifyCommand: ParsableCommand {
         _ = try stored.selector()
         let pipeline = BuiltInPipelines.command("verify", .verify(component: stored.component, backup: stored.backup),
                                                 description: "Read a stored backup back and check it whole.")
-        let (report, _) = try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace,
-                                                           as: VerificationReport.self)
+        let report = try PipelineExecution.result(of: try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace), as: VerificationReport.self)
         if globals.json { try Output.json(report) } else {
             Output.line("\(report.ok ? "verified" : "VERIFICATION FAILED"): \(report.key)\(report.backupID.map { " (\($0))" } ?? "")")
             Output.checks(report.checks)
