@@ -1,14 +1,7 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
+import CairnCore
+import CairnInterfaces
 import CairnTestSupport
 
 /// Pipelines, hooks, history, locking and output, through the real `cairn` binary.

@@ -1,14 +1,5 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
 import CairnTestSupport
 
 /// Escalation end to end: the real `cairn` binary, real redis-server, the bundled hooks in

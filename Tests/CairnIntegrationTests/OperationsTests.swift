@@ -1,14 +1,8 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
+import CairnCore
+import CairnInterfaces
+import CairnState
 import CairnTestSupport
 
 /// The runbook's remaining procedures end to end through the `cairn` binary, against a real

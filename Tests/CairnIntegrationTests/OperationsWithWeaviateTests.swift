@@ -1,14 +1,6 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
+import CairnCore
 import CairnTestSupport
 
 /// The runbook's emergency backup, daily validation, integrity test and reports with all three

@@ -1,14 +1,5 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
 import CairnTestSupport
 
 /// A scripted stand-in for Redis (Python 3 stdlib) for failures a real server will not produce on

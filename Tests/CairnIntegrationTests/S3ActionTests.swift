@@ -1,14 +1,5 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
 import CairnTestSupport
 
 /// The S3 plugin's access check (with STS GetCallerIdentity) and its native action

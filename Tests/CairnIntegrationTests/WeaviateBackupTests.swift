@@ -1,14 +1,6 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
+import CairnCore
 import CairnTestSupport
 
 /// End to end through the real `cairn` binary and the Weaviate plugin against the Weaviate test

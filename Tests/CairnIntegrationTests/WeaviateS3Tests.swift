@@ -1,14 +1,6 @@
 import Foundation
 import Testing
-@testable import CairnCore
-@testable import CairnArchive
-@testable import CairnInterfaces
-@testable import CairnState
-@testable import CairnHooks
-@testable import CairnPluginHost
-@testable import CairnOperations
-@testable import CairnConfig
-@testable import CairnPipeline
+import CairnCore
 import CairnTestSupport
 
 /// The Weaviate plugin with Cairn's S3 store (moto with signature checks): the filesystem backend

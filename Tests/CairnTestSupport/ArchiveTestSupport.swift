@@ -1,12 +1,6 @@
-import Foundation
 import CairnArchive
-import CairnConfig
 import CairnCore
-import CairnHooks
-import CairnInterfaces
-import CairnOperations
-import CairnPipeline
-import CairnState
+import Foundation
 
 /// Deterministic bytes: random (incompressible) or text-like (compressible).
 public enum TestData {

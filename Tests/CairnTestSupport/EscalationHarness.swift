@@ -1,12 +1,5 @@
-import Foundation
-import CairnArchive
-import CairnConfig
 import CairnCore
-import CairnHooks
-import CairnInterfaces
-import CairnOperations
-import CairnPipeline
-import CairnState
+import Foundation
 
 /// A temporary Cairn setup for escalation tests: a filesystem store, its own state database,
 /// host checks that cannot fail on a busy test machine, and the `cairn` binary to run.

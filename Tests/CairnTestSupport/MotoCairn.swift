@@ -1,12 +1,5 @@
-import Foundation
-import CairnArchive
-import CairnConfig
 import CairnCore
-import CairnHooks
-import CairnInterfaces
-import CairnOperations
-import CairnPipeline
-import CairnState
+import Foundation
 
 /// A temporary folder with a moto S3 server (signatures checked) and a cairn.yaml, from which the
 /// real `cairn` binary and the AWS CLI run with moto's credentials only: no ~/.aws, and none of

@@ -1,12 +1,5 @@
-import Foundation
-import CairnArchive
-import CairnConfig
 import CairnCore
-import CairnHooks
-import CairnInterfaces
-import CairnOperations
-import CairnPipeline
-import CairnState
+import Foundation
 
 /// A local HTTP receiver on 127.0.0.1 standing in for Slack, PagerDuty or a webhook
 /// (Fixtures/escalation/recording_server.py, Python 3 stdlib). It records every request it gets;

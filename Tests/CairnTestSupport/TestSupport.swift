@@ -1,12 +1,4 @@
 import Foundation
-import CairnArchive
-import CairnConfig
-import CairnCore
-import CairnHooks
-import CairnInterfaces
-import CairnOperations
-import CairnPipeline
-import CairnState
 
 /// Paths of the package, its build products and its fixtures, found from this file.
 public enum TestPaths {

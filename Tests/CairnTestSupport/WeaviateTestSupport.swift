@@ -1,13 +1,6 @@
+import CairnCore
 import Foundation
 import Testing
-import CairnArchive
-import CairnConfig
-import CairnCore
-import CairnHooks
-import CairnInterfaces
-import CairnOperations
-import CairnPipeline
-import CairnState
 
 /// The stateful Weaviate test server (Fixtures/weaviate/fake_weaviate.py) on 127.0.0.1 with a
 /// port of its own. Its configuration file is re-read on every request, so `update` switches
