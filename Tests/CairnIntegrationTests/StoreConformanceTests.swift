@@ -44,5 +44,7 @@ struct StoreConformanceTests {
         for check in StoreConformance.checks {
             try check.run(on: store)
         }
+        // The linked module served; its library was never mapped into this process as a second copy.
+        #expect(!(try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)).contains("libCairnS3.so"))
     }
 }
