@@ -74,7 +74,11 @@ extension StateStore {
     public func runs(pipeline: String? = nil, component: String? = nil, limit: Int = 20) throws -> [RunRecord] {
         try queue.read { db in
             var request = RunRecord.all()
-            if let pipeline { request = request.filter(Column("pipeline") == pipeline) }
+            // Runs for one component are recorded (and locked) as "<pipeline>/<component>".
+            if let pipeline {
+                request = request.filter(sql: "pipeline = ? OR substr(pipeline, 1, ?) = ?",
+                                         arguments: [pipeline, pipeline.count + 1, pipeline + "/"])
+            }
             if let component {
                 request = request.filter(sql: "component = ? OR run_id IN (SELECT run_id FROM steps WHERE component = ?)",
                                           arguments: [component, component])

@@ -16,7 +16,15 @@ public final class MemoryResources: RunResources, @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let hooks: HookRunner
     private var state: StateStore?
+    private var stateIsUnavailable = false
     private let lock = NSLock()
+
+    /// Makes `openState` throw, as when the state database sits beside a store that is down; runs
+    /// that change nothing then go on without history.
+    public var stateUnavailable: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return stateIsUnavailable }
+        set { lock.lock(); defer { lock.unlock() }; stateIsUnavailable = newValue }
+    }
 
     public init(components: [String: ScriptedComponent], store: MemoryStore = MemoryStore(), configure: (inout Configuration) -> Void = { _ in }) throws {
         directory = try TemporaryDirectory("memory-resources")
@@ -63,6 +71,9 @@ public final class MemoryResources: RunResources, @unchecked Sendable {
 
     public func openState() throws -> StateStore {
         lock.lock(); defer { lock.unlock() }
+        if stateIsUnavailable {
+            throw CairnError.failure("cannot open the state database \(directory.path("state.sqlite").path): unavailable (MemoryResources.stateUnavailable)")
+        }
         if let state { return state }
         let opened = try StateStore(path: directory.path("state.sqlite").path)
         state = opened

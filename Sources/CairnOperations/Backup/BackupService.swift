@@ -41,9 +41,10 @@ public struct BackupService {
         do {
             let source = try open()
             let store = try openStore()
-            // Two backups in the same second must not overwrite each other.
+            // Two backups in the same second must not overwrite each other, nor the record of a
+            // failed one (which stored nothing).
             var suffix = 1
-            while try store.stat(key: layout.archiveKey(record.backupID)) != nil {
+            while try store.stat(key: layout.archiveKey(record.backupID)) != nil || (try state.backup(id: record.backupID)) != nil {
                 suffix += 1
                 record.backupID = BackupID.make(component: name, date: started) + "_\(suffix)"
             }
@@ -76,8 +77,10 @@ public struct BackupService {
         let report = try backup.metadata.map { try check.afterBackup(key: backup.key, written: $0, component: source) }
             ?? check.full(key: backup.key, expectedBackupID: backup.backupID, component: source)
         guard report.ok else {
-            try? store.remove(key: backup.key)
-            let reason = report.checks.failures.described
+            var reason = report.checks.failures.described
+            do { try store.remove(key: backup.key) } catch {
+                reason += "; removing the damaged archive failed too: \(describe(error))"
+            }
             if var record = try state.backup(id: backup.backupID) {
                 record.outcome = .failure
                 record.error = "verification failed: \(reason)"
