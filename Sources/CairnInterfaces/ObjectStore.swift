@@ -2,7 +2,7 @@ import CairnCore
 import Foundation
 
 /// Where archives live: the local filesystem, S3, memory. Keys are `/`-separated paths
-/// (StorageLayout). Every store passes the same conformance suite (Tests/CairnInterfacesTests),
+/// (StorageLayout). Every store passes the same conformance suite (Tests/CairnTestSupport/StoreConformance.swift),
 /// which is the precise form of the rules below.
 ///
 /// - A written object is invisible (to `stat`, `list`, `openReader`) until `commit`; `abort` or

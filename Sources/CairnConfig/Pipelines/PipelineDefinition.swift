@@ -127,8 +127,8 @@ public struct Pipeline: Sendable, Equatable {
     public var origin: ValueOrigin
     public var builtIn: Bool
 
-    /// Only looks (checks, verification, validation, a dry-run prune): nothing in the store, the
-    /// sources or elsewhere changes, so it may run when history cannot be kept.
+    /// Only looks (checks, verification of a stored backup, validation, integrity): nothing in the
+    /// store, the sources or elsewhere changes, so it may run when history cannot be kept.
     public var changesNothing: Bool { steps.allSatisfy(\.action.changesNothing) }
 }
 
@@ -145,9 +145,9 @@ extension StepAction {
         switch self {
         case .hostCheck, .storageCheck, .check, .validate, .integrity: return true
         case .verify(_, let backup): return backup != "new"  // a failed new backup is removed
-        case .prune(_, let dryRun): return dryRun
         case .parallel(let members): return members.allSatisfy(\.action.changesNothing)
-        case .backup, .publish, .restore, .hook, .action, .pipeline: return false
+        // Even a dry-run prune reads the history: which backups were verified.
+        case .backup, .publish, .restore, .prune, .hook, .action, .pipeline: return false
         }
     }
 }
