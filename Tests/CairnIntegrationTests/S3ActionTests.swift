@@ -18,6 +18,12 @@ struct S3ActionTests {
         #expect(check.text.contains("account 123456789012"), "\(check.text)")
         #expect(!check.text.contains(base.moto.secretKey) && !check.stderr.contains(base.moto.secretKey))
 
+        // The command line wins over the environment: S3_BUCKET names a bucket that does not exist.
+        let flagWins = try base.cairn(["check", "storage", "--bucket", "cairn-test", "--json"],
+                                      environment: ["S3_BUCKET": "no-such-bucket"])
+        #expect(flagWins.status == 0, "\(flagWins.text)\(flagWins.stderr)")
+        #expect(!flagWins.text.contains("no-such-bucket"), "\(flagWins.text)")
+
         let wrong = try base.cairn(["check", "storage", "--bucket", "cairn-test", "--json"],
                                    environment: ["AWS_SECRET_ACCESS_KEY": "wrong-secret"])
         #expect(wrong.status != 0)

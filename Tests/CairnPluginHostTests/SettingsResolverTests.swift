@@ -41,3 +41,76 @@ struct SettingsResolverTests {
         }
         #expect(badValue?.message == "cairn.yaml:7:5: setting 'symlinks' of component 'configs' must be one of refuse, skip, got \"follow\"")
     }}
+
+/// The command line beats the environment, which beats cairn.yaml, which beats the default: for
+/// every pair, with the runbook's flags and variables as the S3 and Redis manifests declare them.
+@Suite("Which value wins")
+struct SettingsPrecedenceTests {
+    let base = URL(fileURLWithPath: "/etc/cairn")
+    let manifest = try! JSONDecoder().decode(PluginManifest.self, from: Data("""
+        {"name":"store","kind":"storage","version":"1.0.0","abi":{"major":1,"minor":0},"library":"x.so",
+         "settings":{"bucket":{"type":"string","env":"S3_BUCKET","flag":"--bucket","default":"builtin"},
+                     "part_size":{"type":"string","default":"8MiB"}}}
+        """.utf8))
+
+    func bucket(file: String?, variable: String?, flag: String?) throws -> (String?, ValueOrigin?) {
+        let file = file.map { ["bucket": ConfigValue(.string($0), .file(path: "cairn.yaml", line: 3, column: 3))] } ?? [:]
+        let flags = flag.map { ["--bucket": ConfigValue(.string($0), .commandLine("--bucket"))] } ?? [:]
+        let settings = try SettingsResolver.resolve(manifest: manifest, configured: file, flags: flags,
+                                                    environment: variable.map { ["S3_BUCKET": $0] } ?? [:],
+                                                    baseDirectory: base, workingDirectory: base, owner: "storage 'store'")
+        return (settings.values["bucket"]?.value.stringValue, settings.values["bucket"]?.origin)
+    }
+
+    @Test func flagBeatsVariableBeatsFileBeatsDefault() throws {
+        #expect(try bucket(file: nil, variable: nil, flag: nil).0 == "builtin")
+        #expect(try bucket(file: "f", variable: nil, flag: nil).0 == "f")
+        #expect(try bucket(file: "f", variable: "v", flag: nil) == ("v", .environment("S3_BUCKET")))
+        #expect(try bucket(file: nil, variable: "v", flag: "c") == ("c", .commandLine("--bucket")))
+        #expect(try bucket(file: "f", variable: nil, flag: "c").0 == "c")
+        #expect(try bucket(file: "f", variable: "v", flag: "c") == ("c", .commandLine("--bucket")))
+        #expect(try bucket(file: "f", variable: "", flag: nil).0 == "f")  // an empty variable is unset
+    }
+
+    @Test func aFlagThePluginDoesNotDeclareIsRefused() {
+        let refused = #expect(throws: CairnError.self) {
+            try SettingsResolver.resolve(manifest: manifest, configured: [:],
+                                         flags: ["--region": ConfigValue(.string("eu-west-1"), .commandLine("--region"))],
+                                         environment: [:], baseDirectory: base, workingDirectory: base, owner: "storage 'store'")
+        }
+        #expect(refused?.kind == .usage)
+        #expect(refused?.message == "command-line option --region: storage 'store' takes no --region (plugin store has options --bucket (bucket))")
+    }
+}
+
+/// Which store, from the bundled manifests alone: the runbook's --bucket and S3_BUCKET select S3
+/// whatever cairn.yaml says, cairn.yaml's type comes next, then the default store.
+@Suite("Which store")
+struct StoreSelectionTests {
+    let registry = PluginRegistry(searchPath: PluginSearchPath(entries: [(TestPaths.buildDirectory, "bundled")]))
+    let fileSaysFilesystem = ConfigValue(.string("filesystem"), .file(path: "cairn.yaml", line: 2, column: 9))
+
+    @Test func theDefaultStoreServesWhenNothingIsSaid() throws {
+        let chosen = try StoreSelection.choose(configured: nil, flags: [:], environment: [:], registry: registry)
+        #expect(chosen.plugin == "filesystem" && chosen.origin == .builtIn && chosen.keepsConfiguredSettings)
+    }
+
+    @Test func theFileChoosesWhenNoVariableOrFlagSelectsAStore() throws {
+        let chosen = try StoreSelection.choose(configured: fileSaysFilesystem, flags: [:], environment: ["AWS_REGION": "eu-west-1"],
+                                               registry: registry)
+        #expect(chosen.plugin == "filesystem" && chosen.keepsConfiguredSettings)
+    }
+
+    @Test func aBucketSelectsS3AndDropsAnotherStoresSettings() throws {
+        let byVariable = try StoreSelection.choose(configured: fileSaysFilesystem, flags: [:], environment: ["S3_BUCKET": "b"],
+                                                   registry: registry)
+        #expect(byVariable.plugin == "s3" && byVariable.origin == .environment("S3_BUCKET") && !byVariable.keepsConfiguredSettings)
+        let byFlag = try StoreSelection.choose(configured: fileSaysFilesystem,
+                                               flags: ["--bucket": ConfigValue(.string("b"), .commandLine("--bucket"))],
+                                               environment: [:], registry: registry)
+        #expect(byFlag.plugin == "s3" && byFlag.origin == .commandLine("--bucket"))
+        let fileSaysS3 = ConfigValue(.string("s3"), .file(path: "cairn.yaml", line: 2, column: 9))
+        let same = try StoreSelection.choose(configured: fileSaysS3, flags: [:], environment: ["S3_BUCKET": "b"], registry: registry)
+        #expect(same.plugin == "s3" && same.keepsConfiguredSettings)
+    }
+}
