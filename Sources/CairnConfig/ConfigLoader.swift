@@ -49,6 +49,10 @@ public enum ConfigLoader {
         for (flag, value) in overrides.flags {
             config.flags[flag] = ConfigValue(.string(value), .commandLine(flag))
         }
+        // The environment becomes a folder of every storage key and part of incident keys.
+        guard Name.isValid(config.environmentName), config.environment.value.stringValue != nil else {
+            throw CairnError.usage("\(config.environment.origin): environment '\(config.environment.value.stringValue ?? config.environment.value.jsonText)' must be \(Name.rule) (it becomes a folder of every storage key)")
+        }
         return config
     }
 
@@ -164,7 +168,7 @@ public enum ConfigLoader {
         var components: [ComponentConfig] = []
         for (nameNode, bodyNode) in try reader.mapping(node, context: "'components'") {
             let name = try reader.string(nameNode, key: "components")
-            guard name.range(of: #"^[a-z][a-z0-9_-]{0,62}$"#, options: .regularExpression) != nil else {
+            guard Name.isValid(name) else {
                 throw reader.error(nameNode, "component name '\(name)' must be lowercase letters, digits, '-' or '_', starting with a letter (it becomes part of backup ids and storage keys)")
             }
             var plugin: ConfigValue?

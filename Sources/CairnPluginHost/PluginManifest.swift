@@ -103,7 +103,7 @@ public struct PluginManifest: Decodable, Equatable, Sendable {
 
     private func validate(path: String) throws {
         func fail(_ message: String) -> CairnError { .usage("plugin manifest \(path): \(message)") }
-        guard name.range(of: #"^[a-z][a-z0-9_-]{0,62}$"#, options: .regularExpression) != nil else {
+        guard Name.isValid(name) else {
             throw fail("name '\(name)' must be lowercase letters, digits, '-' or '_', starting with a letter")
         }
         guard !library.isEmpty, !library.contains("/") else {

@@ -276,4 +276,14 @@ struct PipelineRunTests {
         #expect(run.status == 2)
         #expect(run.stderr.contains("command-line option --type: component 'files' takes no --type (plugin directory has no such options)"), "\(run.stderr)")
     }
+
+    /// A --component value is a name, not a path: it would become part of the run log's file name.
+    @Test func aComponentThatIsAPathIsRefusedBeforeAnythingIsWritten() throws {
+        try config()
+        let run = try cairn(["run", "backup", "--component", "../../../escaped"])
+        #expect(run.status == 2, "\(run.text)\(run.stderr)")
+        #expect(run.stderr.contains("--component '../../../escaped' must be lowercase letters"), "\(run.stderr)")
+        let history = try cairn(["history", "--json"])
+        #expect((try JSONSerialization.jsonObject(with: history.stdout) as? [Any])?.isEmpty == true, "no run may have started: \(history.text)")
+    }
 }

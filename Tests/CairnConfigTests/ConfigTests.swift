@@ -71,4 +71,22 @@ struct ConfigTests {
         #expect(fromFlags.storage.settings["root"]?.value == .string("/srv"))
     }
 
+
+    /// An environment is a folder of every storage key: names that climb out ("../x"), nest ("a/b")
+    /// or are empty are refused with where they came from.
+    @Test(arguments: ["../../x", "a/b", "", "Prod", "-x"])
+    func environmentNamesThatAreNotNamesAreRefused(_ name: String) throws {
+        let dir = try TemporaryDirectory("cairn-config")
+        let fromFlag = #expect(throws: CairnError.self) {
+            try ConfigLoader.load(explicitPath: nil, environment: [:], overrides: .init(environment: name), workingDirectory: dir.url)
+        }
+        #expect(fromFlag?.kind == .usage)
+        #expect(fromFlag?.message == "command-line option --environment: environment '\(name)' must be lowercase letters, digits, '-' or '_', starting with a letter (it becomes a folder of every storage key)")
+        if !name.isEmpty {  // an empty ENVIRONMENT counts as unset
+            let fromVariable = #expect(throws: CairnError.self) {
+                try ConfigLoader.load(explicitPath: nil, environment: ["ENVIRONMENT": name], overrides: .init(), workingDirectory: dir.url)
+            }
+            #expect(fromVariable?.message.hasPrefix("environment variable ENVIRONMENT: environment") == true)
+        }
+    }
 }

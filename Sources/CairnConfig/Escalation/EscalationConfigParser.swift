@@ -83,7 +83,7 @@ struct EscalationConfigParser {
         var table: [String: EscalationSettings.Contacts] = [:]
         for (nameNode, rowNode) in try reader.mapping(node, context: "'escalation.contacts'") {
             let name = try reader.string(nameNode, key: "escalation.contacts")
-            guard name.range(of: #"^[a-z][a-z0-9_-]{0,62}$"#, options: .regularExpression) != nil else {
+            guard Name.isValid(name) else {
                 throw reader.error(nameNode, "issue type '\(name)' must be lowercase letters, digits, '-' or '_' (e.g. s3_aws)")
             }
             let row = try reader.mapping(rowNode, context: "escalation.contacts.\(name)")

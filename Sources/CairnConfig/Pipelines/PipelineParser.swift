@@ -19,7 +19,7 @@ public struct PipelineParser {
     public func pipelines(_ node: Node, builtIn: Bool) throws -> [Pipeline] {
         try reader.mapping(node, context: "'pipelines'").map { nameNode, body in
             let name = try reader.string(nameNode, key: "pipelines")
-            guard name.range(of: #"^[a-z][a-z0-9_-]{0,62}$"#, options: .regularExpression) != nil else {
+            guard Name.isValid(name) else {
                 throw reader.error(nameNode, "pipeline name '\(name)' must be lowercase letters, digits, '-' or '_'")
             }
             return try pipeline(name: name, body, origin: reader.origin(nameNode), builtIn: builtIn)

@@ -33,6 +33,10 @@ public struct PipelineCatalog: Sendable {
     /// The pipeline with its parameters filled in and every step checked against `resources`.
     public func resolve(_ name: String, parameters: [String: String], resources: any RunResources) throws -> Pipeline {
         var pipeline = try pipeline(named: name)
+        // Parameters name things that become parts of paths and keys (the run log's file name).
+        for (parameter, value) in parameters.sorted(by: { $0.key < $1.key }) where !Name.isValid(value) {
+            throw CairnError.usage("--\(parameter) '\(value)' must be \(Name.rule)")
+        }
         for parameter in pipeline.parameters where parameters[parameter] == nil {
             throw CairnError.usage("pipeline '\(name)' needs --\(parameter) (it is written for one \(parameter))")
         }
