@@ -3,15 +3,15 @@ import CairnPluginSupport
 import Glibc
 
 extension RedisComponent {
-    /// Restore to a directory for a stopped server, or (target `drill`, or option drill: true) a DR
-    /// drill on a throwaway redis-server that loads the backup and reports what it holds.
+    /// Restore to a directory for a stopped server, or (option drill: true) a DR drill on a
+    /// throwaway redis-server that loads the backup and reports what it holds. A target is always
+    /// a folder, whatever its name.
     func restore(target: String, options: String, source: EntrySource, report: CheckReport) throws(RedisError) {
-        let last = target.split(separator: "/").last.map(String.init) ?? target
-        var st = stat()
-        let exists = stat(target, &st) == 0
-        if JSONText.option("drill", in: options) == "true" || (last == "drill" && !exists) {
+        if JSONText.option("drill", in: options) == "true" {
             return try DRDrill(component: self).run(source: source, report: report)
         }
+        var st = stat()
+        let exists = stat(target, &st) == 0
         if exists {
             guard (st.st_mode & S_IFMT) == S_IFDIR else { throw RedisError(CAIRN_INVALID, "restore target \(target) exists and is not a directory") }
             guard try Files.isEmptyDirectory(target) else {

@@ -29,11 +29,16 @@ struct RestoreCommand: ParsableCommand {
 
     @OptionGroup var globals: GlobalOptions
 
+    func validate() throws {
+        // A target is always a folder, whatever its name; a drill writes into no target.
+        if drill, target != nil { throw ValidationError("give --target DIR or --drill, not both: a drill loads the backup into a throwaway server") }
+    }
+
     func run() throws {
         let workspace = try globals.workspace()
         _ = try stored.selector()
         let pipeline = BuiltInPipelines.command(
-            "restore", .restore(component: stored.component, backup: stored.backup, target: target ?? (drill ? "drill" : ""), drill: drill),
+            "restore", .restore(component: stored.component, backup: stored.backup, target: target ?? "", drill: drill),
             description: "Restore a stored backup, verified whole first.")
         let summary = try PipelineExecution.result(of: try PipelineExecution.runCommand(pipeline, component: stored.component, workspace: workspace), as: RestoreSummary.self)
         if globals.json { return try Output.json(summary) }

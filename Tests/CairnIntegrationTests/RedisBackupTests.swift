@@ -141,9 +141,17 @@ struct RedisBackupTests {
         #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
         #expect(verify.text.contains("redis/rdb.crc64"))
 
-        let drill = try cairn(["restore", "redis", "--backup", "latest", "--target", "drill"])
+        let drill = try cairn(["restore", "redis", "--backup", "latest", "--drill"])
         #expect(drill.status == 0, "\(drill.text)\(drill.stderr)")
         #expect(drill.text.contains("DEBUG DIGEST \(server.digest)"), "\(drill.text)")
+
+        // A target is a folder whatever its name: one called drill gets the files, not a drill.
+        let named = temp.path("new/dir/drill")
+        let restored = try cairn(["restore", "redis", "--backup", "latest", "--target", named.path])
+        #expect(restored.status == 0, "\(restored.text)\(restored.stderr)")
+        #expect(!restored.text.contains("DEBUG DIGEST"), "\(restored.text)")
+        #expect(FileManager.default.fileExists(atPath: named.appendingPathComponent("dump.rdb").path), "\(restored.text)")
+        #expect(try cairn(["restore", "redis", "--drill", "--target", named.path]).status == 2)
     }
 
     /// After a backup the archive is read once, by the plugin, with the host's checks riding

@@ -74,7 +74,7 @@ public struct PipelineParser {
             let drill = try extra("drill").map { try flag($0, key: "drill") } ?? false
             action = .restore(component: try reader.string(valueNode, key: type),
                               backup: try extra("backup").map { try reader.string($0, key: "backup") } ?? "latest",
-                              target: try extra("target").map { try reader.string($0, key: "target") } ?? (drill ? "drill" : ""),
+                              target: try extra("target").map { try reader.string($0, key: "target") } ?? "",
                               drill: drill)
         case "validate":
             action = .validate(components: try components(valueNode, key: type),

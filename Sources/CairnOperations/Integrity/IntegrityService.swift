@@ -64,7 +64,7 @@ public struct IntegrityService {
         }
         let summary: RestoreSummary
         do {
-            summary = try restore.restore(component: name, source: source, selector: .latest, target: "drill",
+            summary = try restore.restore(component: name, source: source, selector: .latest, target: "",
                                           options: .object(["drill": .bool(true)]), verified: metadata)
         } catch {
             health.fail(.drillMismatch, "restore drill of \(health.backupID ?? "latest") failed: \(describe(error))")

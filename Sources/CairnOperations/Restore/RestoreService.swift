@@ -43,7 +43,7 @@ public struct RestoreService {
             throw CairnError.usage("component '\(name)' (plugin \(traits.plugin)) has no restore drill (its plugin.json declares no 'drill'): to rehearse a restore, point the component at a spare server and restore into that")
         }
         // An empty target means "back into the source itself", which only some sources do.
-        if target.isEmpty && !traits.restoresInPlace {
+        if target.isEmpty && !drill && !traits.restoresInPlace {
             throw CairnError.usage("restoring component '\(name)' needs a target: give --target DIR (a new or empty folder), or --drill for a disaster-recovery drill")
         }
     }
