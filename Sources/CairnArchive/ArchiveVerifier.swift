@@ -17,19 +17,9 @@ public enum ArchiveVerifier {
         let check = ArchiveStructureCheck()
         reader.observer = check
         var metadataText: Data?
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
-        defer { buffer.deallocate() }
-
         while let entry = try nextEntry(reader, metadata: metadataText, check: check) {
             guard entry.kind == .file else { continue }
-            let isMetadata = ArchiveStructureCheck.isMetadata(entry.path)
-            var content = Data()
-            while true {
-                let n = try reader.read(into: buffer)
-                if n == 0 { break }
-                if isMetadata { content.append(UnsafeRawBufferPointer(rebasing: buffer.prefix(n)).bindMemory(to: UInt8.self)) }
-            }
-            if isMetadata { metadataText = content }
+            if let content = try reader.drainEntry(entry, keep: ArchiveStructureCheck.isMetadata(entry.path)) { metadataText = content }
         }
 
         guard let metadataText, let rootFolder = check.rootFolder else { throw ArchiveError.missingMetadata }

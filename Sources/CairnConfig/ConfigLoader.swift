@@ -50,8 +50,8 @@ public enum ConfigLoader {
             config.flags[flag] = ConfigValue(.string(value), .commandLine(flag))
         }
         // The environment becomes a folder of every storage key and part of incident keys.
-        guard Name.isValid(config.environmentName), config.environment.value.stringValue != nil else {
-            throw CairnError.usage("\(config.environment.origin): environment '\(config.environment.value.stringValue ?? config.environment.value.jsonText)' must be \(Name.rule) (it becomes a folder of every storage key)")
+        guard Name.isValid(config.environmentName) else {
+            throw CairnError.usage("\(config.environment.origin): environment '\(config.environmentName)' must be \(Name.rule) (it becomes a folder of every storage key)")
         }
         return config
     }

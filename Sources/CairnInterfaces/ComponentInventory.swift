@@ -33,21 +33,21 @@ public struct ComponentInventory: Sendable {
     /// The backup latest.tar.gz holds; nil when there is no latest.tar.gz or it is empty.
     /// latest.tar.gz is a copy of one archive: when exactly one archive has its size, that is it;
     /// otherwise its top-level folder names the backup, which costs a read of its first block.
-    public func heldByLatest(storage: any ObjectStore) throws -> String? {
+    public func heldByLatest(store: any ObjectStore) throws -> String? {
         guard let latest else { return nil }
         let sameSize = archives.filter { $0.size == latest.size }
         if sameSize.count == 1 { return sameSize[0].backupID }
-        let reader = try storage.openReader(key: latest.key)
+        let reader = try store.openReader(key: latest.key)
         defer { reader.close() }
         guard let first = try ArchiveReader(source: reader).next() else { return nil }
         return first.path.split(separator: "/").first.map(String.init)
     }
 
     /// Lists the prefix once.
-    public static func read(storage: any ObjectStore, component: String, environment: String) throws -> ComponentInventory {
+    public static func read(store: any ObjectStore, component: String, environment: String) throws -> ComponentInventory {
         let layout = StorageLayout(component: component, environment: environment)
         var inventory = ComponentInventory(component: component, environment: environment, archives: [], latest: nil, foreign: [])
-        for object in try storage.list(prefix: layout.prefix) {
+        for object in try store.list(prefix: layout.prefix) {
             if object.key == layout.latestKey {
                 inventory.latest = object
             } else if let id = layout.backupID(fromKey: object.key) {
@@ -63,9 +63,9 @@ public struct ComponentInventory: Sendable {
     }
 
     /// The environments that have objects under `<component>/`, sorted.
-    public static func environments(storage: any ObjectStore, component: String) throws -> [String] {
+    public static func environments(store: any ObjectStore, component: String) throws -> [String] {
         let prefix = "\(component)/"
-        let names = try storage.list(prefix: prefix).compactMap { object -> String? in
+        let names = try store.list(prefix: prefix).compactMap { object -> String? in
             let rest = object.key.dropFirst(prefix.count)
             guard let slash = rest.firstIndex(of: "/") else { return nil }
             return String(rest[..<slash])

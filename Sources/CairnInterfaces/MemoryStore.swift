@@ -83,7 +83,7 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
         init(store: MemoryStore, key: String) { self.store = store; self.key = key }
 
         func write(_ bytes: UnsafeRawBufferPointer) throws {
-            guard !finished else { throw StoreError(store: store.label, operation: "write '\(key)'", reason: "invalid", message: "write after commit or abort") }
+            guard !finished else { throw StoreError(store: store.label, operation: "write '\(key)'", reason: "invalid", message: "write after commit or abort", kind: .invalid) }
             buffer.append(contentsOf: bytes)
         }
 

@@ -57,8 +57,15 @@ public struct PluginCallError: Error, CustomStringConvertible, Sendable {
 
     /// The same failure, said by a storage plugin: the store failed.
     var storeError: StoreError {
-        StoreError(store: label, operation: operation, reason: statusName(cairn_status(rawValue: UInt32(status))),
-                   message: message, isNotFound: isNotFound)
+        let code = cairn_status(rawValue: UInt32(status))
+        let kind: StoreError.Kind = switch code {
+        case CAIRN_NOT_FOUND: .notFound
+        case CAIRN_DENIED: .denied
+        case CAIRN_INVALID: .invalid
+        case CAIRN_CANCELLED: .cancelled
+        default: .failed
+        }
+        return StoreError(store: label, operation: operation, reason: statusName(code), message: message, kind: kind)
     }
 }
 

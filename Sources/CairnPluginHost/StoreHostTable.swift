@@ -86,7 +86,14 @@ enum StoreHostTable {
         do {
             return try body(try context.store())
         } catch let error as StoreError {
-            return fail(error.isNotFound ? CAIRN_NOT_FOUND : CAIRN_IO, error.description)
+            let status: cairn_status = switch error.kind {
+            case .notFound: CAIRN_NOT_FOUND
+            case .denied: CAIRN_DENIED
+            case .invalid: CAIRN_INVALID
+            case .cancelled: CAIRN_CANCELLED
+            case .failed: CAIRN_IO
+            }
+            return fail(status, error.description)
         } catch {
             return fail(CAIRN_IO, "cairn.store \(operation): \(describe(error))")
         }

@@ -46,11 +46,15 @@ public enum BuiltInPipelines {
 
     /// Every built-in pipeline; `components` are the configured ones (the emergency backup covers them).
     public static func all(components: [String]) throws -> [Pipeline] {
-        let reader = YAMLReader(path: source)
+        try parsed.get() + [emergency(components: components)]
+    }
+
+    /// The YAML above, parsed once: every catalog (one per nested pipeline step) needs it.
+    private static let parsed = Result { () throws -> [Pipeline] in
         guard let root = try Yams.compose(yaml: yaml), let node = root.mapping?["pipelines"] else {
             throw CairnError.failure("the built-in pipelines do not parse")
         }
-        return try PipelineParser(reader: reader).pipelines(node, builtIn: true) + [emergency(components: components)]
+        return try PipelineParser(reader: YAMLReader(path: source)).pipelines(node, builtIn: true)
     }
 
     /// A command's own run (`cairn verify`, `cairn validate`...): one step, named after the command,

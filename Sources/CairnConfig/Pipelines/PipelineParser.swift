@@ -58,6 +58,7 @@ public struct PipelineParser {
         }
         try reader.rejectUnknownKeys(body, known: [type] + Self.policyKeys + (Self.extraKeys[type] ?? []), context: "step \(index + 1) (\(type))")
         func extra(_ key: String) -> Node? { body.first { $0.key.string == key }?.value }
+        func extraFlag(_ key: String) throws -> Bool { try extra(key).map { try flag($0, key: key) } ?? false }
         let action: StepAction
         switch type {
         case "host_check": action = .hostCheck
@@ -71,20 +72,19 @@ public struct PipelineParser {
                              backup: try extra("backup").map { try reader.string($0, key: "backup") } ?? "new")
         case "publish": action = .publish(component: try reader.string(valueNode, key: type))
         case "restore":
-            let drill = try extra("drill").map { try flag($0, key: "drill") } ?? false
             action = .restore(component: try reader.string(valueNode, key: type),
                               backup: try extra("backup").map { try reader.string($0, key: "backup") } ?? "latest",
                               target: try extra("target").map { try reader.string($0, key: "target") } ?? "",
-                              drill: drill)
+                              drill: try extraFlag("drill"))
         case "validate":
             action = .validate(components: try components(valueNode, key: type),
-                               allEnvironments: try extra("all_environments").map { try flag($0, key: "all_environments") } ?? false)
+                               allEnvironments: try extraFlag("all_environments"))
         case "integrity":
             action = .integrity(components: try components(valueNode, key: type),
-                                restoreDrill: try extra("restore_drill").map { try flag($0, key: "restore_drill") } ?? false)
+                                restoreDrill: try extraFlag("restore_drill"))
         case "prune":
             action = .prune(components: try components(valueNode, key: type),
-                            dryRun: try extra("dry_run").map { try flag($0, key: "dry_run") } ?? false)
+                            dryRun: try extraFlag("dry_run"))
         case "hook": action = .hook(try hook(valueNode))
         case "action":
             let reference = try reader.string(valueNode, key: type)
@@ -143,6 +143,7 @@ public struct PipelineParser {
     }
 
     public static func defaultStepName(_ action: StepAction) -> String {
+        func listed(_ components: [String]) -> String { components.isEmpty ? "all components" : components.joined(separator: ", ") }
         switch action {
         case .hostCheck: return "host checks"
         case .storageCheck: return "storage check"
@@ -151,9 +152,9 @@ public struct PipelineParser {
         case .verify(let c, let b): return "verify \(c) (\(b))"
         case .publish(let c): return "publish \(c) latest"
         case .restore(let c, let b, _, let drill): return "\(drill ? "drill" : "restore") \(c) (\(b))"
-        case .validate(let c, _): return "validate \(c.isEmpty ? "all components" : c.joined(separator: ", "))"
-        case .integrity(let c, _): return "integrity \(c.isEmpty ? "all components" : c.joined(separator: ", "))"
-        case .prune(let c, let dry): return "prune\(dry ? " (dry run)" : "") \(c.isEmpty ? "all components" : c.joined(separator: ", "))"
+        case .validate(let c, _): return "validate \(listed(c))"
+        case .integrity(let c, _): return "integrity \(listed(c))"
+        case .prune(let c, let dry): return "prune\(dry ? " (dry run)" : "") \(listed(c))"
         case .hook(let spec): return "hook \(URL(fileURLWithPath: spec.path).lastPathComponent)"
         case .action(let p, let a, _): return "action \(p).\(a)"
         case .pipeline(let name, let component): return "pipeline \(name)\(component.map { " \($0)" } ?? "")"

@@ -31,8 +31,8 @@ public struct CatalogService {
     }
 
     public func list(component name: String) throws -> [BackupListing] {
-        let inventory = try ComponentInventory.read(storage: store, component: name, environment: environment)
-        let latestID = try? inventory.heldByLatest(storage: store)
+        let inventory = try ComponentInventory.read(store: store, component: name, environment: environment)
+        let latestID = try? inventory.heldByLatest(store: store)
         return inventory.archives.map { archive in
             let record = try? state?.backup(id: archive.backupID)
             return BackupListing(backupID: archive.backupID, key: archive.key, size: archive.size, modified: archive.modified,

@@ -48,7 +48,7 @@ public struct PruneService {
     }
 
     private func prune(_ result: inout PruneReport.Component, dryRun: Bool) throws {
-        let inventory = try ComponentInventory.read(storage: store, component: result.component, environment: result.environment)
+        let inventory = try ComponentInventory.read(store: store, component: result.component, environment: result.environment)
         result.untouched = inventory.foreign.map { .init(key: $0.key, reason: "not a Cairn backup (name outside the layout)") }
         defer { runCleanup(&result, prefix: inventory.layout.prefix, dryRun: dryRun) }
         guard let policy = result.policy else {
@@ -58,7 +58,7 @@ public struct PruneService {
         var protected: [(id: String, reason: String)] = []
         if let latest = inventory.latest {
             let held: String?
-            do { held = try inventory.heldByLatest(storage: store) } catch {
+            do { held = try inventory.heldByLatest(store: store) } catch {
                 throw CairnError.failure("\(latest.key): cannot tell which backup it holds (\(describe(error))), so nothing was pruned")
             }
             guard let held else { throw CairnError.failure("\(latest.key) is empty, so nothing was pruned") }

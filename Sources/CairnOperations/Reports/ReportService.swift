@@ -11,10 +11,9 @@ public struct ReportService {
     public init(store: any ObjectStore, environment: String) { self.store = store; self.environment = environment }
 
     public func status(components: [String], state: StateStore, now: Date = Date()) throws -> StatusReport {
-        let storage = store
         let today = BackupID.day(now)
         let rows = try components.map { name -> StatusReport.Component in
-            let inventory = try ComponentInventory.read(storage: storage, component: name, environment: environment)
+            let inventory = try ComponentInventory.read(store: store, component: name, environment: environment)
             let stored = Dictionary(inventory.archives.map { ($0.backupID, $0) }, uniquingKeysWith: { first, _ in first })
             var backups: [String: StatusReport.Backup] = [:]
             for record in try state.backups(component: name, environment: environment, limit: 1000)
@@ -56,11 +55,10 @@ public struct ReportService {
 
     /// Every environment found in the store for each component.
     public func size(components: [String]) throws -> SizeReport {
-        let storage = store
         var rows: [SizeReport.Row] = []
         for name in components {
-            for environment in try ComponentInventory.environments(storage: storage, component: name) {
-                let inventory = try ComponentInventory.read(storage: storage, component: name, environment: environment)
+            for environment in try ComponentInventory.environments(store: store, component: name) {
+                let inventory = try ComponentInventory.read(store: store, component: name, environment: environment)
                 rows.append(SizeReport.Row(component: name, environment: environment, archives: inventory.archives.count,
                                            bytes: inventory.totalBytes, latestBytes: inventory.latest?.size ?? 0))
             }
@@ -70,12 +68,11 @@ public struct ReportService {
 
     /// `state`: where verification results are remembered; nil when this machine has none.
     public func latest(components: [String], state: StateStore?, now: Date = Date()) throws -> LatestReport {
-        let storage = store
         let rows = try components.map { name -> LatestReport.Row in
-            let inventory = try ComponentInventory.read(storage: storage, component: name, environment: environment)
+            let inventory = try ComponentInventory.read(store: store, component: name, environment: environment)
             var row = LatestReport.Row(component: name, environment: environment, published: inventory.latest != nil)
             if let latest = inventory.latest {
-                let id = try inventory.heldByLatest(storage: storage)
+                let id = try inventory.heldByLatest(store: store)
                 let archive = inventory.archives.first { $0.backupID == id }
                 row.backupID = id
                 row.bytes = latest.size

@@ -20,7 +20,7 @@ public struct ValidationService {
         for (name, maxAge) in components {
             var environments = [environment]
             if allEnvironments {
-                environments = Array(Set(environments + (try ComponentInventory.environments(storage: store, component: name)))).sorted()
+                environments = Array(Set(environments + (try ComponentInventory.environments(store: store, component: name)))).sorted()
             }
             results += environments.map { validate(component: name, environment: $0, maxAge: maxAge, now: now) }
         }
@@ -30,7 +30,7 @@ public struct ValidationService {
     func validate(component: String, environment: String, maxAge: Double, now: Date) -> BackupHealth {
         var health = BackupHealth(component: component, environment: environment, maxAgeSeconds: maxAge)
         let inventory: ComponentInventory
-        do { inventory = try ComponentInventory.read(storage: store, component: component, environment: environment) } catch {
+        do { inventory = try ComponentInventory.read(store: store, component: component, environment: environment) } catch {
             health.fail(.unreachable, "cannot list \(StorageLayout(component: component, environment: environment).prefix) in \(storeDescription): \(describe(error))")
             return health
         }

@@ -89,22 +89,10 @@ public struct ArchiveCheck {
         let reader = try store.openReader(key: key)
         defer { reader.close() }
         let archive = ArchiveReader(source: reader)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
-        defer { buffer.deallocate() }
         do {
             while let entry = try archive.next() {
                 let isMetadata = entry.kind == .file && ArchiveStructureCheck.isMetadata(entry.path)
-                var content = Data()
-                while true {
-                    let n = try archive.read(into: buffer)
-                    if n == 0 { break }
-                    guard isMetadata else { continue }
-                    guard content.count + n <= ArchiveVerifier.maxMetadataSize else {
-                        return finding(.metadata, "\(key): \(entry.path) is larger than \(ArchiveVerifier.maxMetadataSize) bytes")
-                    }
-                    content.append(UnsafeRawBufferPointer(rebasing: buffer.prefix(n)).bindMemory(to: UInt8.self))
-                }
-                guard isMetadata else { continue }
+                guard let content = try archive.drainEntry(entry, keep: isMetadata) else { continue }
                 guard (try? JSONSerialization.jsonObject(with: content)) != nil else {
                     return finding(.metadata, "\(key): \(entry.path) is not JSON")
                 }
@@ -112,6 +100,8 @@ public struct ArchiveCheck {
                     return finding(.metadata, "\(key): \(entry.path) is JSON but not Cairn backup metadata: \(describeDecodingError(error))")
                 }
             }
+        } catch ArchiveError.invalidMetadata(let why) {
+            return finding(.metadata, "\(key): \(why)")
         } catch let error as ArchiveError {
             return finding(.structure, "\(key): the archive cannot be read up to its backup_metadata.json: \(error)")
         }

@@ -25,6 +25,10 @@ final class Workspace: RunResources, @unchecked Sendable {
     private let lock = NSLock()
     private var runDirectory: URL?
     private var state: StateStore?
+    /// The store choice and its checked settings: asked for by every step, hook and record line,
+    /// and fixed for the invocation (configuration and environment do not change).
+    private var selection: Result<StoreSelection, any Error>?
+    private var storage: Result<(plugin: LoadedPlugin, settings: PluginSettings), any Error>?
 
     init(config: Configuration, environment: [String: String], workingDirectory: URL, scope: RunScope) {
         self.config = config
@@ -49,20 +53,36 @@ final class Workspace: RunResources, @unchecked Sendable {
 
     // MARK: Storage
 
-    /// The storage plugin and its checked settings.
-    func storageSettings() throws -> (LoadedPlugin, PluginSettings) {
-        let selection = try StoreSelection.choose(configured: config.storage.type, flags: config.flags,
-                                                  environment: environment, registry: registry)
-        let plugin: LoadedPlugin
-        do { plugin = try registry.load(selection.plugin, kind: .storage) } catch let error as CairnError {
-            guard selection.origin != .builtIn else { throw error }
-            throw CairnError(error.kind, "\(selection.origin): storage '\(selection.plugin)': \(error.message)")
+    /// Which store plugin this invocation uses (StoreSelection), worked out once.
+    private func storeSelection() throws -> StoreSelection {
+        lock.lock(); defer { lock.unlock() }
+        if selection == nil {
+            selection = Result { try StoreSelection.choose(configured: config.storage.type, flags: config.flags,
+                                                           environment: environment, registry: registry) }
         }
-        let settings = try SettingsResolver.resolve(
-            manifest: plugin.manifest, configured: selection.keepsConfiguredSettings ? config.storage.settings : [:],
-            flags: config.flags, environment: environment, baseDirectory: config.baseDirectory,
-            workingDirectory: workingDirectory, owner: "storage '\(plugin.name)'")
-        return (plugin, settings)
+        return try selection!.get()
+    }
+
+    /// The storage plugin and its checked settings, worked out once: every step, hook and record
+    /// line asks, and configuration and environment do not change during an invocation.
+    func storageSettings() throws -> (LoadedPlugin, PluginSettings) {
+        let selection = try storeSelection()
+        lock.lock(); defer { lock.unlock() }
+        if storage == nil {
+            storage = Result {
+                let plugin: LoadedPlugin
+                do { plugin = try registry.load(selection.plugin, kind: .storage) } catch let error as CairnError {
+                    guard selection.origin != .builtIn else { throw error }
+                    throw CairnError(error.kind, "\(selection.origin): storage '\(selection.plugin)': \(error.message)")
+                }
+                let settings = try SettingsResolver.resolve(
+                    manifest: plugin.manifest, configured: selection.keepsConfiguredSettings ? config.storage.settings : [:],
+                    flags: config.flags, environment: environment, baseDirectory: config.baseDirectory,
+                    workingDirectory: workingDirectory, owner: "storage '\(plugin.name)'")
+                return (plugin, settings)
+            }
+        }
+        return try storage!.get()
     }
 
     func checkStore() throws { _ = try storageSettings() }
@@ -210,9 +230,7 @@ final class Workspace: RunResources, @unchecked Sendable {
             configured = component.settings
             flags = component.flags
             owner = "component '\(plugin.name)'"
-        } else if plugin.manifest.kind == .storage, let selection = try? StoreSelection.choose(
-                    configured: config.storage.type, flags: config.flags, environment: environment, registry: registry),
-                  selection.plugin == plugin.name {
+        } else if plugin.manifest.kind == .storage, let selection = try? storeSelection(), selection.plugin == plugin.name {
             configured = selection.keepsConfiguredSettings ? config.storage.settings : [:]
             flags = config.flags
             owner = "storage '\(plugin.name)'"
