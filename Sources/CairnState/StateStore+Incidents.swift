@@ -44,18 +44,18 @@ extension StateStore {
     }
 
     public func openIncident(key: String) throws -> IncidentRecord? {
-        try queue.read { db in
+        try read { db in
             try IncidentRecord.filter(Column("key") == key && Column("status") == IncidentRecord.Status.open.rawValue).fetchOne(db)
         }
     }
 
     public func incident(id: Int64) throws -> IncidentRecord? {
-        try queue.read { db in try IncidentRecord.fetchOne(db, key: id) }
+        try read { db in try IncidentRecord.fetchOne(db, key: id) }
     }
 
     /// Open incidents oldest first, or (`includeResolved`) the newest `limit` of all.
     public func incidents(includeResolved: Bool = false, environment: String? = nil, limit: Int = 100) throws -> [IncidentRecord] {
-        try queue.read { db in
+        try read { db in
             var request = IncidentRecord.all()
             if !includeResolved { request = request.filter(Column("status") == IncidentRecord.Status.open.rawValue) }
             if let environment { request = request.filter(Column("environment") == environment) }
@@ -66,7 +66,7 @@ extension StateStore {
 
     /// Stores a new open incident; fails if one is already open under its key.
     public func insertIncident(_ incident: IncidentRecord) throws -> IncidentRecord {
-        try queue.write { db in
+        try write { db in
             var copy = incident
             try copy.insert(db)
             return copy
@@ -95,7 +95,7 @@ extension StateStore {
     /// stored; nil when another cairn changed it first, so each transition happens once.
     private func updateOpenIncident(id: Int64, set: String, arguments: StatementArguments,
                                     alsoWhere: String = "1") throws -> IncidentRecord? {
-        try queue.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE incidents SET \(set) WHERE id = ? AND status = 'open' AND \(alsoWhere)",
                            arguments: arguments + [id])
             return db.changesCount > 0 ? try IncidentRecord.fetchOne(db, key: id) : nil
@@ -104,7 +104,7 @@ extension StateStore {
 
     /// Adds one delivery attempt to the incident's record.
     public func appendDelivery(incidentID: Int64, _ delivery: JSONValue) throws {
-        try queue.write { db in
+        try write { db in
             guard var incident = try IncidentRecord.fetchOne(db, key: incidentID) else { return }
             incident.deliveries = JSONValue.array(incident.deliveryValues + [delivery]).jsonText
             try incident.update(db)
@@ -114,7 +114,7 @@ extension StateStore {
     /// Records one backup attempt of a component and returns the failures in a row (0 after a success).
     public func recordBackupAttempt(component: String, environment: String, succeeded: Bool, error: String?,
                                     at time: Date = Date()) throws -> FailureStreak {
-        try queue.write { db in
+        try write { db in
             var streak = try FailureStreak.fetchOne(db, key: ["environment": environment, "component": component])
                 ?? FailureStreak(environment: environment, component: component, failures: 0)
             if succeeded {

@@ -66,13 +66,13 @@ extension StateStore {
 
     /// Inserts the step, or updates the one with the same (runID, index).
     public func recordStep(_ step: StepRecord) throws {
-        try queue.write { db in try step.save(db) }
+        try write { db in try step.save(db) }
     }
 
     /// Newest first. `component` matches single-component runs of it and pipeline runs with a step for it:
     /// "what happened to redis" includes the nightly pipeline that backed it up.
     public func runs(pipeline: String? = nil, component: String? = nil, limit: Int = 20) throws -> [RunRecord] {
-        try queue.read { db in
+        try read { db in
             var request = RunRecord.all()
             // Runs for one component are recorded (and locked) as "<pipeline>/<component>".
             if let pipeline {
@@ -88,12 +88,12 @@ extension StateStore {
     }
 
     public func run(id: String) throws -> RunRecord? {
-        try queue.read { db in try RunRecord.fetchOne(db, key: id) }
+        try read { db in try RunRecord.fetchOne(db, key: id) }
     }
 
     /// In step order.
     public func steps(runID: String) throws -> [StepRecord] {
-        try queue.read { db in
+        try read { db in
             try StepRecord.filter(Column("run_id") == runID).order(Column("step_index")).fetchAll(db)
         }
     }
@@ -101,7 +101,7 @@ extension StateStore {
     /// Failed backups of a component in an environment since its last successful one (all of them
     /// if it never succeeded): what alerting counts before it triggers.
     public func consecutiveFailures(component: String, environment: String) throws -> Int {
-        try queue.read { db in
+        try read { db in
             let outcomes = try String.fetchCursor(db, sql: """
                 SELECT outcome FROM backups WHERE component = ? AND environment = ?
                 ORDER BY started_at DESC, backup_id DESC
@@ -120,7 +120,7 @@ extension StateStore {
     /// IMMEDIATE takes SQLite's write lock before the first read, so a check-then-write cannot be
     /// overtaken by another connection (a DEFERRED one could read, then lose the upgrade race).
     private func immediateTransaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try queue.writeWithoutTransaction { db in
+        try writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)

@@ -18,6 +18,8 @@ public final class StateStore: Sendable {
             configuration.busyMode = .timeout(10)  // another cairn may be writing its record
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try Self.migrate(queue)
+        } catch let error as DatabaseError {
+            throw Self.explain(error, path: path)
         } catch {
             throw CairnError.failure("cannot open the state database \(path): \(describe(error)); check that the folder is writable, or set state.path in cairn.yaml")
         }
@@ -101,11 +103,11 @@ public final class StateStore: Sendable {
     }
 
     public func record(_ backup: BackupRecord) throws {
-        try queue.write { db in try backup.save(db) }
+        try write { db in try backup.save(db) }
     }
 
     public func backups(component: String? = nil, environment: String? = nil, limit: Int = 100) throws -> [BackupRecord] {
-        try queue.read { db in
+        try read { db in
             var request = BackupRecord.all()
             if let component { request = request.filter(Column("component") == component) }
             if let environment { request = request.filter(Column("environment") == environment) }
@@ -114,6 +116,6 @@ public final class StateStore: Sendable {
     }
 
     public func backup(id: String) throws -> BackupRecord? {
-        try queue.read { db in try BackupRecord.fetchOne(db, key: id) }
+        try read { db in try BackupRecord.fetchOne(db, key: id) }
     }
 }

@@ -35,17 +35,29 @@ struct Cairn: ParsableCommand {
         subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
                       RestoreCommand.self, HistoryCommand.self, PluginsCommand.self,
                       ValidateCommand.self, IntegrityCommand.self, StatusCommand.self, SizeCommand.self, LatestCommand.self,
-                      PruneCommand.self, IncidentsCommand.self]
+                      PruneCommand.self, IncidentsCommand.self, VersionCommand.self]
     )
 
     static func main() {
+        StandardStreams.ignoreBrokenPipes()
         HostRuntime.initialize()
         do {
-            var command = try parseAsRoot()
+            let arguments = CommandLineArguments.normalized(Array(CommandLine.arguments.dropFirst()))
+            // Known before parsing, so argument errors reach a --json reader too.
+            Output.jsonMode = arguments.prefix { $0 != "--" }.contains("--json")
+            let commands = configuration.subcommands.map { $0._commandName } + ["help"]
+            if let problem = CommandLineArguments.unknownCommand(arguments, commands: commands) {
+                Output.error(problem, exitCode: .usage)
+                Foundation.exit(CairnCore.ExitCode.usage.rawValue)
+            }
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch let error as CairnError {
             Output.error(error.message, exitCode: error.exitCode)
             Foundation.exit(error.exitCode.rawValue)
+        } catch let error as StateDatabaseError {
+            Output.error(error.message, exitCode: .failure)
+            Foundation.exit(CairnCore.ExitCode.failure.rawValue)
         } catch let error as PluginCallError {
             Output.error(error.description, exitCode: .failure)
             Foundation.exit(CairnCore.ExitCode.failure.rawValue)
@@ -55,7 +67,8 @@ struct Cairn: ParsableCommand {
             // Parse errors are usage errors (exit 2, as documented), help and --version exit 0.
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                StandardStreams.err(fullMessage(for: error) + "\n")
+                if Output.jsonMode { Output.jsonError(message(for: error), exitCode: .usage) }
                 Foundation.exit(CairnCore.ExitCode.usage.rawValue)
             }
             if code == .success || code == .failure {

@@ -26,15 +26,23 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Log debug details to stderr.")
     var verbose = false
 
-    @Flag(name: .long, help: "Print the result as JSON on stdout.")
+    @Flag(name: .long, help: "Print the result as JSON on stdout (schema: docs/json.md).")
     var json = false
+
+    @Flag(name: [.short, .long], help: "Print only errors: no progress, no run summary (the exit code says how it went).")
+    var quiet = false
+
+    @Flag(name: .long, help: "No colour in the output (also when NO_COLOR is set, or the output is not a terminal).")
+    var noColor = false
 
     /// Sets up logging and loads the configuration; every command starts here.
     /// `configure` adjusts the loaded configuration (command-specific overrides such as --type).
     func workspace(configure: (inout Configuration) -> Void = { _ in }) throws -> Workspace {
         // On a terminal the progress display shows the steps; details stay in the run log.
-        let level: Logger.Level = verbose ? .debug : (json || isatty(STDERR_FILENO) == 1 ? .warning : .info)
+        let level: Logger.Level = verbose ? .debug : quiet ? .critical : (json || isatty(STDERR_FILENO) == 1 ? .warning : .info)
         Output.jsonMode = json
+        Output.quiet = quiet
+        Marks.colourAllowed = !noColor
         LoggingSetup.bootstrap(level: level)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let environmentVariables = ProcessInfo.processInfo.environment

@@ -53,11 +53,13 @@ struct IncidentsCommand: ParsableCommand {
             }
             let formatter = ISO8601DateFormatter()
             Output.table(["KEY", "STATUS", "SEVERITY", "OPENED (UTC)", "SEEN", "ESCALATED", "NOTIFIED", "SUMMARY"], incidents.map { incident in
+                // Hooks, not attempts: a hook retried three times is one hook, notified if any attempt got through.
                 let deliveries = incident.deliveryValues
-                let ok = deliveries.filter { $0["outcome"]?.stringValue == "ok" }.count
+                let hooks = Set(deliveries.compactMap { $0["hook"]?.stringValue })
+                let reached = Set(deliveries.filter { $0["outcome"]?.stringValue == "ok" }.compactMap { $0["hook"]?.stringValue })
                 return [incident.key, incident.status.rawValue, incident.severity, formatter.string(from: incident.openedAt),
                         "\(incident.occurrences)x", incident.escalatedAt.map { formatter.string(from: $0) } ?? "-",
-                        deliveries.isEmpty ? "-" : "\(ok)/\(deliveries.count)", HistoryCommand.shorten(incident.summary)]
+                        hooks.isEmpty ? "-" : "\(reached.count)/\(hooks.count)", HistoryCommand.shorten(incident.summary)]
             })
         }
     }

@@ -29,10 +29,13 @@ struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    private static let clearLine = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
+
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value) " }.joined()
         let time = ISO8601DateFormatter().string(from: Date())
-        FileHandle.standardError.write(Data("\(time) \(event.level.rawValue) \(fields)\(event.message)\n".utf8))
+        // On a terminal, clear the progress line first so the log line does not run into it.
+        StandardStreams.err("\(Self.clearLine)\(time) \(event.level.rawValue) \(fields)\(event.message)\n")
     }
 }

@@ -9,23 +9,28 @@ import Foundation
 
 /// Printing results for people or, with --json, for programs.
 enum Output {
-    static func line(_ text: String = "") { print(text) }
+    static func line(_ text: String = "") { StandardStreams.out(text + "\n") }
 
     /// Set by --json: errors then also end stdout with a JSON error object.
     nonisolated(unsafe) static var jsonMode = false
+    /// Set by --quiet.
+    nonisolated(unsafe) static var quiet = false
 
     static func error(_ message: String, exitCode: CairnCore.ExitCode) {
-        FileHandle.standardError.write(Data("cairn: error: \(message)\n".utf8))
-        if jsonMode {
-            JSONLinesReporter.emit(["type": .string("error"), "message": .string(message), "exit_code": .number(Double(exitCode.rawValue))])
-        }
+        StandardStreams.err("cairn: error: \(message)\n")
+        if jsonMode { jsonError(message, exitCode: exitCode) }
+    }
+
+    /// The error object that ends stdout under --json (docs/json.md).
+    static func jsonError(_ message: String, exitCode: CairnCore.ExitCode) {
+        JSONLinesReporter.emit(["type": .string("error"), "message": .string(message), "exit_code": .number(Double(exitCode.rawValue))])
     }
 
     static func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        line(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     /// 1536 -> "1.5 KiB".
@@ -40,17 +45,17 @@ enum Output {
 
     static func checks(_ results: [CheckResult]) {
         for check in results {
-            let mark = check.status == .pass ? "ok  " : check.status == .warn ? "WARN" : "FAIL"
+            let mark = Marks.mark(check.status)
             line("  \(mark) \(check.source)/\(check.name): \(check.message)")
         }
     }
 
-    /// Left-aligned columns.
+    /// Left-aligned columns; an empty first cell stays (a row that continues the one above).
     static func table(_ header: [String], _ rows: [[String]]) {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
             line(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+                .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
         }
     }
 }

@@ -24,7 +24,7 @@ enum PipelineExecution {
     static func runCommand(_ pipeline: Pipeline, component: String? = nil, workspace: Workspace) throws -> StepSummary {
         let checked = try PipelineCatalog(config: workspace.config).check(pipeline, resources: workspace)
         // The command prints its own result; a terminal still shows the steps as they go.
-        let reporter = isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : SilentReporter()
+        let reporter = isatty(STDERR_FILENO) == 1 && !Output.quiet ? TerminalReporter() as any RunReporter : SilentReporter()
         let summary = try PipelineRunner(resources: workspace, reporter: reporter, scope: workspace.scope).run(checked, component: component)
         guard let step = summary.steps.last(where: { $0.kind == checked.steps.first?.action.kind }),
               step.result != nil || !step.checks.isEmpty else {
@@ -42,13 +42,19 @@ enum PipelineExecution {
     }
 
     private static func reporter(_ globals: GlobalOptions) -> any RunReporter {
-        globals.json ? JSONLinesReporter() : isatty(STDERR_FILENO) == 1 ? TerminalReporter() as any RunReporter : LineReporter()
+        if globals.json { return JSONLinesReporter() }
+        if globals.quiet { return SilentReporter() }
+        return isatty(STDERR_FILENO) == 1 ? TerminalReporter() : LineReporter()
     }
 
-    /// Human summary on stdout (unless --json, where the summary line was already printed), then
-    /// the documented exit code.
+    /// Human summary on stdout (unless --json, where the summary line was already printed, or
+    /// --quiet, where only a failure is said), then the documented exit code.
     static func finish(_ summary: RunSummary, globals: GlobalOptions) throws {
-        if !globals.json {
+        if globals.quiet, !globals.json, summary.exitCode != 0 {
+            Output.error("\(summary.pipeline) \(summary.outcome.rawValue): \(summary.error ?? "see \(summary.logFile ?? "the run log")")",
+                         exitCode: ExitCode(rawValue: summary.exitCode) ?? .failure)
+        }
+        if !globals.json && !globals.quiet {
             Output.line("\(summary.pipeline)\(summary.component.map { " \($0)" } ?? ""): \(summary.outcome.rawValue) (run \(summary.runID))")
             for backup in summary.backups {
                 let state = backup.published ? "published as \(backup.latestKey)" : backup.verified ? "verified, not published"
@@ -59,14 +65,16 @@ enum PipelineExecution {
             if summary.components.count > 1 {
                 Output.line("  components:")
                 for component in summary.components {
-                    let mark = component.outcome == .success ? "ok  " : component.outcome == .skipped ? "skip" : "FAIL"
+                    let mark = Marks.mark(component.outcome)
                     let backup = component.backupID.map { " \($0)\(component.published ? " (latest)" : "")" } ?? ""
                     Output.line("    \(mark) \(component.component)\(backup)\(component.error.map { ": \($0)" } ?? "")")
                     if let log = component.logFile { Output.line("         log: \(log)") }
                 }
             }
-            for step in summary.steps {
-                let mark = step.outcome == .success ? "ok  " : step.outcome == .skipped ? "skip" : step.outcome == .continued ? "cont" : "FAIL"
+            // On a terminal the reporter has just shown every step; the summary repeats only the failed ones.
+            let shown = isatty(STDERR_FILENO) == 1
+            for step in summary.steps where !shown || step.error != nil {
+                let mark = Marks.mark(step.outcome)
                 let result = step.result.map { " -> \($0.jsonText)" } ?? ""
                 Output.line("  \(mark) \(step.name) (\(String(format: "%.2f", step.seconds)) s)\(result)\(step.error.map { ": \($0)" } ?? "")")
             }

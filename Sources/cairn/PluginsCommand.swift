@@ -24,6 +24,23 @@ struct PluginsCommand: ParsableCommand {
         var status: String
     }
 
+    /// One row per plugin found; `load` also loads and validates each library.
+    static func rows(_ registry: PluginRegistry, load: Bool) -> [PluginRow] {
+        let shadowed = Dictionary(registry.shadowed().map { ($0.hidden.manifestURL, $0.by) }, uniquingKeysWith: { a, _ in a })
+        return registry.candidates.map { candidate -> PluginRow in
+            var status = candidate.problem.map { "broken: \($0)" } ?? "ok"
+            if let winner = shadowed[candidate.manifestURL] {
+                status = "shadowed by \(winner.libraryURL?.path ?? winner.manifestURL.path)"
+            } else if load, candidate.problem == nil {
+                do { _ = try PluginLoader.load(candidate) } catch { status = "broken: \(describe(error))" }
+            }
+            let manifest = candidate.manifest
+            return PluginRow(name: manifest?.name ?? "?", kind: manifest?.kind.rawValue ?? "?", version: manifest?.version ?? "?",
+                             abi: manifest.map { "\($0.abi.major).\($0.abi.minor)" } ?? "?",
+                             path: candidate.libraryURL?.path ?? candidate.manifestURL.path, origin: candidate.origin, status: status)
+        }
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the plugins Cairn finds (CAIRN_PLUGIN_PATH, plugin_dirs, then the bundled ones).",
@@ -37,19 +54,7 @@ struct PluginsCommand: ParsableCommand {
         func run() throws {
             let workspace = try globals.workspace()
             let registry = workspace.registry
-            let shadowed = Dictionary(registry.shadowed().map { ($0.hidden.manifestURL, $0.by) }, uniquingKeysWith: { a, _ in a })
-            let rows = registry.candidates.map { candidate -> PluginRow in
-                var status = candidate.problem.map { "broken: \($0)" } ?? "ok"
-                if let winner = shadowed[candidate.manifestURL] {
-                    status = "shadowed by \(winner.libraryURL?.path ?? winner.manifestURL.path)"
-                } else if check, candidate.problem == nil {
-                    do { _ = try PluginLoader.load(candidate) } catch { status = "broken: \(describe(error))" }
-                }
-                let manifest = candidate.manifest
-                return PluginRow(name: manifest?.name ?? "?", kind: manifest?.kind.rawValue ?? "?", version: manifest?.version ?? "?",
-                                 abi: manifest.map { "\($0.abi.major).\($0.abi.minor)" } ?? "?",
-                                 path: candidate.libraryURL?.path ?? candidate.manifestURL.path, origin: candidate.origin, status: status)
-            }
+            let rows = PluginsCommand.rows(registry, load: check)
             if globals.json { return try Output.json(rows) }
             if rows.isEmpty {
                 Output.line("no plugins found; searched: " + registry.searchPath.entries.map { $0.directory.path }.joined(separator: ", "))

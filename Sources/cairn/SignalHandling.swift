@@ -31,7 +31,7 @@ enum SignalHandling {
             var byte: UInt8 = 0
             while read(readEnd, &byte, 1) > 0 {
                 if cancellation.isCancelled { Foundation.exit(130) }
-                FileHandle.standardError.write(Data("cairn: stopping after the current chunk (press Ctrl-C again to quit now)\n".utf8))
+                StandardStreams.err("cairn: stopping after the current chunk (press Ctrl-C again to quit now)\n")
                 cancellation.cancel()
             }
         }

@@ -33,13 +33,14 @@ struct StatusCommand: ParsableCommand {
         Output.line("backups of \(report.day) (UTC) in \(report.environment):")
         var rows: [[String]] = []
         for component in report.components {
-            if component.backups.isEmpty && component.failedRuns.isEmpty { rows.append([component.component, component.outcome, "-", "-", "-", "-"]) }
-            for run in component.failedRuns {
-                rows.append([component.component, component.outcome, "(\(run.runID))", "failed: \(run.step)", "-", "-"])
+            var attempts = component.failedRuns.map { ["(\($0.runID))", "failed: \($0.step)", "-", "-"] }
+            attempts += component.backups.map {
+                [$0.backupID, $0.outcome, $0.verified.map { $0 ? "yes" : "no" } ?? "-", $0.bytes.map { Output.bytes($0) } ?? "-"]
             }
-            for backup in component.backups {
-                rows.append([component.component, component.outcome, backup.backupID, backup.outcome,
-                             backup.verified.map { $0 ? "yes" : "no" } ?? "-", backup.bytes.map { Output.bytes($0) } ?? "-"])
+            if attempts.isEmpty { attempts = [["-", "-", "-", "-"]] }
+            // The component and its day's roll-up once, on its first row; the rows below are its attempts.
+            for (index, attempt) in attempts.enumerated() {
+                rows.append((index == 0 ? [component.component, component.outcome] : ["", ""]) + attempt)
             }
         }
         Output.table(["COMPONENT", "TODAY", "BACKUP ID", "OUTCOME", "VERIFIED", "SIZE"], rows)

@@ -47,8 +47,17 @@ public final class PipelineRunner: @unchecked Sendable {
         let started = Date()
         let logPath = RunLog.path(logDir: config.logDir, pipeline: pipeline.name, component: component, date: started)
         let lockName = component.map { "\(pipeline.name)/\($0)" } ?? pipeline.name
-        let runID = try state?.beginRun(pipeline: lockName, environment: resources.environmentName, component: component,
+        let runID: String
+        do {
+            runID = try state?.beginRun(pipeline: lockName, environment: resources.environmentName, component: component,
                                         logFile: logPath).runID ?? StateStore.runID(startedAt: started, pid: LocalProcess.pid)
+        } catch let error as StateDatabaseError where error.cause == .disk {
+            // The disk is what failed: on-call hears of it though no incident can be stored.
+            _ = EscalationService(resources: resources, logger: scope.logger).reportUnrecorded(
+                .problem(.resourcesExhausted, component: "host", "\(pipeline.name) could not start: \(error.message)"),
+                source: ObservationSource(runID: nil, logFile: nil, origin: "pipeline \(pipeline.name)"))
+            throw error
+        }
         let runLog = RunLog(path: logPath)
         let next = scope.logger
         var logger = Logger(label: "cairn.run") { _ in RunLogHandler(log: runLog, next: next) }

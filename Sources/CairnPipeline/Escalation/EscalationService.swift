@@ -139,6 +139,27 @@ public struct EscalationService {
         return notify(.trigger, incident: saved, state: state, source: source)
     }
 
+    /// When the state database itself cannot be written (a full disk), no incident can be recorded,
+    /// deduplicated or counted; the hooks still hear of the problem, on every run that meets it,
+    /// since a run that cannot begin backs nothing up.
+    public func reportUnrecorded(_ observation: ConditionObservation, source: ObservationSource) -> EscalationNotice? {
+        let policy = settings.policy(observation.condition)
+        guard !observation.healthy, policy.enabled else { return nil }
+        let environment = observation.environment ?? resources.environmentName
+        let now = Date()
+        var evidence = observation.evidence
+        evidence["seen_by"] = .string(source.origin)
+        evidence["recorded"] = .bool(false)
+        let incident = IncidentRecord(
+            id: nil, key: ConditionObservation.key(environment: environment, subject: observation.subject, condition: observation.condition),
+            environment: environment, component: observation.subject, condition: observation.condition.rawValue,
+            severity: policy.severity.rawValue, status: .open, summary: observation.summary, evidence: JSONValue.object(evidence).jsonText,
+            openedAt: now, openedRunID: source.runID, lastSeenAt: now, lastRunID: source.runID, occurrences: 1,
+            escalatedAt: nil, resolvedAt: nil, resolution: nil, deliveries: "[]")
+        logger.error("escalation: \(incident.key) (not recorded: the state database cannot be written): \(observation.summary)")
+        return notify(.trigger, incident: incident, state: nil, source: source)
+    }
+
     private func escalateOverdue(state: StateStore, source: ObservationSource) throws -> [EscalationNotice] {
         let now = Date()
         var notices: [EscalationNotice] = []
@@ -159,14 +180,14 @@ public struct EscalationService {
         return (issueType, settings.contacts[issueType])
     }
 
-    private func notify(_ action: EscalationEvent.Action, incident: IncidentRecord, state: StateStore,
+    private func notify(_ action: EscalationEvent.Action, incident: IncidentRecord, state: StateStore?,
                         source: ObservationSource, hooks: [HookSpec]? = nil) -> EscalationNotice {
         let (issueType, contacts) = self.contacts(for: incident)
         let event = EscalationEvent(action: action, incident: incident, contacts: contacts, issueType: issueType,
                                     source: source, logTail: settings.sendLogs ? source.logFile.map(Self.tail) : nil)
         let notifier = EscalationNotifier(hooks: settings.hooks, runner: resources.hooks, logger: logger)
         let deliveries = notifier.deliver(event, to: hooks)
-        if let id = incident.id {
+        if let id = incident.id, let state {
             for delivery in deliveries {
                 do { try state.appendDelivery(incidentID: id, delivery) } catch {
                     logger.warning("escalation: cannot record the delivery for \(incident.key): \(describe(error))")

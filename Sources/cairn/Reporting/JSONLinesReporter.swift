@@ -16,7 +16,7 @@ final class JSONLinesReporter: RunReporter, Sendable {
         var fields = object
         fields["time"] = .string(ISO8601DateFormatter().string(from: Date()))
         let line = JSONValue.object(fields).jsonText + "\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
+        StandardStreams.out(line)
     }
 
     static func encodeValue<T: Encodable>(_ value: T) -> JSONValue {

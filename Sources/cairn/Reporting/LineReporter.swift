@@ -14,7 +14,7 @@ final class LineReporter: RunReporter, @unchecked Sendable {
     private let throttle = ProgressThrottle(every: 10)
 
     func write(_ text: String) {
-        FileHandle.standardError.write(Data("\(formatter.string(from: Date())) \(text)\n".utf8))
+        StandardStreams.err("\(formatter.string(from: Date())) \(text)\n")
     }
 
     func runStarted(runID: String, pipeline: String, logFile: String?) {

@@ -18,7 +18,7 @@ final class TerminalReporter: RunReporter, @unchecked Sendable {
 
     private func emit(_ text: String, keepLine: Bool) {
         // \r + clear-to-end redraws the status line; finished lines end with a newline.
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)\(keepLine ? "\n" : "")".utf8))
+        StandardStreams.err("\r\u{1B}[K\(text)\(keepLine ? "\n" : "")")
     }
 
     func runStarted(runID: String, pipeline: String, logFile: String?) {
@@ -53,7 +53,7 @@ final class TerminalReporter: RunReporter, @unchecked Sendable {
 
     func stepFinished(_ step: StepSummary) {
         lock.lock(); defer { lock.unlock() }
-        let mark = step.outcome == .success ? "ok  " : step.outcome == .skipped ? "skip" : "FAIL"
+        let mark = Marks.mark(step.outcome, on: STDERR_FILENO)
         emit("\(mark) \(step.name) (\(String(format: "%.1f", step.seconds)) s)\(step.error.map { ": \($0)" } ?? "")", keepLine: true)
     }
 
