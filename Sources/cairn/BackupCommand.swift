@@ -34,6 +34,9 @@ struct BackupCommand: ParsableCommand {
     @Option(help: "What to back up, for components that offer a choice (the runbook's flag; redis: rdb, aof or both). Sets the component's 'type' setting.")
     var type: String?
 
+    @Flag(help: "Show the resolved plan and run every check (host, component, store access) without backing up or recording anything.")
+    var dryRun = false
+
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -43,6 +46,15 @@ struct BackupCommand: ParsableCommand {
     }
 
     func run() throws {
+        if dryRun {
+            let workspace = try globals.workspace { config in
+                if let type, let component { config.setFlag("--type", value: .string(type), component: component) }
+            }
+            let catalog = try PipelineCatalog(config: workspace.config)
+            let pipeline = try catalog.resolve(component == nil ? "emergency" : "backup",
+                                               parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
+            return try BackupDryRun(workspace: workspace, pipeline: pipeline, catalog: catalog).run(json: globals.json)
+        }
         guard let component else {
             try PipelineExecution.finish(try PipelineExecution.run("emergency", component: nil, globals: globals), globals: globals)
             return

@@ -26,7 +26,11 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        guard target == "storage" else {
+        // --json: both forms stream the run as JSON lines, as every pipeline command does (docs/json.md).
+        guard target == "storage" && !globals.json else {
+            if target == "storage" {
+                return try PipelineExecution.finish(try PipelineExecution.run("check-storage", component: nil, globals: globals), globals: globals)
+            }
             return try PipelineExecution.finish(try PipelineExecution.run("checks", component: target, globals: globals), globals: globals)
         }
         let workspace = try globals.workspace()
@@ -34,10 +38,8 @@ struct CheckCommand: ParsableCommand {
         let step = try PipelineExecution.runCommand(
             BuiltInPipelines.command("check-storage", .storageCheck, description: "The store's access check."), workspace: workspace)
         let results = step.checks
-        if globals.json { try Output.json(results) } else {
-            Output.line("storage \(workspace.storeDescription): \(results.failures.isEmpty ? "ok" : "FAILED")")
-            Output.checks(results)
-        }
+        Output.line("storage \(workspace.storeDescription): \(results.failures.isEmpty ? "ok" : "FAILED")")
+        Output.checks(results)
         if !results.failures.isEmpty { throw ExitRequest(code: .failure) }
     }
 }

@@ -108,13 +108,13 @@ struct IncidentView: Encodable {
         try c.encode(incident.summary, forKey: .summary)
         try c.encode(incident.evidenceValue, forKey: .evidence)
         try c.encode(incident.occurrences, forKey: .occurrences)
-        try c.encode(incident.resolution, forKey: .resolution)
+        try c.encodeIfPresent(incident.resolution, forKey: .resolution)
         try c.encode(incident.deliveryValues, forKey: .deliveries)
         try c.encode(incident.openedAt, forKey: .openedAt)
-        try c.encode(incident.openedRunID, forKey: .openedRunID)
+        try c.encodeIfPresent(incident.openedRunID, forKey: .openedRunID)
         try c.encode(incident.lastSeenAt, forKey: .lastSeenAt)
-        try c.encode(incident.lastRunID, forKey: .lastRunID)
-        try c.encode(incident.escalatedAt, forKey: .escalatedAt)
-        try c.encode(incident.resolvedAt, forKey: .resolvedAt)
+        try c.encodeIfPresent(incident.lastRunID, forKey: .lastRunID)
+        try c.encodeIfPresent(incident.escalatedAt, forKey: .escalatedAt)
+        try c.encodeIfPresent(incident.resolvedAt, forKey: .resolvedAt)
     }
 }

@@ -29,7 +29,7 @@ struct ListCommand: ParsableCommand {
         }
         let formatter = ISO8601DateFormatter()
         Output.table(["BACKUP ID", "CREATED (UTC)", "SIZE", "VERIFIED", "LATEST"], listings.map {
-            [$0.backupID, formatter.string(from: $0.modified), Output.bytes($0.size),
+            [$0.backupID, formatter.string(from: $0.created), Output.bytes($0.size),
              $0.verified.map { $0 ? "yes" : "no" } ?? "-", $0.isLatest ? "latest" : ""]
         })
     }

@@ -22,12 +22,12 @@ struct PipelinesCommand: ParsableCommand {
         func run() throws {
             let workspace = try globals.workspace()
             let catalog = try PipelineCatalog(config: workspace.config)
-            let rows = catalog.names.compactMap { catalog.pipelines[$0] }.map { pipeline -> [String] in
-                [pipeline.name, pipeline.builtIn ? "built-in" : "\(pipeline.origin)",
-                 pipeline.parameters.map { "--\($0)" }.joined(separator: " "), pipeline.description ?? ""]
-            }
+            let pipelines = catalog.names.compactMap { catalog.pipelines[$0] }
             if globals.json {
-                return try Output.json(rows.map { ["name": $0[0], "source": $0[1], "parameters": $0[2], "description": $0[3]] })
+                return try Output.json(JSONValue.array(pipelines.map { .object(PipelineView.summary($0)) }))
+            }
+            let rows = pipelines.map { pipeline -> [String] in
+                [pipeline.name, PipelineView.source(pipeline), pipeline.parameters.map { "--\($0)" }.joined(separator: " "), pipeline.description ?? ""]
             }
             Output.table(["NAME", "SOURCE", "NEEDS", "DESCRIPTION"], rows)
         }
@@ -44,29 +44,13 @@ struct PipelinesCommand: ParsableCommand {
             let workspace = try globals.workspace()
             let catalog = try PipelineCatalog(config: workspace.config)
             let resolved = try catalog.resolve(pipeline, parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
-            Output.line("pipeline \(resolved.name) (\(resolved.builtIn ? "built-in" : "\(resolved.origin)"))")
+            if globals.json { return try Output.json(PipelineView.json(resolved)) }
+            Output.line("pipeline \(resolved.name) (\(PipelineView.source(resolved)))")
             if let description = resolved.description { Output.line("  \(description)") }
             for phase in HookPhase.allCases where !resolved.hooks[phase].isEmpty {
                 Output.line("  run hooks \(phase.rawValue): \(resolved.hooks[phase].map(\.path).joined(separator: ", "))")
             }
-            print(steps: resolved.steps, indent: "  ")
-        }
-
-        private func print(steps: [PipelineStep], indent: String) {
-            for (index, step) in steps.enumerated() {
-                var policy: [String] = []
-                if let timeout = step.timeout { policy.append("timeout \(Int(timeout))s") }
-                if step.retries > 0 { policy.append("retries \(step.retries) from \(Int(step.retryDelay))s") }
-                if step.onError == .continue { policy.append("on_error continue") }
-                Output.line("\(indent)\(index + 1). \(step.name) [\(step.action.kind)]\(policy.isEmpty ? "" : " (\(policy.joined(separator: ", ")))")")
-                for phase in HookPhase.allCases where !step.hooks[phase].isEmpty {
-                    Output.line("\(indent)   hooks \(phase.rawValue): \(step.hooks[phase].map(\.path).joined(separator: ", "))")
-                }
-                if case .action(_, _, let arguments) = step.action {
-                    Output.line("\(indent)   arguments: \(arguments.map(\.jsonText).joined(separator: ", "))")
-                }
-                if case .parallel(let members) = step.action { print(steps: members, indent: indent + "   ") }
-            }
+            PipelineView.print(resolved.steps, indent: "  ")
         }
     }
 }

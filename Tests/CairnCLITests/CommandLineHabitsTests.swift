@@ -99,6 +99,24 @@ struct CommandLineHabitsTests {
         #expect(rows.last?.hasPrefix(" ") == true, "the second row repeats the component: \(status.text)")
     }
 
+    @Test func aDryRunChecksEverythingAndWritesNothing() throws {
+        let dryRun = try setup.cairn(["backup", "configs", "--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.text.contains("6. publish configs latest [publish]"), "\(dryRun.text)")
+        #expect(dryRun.text.contains("ok   directory:configs/readable") && dryRun.text.contains("filesystem/writable"), "\(dryRun.text)")
+        #expect(dryRun.text.contains("configs/test/configs_YYYYMMDD_HHMMSS.tar.gz"))
+        #expect(!FileManager.default.fileExists(atPath: setup.store.appendingPathComponent("configs").path), "a backup was written")
+        #expect(!FileManager.default.fileExists(atPath: setup.temp.path("state.sqlite").path), "history was written")
+        #expect(!FileManager.default.fileExists(atPath: setup.temp.path("logs").path), "a run log was written")
+
+        // A check that fails fails the dry run, still without a trace.
+        try setup.writeConfig(components: setup.directoryComponent(path: setup.temp.path("missing").path), escalation: "consecutive_failures: 1")
+        let failing = try setup.cairn(["backup", "--all", "--dry-run"])
+        #expect(failing.status == 1)
+        #expect(failing.text.contains("FAIL directory:configs/path"), "\(failing.text)")
+        #expect(!FileManager.default.fileExists(atPath: setup.temp.path("state.sqlite").path))
+    }
+
     @Test func versionNamesThePluginsAndTheirABI() throws {
         let result = try setup.cairn(["version", "--json"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -375,7 +375,7 @@ struct EscalationTests {
         let escalated = try #require(webhook.bodies.last)
         #expect(escalated["action"] == .string("escalate"))
         #expect(escalated["contacts"]?["notify"] == .array([.string("On-call engineer"), .string("Backend lead")]))
-        #expect(try setup.incidents().first?["escalated_at"] != .null)
+        #expect(try setup.incidents().first?["escalated_at"]?.stringValue != nil)
     }
 
     @Test func resolvingByHandClosesTheIncidentAndTellsTheHooks() throws {

@@ -360,7 +360,7 @@ struct OperationsTests {
         #expect(rows.compactMap { $0["environment"]?.stringValue }.sorted() == ["prod", "test"])
         // Object sizes (latest.tar.gz may be a hard link in a filesystem store, so not du).
         let onDisk = try runShell("cat '\(folder("configs").path)'/*.tar.gz '\(store.appendingPathComponent("configs/prod").path)'/*.tar.gz | wc -c")
-        #expect(try json(size)["total_bytes"]?.numberValue == Double(onDisk.text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(try json(size)["total_compressed_bytes"]?.numberValue == Double(onDisk.text.trimmingCharacters(in: .whitespacesAndNewlines)))
         let human = try cairn(["size"])
         #expect(human.text.contains("total:") && human.text.contains("KiB"), "\(human.text)")
 

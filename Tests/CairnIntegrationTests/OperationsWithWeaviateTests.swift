@@ -137,7 +137,7 @@ struct OperationsWithWeaviateTests {
         let stored = try s3.aws("s3api head-object --bucket ops --key weaviate/test/\(ids["weaviate"] ?? "?").tar.gz --query ContentLength --output text")
         let archiveBytes = try #require(Double(stored.text.trimmingCharacters(in: .whitespacesAndNewlines)), "\(stored.text)\(stored.stderr)")
         #expect(size["weaviate"]?["archives"] == .number(1), "\(size)")
-        #expect(size["weaviate"]?["latest_bytes"] == .number(archiveBytes), "\(size["weaviate"] ?? .null)")
+        #expect(size["weaviate"]?["latest_compressed_bytes"] == .number(archiveBytes), "\(size["weaviate"] ?? .null)")
 
         // Weaviate's own validation decides too: metadata that records one collection too few,
         // with every file and checksum intact, fails integrity on weaviate.classes.

@@ -7,15 +7,19 @@ import Foundation
 public struct BackupListing: Codable, Sendable {
     public var backupID: String
     public var key: String
+    /// The archive's size in the store.
     public var size: UInt64
+    /// When the backup started (its id's time).
+    public var created: Date
+    /// When the store last wrote the object.
     public var modified: Date
     public var isLatest: Bool
     /// From the state database: nil when this machine has no record of the backup.
     public var verified: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case key, size, modified, verified
-        case backupID = "backup_id", isLatest = "latest"
+        case key, verified
+        case backupID = "backup_id", isLatest = "latest", size = "compressed_bytes", created = "created_at", modified = "stored_at"
     }
 }
 
@@ -35,7 +39,7 @@ public struct CatalogService {
         let latestID = try? inventory.heldByLatest(store: store)
         return inventory.archives.map { archive in
             let record = try? state?.backup(id: archive.backupID)
-            return BackupListing(backupID: archive.backupID, key: archive.key, size: archive.size, modified: archive.modified,
+            return BackupListing(backupID: archive.backupID, key: archive.key, size: archive.size, created: archive.created, modified: archive.modified,
                                  isLatest: archive.backupID == latestID, verified: record.map { $0.verified })
         }.sorted { $0.backupID < $1.backupID }
     }

@@ -15,8 +15,8 @@ public struct StatusReport: Codable, Sendable {
         public var error: String?
 
         enum CodingKeys: String, CodingKey {
-            case outcome, verified, stored, bytes, error
-            case backupID = "backup_id", startedAt = "started_at"
+            case outcome, verified, stored, error
+            case backupID = "backup_id", startedAt = "created_at", bytes = "compressed_bytes"
         }
     }
 
@@ -60,15 +60,15 @@ public struct SizeReport: Codable, Sendable {
         public var latestBytes: UInt64
 
         enum CodingKeys: String, CodingKey {
-            case component, environment, archives, bytes
-            case latestBytes = "latest_bytes"
+            case component, environment, archives
+            case bytes = "compressed_bytes", latestBytes = "latest_compressed_bytes"
         }
     }
 
     public var rows: [Row]
     public var totalBytes: UInt64
 
-    enum CodingKeys: String, CodingKey { case rows, totalBytes = "total_bytes" }
+    enum CodingKeys: String, CodingKey { case rows, totalBytes = "total_compressed_bytes" }
 }
 
 /// `cairn latest`: what latest.tar.gz of every component holds, where the runbook asked S3 for
@@ -88,8 +88,8 @@ public struct LatestReport: Codable, Sendable {
         public var note: String?
 
         enum CodingKeys: String, CodingKey {
-            case component, environment, bytes, verified, published, note
-            case backupID = "backup_id", createdAt = "created_at", ageSeconds = "age_seconds"
+            case component, environment, verified, published, note
+            case backupID = "backup_id", createdAt = "created_at", ageSeconds = "age_seconds", bytes = "compressed_bytes"
         }
     }
 

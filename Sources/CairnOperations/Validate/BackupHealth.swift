@@ -30,7 +30,10 @@ public struct BackupHealth: Codable, Sendable {
     public var evidence: String
     public var backupID: String?
     public var key: String?
+    /// When the backup started, and when it finished (from its metadata): one vocabulary with
+    /// `cairn list` and `cairn latest`.
     public var createdAt: Date?
+    public var finishedAt: Date?
     public var ageSeconds: Double?
     public var maxAgeSeconds: Double?
     /// Checks run (integrity: structure, checksums, component validation, drill).
@@ -55,7 +58,7 @@ public struct BackupHealth: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case component, environment, status, problem, evidence, key, checks
-        case backupID = "backup_id", createdAt = "created_at", ageSeconds = "age_seconds", maxAgeSeconds = "max_age_seconds"
+        case backupID = "backup_id", createdAt = "created_at", finishedAt = "finished_at", ageSeconds = "age_seconds", maxAgeSeconds = "max_age_seconds"
         case foreignObjects = "foreign_objects"
     }
 }

@@ -59,7 +59,8 @@ public struct ValidationService {
             health.fail(.corrupt, "\(newest.key): its backup_metadata.json names backup \(metadata.backupID), not \(newest.backupID)")
             return health
         }
-        health.createdAt = metadata.finishedAt
+        health.createdAt = metadata.startedAt
+        health.finishedAt = metadata.finishedAt
         let age = now.timeIntervalSince(metadata.finishedAt)
         health.ageSeconds = age
         let summary = "newest \(newest.backupID), finished \(ISO8601DateFormatter().string(from: metadata.finishedAt)), \(formatAge(age)) old, \(metadata.files.count) files"

@@ -26,8 +26,10 @@ final class JSONLinesReporter: RunReporter, Sendable {
     }
 
     func runStarted(runID: String, pipeline: String, logFile: String?) {
-        Self.emit(["type": .string("run"), "status": .string("started"), "run_id": .string(runID),
-                   "pipeline": .string(pipeline), "log_file": logFile.map(JSONValue.string) ?? .null])
+        var fields: [String: JSONValue] = ["type": .string("run"), "status": .string("started"), "run_id": .string(runID),
+                                           "pipeline": .string(pipeline)]
+        fields["log_file"] = logFile.map(JSONValue.string)
+        Self.emit(fields)
     }
 
     func stepStarted(_ name: String) {
