@@ -50,9 +50,13 @@ public enum PluginLoader {
 
     static func validate(_ d: cairn_plugin, manifest: PluginManifest, candidate: PluginCandidate) throws {
         func fail(_ message: String) -> CairnError { failure(candidate, message) }
-        let v1Size = MemoryLayout<cairn_plugin>.size
+        let v1Size = FrozenABI.plugin
         if d.abi_major != HostABI.major {
             throw fail("ABI major \(d.abi_major), host supports \(HostABI.major)")
+        }
+        // The manifest is read without loading (plugins list): it must say what the library says.
+        if manifest.abi.major != Int(d.abi_major) || manifest.abi.minor != Int(d.abi_minor) {
+            throw fail("manifest says ABI \(manifest.abi.major).\(manifest.abi.minor), the library says \(d.abi_major).\(d.abi_minor)")
         }
         if Int(d.struct_size) < v1Size {
             throw fail("descriptor struct_size is \(d.struct_size) bytes, smaller than ABI v1.0's \(v1Size): rebuild the plugin against this cairn_plugin.h")
@@ -79,11 +83,11 @@ public enum PluginLoader {
         switch kind {
         case .component:
             guard let api = d.component else { throw fail("component plugin has no component table (cairn_plugin.component is NULL)") }
-            try checkTable(api.pointee.struct_size, api.pointee.abi_major, MemoryLayout<cairn_component_api>.size, "component", fail)
+            try checkTable(api.pointee.struct_size, api.pointee.abi_major, FrozenABI.componentAPI, "component", fail)
             if api.pointee.backup == nil { throw fail("component table lacks required function 'backup'") }
         case .storage:
             guard let api = d.storage else { throw fail("storage plugin has no storage table (cairn_plugin.storage is NULL)") }
-            try checkTable(api.pointee.struct_size, api.pointee.abi_major, MemoryLayout<cairn_storage_api>.size, "storage", fail)
+            try checkTable(api.pointee.struct_size, api.pointee.abi_major, FrozenABI.storageAPI, "storage", fail)
             let s = api.pointee
             let required: [(String, Bool)] = [
                 ("open_writer", s.open_writer != nil), ("write", s.write != nil), ("commit", s.commit != nil),

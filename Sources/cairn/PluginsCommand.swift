@@ -24,29 +24,40 @@ struct PluginsCommand: ParsableCommand {
         var status: String
     }
 
-    /// One row per plugin found; `load` also loads and validates each library.
+    /// One row per plugin found. `load` validates each library as `inspect` does (its descriptor
+    /// against its manifest and this host), and the ABI shown is then the library's own; without
+    /// it, only manifests and ELF headers are read and the ABI is what the manifest claims.
     static func rows(_ registry: PluginRegistry, load: Bool) -> [PluginRow] {
         let shadowed = Dictionary(registry.shadowed().map { ($0.hidden.manifestURL, $0.by) }, uniquingKeysWith: { a, _ in a })
         return registry.candidates.map { candidate -> PluginRow in
+            let manifest = candidate.manifest
             var status = candidate.problem.map { "broken: \($0)" } ?? "ok"
+            var abi = manifest.map { "\($0.abi.major).\($0.abi.minor)" } ?? "?"
             if let winner = shadowed[candidate.manifestURL] {
                 status = "shadowed by \(winner.libraryURL?.path ?? winner.manifestURL.path)"
             } else if load, candidate.problem == nil {
-                do { _ = try PluginLoader.load(candidate) } catch { status = "broken: \(describe(error))" }
+                do { abi = "\(HostABI.major).\(try PluginLoader.load(candidate).abiMinor)" } catch { status = "broken: \(describe(error))" }
             }
-            let manifest = candidate.manifest
             return PluginRow(name: manifest?.name ?? "?", kind: manifest?.kind.rawValue ?? "?", version: manifest?.version ?? "?",
-                             abi: manifest.map { "\($0.abi.major).\($0.abi.minor)" } ?? "?",
+                             abi: abi,
                              path: candidate.libraryURL?.path ?? candidate.manifestURL.path, origin: candidate.origin, status: status)
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the plugins Cairn finds (CAIRN_PLUGIN_PATH, plugin_dirs, then the bundled ones).",
-            discussion: "Reads manifests and ELF headers only; --check also loads and validates each library.")
+            abstract: "List the plugins Cairn finds (CAIRN_PLUGIN_PATH, plugin_dirs, then the bundled ones), each validated.",
+            discussion: """
+            Loads each library and validates it as 'cairn plugins inspect' does: its descriptor against \
+            its plugin.json (name, kind, version, ABI) and this host. STATUS says what is wrong with a \
+            broken one; ABI is what the library says. --manifests-only reads manifests and ELF headers \
+            without running any plugin code.
+            """)
 
-        @Flag(help: "Load every plugin and validate it against this host (runs each plugin's entry function).")
+        @Flag(help: "Read manifests and ELF headers only: do not load the libraries (ABI then comes from the manifest).")
+        var manifestsOnly = false
+
+        @Flag(help: "Accepted for older scripts: loading and validating is the default now.")
         var check = false
 
         @OptionGroup var globals: GlobalOptions
@@ -54,7 +65,7 @@ struct PluginsCommand: ParsableCommand {
         func run() throws {
             let workspace = try globals.workspace()
             let registry = workspace.registry
-            let rows = PluginsCommand.rows(registry, load: check)
+            let rows = PluginsCommand.rows(registry, load: !manifestsOnly)
             if globals.json { return try Output.json(rows) }
             if rows.isEmpty {
                 Output.line("no plugins found; searched: " + registry.searchPath.entries.map { $0.directory.path }.joined(separator: ", "))
@@ -67,23 +78,32 @@ struct PluginsCommand: ParsableCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate one plugin library and its plugin.json against this host, and describe it.",
-            discussion: "PATH is the .so, its plugin.json, or the plugin's folder. Exits 1 and says what is wrong if the plugin cannot be used.")
+            discussion: """
+            PLUGIN is a plugin's name (as cairn plugins list shows it), its .so, its plugin.json or its \
+            folder. Exits 2 and says what is wrong when the plugin cannot be used (docs/exit-codes.md).
+            """)
 
-        @Argument(help: "Path to the plugin's .so, its plugin.json, or its folder.")
+        @Argument(help: "A plugin name, or the path of a plugin's .so, plugin.json or folder.")
         var path: String
 
         @OptionGroup var globals: GlobalOptions
 
         func run() throws {
-            _ = try globals.workspace()
-            let candidate = try PluginDiscovery.candidate(forPath: path)
+            let workspace = try globals.workspace()
+            // A name is looked up where Cairn finds plugins; anything with a slash or an existing file is a path.
+            let byName = path.contains("/") || FileManager.default.fileExists(atPath: path) ? nil : workspace.registry.candidate(named: path)
+            if byName == nil, !path.contains("/"), !FileManager.default.fileExists(atPath: path) {
+                let names = workspace.registry.candidates.compactMap { $0.manifest?.name }
+                throw CairnError.usage("no plugin named '\(path)' (found: \(names.joined(separator: ", "))); give a name from cairn plugins list or the path of a plugin")
+            }
+            let candidate = try byName ?? PluginDiscovery.candidate(forPath: path)
             let plugin: LoadedPlugin
             do { plugin = try PluginLoader.load(candidate) } catch {
                 if globals.json { try Output.json(["path": path, "status": "broken", "problem": describe(error)]) } else {
                     Output.line("INVALID \(path)")
                     Output.line("  \(describe(error))")
                 }
-                throw ExitRequest(code: .failure)
+                throw ExitRequest(code: .usage)  // an unusable plugin is the operator's to fix, like bad config
             }
             let manifest = plugin.manifest
             if globals.json { return try Output.json(InspectReport(plugin)) }

@@ -191,7 +191,34 @@ struct DirectoryBackupTests {
         try Data(#"{"name":"bogus","kind":"storage","version":"1","abi":{"major":1,"minor":0},"library":"libbogus.so"}"#.utf8)
             .write(to: temp.path("plugin.json"))
         let broken = try cairn(["plugins", "inspect", bogus.path])
-        #expect(broken.status == 1)
+        #expect(broken.status == 2)
         #expect(broken.text.contains("is not an ELF shared library"))
+
+        // By name, as plugins list shows it; an unknown name is a usage error.
+        let byName = try cairn(["plugins", "inspect", "directory"])
+        #expect(byName.status == 0, "\(byName.stderr)")
+        #expect(byName.text.contains("action count_files(path: string) -> int64"))
+        let unknown = try cairn(["plugins", "inspect", "sqlite"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("no plugin named 'sqlite'"), "\(unknown.stderr)")
+    }
+
+    @Test func pluginsListValidatesWhatTheManifestsClaim() throws {
+        // The Directory library under a manifest that lies about its name: listed as broken, and why.
+        let liar = temp.path("plugins/liar")
+        try FileManager.default.createDirectory(at: liar, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestPaths.buildDirectory.appendingPathComponent("libCairnDirectory.so"),
+                                         to: liar.appendingPathComponent("libCairnDirectory.so"))
+        try Data(#"{"name":"liar","kind":"component","version":"1.0.0","abi":{"major":1,"minor":0},"library":"libCairnDirectory.so","language":"c"}"#.utf8)
+            .write(to: liar.appendingPathComponent("plugin.json"))
+        let list = try cairn(["plugins", "list", "--json"], environment: ["CAIRN_PLUGIN_PATH": temp.path("plugins").path])
+        #expect(list.status == 0)
+        guard case .array(let rows) = try JSONValue.parse(list.text) else { Issue.record("no list"); return }
+        let row = try #require(rows.first { $0["name"] == .string("liar") })
+        #expect(row["status"]?.stringValue?.contains("manifest says name 'liar', the library says 'directory'") == true, "\(row)")
+        #expect(rows.first { $0["name"] == .string("directory") }?["status"] == .string("ok"))
+        // Without loading, the claim is all there is.
+        let claimed = try cairn(["plugins", "list", "--manifests-only"], environment: ["CAIRN_PLUGIN_PATH": temp.path("plugins").path])
+        #expect(claimed.text.split(separator: "\n").contains { $0.hasPrefix("liar") && $0.contains(" ok ") }, "\(claimed.text)")
     }
 }

@@ -8,9 +8,10 @@ import Testing
 import CairnTestSupport
 
 /// Builds the fixture plugin with the given defect and a manifest, and tries to load it.
-private func buildPlugin(in dir: TemporaryDirectory, flags: [String] = [], manifest: [String: Any] = [:]) throws -> PluginCandidate {
+private func buildPlugin(in dir: TemporaryDirectory, flags: [String] = [], manifest: [String: Any] = [:],
+                         header: URL = TestPaths.header) throws -> PluginCandidate {
     let library = dir.path("libteststore.so")
-    try runTool(["cc", "-shared", "-fPIC", "-o", library.path, "-I", TestPaths.header.path] + flags
+    try runTool(["cc", "-shared", "-fPIC", "-o", library.path, "-I", header.path] + flags
                 + [TestPaths.fixtures.appendingPathComponent("test_plugin.c").path])
     var json: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0",
                                "abi": ["major": 1, "minor": 0], "library": "libteststore.so", "language": "c"]
@@ -30,6 +31,59 @@ struct PluginLoaderTests {
         let plugin = try PluginLoader.load(try buildPlugin(in: dir))
         #expect(plugin.name == "teststore")
         #expect(plugin.manifest.kind == .storage)
+    }
+
+    static let frozenV1_0 = TestPaths.fixtures.appendingPathComponent("abi/v1.0")
+
+    @Test func aPluginBuiltAgainstTheFrozenV1_0HeaderLoads() throws {
+        let dir = try TemporaryDirectory()
+        let plugin = try PluginLoader.load(try buildPlugin(in: dir, header: Self.frozenV1_0))
+        #expect(plugin.name == "teststore")
+    }
+
+    @Test func aPluginBuiltAgainstANewerMinorLoads() throws {
+        // The header of a future 1.1: a field appended to the descriptor and to the storage table.
+        let dir = try TemporaryDirectory()
+        var header = try String(contentsOf: TestPaths.header.appendingPathComponent("cairn_plugin.h"), encoding: .utf8)
+        for (old, new) in [
+            ("#define CAIRN_ABI_MINOR 0", "#define CAIRN_ABI_MINOR 1"),
+            ("} cairn_plugin;", "    void *added_in_1_1;\n} cairn_plugin;"),
+            ("} cairn_storage_api;", "    void *added_in_1_1;\n} cairn_storage_api;"),
+        ] {
+            #expect(header.contains(old))
+            header = header.replacingOccurrences(of: old, with: new)
+        }
+        let include = dir.path("v1.1")
+        try FileManager.default.createDirectory(at: include, withIntermediateDirectories: true)
+        try header.write(to: include.appendingPathComponent("cairn_plugin.h"), atomically: true, encoding: .utf8)
+        let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 1]], header: include))
+        #expect(plugin.abiMinor == 1)
+        #expect(Int(plugin.descriptor.pointee.struct_size) == FrozenABI.plugin + MemoryLayout<UnsafeRawPointer>.size)
+    }
+
+    @Test func theHostsFrozenSizesAreTheV1_0HeadersSizes() throws {
+        // Compiled against the frozen header: what v1.0's sizeof gave, whatever the current header says.
+        let dir = try TemporaryDirectory()
+        try """
+            #include <stdio.h>
+            #include "cairn_plugin.h"
+            int main(void) {
+                printf("%zu %zu %zu %zu %zu %zu\\n", sizeof(cairn_plugin), sizeof(cairn_component_api), sizeof(cairn_storage_api),
+                       CAIRN_PLUGIN_SIZE_V1_0, CAIRN_COMPONENT_API_SIZE_V1_0, CAIRN_STORAGE_API_SIZE_V1_0);
+                return 0;
+            }
+            """.write(to: dir.path("sizes.c"), atomically: true, encoding: .utf8)
+        try runTool(["cc", "-I", Self.frozenV1_0.path, "-o", dir.path("sizes").path, dir.path("sizes.c").path])
+        let printed = try runTool([dir.path("sizes").path]).text.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let frozen = [FrozenABI.plugin, FrozenABI.componentAPI, FrozenABI.storageAPI]
+        #expect(Array(printed.prefix(3)) == frozen)
+        #expect(Array(printed.suffix(3)) == frozen)
+    }
+
+    @Test func aManifestThatMisstatesTheLibrarysABIIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let message = loadError(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 3]]))
+        #expect(message.contains("manifest says ABI 1.3, the library says 1.0"), "\(message)")
     }
 
     @Test func notAnELFFileIsNamed() throws {

@@ -524,6 +524,20 @@ typedef const cairn_plugin *(*cairn_plugin_entry_fn)(uint32_t host_abi_major,
  */
 
 /* ============================================================================================== */
+/* Frozen sizes (since 1.0)                                                                       */
+/* ============================================================================================== */
+
+/** The size of `type` through the end of `field`. With a version's last field, that version's size,
+ *  which stays the same whatever later minors append (sizeof does not). */
+#define CAIRN_SIZE_THROUGH(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/** ABI v1.0's sizes of the structs a plugin hands the host. The host refuses a struct_size below
+ *  these, and accepts any larger one (a plugin built against a newer minor). */
+#define CAIRN_PLUGIN_SIZE_V1_0 CAIRN_SIZE_THROUGH(cairn_plugin, storage)
+#define CAIRN_COMPONENT_API_SIZE_V1_0 CAIRN_SIZE_THROUGH(cairn_component_api, restore)
+#define CAIRN_STORAGE_API_SIZE_V1_0 CAIRN_SIZE_THROUGH(cairn_storage_api, check_access)
+
+/* ============================================================================================== */
 /* Helpers for C plugin authors (inline, no link dependency)                                      */
 /* ============================================================================================== */
 
