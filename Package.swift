@@ -66,7 +66,7 @@ let package = Package(
             name: "cairn",
             dependencies: [
                 "CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
-                "CairnOperations", "CairnConfig", "CairnPipeline",
+                "CairnOperations", "CairnConfig", "CairnPipeline", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

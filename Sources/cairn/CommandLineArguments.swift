@@ -3,7 +3,7 @@ import CairnCore
 /// The command line as the commands declare it, from the command line as people type it.
 enum CommandLineArguments {
     /// Options every command takes (GlobalOptions): their names, and which take a value.
-    static let globalValueOptions: Set<String> = ["--config", "--environment", "--bucket", "--region"]
+    static let globalValueOptions: Set<String> = ["--config", "--environment", "--bucket", "--region", "--log-format"]
     static let globalFlags: Set<String> = ["--verbose", "-v", "--json", "--quiet", "-q", "--no-color"]
 
     /// Global options given before the command (`cairn --config x backup redis`, as with git or

@@ -32,6 +32,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print only errors: no progress, no run summary (the exit code says how it went).")
     var quiet = false
 
+    @Option(name: .long, help: "Log lines on stderr as 'text' (default) or 'json' (one object per line, for log shippers; also CAIRN_LOG_FORMAT).")
+    var logFormat: String?
+
     @Flag(name: .long, help: "No colour in the output (also when NO_COLOR is set, or the output is not a terminal).")
     var noColor = false
 
@@ -43,7 +46,11 @@ struct GlobalOptions: ParsableArguments {
         Output.jsonMode = json
         Output.quiet = quiet
         Marks.colourAllowed = !noColor
-        LoggingSetup.bootstrap(level: level)
+        let format = logFormat ?? ProcessInfo.processInfo.environment["CAIRN_LOG_FORMAT"] ?? "text"
+        guard ["text", "json"].contains(format) else {
+            throw CairnError.usage("--log-format (or CAIRN_LOG_FORMAT) must be 'text' or 'json', not '\(format)'")
+        }
+        LoggingSetup.bootstrap(level: level, json: format == "json")
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let environmentVariables = ProcessInfo.processInfo.environment
         // The runbook's store flags; each storage plugin's manifest says which setting a flag sets.

@@ -14,8 +14,10 @@ enum PipelineExecution {
         let workspace = try globals.workspace(configure: configure)
         let catalog = try PipelineCatalog(config: workspace.config)
         let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
-        return try PipelineRunner(resources: workspace, reporter: reporter(globals), scope: workspace.scope)
+        let summary = try PipelineRunner(resources: workspace, reporter: reporter(globals), scope: workspace.scope)
             .run(pipeline, component: component)
+        MetricsExport(workspace).export(workspace)
+        return summary
     }
 
     /// A command's own one-step run (`cairn verify`, `cairn validate`...): recorded, locked, hooked
@@ -26,6 +28,7 @@ enum PipelineExecution {
         // The command prints its own result; a terminal still shows the steps as they go.
         let reporter = isatty(STDERR_FILENO) == 1 && !Output.quiet ? TerminalReporter() as any RunReporter : SilentReporter()
         let summary = try PipelineRunner(resources: workspace, reporter: reporter, scope: workspace.scope).run(checked, component: component)
+        MetricsExport(workspace).export(workspace)
         guard let step = summary.steps.last(where: { $0.kind == checked.steps.first?.action.kind }),
               step.result != nil || !step.checks.isEmpty else {
             throw CairnError.failure(summary.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))")
@@ -44,6 +47,7 @@ enum PipelineExecution {
     private static func reporter(_ globals: GlobalOptions) -> any RunReporter {
         if globals.json { return JSONLinesReporter() }
         if globals.quiet { return SilentReporter() }
+        if LoggingSetup.json { return JSONLinesReporter(to: STDERR_FILENO) }
         return isatty(STDERR_FILENO) == 1 ? TerminalReporter() : LineReporter()
     }
 

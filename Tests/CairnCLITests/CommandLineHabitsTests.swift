@@ -117,6 +117,20 @@ struct CommandLineHabitsTests {
         #expect(!FileManager.default.fileExists(atPath: setup.temp.path("state.sqlite").path))
     }
 
+    @Test func jsonLogsAreOneObjectPerLine() throws {
+        let result = try setup.cairn(["backup", "configs", "-v"], environment: ["CAIRN_LOG_FORMAT": "json"])
+        #expect(result.status == 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count > 5)
+        let objects = try lines.map { try JSONValue.parse(String($0)) }
+        #expect(objects.allSatisfy { $0["time"]?.stringValue != nil }, "\(result.stderr)")
+        #expect(objects.contains { $0["level"] == .string("info") && $0["message"]?.stringValue?.contains("pipeline backup for configs") == true })
+        #expect(objects.contains { $0["type"] == .string("summary") && $0["outcome"] == .string("success") })
+        let flag = try setup.cairn(["--log-format", "json", "backup", "configs"])
+        #expect(flag.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("{") }, "\(flag.stderr)")
+        #expect(try setup.cairn(["backup", "configs", "--log-format", "xml"]).status == 2)
+    }
+
     @Test func versionNamesThePluginsAndTheirABI() throws {
         let result = try setup.cairn(["version", "--json"])
         #expect(result.status == 0, "\(result.stderr)")

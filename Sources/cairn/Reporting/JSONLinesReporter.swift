@@ -8,16 +8,21 @@ import CairnState
 import Foundation
 
 /// `--json` on pipeline commands: one JSON object per line on stdout (progress events, step
-/// results, one summary), so programs can follow a run as it happens.
+/// results, one summary), so programs can follow a run as it happens. With `--log-format json`
+/// the same events go to stderr among the log objects.
 final class JSONLinesReporter: RunReporter, Sendable {
     private let throttle = ProgressThrottle(every: 0.5)
+    private let descriptor: Int32
 
-    static func emit(_ object: [String: JSONValue]) {
+    init(to descriptor: Int32 = STDOUT_FILENO) { self.descriptor = descriptor }
+
+    static func emit(_ object: [String: JSONValue], to descriptor: Int32 = STDOUT_FILENO) {
         var fields = object
         fields["time"] = .string(ISO8601DateFormatter().string(from: Date()))
-        let line = JSONValue.object(fields).jsonText + "\n"
-        StandardStreams.out(line)
+        StandardStreams.write(JSONValue.object(fields).jsonText + "\n", to: descriptor)
     }
+
+    private func emit(_ object: [String: JSONValue]) { Self.emit(object, to: descriptor) }
 
     static func encodeValue<T: Encodable>(_ value: T) -> JSONValue {
         let encoder = JSONEncoder()
@@ -29,16 +34,16 @@ final class JSONLinesReporter: RunReporter, Sendable {
         var fields: [String: JSONValue] = ["type": .string("run"), "status": .string("started"), "run_id": .string(runID),
                                            "pipeline": .string(pipeline)]
         fields["log_file"] = logFile.map(JSONValue.string)
-        Self.emit(fields)
+        emit(fields)
     }
 
     func stepStarted(_ name: String) {
-        Self.emit(["type": .string("step"), "status": .string("started"), "step": .string(name)])
+        emit(["type": .string("step"), "status": .string("started"), "step": .string(name)])
     }
 
     func stepProgress(_ name: String, done: UInt64, total: UInt64) {
         guard throttle.due(name, final: total > 0 && done >= total) else { return }
-        Self.emit(["type": .string("progress"), "step": .string(name), "done_bytes": .number(Double(done)),
+        emit(["type": .string("progress"), "step": .string(name), "done_bytes": .number(Double(done)),
                    "total_bytes": .number(Double(total))])
     }
 
@@ -46,12 +51,12 @@ final class JSONLinesReporter: RunReporter, Sendable {
         var object: [String: JSONValue] = ["type": .string("step"), "status": .string(step.outcome.rawValue)]
         if case .object(let fields) = Self.encodeValue(step) { object.merge(fields) { current, _ in current } }
         object["step"] = .string(step.name)
-        Self.emit(object)
+        emit(object)
     }
 
     func runFinished(_ summary: RunSummary) {
         var object: [String: JSONValue] = ["type": .string("summary")]
         if case .object(let fields) = Self.encodeValue(summary) { object.merge(fields) { current, _ in current } }
-        Self.emit(object)
+        emit(object)
     }
 }
