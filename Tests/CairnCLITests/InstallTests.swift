@@ -24,7 +24,14 @@ struct InstallTests {
             #expect(row["status"] == .string("ok"), "\(row)")
             #expect(row["path"]?.stringValue?.hasPrefix(prefix.appendingPathComponent("lib/cairn").path) == true, "\(row)")
         }
-        #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent("include/cairn/cairn_plugin.h").path))
+        // An outside plugin author's build line: the header through pkg-config, nothing from the source tree.
+        let build = try runShell("""
+            PKG_CONFIG_PATH='\(prefix.path)/lib/pkgconfig' && export PKG_CONFIG_PATH && \
+            cc $(pkg-config --cflags cairn-plugin) -shared -fPIC -o '\(temp.path("libteststore.so").path)' \
+              '\(TestPaths.fixtures.appendingPathComponent("test_plugin.c").path)' && pkg-config --cflags cairn-plugin
+            """, check: false)
+        #expect(build.status == 0, "\(build.text)\(build.stderr)")
+        #expect(build.text.contains("/include/cairn"), "\(build.text)")
 
         // A bundled escalation hook named by its file name alone is found in the installed layout
         // and delivers: a failed backup (its folder is missing) pages through it.
