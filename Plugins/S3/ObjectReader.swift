@@ -134,7 +134,7 @@ private final class ObjectDownload: @unchecked Sendable {
             if isCancelled { return }
             var headers = [("range", "bytes=\(position)-")]
             if let etag = info.etag { headers.append(("if-match", etag)) }
-            let request = client.signedRequest("GET", key: info.key, headers: headers)
+            let request = try client.signedRequest("GET", key: info.key, headers: headers)
             let before = position
             status = 0
             errorBody = []

@@ -11,16 +11,16 @@ final class S3Client {
     let endpointHost: String
     let pathStyle: Bool
     let maxAttempts: Int
-    let credentialSource: String
+    let credentials: CredentialProvider
+    var credentialSource: String { credentials.source }
     /// host[:port] answering STS: the custom endpoint (moto, some S3-compatibles), else AWS's
     /// regional STS endpoint.
     let stsHost: String
-    private let signer: SigV4Signer
     private let transport: HTTPTransport
     private let host: UnsafePointer<cairn_host_api>
 
     init(bucket: String, region: String, scheme: String, endpointHost: String, pathStyle: Bool,
-         maxAttempts: Int, credentials: AWSCredentials, credentialSource: String, stsHost: String,
+         maxAttempts: Int, credentials: CredentialProvider, stsHost: String,
          transport: HTTPTransport, host: UnsafePointer<cairn_host_api>) {
         self.bucket = bucket
         self.region = region
@@ -28,9 +28,8 @@ final class S3Client {
         self.endpointHost = endpointHost
         self.pathStyle = pathStyle
         self.maxAttempts = maxAttempts
-        self.credentialSource = credentialSource
+        self.credentials = credentials
         self.stsHost = stsHost
-        self.signer = SigV4Signer(credentials: credentials, region: region)
         self.transport = transport
         self.host = host
     }
@@ -39,8 +38,7 @@ final class S3Client {
     func sibling() -> S3Client? {
         guard let transport = HTTPTransport() else { return nil }
         return S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost, pathStyle: pathStyle,
-                        maxAttempts: maxAttempts, credentials: signer.credentials, credentialSource: credentialSource,
-                        stsHost: stsHost, transport: transport, host: host)
+                        maxAttempts: maxAttempts, credentials: credentials, stsHost: stsHost, transport: transport, host: host)
     }
 
     func log(_ level: cairn_log_level, _ message: String) {
@@ -73,18 +71,16 @@ final class S3Client {
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
               what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
-        try exchange(method, host: requestHost, path: path(for: key), subject: subject(key), signer: signer, query: query,
+        try exchange(method, host: requestHost, path: path(for: key), subject: subject(key), query: query,
                      headers: headers, body: body, what: what, errorIn200: errorIn200, accept: accept)
     }
 
     /// STS GetCallerIdentity: who the credentials belong to (the runbook's
     /// `aws sts get-caller-identity`). Needs no IAM permission on AWS.
     func callerIdentity() throws(S3Error) -> (account: String, arn: String) {
-        var sts = signer
-        sts.service = "sts"
         let body = Array("Action=GetCallerIdentity&Version=2011-06-15".utf8)
         let response = try withBytes(body) { (bytes) throws(S3Error) -> HTTPResponse in
-            try exchange("POST", host: stsHost, path: "/", subject: "STS at \(scheme)://\(stsHost)", signer: sts,
+            try exchange("POST", host: stsHost, path: "/", subject: "STS at \(scheme)://\(stsHost)", service: "sts",
                          headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: bytes,
                          what: "get caller identity from")
         }
@@ -95,7 +91,7 @@ final class S3Client {
         return (account, arn)
     }
 
-    private func exchange(_ method: String, host requestHost: String, path: String, subject: String, signer: SigV4Signer,
+    private func exchange(_ method: String, host requestHost: String, path: String, subject: String, service: String = "s3",
                           query: [(String, String)] = [], headers: [(String, String)] = [],
                           body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                           what: String, errorIn200: Bool = false, accept: Set<Int> = []) throws(S3Error) -> HTTPResponse {
@@ -108,7 +104,8 @@ final class S3Client {
                 if cancelled { throw S3Error(CAIRN_CANCELLED, "\(what) \(subject): cancelled") }
                 backoff(attempt: attempt)
             }
-            // Signed per attempt: the date must be fresh.
+            // Signed per attempt: the date must be fresh, and temporary credentials may have been renewed.
+            let signer = SigV4Signer(credentials: try credentials.current(), region: region, service: service)
             let signed = signer.sign(method: method, host: requestHost, path: path, query: query,
                                      headers: headers, payloadHash: payloadHash, amzDate: AmzDate.now())
             let response: HTTPResponse
@@ -138,8 +135,9 @@ final class S3Client {
 
     /// URL and signed headers of a bodiless request, for callers that drive curl themselves
     /// (the streaming download). Sign again for every attempt: the date must be fresh.
-    func signedRequest(_ method: String, key: String, headers: [(String, String)]) -> (url: String, headers: [(String, String)]) {
+    func signedRequest(_ method: String, key: String, headers: [(String, String)]) throws(S3Error) -> (url: String, headers: [(String, String)]) {
         let path = path(for: key)
+        let signer = SigV4Signer(credentials: try credentials.current(), region: region)
         let signed = signer.sign(method: method, host: requestHost, path: path, query: [], headers: headers,
                                  payloadHash: SigV4Signer.emptyPayloadHash, amzDate: AmzDate.now())
         return ("\(scheme)://\(requestHost)\(path)", signed.headers)

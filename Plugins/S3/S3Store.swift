@@ -68,11 +68,12 @@ final class S3Store {
         guard let bucket = try setting("bucket") else {
             throw S3Error(CAIRN_INVALID, "setting 'bucket' is required (storage.bucket, S3_BUCKET or --bucket)")
         }
-        let found = try CredentialChain.resolve(accessKeyID: setting("access_key_id"),
+        let profile = try setting("profile")
+        let keys = try CredentialChain.keys(accessKeyID: setting("access_key_id"),
                                                 secretAccessKey: setting("secret_access_key", secret: true),
                                                 sessionToken: setting("session_token", secret: true),
-                                                profile: setting("profile"))
-        let region = try setting("region") ?? found.profileRegion ?? "us-east-1"
+                                                profile: profile)
+        let region = try setting("region") ?? keys?.profileRegion ?? "us-east-1"
 
         var scheme = "https", endpointHost = "s3.\(region).amazonaws.com", custom = false
         if let endpoint = try setting("endpoint") {
@@ -134,12 +135,13 @@ final class S3Store {
             headers.append(("x-amz-storage-class", storageClass))
         }
         guard let transport = HTTPTransport() else { throw S3Error(CAIRN_ERROR, "libcurl could not create a handle") }
+        let stsHost = custom ? endpointHost : "sts.\(region).amazonaws.com"
+        let credentials = try CredentialChain.provider(keys: keys, stsURL: "\(scheme)://\(stsHost)/", profile: profile)
         let client = S3Client(bucket: bucket, region: region, scheme: scheme, endpointHost: endpointHost,
-                          pathStyle: pathStyle, maxAttempts: attempts, credentials: found.credentials,
-                          credentialSource: found.source, stsHost: custom ? endpointHost : "sts.\(region).amazonaws.com",
+                          pathStyle: pathStyle, maxAttempts: attempts, credentials: credentials, stsHost: stsHost,
                           transport: transport, host: host)
         client.log(CAIRN_LOG_DEBUG, "s3: bucket '\(bucket)' region \(region) at \(scheme)://\(endpointHost) "
-                   + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(found.source)")
+                   + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(credentials.source)")
         return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, partsInFlight: partsInFlight,
                        multipartCopyThreshold: copyThreshold, writeHeaders: headers, checksums: checksum == "crc32")
     }
