@@ -35,7 +35,7 @@ struct Cairn: ParsableCommand {
         subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
                       RestoreCommand.self, HistoryCommand.self, PluginsCommand.self,
                       ValidateCommand.self, IntegrityCommand.self, StatusCommand.self, SizeCommand.self, LatestCommand.self,
-                      PruneCommand.self, IncidentsCommand.self]
+                      PruneCommand.self, IncidentsCommand.self, ConfigCommand.self]
     )
 
     static func main() {

@@ -46,7 +46,10 @@ struct GlobalOptions: ParsableArguments {
         configure(&configuration)
         let cancellation = Cancellation()
         SignalHandling.cancelOnInterrupt(cancellation)
-        return Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,
-                         scope: RunScope(logger: Logger(label: "cairn"), cancellation: cancellation))
+        let workspace = Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,
+                                  scope: RunScope(logger: Logger(label: "cairn"), cancellation: cancellation))
+        // The whole file, whatever the command uses of it: a typo is exit 2 everywhere, never an incident.
+        try workspace.requireValidConfiguration()
+        return workspace
     }
 }

@@ -89,6 +89,14 @@ struct ConfigFileTests {
         #expect(fileError(dir.url)?.message.contains("is not a regular file (it is a directory)") == true)
     }
 
+    /// Cairn's own YAML is no place an operator can open: an error met in a built-in pipeline's
+    /// step names where the bad value came from, not "built-in pipelines:7:9".
+    @Test func builtInPipelinesComeFromNoFile() throws {
+        let steps = try BuiltInPipelines.all(components: ["configs"]).flatMap(\.steps)
+        #expect(steps.count > 5)
+        for step in steps { #expect(step.origin == .builtIn, "\(step.name): \(step.origin)") }
+    }
+
     @Test func aFileLargerThanTheBoundIsRefused() throws {
         let dir = try TemporaryDirectory("cairn-config")
         let file = dir.path("cairn.yaml")

@@ -70,11 +70,7 @@ final class Workspace: RunResources, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if storage == nil {
             storage = Result {
-                let plugin: LoadedPlugin
-                do { plugin = try registry.load(selection.plugin, kind: .storage) } catch let error as CairnError {
-                    guard selection.origin != .builtIn else { throw error }
-                    throw CairnError(error.kind, "\(selection.origin): storage '\(selection.plugin)': \(error.message)")
-                }
+                let plugin = try storePlugin(selection)
                 let settings = try SettingsResolver.resolve(
                     manifest: plugin.manifest, configured: selection.keepsConfiguredSettings ? config.storage.settings : [:],
                     flags: config.flags, environment: environment, baseDirectory: config.baseDirectory,
@@ -86,6 +82,15 @@ final class Workspace: RunResources, @unchecked Sendable {
     }
 
     func checkStore() throws { _ = try storageSettings() }
+
+    /// The chosen storage plugin, loaded; errors name where the choice came from.
+    func storePlugin(_ selection: StoreSelection? = nil) throws -> LoadedPlugin {
+        let selection = try selection ?? storeSelection()
+        do { return try registry.load(selection.plugin, kind: .storage) } catch let error as CairnError {
+            guard selection.origin != .builtIn else { throw error }
+            throw CairnError(error.kind, "\(selection.origin): storage '\(selection.plugin)': \(error.message)")
+        }
+    }
 
     func openStore(_ scope: RunScope) throws -> any ObjectStore {
         let (plugin, settings) = try storageSettings()
