@@ -24,10 +24,9 @@ struct ConfigCommand: ParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() throws {
-            // Loading the workspace checks all but the store's required settings, which only
-            // commands that use the store need; this command wants those too.
-            let workspace = try globals.workspace()
-            try workspace.requireValidConfiguration(strict: true)
+            // Loading the workspace is the check: it throws every problem it finds (exit 2),
+            // strictly: with what other commands let pass (ConfigLint).
+            let workspace = try globals.workspace(strictCheck: true)
             let config = workspace.config
             let summary = Summary(file: config.file, store: workspace.storeDescription, components: config.components.map(\.name),
                                   pipelines: config.pipelines.map(\.name))

@@ -78,7 +78,7 @@ struct ConfigErrorTests {
         #expect(try incidents().isEmpty)
     }
 
-    @Test func aPipelineOrHookThatNamesNothingFailsEveryCommand() throws {
+    @Test func aPipelineThatNamesNothingFailsEveryCommandAndTheCheckNamesBrokenNotifiers() throws {
         try write("""
             pipelines:
               nightly: { steps: [ { backup: confgs } ] }
@@ -89,6 +89,14 @@ struct ConfigErrorTests {
         #expect(check.stderr.contains("\(configFile.path):8:23: step 'backup confgs': unknown component 'confgs'"), "\(check.stderr)")
         #expect(check.stderr.contains("hook page-nobody.sh not found"), "\(check.stderr)")
         #expect(try cairn(["latest"]).status == 2)
+
+        // A broken notifier must not stop backups (docs/escalation.md): only the check names it.
+        try write("escalation: { hooks: [page-nobody.sh] }")
+        let notifier = try cairn(["config", "check"])
+        #expect(notifier.status == 2)
+        #expect(notifier.stderr.contains("hook page-nobody.sh not found"), "\(notifier.stderr)")
+        #expect(notifier.stderr.contains("(configured at \(configFile.path):7:23)"), "\(notifier.stderr)")
+        #expect(try cairn(["pipelines", "list"]).status == 0)
     }
 
     /// The runbook's REDIS_URL-only setup: the plugin reads its settings when it opens and

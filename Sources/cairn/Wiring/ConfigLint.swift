@@ -9,11 +9,12 @@ import Foundation
 /// command alike (exit 2, no run, no incident) instead of the one that happens to use it: the
 /// store's settings, every component's settings (against its plugin's manifest, then by the
 /// plugin's own `open`, which reads them and contacts nothing), every pipeline of cairn.yaml, and
-/// every hook the file names. Nothing is contacted: the store is not opened.
+/// the run and component hooks it names. Nothing is contacted: the store is not opened.
 extension Workspace {
     /// Every problem found, each naming where it is; empty when the configuration is good.
-    /// Not `strict`, a store setting the store requires may be absent: commands that do not use
-    /// the store (`cairn plugins call`) run without it, and those that do refuse it when they load.
+    /// Not `strict`, a store setting the store requires may be absent (commands that do not use
+    /// the store, `cairn plugins call`, run without it; those that do refuse it when they load),
+    /// and escalation hooks are not checked.
     func configProblems(strict: Bool) -> [String] {
         var problems: [String] = []
         func note(_ check: () throws -> Void) {
@@ -30,7 +31,10 @@ extension Workspace {
             note { try openComponentForCheck(component.name) }
             for spec in component.hooks.all { note { _ = try hooks.resolve(spec) } }
         }
-        for spec in config.hooks.all + config.escalation.hooks { note { _ = try hooks.resolve(spec) } }
+        for spec in config.hooks.all { note { _ = try hooks.resolve(spec) } }
+        // A broken notifier must not stop backups (docs/escalation.md): each event it misses is
+        // a warning and a `not_run` delivery. Only the strict check reports it ahead of time.
+        if strict { for spec in config.escalation.hooks { note { _ = try hooks.resolve(spec) } } }
         note {
             let catalog = try PipelineCatalog(config: config)
             for pipeline in config.pipelines {
