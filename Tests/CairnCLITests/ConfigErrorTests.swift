@@ -149,8 +149,15 @@ struct ConfigErrorTests {
             components:
               configs: { plugin: directory, path: \(s3.temp.path("source").path) }
             escalation: { consecutive_failures: 1 }
+            pipelines:
+              straight: { steps: [ { backup: configs } ] }
             """)
         #expect(try s3.cairn(["check", "storage"]).status == 0)
+        // Without a storage check first, the backup's own upload meets it.
+        let straight = try s3.cairn(["run", "straight", "--bucket", "ops-bakups"])
+        #expect(straight.status == 2, "\(straight.text)\(straight.stderr)")
+        #expect(straight.text.contains("FAIL backup configs"), "\(straight.text)")
+        #expect(straight.text.contains("bucket 'ops-bakups' does not exist (NoSuchBucket)"), "\(straight.text)")
         for command in [["backup", "configs", "--bucket", "ops-bakups"], ["check", "storage", "--bucket", "ops-bakups"],
                         ["backup", "configs", "--bucket", "ops-bakups"]] {
             let result = try s3.cairn(command)
@@ -160,6 +167,8 @@ struct ConfigErrorTests {
         let incidents = try s3.cairn(["incidents", "--all", "--json"])
         #expect(incidents.status == 0, "\(incidents.stderr)")
         #expect(try JSONValue.parse(incidents.text) == .array([]), "\(incidents.text)")
+        let history = try s3.cairn(["history", "--component", "configs"])
+        #expect(history.text.contains("configs in test: 0 consecutive failed backups since the last success"), "\(history.text)")
 
         // A typo in the key is met before anything is contacted.
         try """

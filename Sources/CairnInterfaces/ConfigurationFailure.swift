@@ -1,5 +1,4 @@
 import CairnCore
-import CairnInterfaces
 
 /// Errors that say the configuration is wrong, met only when a step runs: a usage error, or a
 /// store that answers that what it was told to use does not exist or cannot be used as
