@@ -69,6 +69,7 @@ public enum ConfigLoader {
     public static func parse(text: String, path: String, baseDirectory: URL) throws -> Configuration {
         let reader = YAMLReader(path: path)
         let root: Node
+        try YAMLBounds.refuseAliasKeys(in: text, path: path)
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw CairnError.usage("config file \(path) is empty; delete it to use the embedded defaults, or see docs/configuration.md")

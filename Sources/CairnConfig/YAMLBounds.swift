@@ -18,6 +18,53 @@ struct YAMLBounds {
 
     init(reader: YAMLReader) { self.reader = reader }
 
+    /// Before composing. Yams hashes every mapping key while it composes (to find duplicates), so
+    /// an alias of a huge collection in a key's place expands there, before `check` can count
+    /// it. Keys in cairn.yaml are names: an alias of a defined anchor where a key goes (`*a: v`,
+    /// `? *a`) is refused. Quoted text and comments are skipped; the anchor must be defined, so
+    /// a block scalar's text is not mistaken for one.
+    static func refuseAliasKeys(in text: String, path: String) throws {
+        guard text.contains("&"), text.contains("*") else { return }
+        // libyaml's anchor names: ASCII letters, digits, '-' and '_'.
+        func isNameCharacter(_ c: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "_"
+        }
+        var anchors = Set<String>(), aliases: [(name: String, line: Int, column: Int)] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let scalars = Array(line.unicodeScalars)
+            var index = 0, quote: Unicode.Scalar?
+            while index < scalars.count {
+                let c = scalars[index]
+                let before = index == 0 ? " " : scalars[index - 1]
+                if let open = quote {
+                    if c == open { quote = nil }
+                } else if c == "'" || c == "\"" {
+                    quote = c
+                } else if c == "#" && (before == " " || before == "\t" || index == 0) {
+                    break
+                } else if c == "&" || c == "*", " \t[{,?".unicodeScalars.contains(before) || index == 0 {
+                    var end = index + 1
+                    while end < scalars.count, isNameCharacter(scalars[end]) { end += 1 }
+                    let name = String(String.UnicodeScalarView(scalars[(index + 1)..<end]))
+                    let rest = scalars[end...].drop { $0 == " " || $0 == "\t" }
+                    let previous = scalars[..<index].last(where: { $0 != " " && $0 != "\t" })
+                    let colonFollows = rest.first == ":" && (rest.count == 1 || " \t,]}".unicodeScalars.contains(rest[rest.startIndex + 1]))
+                    if c == "&" {
+                        anchors.insert(name)
+                    } else if !name.isEmpty, previous == "?" || colonFollows {
+                        aliases.append((name, number + 1, index + 1))
+                    }
+                    index = end
+                    continue
+                }
+                index += 1
+            }
+        }
+        if let alias = aliases.first(where: { anchors.contains($0.name) }) {
+            throw CairnError.usage("\(path):\(alias.line):\(alias.column): an alias (*\(alias.name)) stands where a key goes; keys in cairn.yaml are names: write the key out")
+        }
+    }
+
     static func check(_ root: Node, reader: YAMLReader) throws {
         var bounds = YAMLBounds(reader: reader)
         try bounds.visit(root, depth: 1, written: root, copied: false)

@@ -31,6 +31,23 @@ struct ConfigFileTests {
                 "\(error?.message ?? "")")
     }
 
+    /// Yams hashes every key while it composes: an alias of the bomb in a key's place would expand
+    /// there, before anything could count it. It is refused before composing.
+    @Test func anAliasWhereAKeyGoesIsRefusedBeforeItCanExpand() {
+        var bomb = "lol:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        let levels = "abcdefghi".map(String.init)
+        for (previous, level) in zip(levels, levels.dropFirst()) {
+            bomb += "  \(level): &\(level) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+        }
+        let complex = parseError(bomb + "components:\n  ? *i\n  : 1\n")
+        #expect(complex?.message == "cairn.yaml:12:5: an alias (*i) stands where a key goes; keys in cairn.yaml are names: write the key out",
+                "\(complex?.message ?? "")")
+        let implicit = parseError("x: &k name\nstorage: { *k : 1 }\n")
+        #expect(implicit?.message.hasPrefix("cairn.yaml:2:12: an alias (*k) stands where a key goes") == true, "\(implicit?.message ?? "")")
+        // Quoted or commented, it is text: the error met is the next one (x is no key of cairn.yaml).
+        #expect(parseError("x: &k name\nenvironment: \"*k: 1\" # *k: 2\n")?.message.hasPrefix("cairn.yaml:1:1: unknown key 'x'") == true)
+    }
+
     @Test func aliasesWithinTheBoundsStillWork() throws {
         let config = try ConfigLoader.parse(text: """
             components:
