@@ -55,6 +55,13 @@ struct ConfigErrorTests {
         #expect(lines.first?.hasPrefix("ok: \(configFile.path): store filesystem \(temp.path("store").path), 1 component") == true, "\(result.text)")
     }
 
+    @Test func aMissingRequiredSettingIsNamedWhereItsOwnerIsWritten() throws {
+        try write("  files: { plugin: directory }")
+        let result = try cairn(["config", "check"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("cairn: error: \(configFile.path):7:3: component 'files' needs setting 'path'"), "\(result.stderr)")
+    }
+
     /// `backend: filesytem` used to pass every command that did not touch weaviate.
     @Test func everyCommandChecksTheWholeFileAndConfigCheckListsEveryProblem() throws {
         try write(storage: "{ type: filesystem, root: STORE, bogus: 1 }", """

@@ -74,7 +74,8 @@ final class Workspace: RunResources, @unchecked Sendable {
                 let settings = try SettingsResolver.resolve(
                     manifest: plugin.manifest, configured: selection.keepsConfiguredSettings ? config.storage.settings : [:],
                     flags: config.flags, environment: environment, baseDirectory: config.baseDirectory,
-                    workingDirectory: workingDirectory, owner: "storage '\(plugin.name)'")
+                    workingDirectory: workingDirectory, owner: "storage '\(plugin.name)'",
+                    entry: selection.keepsConfiguredSettings ? config.storage.type?.origin : nil)
                 return (plugin, settings)
             }
         }
@@ -162,7 +163,7 @@ final class Workspace: RunResources, @unchecked Sendable {
         let settings = try SettingsResolver.resolve(
             manifest: plugin.manifest, configured: configured?.settings ?? [:], flags: configured?.flags ?? [:],
             environment: environment, baseDirectory: config.baseDirectory, workingDirectory: workingDirectory,
-            owner: "component '\(name)'")
+            owner: "component '\(name)'", entry: configured?.origin)
         return (plugin, settings)
     }
 
