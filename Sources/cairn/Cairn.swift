@@ -33,9 +33,9 @@ struct Cairn: ParsableCommand {
         """,
         version: BackupService.toolVersion,
         subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
-                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self,
+                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self, ConfigCommand.self,
                       ValidateCommand.self, IntegrityCommand.self, StatusCommand.self, SizeCommand.self, LatestCommand.self,
-                      PruneCommand.self, IncidentsCommand.self, ConfigCommand.self]
+                      PruneCommand.self, IncidentsCommand.self]
     )
 
     static func main() {
