@@ -15,9 +15,10 @@ struct ConfigCommand: ParsableCommand {
             discussion: """
             Reads the config file (--config, $CAIRN_CONFIG, ./cairn.yaml, /etc/cairn/cairn.yaml) with \
             the variables and flags that apply to it, and checks what every command checks when it \
-            loads: the store's settings, every component's settings against its plugin (and the \
-            plugin's own reading of them), every pipeline, escalation and hook reference. No store, \
-            server or hook is contacted or run. Exit 0 with a one-line summary, or 2 listing every \
+            loads (the store's settings, every component's settings against its plugin and the \
+            plugin's own reading of them, every pipeline and hook reference) plus what only this \
+            command refuses: escalation hooks and the store's required settings. No store, server \
+            or hook is contacted or run. Exit 0 with a one-line summary, or 2 listing every \
             problem with file:line:column.
             """)
 
