@@ -310,7 +310,10 @@ final class S3Store {
 
     // MARK: Access check
 
-    func accessChecks() -> [(name: String, status: cairn_check_status, message: String)] {
+    /// Throws, rather than reports a failed check, when the bucket cannot be used as configured
+    /// (NoSuchBucket, another region: CAIRN_INVALID): that is the operator's typo, not a store
+    /// that is down, and the host reports it as a configuration error.
+    func accessChecks() throws(S3Error) -> [(name: String, status: cairn_check_status, message: String)] {
         var results: [(String, cairn_check_status, String)] = [
             ("credentials", CAIRN_CHECK_PASS, "AWS credentials from \(client.credentialSource), region \(client.region)")
         ]
@@ -318,6 +321,8 @@ final class S3Store {
             let page = try list(prefix: "", token: nil, maxKeys: 1)
             results.append(("list", CAIRN_CHECK_PASS, "bucket '\(client.bucket)' can be listed"
                             + (page.objects.isEmpty ? "; it holds no objects yet" : "")))
+        } catch where error.status == CAIRN_INVALID {
+            throw error
         } catch {
             results.append(("list", CAIRN_CHECK_FAIL, error.message))
         }

@@ -63,24 +63,24 @@ public enum ConfigLoader {
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw CairnError.usage("cannot read config file \(url.path): \(describe(error))")
-        }
-        return try parse(text: text, path: url.path, baseDirectory: url.deletingLastPathComponent())
+        try parse(text: try ConfigFileReader.text(of: url), path: url.path, baseDirectory: url.deletingLastPathComponent())
     }
 
     public static func parse(text: String, path: String, baseDirectory: URL) throws -> Configuration {
         let reader = YAMLReader(path: path)
         let root: Node
+        try YAMLBounds.refuseAliasKeys(in: text, path: path)
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw CairnError.usage("config file \(path) is empty; delete it to use the embedded defaults, or see docs/configuration.md")
             }
             root = node
         } catch let error as YamlError {
-            throw CairnError.usage("config file \(path) is not valid YAML: \(describeYAMLError(error, path: path))")
+            if case .duplicatedKeysInMapping = error { throw CairnError.usage(YAMLErrorText.describe(error, text: text, path: path)) }
+            throw CairnError.usage("config file \(path) is not valid YAML: \(YAMLErrorText.describe(error, text: text, path: path))")
         }
+        // Before any parser walks it: aliases can make a small file a huge tree.
+        try YAMLBounds.check(root, reader: reader)
         var config = Configuration.embeddedDefaults(workingDirectory: baseDirectory)
         config.file = path
         let top = try reader.mapping(root, context: "the top level")
@@ -252,14 +252,5 @@ public enum ConfigLoader {
             }
         }
         return thresholds
-    }
-
-    private static func describeYAMLError(_ error: YamlError, path: String) -> String {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-            return "\(path):\(mark.line):\(mark.column): \(problem)" + (context.map { " \($0.text)" } ?? "")
-        default:
-            return String(describing: error)
-        }
     }
 }

@@ -7,9 +7,12 @@ import Yams
 /// Typed access to YAML nodes with errors that carry file:line:column.
 struct YAMLReader {
     let path: String
+    /// Cairn's own YAML (the built-in pipelines): its positions are no place an operator can open,
+    /// so what it defines comes from `.builtIn` and errors name the user's file alone.
+    var builtIn = false
 
     func origin(_ node: Node) -> ValueOrigin {
-        .file(path: path, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
+        builtIn ? .builtIn : .file(path: path, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
     }
 
     func error(_ node: Node, _ message: String) -> CairnError {

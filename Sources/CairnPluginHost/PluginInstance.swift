@@ -38,6 +38,11 @@ public class PluginInstance: @unchecked Sendable {
             closed = true
             hostTable.deinitialize(count: 1)
             hostTable.deallocate()
+            // `open` reads the settings and contacts nothing (cairn_plugin.h): CAIRN_INVALID there
+            // is a value the operator fixes in the configuration, not a failure of the source.
+            if let call = error as? PluginCallError, call.isInvalid {
+                throw CairnError.usage((settings.origin(ofSettingNamedIn: call.message).map { "\($0): " } ?? "") + call.description)
+            }
             throw error
         }
         handle = opened

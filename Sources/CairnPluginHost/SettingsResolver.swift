@@ -10,9 +10,10 @@ public enum SettingsResolver {
     /// `flags`: values of command-line flags by flag ("--bucket"); a setting takes the one its
     /// manifest names. With `requireAll` false, absent required settings are left out instead of
     /// refused: native actions run without `open`, so the settings they do not read need not exist.
+    /// `entry`: where the owner is written in cairn.yaml, named when a required setting is absent.
     public static func resolve(manifest: PluginManifest, configured: [String: ConfigValue], flags: [String: ConfigValue] = [:],
                                environment: [String: String], baseDirectory: URL, workingDirectory: URL, owner: String,
-                               requireAll: Bool = true) throws -> PluginSettings {
+                               entry: ValueOrigin? = nil, requireAll: Bool = true) throws -> PluginSettings {
         let specs = manifest.settings ?? [:]
         var result = PluginSettings()
         let declared = Set(specs.values.compactMap(\.flag))
@@ -37,7 +38,8 @@ public enum SettingsResolver {
             guard var setting = chosen, setting.value != .null else {
                 if spec.required == true, requireAll {
                     let via = spec.env.map { " or set \($0)" } ?? ""
-                    throw CairnError.usage("\(owner) needs setting '\(key)'\(spec.description.map { " (\($0))" } ?? ""): add it to cairn.yaml\(via)")
+                    let place = entry.flatMap { $0.isFile ? "\($0): " : nil } ?? ""
+                    throw CairnError.usage("\(place)\(owner) needs setting '\(key)'\(spec.description.map { " (\($0))" } ?? ""): add it to cairn.yaml\(via)")
                 }
                 continue
             }

@@ -33,7 +33,7 @@ struct Cairn: ParsableCommand {
         """,
         version: BackupService.toolVersion,
         subcommands: [BackupCommand.self, CheckCommand.self, RunCommand.self, PipelinesCommand.self, VerifyCommand.self, ListCommand.self,
-                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self,
+                      RestoreCommand.self, HistoryCommand.self, PluginsCommand.self, ConfigCommand.self,
                       ValidateCommand.self, IntegrityCommand.self, StatusCommand.self, SizeCommand.self, LatestCommand.self,
                       PruneCommand.self, IncidentsCommand.self, VersionCommand.self]
     )

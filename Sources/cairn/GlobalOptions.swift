@@ -40,7 +40,8 @@ struct GlobalOptions: ParsableArguments {
 
     /// Sets up logging and loads the configuration; every command starts here.
     /// `configure` adjusts the loaded configuration (command-specific overrides such as --type).
-    func workspace(configure: (inout Configuration) -> Void = { _ in }) throws -> Workspace {
+    /// `strictCheck`: also refuse what only `cairn config check` reports (ConfigLint).
+    func workspace(strictCheck: Bool = false, configure: (inout Configuration) -> Void = { _ in }) throws -> Workspace {
         // On a terminal the progress display shows the steps; details stay in the run log.
         let level: Logger.Level = verbose ? .debug : quiet ? .critical : (json || isatty(STDERR_FILENO) == 1 ? .warning : .info)
         Output.jsonMode = json
@@ -61,7 +62,10 @@ struct GlobalOptions: ParsableArguments {
         configure(&configuration)
         let cancellation = Cancellation()
         SignalHandling.cancelOnInterrupt(cancellation)
-        return Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,
-                         scope: RunScope(logger: Logger(label: "cairn"), cancellation: cancellation))
+        let workspace = Workspace(config: configuration, environment: environmentVariables, workingDirectory: cwd,
+                                  scope: RunScope(logger: Logger(label: "cairn"), cancellation: cancellation))
+        // The whole file, whatever the command uses of it: a typo is exit 2 everywhere, never an incident.
+        try workspace.requireValidConfiguration(strict: strictCheck)
+        return workspace
     }
 }

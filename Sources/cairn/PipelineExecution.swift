@@ -31,7 +31,9 @@ enum PipelineExecution {
         MetricsExport(workspace).export(workspace)
         guard let step = summary.steps.last(where: { $0.kind == checked.steps.first?.action.kind }),
               step.result != nil || !step.checks.isEmpty else {
-            throw CairnError.failure(summary.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))")
+            let message = summary.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))"
+            // The runner says exit 2 when the step met a configuration error.
+            throw CairnError(summary.exitCode == ExitCode.usage.rawValue ? .usage : .failure, message)
         }
         return step
     }

@@ -128,9 +128,6 @@ struct OperationsTests {
                         component: configs
                       - pipeline: backup
                         component: redis
-              unnamed:
-                steps:
-                  - pipeline: backup
             """)
         let run = try cairn(["run", "both", "--json"])
         #expect(run.status == 0, "\(run.text)\(run.stderr)")
@@ -138,7 +135,14 @@ struct OperationsTests {
         guard case .array(let backups)? = summary["backups"] else { Issue.record("\(run.text)"); return }
         #expect(Set(backups.compactMap { $0["component"]?.stringValue }) == ["configs", "redis"])
         #expect(backups.allSatisfy { $0["published"] == .bool(true) })
-        let missing = try cairn(["run", "unnamed"])
+        // A pipeline that cannot run is refused at load, by every command (the whole file is checked).
+        try writeConfig(top: """
+            pipelines:
+              unnamed:
+                steps:
+                  - pipeline: backup
+            """)
+        let missing = try cairn(["run", "both"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("pipeline 'backup' needs a component (write 'component: NAME' next to 'pipeline: backup')"), "\(missing.stderr)")
     }

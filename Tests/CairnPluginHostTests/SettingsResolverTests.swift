@@ -25,6 +25,12 @@ struct SettingsResolverTests {
                                          baseDirectory: base, workingDirectory: base, owner: "component 'configs'")
         }
         #expect(missing?.message == "component 'configs' needs setting 'path': add it to cairn.yaml or set CAIRN_DIRECTORY_PATH")
+        // A component written in cairn.yaml is named where it is written.
+        let missingInFile = #expect(throws: CairnError.self) {
+            try SettingsResolver.resolve(manifest: manifest, configured: [:], environment: [:], baseDirectory: base,
+                                         workingDirectory: base, owner: "component 'configs'", entry: .file(path: "cairn.yaml", line: 6, column: 3))
+        }
+        #expect(missingInFile?.message == "cairn.yaml:6:3: component 'configs' needs setting 'path': add it to cairn.yaml or set CAIRN_DIRECTORY_PATH")
         let resolved = try SettingsResolver.resolve(
             manifest: manifest, configured: ["path": ConfigValue(.string("data"), origin)], environment: [:],
             baseDirectory: base, workingDirectory: URL(fileURLWithPath: "/opt/app"), owner: "component 'configs'")

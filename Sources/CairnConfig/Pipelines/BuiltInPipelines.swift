@@ -54,7 +54,7 @@ public enum BuiltInPipelines {
         guard let root = try Yams.compose(yaml: yaml), let node = root.mapping?["pipelines"] else {
             throw CairnError.failure("the built-in pipelines do not parse")
         }
-        return try PipelineParser(reader: YAMLReader(path: source)).pipelines(node, builtIn: true)
+        return try PipelineParser(reader: YAMLReader(path: source, builtIn: true)).pipelines(node, builtIn: true)
     }
 
     /// A command's own run (`cairn verify`, `cairn validate`...): one step, named after the command,

@@ -64,7 +64,9 @@ public struct BackupService {
         } catch {
             record.finishedAt = Date()
             record.error = describe(error)
-            try? state.record(record)
+            // A configuration error (a bucket that does not exist) is no failed backup: it must
+            // not count toward consecutive_failures.
+            if !ConfigurationFailure.describes(error) { try? state.record(record) }
             throw error
         }
     }

@@ -45,10 +45,16 @@ public struct PipelineCatalog: Sendable {
 
     /// Checks a pipeline built elsewhere (a command's own run) as `resolve` checks those it finds.
     public func check(_ pipeline: Pipeline, parameters: [String: String] = [:], resources: any RunResources) throws -> Pipeline {
+        try StepChecker(catalog: self, resources: resources).check(hooks: resources.config.hooks)
+        return try checkOwnParts(pipeline, parameters: parameters, resources: resources)
+    }
+
+    /// `check` without the run-level hooks of cairn.yaml, which every pipeline shares: a check of
+    /// the whole file (cairn config check) reports those once and still sees each pipeline's own problems.
+    public func checkOwnParts(_ pipeline: Pipeline, parameters: [String: String] = [:], resources: any RunResources) throws -> Pipeline {
         var pipeline = pipeline
         let checker = StepChecker(catalog: self, resources: resources)
         try checker.check(hooks: pipeline.hooks)
-        try checker.check(hooks: resources.config.hooks)
         pipeline.steps = try checker.check(pipeline.steps, path: [pipeline.name], parameters: parameters)
         return pipeline
     }

@@ -111,11 +111,17 @@ public final class PipelineRunner: @unchecked Sendable {
                              status: status, error: result.error)
         }
         _ = runHookPhase(.finally, runHooks, context: context, scope: runScope, status: status, error: result.error)
-        // Notifiers run under their own timeouts and cannot change the outcome.
-        let incidents = escalate(pipeline, context: context, outcome: outcome, error: result.error, scope: runScope)
+        // Notifiers run under their own timeouts and cannot change the outcome. A configuration
+        // error escalates nothing: no incident, no failed backup toward consecutive_failures.
+        let configurationError = context.configurationError
+        if let configurationError {
+            logger.error("configuration error: \(configurationError); nothing is escalated: fix the configuration (cairn config check)")
+        }
+        let incidents = configurationError != nil ? [] : escalate(pipeline, context: context, outcome: outcome, error: result.error, scope: runScope)
+        let exitCode = configurationError != nil && outcome != .cancelled ? ExitCode.usage : outcome.exitCode
 
         let summary = RunSummary(runID: runID, pipeline: pipeline.name, environment: resources.environmentName,
-                                 component: component, outcome: outcome, exitCode: outcome.exitCode.rawValue,
+                                 component: component, outcome: outcome, exitCode: exitCode.rawValue,
                                  startedAt: started, finishedAt: Date(), logFile: logPath,
                                  error: cancelled ? "cancelled by the operator" : result.error,
                                  steps: context.steps, backups: context.allBackups, components: componentSummaries(context), incidents: incidents)
@@ -257,6 +263,14 @@ public final class PipelineRunner: @unchecked Sendable {
                 return summary
             } catch {
                 deadline.stop()
+                if !deadline.fired, ConfigurationFailure.describes(error) {
+                    // No retry fixes a configuration, and it says nothing about the store or the source.
+                    context.configurationFailed(describe(error))
+                    summary.error = describe(error)
+                    summary.outcome = .failure
+                    observations = []
+                    return summary
+                }
                 if observations == nil {
                     observations = ConditionFindings.after(step.action, error: error)
                 }

@@ -26,6 +26,8 @@ final class RunContext: @unchecked Sendable {
     /// What the steps saw of the escalation conditions (storage, resources, corruption).
     private var observations: [ConditionObservation] = []
     private var nextIndex = 0
+    /// The first step error that said the configuration is wrong (ConfigurationFailure).
+    private var configuration: String?
 
     init(runID: String, pipeline: String, component: String?, logFile: String?) {
         self.runID = runID; self.pipeline = pipeline; self.component = component; self.logFile = logFile
@@ -60,4 +62,7 @@ final class RunContext: @unchecked Sendable {
     func append(_ step: StepSummary) { withLock { steps.append(step) } }
     func observe(_ found: [ConditionObservation]) { withLock { observations += found } }
     var allObservations: [ConditionObservation] { withLock { observations } }
+
+    func configurationFailed(_ error: String) { withLock { if configuration == nil { configuration = error } } }
+    var configurationError: String? { withLock { configuration } }
 }

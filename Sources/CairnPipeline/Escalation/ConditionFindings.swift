@@ -33,7 +33,7 @@ public enum ConditionFindings {
         if let failed = error as? BackupService.VerificationFailure, case .verify(let component, let which) = action {
             return verification(component: component, backup: which, failures: failed.report.checks.failures)
         }
-        if action == .storageCheck && (error as? CairnError)?.kind != .usage {
+        if action == .storageCheck && !ConfigurationFailure.describes(error) {
             return [.problem(.storageInaccessible, component: "storage", "store inaccessible: \(describe(error))",
                              evidence: ["error": .string(describe(error)), "step": .string(action.kind)])]
         }
@@ -41,9 +41,10 @@ public enum ConditionFindings {
     }
 
     /// A failure of the store itself (connect, list, read, write) is the store's problem; any
-    /// other error says nothing about it.
+    /// other error says nothing about it, nor does a store that says its configuration is wrong
+    /// (a bucket that does not exist): that is the operator's to fix, not an incident.
     public static func storeFailure(_ error: any Error) -> [ConditionObservation] {
-        guard let failure = error as? StoreError else { return [] }
+        guard let failure = error as? StoreError, !ConfigurationFailure.describes(failure) else { return [] }
         return [.problem(.storageInaccessible, component: "storage", "store inaccessible: \(failure)",
                          evidence: ["error": .string(failure.description), "operation": .string(failure.operation)])]
     }

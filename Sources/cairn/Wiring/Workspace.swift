@@ -70,15 +70,12 @@ final class Workspace: RunResources, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if storage == nil {
             storage = Result {
-                let plugin: LoadedPlugin
-                do { plugin = try registry.load(selection.plugin, kind: .storage) } catch let error as CairnError {
-                    guard selection.origin != .builtIn else { throw error }
-                    throw CairnError(error.kind, "\(selection.origin): storage '\(selection.plugin)': \(error.message)")
-                }
+                let plugin = try storePlugin(selection)
                 let settings = try SettingsResolver.resolve(
                     manifest: plugin.manifest, configured: selection.keepsConfiguredSettings ? config.storage.settings : [:],
                     flags: config.flags, environment: environment, baseDirectory: config.baseDirectory,
-                    workingDirectory: workingDirectory, owner: "storage '\(plugin.name)'")
+                    workingDirectory: workingDirectory, owner: "storage '\(plugin.name)'",
+                    entry: selection.keepsConfiguredSettings ? config.storage.type?.origin : nil)
                 return (plugin, settings)
             }
         }
@@ -86,6 +83,15 @@ final class Workspace: RunResources, @unchecked Sendable {
     }
 
     func checkStore() throws { _ = try storageSettings() }
+
+    /// The chosen storage plugin, loaded; errors name where the choice came from.
+    func storePlugin(_ selection: StoreSelection? = nil) throws -> LoadedPlugin {
+        let selection = try selection ?? storeSelection()
+        do { return try registry.load(selection.plugin, kind: .storage) } catch let error as CairnError {
+            guard selection.origin != .builtIn else { throw error }
+            throw CairnError(error.kind, "\(selection.origin): storage '\(selection.plugin)': \(error.message)")
+        }
+    }
 
     func openStore(_ scope: RunScope) throws -> any ObjectStore {
         let (plugin, settings) = try storageSettings()
@@ -157,7 +163,7 @@ final class Workspace: RunResources, @unchecked Sendable {
         let settings = try SettingsResolver.resolve(
             manifest: plugin.manifest, configured: configured?.settings ?? [:], flags: configured?.flags ?? [:],
             environment: environment, baseDirectory: config.baseDirectory, workingDirectory: workingDirectory,
-            owner: "component '\(name)'")
+            owner: "component '\(name)'", entry: configured?.origin)
         return (plugin, settings)
     }
 
