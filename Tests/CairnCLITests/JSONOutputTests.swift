@@ -49,6 +49,7 @@ struct JSONOutputTests {
         try expectValid(["plugins", "list"], as: "plugins-list")
         try expectValid(["plugins", "inspect", TestPaths.buildDirectory.appendingPathComponent("libCairnDirectory.so").path], as: "plugins-inspect")
         try expectValid(["version"], as: "version")
+        try expectValid(["config", "check"], as: "config-check")
         try expectValid(["backup", "configs", "--dry-run"], as: "backup-dry-run")
         // A failing backup opens an incident: the incident list, and a run stream that ends in failure.
         try setup.writeConfig(components: setup.directoryComponent(path: setup.temp.path("missing").path), escalation: "consecutive_failures: 1")

@@ -1,8 +1,9 @@
 """Runs moto's S3 server on 127.0.0.1 with signature checking on, for Cairn's S3 tests.
 
 Usage: moto_auth_server.py PORT KEYFILE
-Creates bucket 'cairn-test' and an IAM user with s3:* while auth is still off, writes
-"ACCESS_KEY SECRET" to KEYFILE, then switches signature checking on.
+Creates bucket 'cairn-test', an IAM user with s3:* and a role 'cairn-web' with s3:* (for web
+identity) while auth is still off, writes "ACCESS_KEY SECRET" to KEYFILE, then switches
+signature checking on.
 
 moto rebuilds the signature from Werkzeug's *decoded* URL, so a correctly signed request for a
 key with a space or a prefix with '/' (%2F) fails there even from boto3. This wrapper hands moto's
@@ -25,6 +26,10 @@ _check = authorization.ActionAuthenticatorMixin._authenticate_and_authorize_acti
 
 def _check_raw_url(self, cls, resource="*"):
     from flask import request
+    # AWS takes AssumeRoleWithWebIdentity unsigned (the token is the proof); moto would demand a
+    # signature from a caller that has no keys yet.
+    if "Authorization" not in request.headers and request.values.get("Action") == "AssumeRoleWithWebIdentity":
+        return
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
     if not raw:
         return _check(self, cls, resource)
@@ -82,6 +87,11 @@ def setup(port, keyfile):
     iam.put_user_policy(UserName="cairn", PolicyName="s3", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
     key = iam.create_access_key(UserName="cairn")["AccessKey"]
+    iam.create_role(RoleName="cairn-web", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "oidc"},
+                                                 "Action": "sts:AssumeRoleWithWebIdentity"}]}))
+    iam.put_role_policy(RoleName="cairn-web", PolicyName="s3", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
     boto3.client("s3", **anonymous).create_bucket(Bucket="cairn-test")
     request = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0",
                                      headers={"Content-Type": "text/plain"}, method="POST")
