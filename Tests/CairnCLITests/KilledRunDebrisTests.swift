@@ -186,7 +186,8 @@ struct KilledRunDebrisTests {
         }
     }
 
-    @Test func aSIGTERMedBackupLeavesNoArchiveInTheBucketNorAScratchFolder() throws {
+    /// moto with the `stalled` pipeline, and `cairn run stalled` started against it.
+    func stalledOnMoto() throws -> (MotoCairn, Process) {
         let s3 = try MotoCairn("cairn-debris-s3")
         try s3.writeConfig(bucket: "cairn-test", """
             staging_dir: \(staging.path)
@@ -211,6 +212,28 @@ struct KilledRunDebrisTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return (s3, process)
+    }
+
+    @Test func anArchiveAKilledRunLeftUnverifiedInTheBucketIsRemovedByTheNextRun() throws {
+        let (s3, process) = try stalledOnMoto()
+        let ready = waitFor { FileManager.default.fileExists(atPath: temp.path("ready").path) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(ready, "the hook never ran")
+        let stranded = try s3.aws("s3 ls s3://cairn-test/files/test/ --recursive").text
+        #expect(stranded.contains(".tar.gz"), "nothing was stored before the kill: \(stranded)")
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        let next = try s3.cairn(["backup", "files", "--json"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("was interrupted before verifying it"), "\(next.stderr)")
+        let rows = try JSONValue.parse(try s3.cairn(["list", "files", "--json"]).text)
+        guard case .array(let listed) = rows else { Issue.record("\(rows)"); return }
+        #expect(listed.count == 1 && listed.first?["verified"] == .bool(true) && listed.first?["latest"] == .bool(true), "\(listed)")
+    }
+
+    @Test func aSIGTERMedBackupLeavesNoArchiveInTheBucketNorAScratchFolder() throws {
+        let (s3, process) = try stalledOnMoto()
         let ready = waitFor { FileManager.default.fileExists(atPath: temp.path("ready").path) }
         let stored = try s3.aws("s3 ls s3://cairn-test/files/test/ --recursive").text
         kill(process.processIdentifier, SIGTERM)
