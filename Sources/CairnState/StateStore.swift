@@ -120,16 +120,18 @@ public final class StateStore: Sendable {
         try queue.read { db in try BackupRecord.fetchOne(db, key: id) }
     }
 
-    /// Archives that were stored but never verified by a run now recorded as interrupted (its
-    /// process died, or it was cancelled): nothing vouches for them, and no live run owns them.
+    /// Backups that a run now recorded as interrupted (its process died, or it was cancelled) was
+    /// still writing (`running`) or had stored without verifying: nothing vouches for them, and
+    /// no live run owns them.
     public func unverifiedBackupsOfInterruptedRuns(component: String, environment: String) throws -> [BackupRecord] {
         try queue.read { db in
             try BackupRecord.fetchAll(db, sql: """
                 SELECT backups.* FROM backups JOIN runs ON runs.run_id = backups.run_id
-                WHERE backups.component = ? AND backups.environment = ? AND backups.outcome = ?
+                WHERE backups.component = ? AND backups.environment = ? AND backups.outcome IN (?, ?)
                   AND NOT backups.verified AND runs.outcome = ?
                 ORDER BY backups.started_at
-                """, arguments: [component, environment, Outcome.success.rawValue, Outcome.interrupted.rawValue])
+                """, arguments: [component, environment, Outcome.running.rawValue, Outcome.success.rawValue,
+                                 Outcome.interrupted.rawValue])
         }
     }
 }

@@ -232,6 +232,54 @@ struct KilledRunDebrisTests {
         #expect(listed.count == 1 && listed.first?["verified"] == .bool(true) && listed.first?["latest"] == .bool(true), "\(listed)")
     }
 
+    /// Killed while its multipart upload is open (a watcher kills it the moment moto lists the
+    /// upload): the next backup aborts that upload at once, not only after the day-old sweep.
+    @Test func anUploadAKilledRunLeftOpenIsAbortedByTheNextRun() throws {
+        let s3 = try MotoCairn("cairn-debris-upload")
+        try s3.writeConfig(bucket: "cairn-test", """
+            archive: { compression_level: 9, threads: 1 }
+            components:
+              files: { plugin: directory, path: \(source.path) }
+            """)
+        try runShell("head -c 50331648 /dev/urandom > '\(source.appendingPathComponent("big.bin").path)'")
+        let process = Process()
+        process.executableURL = TestPaths.cairnExecutable
+        process.arguments = ["backup", "files"]
+        var environment = ProcessInfo.processInfo.environment
+        for name in MotoCairn.overridingVariables { environment[name] = nil }
+        environment.merge(s3.awsEnvironment.merging(["CAIRN_CONFIG": s3.configFile.path, "HOME": s3.temp.url.path]) { $1 }) { $1 }
+        process.environment = environment
+        process.currentDirectoryURL = s3.temp.url
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let watcher = """
+            import boto3, os, signal, sys, time
+            s3 = boto3.client("s3", endpoint_url=sys.argv[2], region_name="us-east-1")
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if s3.list_multipart_uploads(Bucket="cairn-test").get("Uploads"):
+                    os.kill(int(sys.argv[1]), signal.SIGKILL)
+                    print("killed")
+                    break
+                time.sleep(0.02)
+            """
+        let watched = try runTool(["python3", "-c", watcher, String(process.processIdentifier), s3.moto.endpoint],
+                                  environment: environment, check: false)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try #require(watched.text.contains("killed"), "no upload was seen open: \(watched.stderr)")
+        #expect(try s3.aws("s3api list-multipart-uploads --bucket cairn-test").text.contains("UploadId"))
+
+        try FileManager.default.removeItem(at: source.appendingPathComponent("big.bin"))
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        let next = try s3.cairn(["backup", "files"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("was interrupted while writing it"), "\(next.stderr)")
+        let uploads = try s3.aws("s3api list-multipart-uploads --bucket cairn-test").text
+        #expect(!uploads.contains("UploadId"), "the killed run's upload stayed open: \(uploads)")
+    }
+
     @Test func aSIGTERMedBackupLeavesNoArchiveInTheBucketNorAScratchFolder() throws {
         let (s3, process) = try stalledOnMoto()
         let ready = waitFor { FileManager.default.fileExists(atPath: temp.path("ready").path) }

@@ -7,24 +7,14 @@ import Foundation
 /// removes its own unverified archive (`discard`); the next backup of the component removes what
 /// dead runs left (`removeDebris`). Neither ever touches a live run's objects nor latest.tar.gz.
 extension BackupService {
-    /// Before a backup: archives that interrupted runs stored but never verified, then the store's
-    /// own sweep (the filesystem's partial files of dead processes, S3's stale multipart uploads).
-    /// A failure is a warning: the debris waits for the next run or `cairn prune`, and the backup
-    /// goes on.
+    /// Before a backup: what interrupted runs were writing or stored without verifying, then the
+    /// store's own sweep (the filesystem's partial files of dead processes, S3's multipart uploads
+    /// left for more than a day). A failure is a warning: the debris waits for the next run or
+    /// `cairn prune`, and the backup goes on.
     func removeDebris(layout: StorageLayout, store: any ObjectStore) {
         do {
             for record in try state.unverifiedBackupsOfInterruptedRuns(component: layout.component, environment: environment) {
-                do {
-                    try store.remove(key: record.storageKey)
-                    var settled = record
-                    settled.outcome = .failure
-                    settled.error = "run \(record.runID ?? "?") was interrupted before it verified this archive; "
-                        + "a later run removed it"
-                    try state.record(settled)
-                    logger.warning("removed \(record.storageKey): run \(record.runID ?? "?") stored it and was interrupted before verifying it")
-                } catch {
-                    logger.warning("cannot remove \(record.storageKey), left unverified by interrupted run \(record.runID ?? "?"): \(describe(error)); the next backup tries again")
-                }
+                settle(record, store: store)
             }
         } catch {
             logger.warning("cannot look for archives that interrupted runs left: \(describe(error))")
@@ -40,6 +30,34 @@ extension BackupService {
         } catch {
             logger.warning("\(cleanup.name) under \(layout.prefix) failed: \(describe(error)); `cairn prune` sweeps again")
         }
+    }
+
+    /// Removes one interrupted run's archive and records the attempt as failed. One it was still
+    /// writing may exist only as the store's unfinished object (an S3 multipart upload): the
+    /// store's sweep is run for exactly that key with no age, as no live run writes it.
+    private func settle(_ record: BackupRecord, store: any ObjectStore) {
+        let run = record.runID ?? "?"
+        let wasWriting = record.outcome == .running
+        do {
+            try store.remove(key: record.storageKey)
+            if wasWriting, let cleanup {
+                let value = try cleanup.run(record.storageKey, 0)
+                if (value.numberValue ?? -1) < 0 {
+                    throw CairnError.failure("\(cleanup.name) reported a failure (\(value.jsonText))")
+                }
+            }
+        } catch {
+            logger.warning("cannot remove \(record.storageKey), left by interrupted run \(run): \(describe(error)); the next backup tries again")
+            return
+        }
+        var settled = record
+        settled.outcome = .failure
+        settled.error = "run \(run) was interrupted \(wasWriting ? "while writing" : "before verifying") this archive; "
+            + "a later run removed it"
+        do { try state.record(settled) } catch {
+            logger.warning("removed \(record.storageKey) but cannot record it: \(describe(error))")
+        }
+        logger.warning("removed \(record.storageKey): run \(run) was interrupted \(wasWriting ? "while writing it" : "before verifying it")")
     }
 
     /// A run that is cancelled (Ctrl-C, SIGTERM, a step's timeout) before its new archive was

@@ -58,6 +58,11 @@ public struct BackupService {
             }
             record.storageKey = layout.archiveKey(record.backupID)
             logger.info("backing up \(source.label) as \(record.backupID) to \(record.storageKey)")
+            // Recorded before the first byte: if this process dies while writing, the next run
+            // knows which key to clean (`removeDebris`).
+            record.outcome = .running
+            try state.record(record)
+            record.outcome = .failure
             let metadata = try writeArchive(source: source, componentName: name, store: store, record: &record,
                                             options: options, progress: progress)
             record.files = metadata.files.count
