@@ -117,12 +117,11 @@ final class FilesystemStore {
     func temporaryPath(for key: ObjectKey) -> String {
         var stem = ""
         for scalar in key.baseName.unicodeScalars {
-            // Leave room for the suffix within NAME_MAX (255 bytes).
-            if stem.utf8.count + String(scalar).utf8.count > 180 { break }
+            // Leave room for the suffix (host, pid, random: up to 100 bytes) within NAME_MAX (255 bytes).
+            if stem.utf8.count + String(scalar).utf8.count > 150 { break }
             stem.unicodeScalars.append(scalar)
         }
-        let name = ".\(stem).partial-\(getpid())-\(Posix.randomSuffix())"
-        return path(of: key.directoryComponents + [name])
+        return path(of: key.directoryComponents + [PartialName.make(stem: stem)])
     }
 
     // MARK: Objects

@@ -58,6 +58,17 @@ enum Posix {
         }
     }
 
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)
+
+    /// A directory entry's name, or nil when it is not UTF-8 (keys are UTF-8, so it cannot be one).
+    /// Read in place as a C string: glibc packs entries, so the last one in its buffer can be
+    /// shorter than `d_name`'s declared 256 bytes and copying the whole field would overrun it.
+    static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String? {
+        guard let offset = nameOffset else { return nil }
+        let name = (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self)
+        return String(validatingCString: name)
+    }
+
     /// A short random hex string for temporary names.
     static func randomSuffix() -> String {
         String(UInt64.random(in: 0 ... UInt64.max), radix: 16)

@@ -102,7 +102,7 @@ private struct KeyWalk {
                 }
                 break
             }
-            guard let name = Self.name(of: entry), name.utf8.first != ObjectKey.dot else { continue }
+            guard let name = Posix.entryName(entry), name.utf8.first != ObjectKey.dot else { continue }
             var info = stat()
             guard fstatat(dirfd(handle), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             let isDirectory = Posix.isDirectory(info)
@@ -112,16 +112,5 @@ private struct KeyWalk {
         }
         result.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
         return result
-    }
-
-    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)
-
-    /// The entry's name, or nil when it is not UTF-8 (keys are UTF-8, so it cannot be one).
-    /// Read in place as a C string: glibc packs entries, so the last one in its buffer can be
-    /// shorter than `d_name`'s declared 256 bytes and copying the whole field would overrun it.
-    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String? {
-        guard let offset = nameOffset else { return nil }
-        let name = (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self)
-        return String(validatingCString: name)
     }
 }

@@ -84,12 +84,8 @@ final class S3ObjectWriter {
     }
 
     private func start() throws(S3Error) {
-        let response = try store.client.send("POST", key: key, query: [("uploads", "")],
-                                             headers: store.writeHeaders + store.checksumAlgorithmHeader,
-                                             what: "start multipart upload of")
-        guard let id = XML.first("UploadId", in: response.text), !id.isEmpty else {
-            throw S3Error(CAIRN_IO, "start multipart upload of s3://\(store.client.bucket)/\(key): no UploadId in the answer")
-        }
+        let id = try store.startUpload(key: key, headers: store.writeHeaders + store.checksumAlgorithmHeader,
+                                       what: "start multipart upload of")
         uploadID = id
         pool = try PartUploadPool(clients: try store.uploadClients(), key: key, uploadID: id, maxBuffers: store.partsInFlight,
                                checksums: store.checksums)

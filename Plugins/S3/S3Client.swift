@@ -65,8 +65,10 @@ final class S3Client {
     }
 
     /// Sends one request, retrying transport failures, 5xx, 429 and SlowDown with exponential
-    /// backoff and full jitter. Every S3 request we make is idempotent (a whole object, a part,
-    /// a listing, a delete, a copy, Complete), so every one may be retried. `errorIn200`: the
+    /// backoff and full jitter. Every S3 request we make may be sent again: a whole object, a part,
+    /// a listing, a delete and a copy are idempotent; a CreateMultipartUpload sent again opens
+    /// another upload, which `S3Store.startUpload` aborts, and a copy or Complete whose answer
+    /// was lost is judged by what the key then holds (`S3Store.copy`). `errorIn200`: the
     /// operation may report failure inside a 200 body (CompleteMultipartUpload, CopyObject).
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),

@@ -217,16 +217,41 @@ final class S3Store {
 
     /// CopyObject up to multipart_copy_threshold (atomic; S3 allows 5 GiB in one copy); above
     /// it a multipart copy, published just as atomically by CompleteMultipartUpload.
+    /// The copy is marked with its source's key and ETag (user metadata), so a copy whose every
+    /// answer was lost after S3 carried it out is still known to have published: see
+    /// `holdsCopy`.
     func copy(from source: String, to destination: String) throws(S3Error) {
         let copySource = "/\(client.bucket)/\(SigV4Signer.uriEncode(source, keepSlash: true))"
         let info = try head(source)
-        if info.size > UInt64(multipartCopyThreshold) {
-            try multipartCopy(info, copySource: copySource, to: destination)
-            return
+        do throws(S3Error) {
+            if info.size > UInt64(multipartCopyThreshold) {
+                try multipartCopy(info, copySource: copySource, to: destination)
+                return
+            }
+            _ = try client.send("PUT", key: destination,
+                                headers: [("x-amz-copy-source", copySource), ("x-amz-metadata-directive", "REPLACE")]
+                                    + copyMarker(info) + writeHeaders + checksumAlgorithmHeader,
+                                what: "copy s3://\(client.bucket)/\(source) to", errorIn200: true)
+        } catch {
+            guard holdsCopy(destination, of: info) else { throw error }
+            client.log(CAIRN_LOG_WARNING, "\(error.message); but s3://\(client.bucket)/\(destination) now holds "
+                       + "\(source) (same size, ETag \(info.etag ?? "none")): the copy was carried out and only its answer lost")
         }
-        _ = try client.send("PUT", key: destination,
-                            headers: [("x-amz-copy-source", copySource)] + writeHeaders + checksumAlgorithmHeader,
-                            what: "copy s3://\(client.bucket)/\(source) to", errorIn200: true)
+    }
+
+    /// User metadata naming the copy's source object; S3 returns it on HEAD.
+    private func copyMarker(_ source: ObjectInfo) -> [(String, String)] {
+        [("x-amz-meta-cairn-source", SigV4Signer.uriEncode(source.key, keepSlash: true)),
+         ("x-amz-meta-cairn-source-etag", (source.etag ?? "").filter { $0 != "\"" })]
+    }
+
+    /// Whether `destination` holds a copy of exactly `source` (its key, ETag and size), as the
+    /// marker of `copy` says. A HEAD that fails means it is not known to.
+    private func holdsCopy(_ destination: String, of source: ObjectInfo) -> Bool {
+        guard let response = try? client.send("HEAD", key: destination, what: "stat") else { return false }
+        let marker = Dictionary(copyMarker(source), uniquingKeysWith: { first, _ in first })
+        return marker.allSatisfy { response.headers[$0.key] == $0.value }
+            && response.headers["content-length"].flatMap { UInt64($0) } == source.size
     }
 
     /// UploadPartCopy in at most about ten parts (each ≤ 5 GiB, ≥ part_size), every part pinned to
@@ -235,11 +260,7 @@ final class S3Store {
         let what = "copy s3://\(client.bucket)/\(source.key) to"
         let size = Int(source.size)
         let piece = min(Self.maximumCopySize, max(partSize, (size + 9) / 10))
-        let response = try client.send("POST", key: destination, query: [("uploads", "")], headers: writeHeaders,
-                                       what: "start multipart copy to")
-        guard let uploadID = XML.first("UploadId", in: response.text), !uploadID.isEmpty else {
-            throw S3Error(CAIRN_IO, "start multipart copy to s3://\(client.bucket)/\(destination): no UploadId in the answer")
-        }
+        let uploadID = try startUpload(key: destination, headers: writeHeaders + copyMarker(source), what: "start multipart copy to")
         do throws(S3Error) {
             var parts: [UploadedPart] = []
             var offset = 0

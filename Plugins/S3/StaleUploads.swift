@@ -8,6 +8,27 @@ extension S3Store {
     func abortStaleUploads(prefix: String, olderThan seconds: Int64) throws(S3Error) -> Int64 {
         let cutoffMs = (now() - seconds) * 1000
         var aborted: Int64 = 0
+        for upload in try openUploads(prefix: prefix) where upload.initiatedMs < cutoffMs {
+            if client.cancelled { throw S3Error(CAIRN_CANCELLED, "abort_stale_uploads: cancelled after \(aborted) uploads") }
+            _ = try client.send("DELETE", key: upload.key, query: [("uploadId", upload.id)],
+                                what: "abort stale upload \(upload.id) of", accept: [404])
+            client.log(CAIRN_LOG_INFO, "aborted incomplete upload \(upload.id) of s3://\(client.bucket)/\(upload.key), "
+                       + "started \(upload.initiated)")
+            aborted += 1
+        }
+        return aborted
+    }
+
+    struct OpenUpload {
+        var key: String
+        var id: String
+        var initiated: String
+        var initiatedMs: Int64
+    }
+
+    /// Every incomplete multipart upload under `prefix` (ListMultipartUploads, paged).
+    func openUploads(prefix: String) throws(S3Error) -> [OpenUpload] {
+        var found: [OpenUpload] = []
         var keyMarker: String?
         var uploadIDMarker: String?
         repeat {
@@ -20,12 +41,7 @@ extension S3Store {
             for upload in XML.elements("Upload", in: text) {
                 guard let key = XML.first("Key", in: upload), let id = XML.first("UploadId", in: upload),
                       let initiated = XML.first("Initiated", in: upload) else { continue }
-                guard S3Time.iso8601Milliseconds(initiated) < cutoffMs else { continue }
-                if client.cancelled { throw S3Error(CAIRN_CANCELLED, "abort_stale_uploads: cancelled after \(aborted) uploads") }
-                _ = try client.send("DELETE", key: key, query: [("uploadId", id)], what: "abort stale upload \(id) of",
-                                    accept: [404])
-                client.log(CAIRN_LOG_INFO, "aborted incomplete upload \(id) of s3://\(client.bucket)/\(key), started \(initiated)")
-                aborted += 1
+                found.append(OpenUpload(key: key, id: id, initiated: initiated, initiatedMs: S3Time.iso8601Milliseconds(initiated)))
             }
             let truncated = XML.first("IsTruncated", in: text) == "true"
             keyMarker = truncated ? XML.first("NextKeyMarker", in: text) : nil
@@ -34,7 +50,7 @@ extension S3Store {
                 throw S3Error(CAIRN_IO, "list incomplete uploads in bucket '\(client.bucket)': a truncated page without NextKeyMarker")
             }
         } while keyMarker != nil
-        return aborted
+        return found
     }
 }
 

@@ -99,6 +99,9 @@ public final class StateStore: Sendable {
             try db.alter(table: "backups") { t in t.add(column: "verification", .text) }
         }
         registerEscalationMigration(&migrator)
+        migrator.registerMigration("backups: the run that made them") { db in
+            try db.alter(table: "backups") { t in t.add(column: "run_id", .text) }
+        }
         return migrator
     }
 
@@ -117,5 +120,20 @@ public final class StateStore: Sendable {
 
     public func backup(id: String) throws -> BackupRecord? {
         try read { db in try BackupRecord.fetchOne(db, key: id) }
+    }
+
+    /// Backups that a run now recorded as interrupted (its process died, or it was cancelled) was
+    /// still writing (`running`) or had stored without verifying: nothing vouches for them, and
+    /// no live run owns them.
+    public func unverifiedBackupsOfInterruptedRuns(component: String, environment: String) throws -> [BackupRecord] {
+        try queue.read { db in
+            try BackupRecord.fetchAll(db, sql: """
+                SELECT backups.* FROM backups JOIN runs ON runs.run_id = backups.run_id
+                WHERE backups.component = ? AND backups.environment = ? AND backups.outcome IN (?, ?)
+                  AND NOT backups.verified AND runs.outcome = ?
+                ORDER BY backups.started_at
+                """, arguments: [component, environment, Outcome.running.rawValue, Outcome.success.rawValue,
+                                 Outcome.interrupted.rawValue])
+        }
     }
 }

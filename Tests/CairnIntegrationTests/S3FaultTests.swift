@@ -187,6 +187,47 @@ struct S3FaultTests {
         try expectLatestKeptAndNoNewArchive(before)
     }
 
+    /// Every CopyObject to latest.tar.gz is carried out and its answer lost, all three attempts:
+    /// latest holds the new verified backup, so the run succeeds (it used to exit 1).
+    @Test func aPublishWhoseAnswersAreLostAfterTheCopyHappenedSucceeds() throws {
+        #expect(try base.cairn(["backup", "configs", "--bucket", "cairn-test"]).status == 0)
+        let before = try latestID()
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        try proxy.set("copy-lost")
+        let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        // Three attempts; libcurl may send one again itself on the reused connection that died.
+        #expect(proxy.recorded("fired").split(separator: "\n").count >= 3, "\(proxy.recorded("fired"))")
+        #expect(backup.stderr.contains("the copy was carried out and only its answer lost"), "\(backup.stderr)")
+        let id = try #require(reportedID(backup), "no backup: \(backup.text)")
+        #expect(id != before)
+        #expect(try latestID() == id)
+        #expect(!backup.text.contains("storage_inaccessible"), "\(backup.text)")
+    }
+
+    /// A copy that S3 never carried out is still a failure: latest keeps the previous backup.
+    @Test func aPublishThatNeverHappenedStillFails() throws {
+        let (before, failed) = try goodBackupThenOneThrough("copy-denied")
+        #expect(failed.status == 1, "\(failed.stderr)")
+        #expect(failed.stderr.contains("copy s3://"), "\(failed.stderr)")
+        #expect(try latestID() == before)
+    }
+
+    /// The first CreateMultipartUpload is carried out and its answer lost: the retry opens a second
+    /// upload, and the first is aborted, so no upload stays open after the backup.
+    @Test func aCreateMultipartUploadWhoseAnswerWasLostLeavesNoOpenUpload() throws {
+        try proxy.set("create-lost")
+        let backup = try base.cairn(["backup", "configs", "--bucket", "cairn-test", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(proxy.recorded("fired") == "create-lost\n", "\(proxy.recorded("fired"))")
+        let creates = proxy.recorded("log").split(separator: "\n").filter { $0.hasPrefix("POST") && $0.contains("?uploads") }
+        #expect(creates.count == 2, "the archive's create, sent twice: \(creates)")
+        let id = try #require(reportedID(backup), "no backup: \(backup.text)")
+        #expect(try latestID() == id)
+        let uploads = try orphanUploads()
+        #expect(!uploads.contains("UploadId"), "an upload stayed open: \(uploads)")
+    }
+
     @Test func aWrongRegionAndADenialGetSpecificMessages() throws {
         try proxy.set("redirect")
         let redirected = try base.cairn(["list", "configs", "--bucket", "cairn-test"])

@@ -134,6 +134,36 @@ struct RunHistoryTests {
         #expect(try state.markInterruptedRuns().isEmpty)
     }
 
+    /// Only an archive that a run recorded as interrupted was writing or stored without verifying
+    /// is debris: not one of a live run, not a verified one, not a failed attempt, not another
+    /// component's.
+    @Test func unverifiedArchivesOfInterruptedRunsAreFoundAndNoOthers() throws {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        try insert(RunRecord(runID: "run_dead", pipeline: "backup/redis", environment: "prod", startedAt: start,
+                             outcome: .running, pid: try Self.deadPid(), hostname: LocalProcess.hostname), lock: true)
+        let live = try state.beginRun(pipeline: "nightly", environment: "prod", component: nil, logFile: nil)
+        func backup(_ id: String, run: String, component: String = "redis", outcome: Outcome = .success,
+                    verified: Bool = false) throws {
+            try state.record(BackupRecord(backupID: id, component: component, plugin: "redis", environment: "prod",
+                                          storageKey: "\(component)/prod/\(id).tar.gz", startedAt: start, finishedAt: start,
+                                          outcome: outcome, error: nil, files: 1, bytes: 1, compressedBytes: 1,
+                                          verified: verified, runID: run))
+        }
+        try backup("redis_1", run: "run_dead")
+        try backup("redis_2", run: "run_dead", verified: true)
+        try backup("redis_3", run: "run_dead", outcome: .failure)
+        try backup("configs_1", run: "run_dead", component: "configs")
+        try backup("redis_4", run: live.runID, outcome: .running)
+        try backup("redis_5", run: "run_dead", outcome: .running)
+        #expect(try state.unverifiedBackupsOfInterruptedRuns(component: "redis", environment: "prod").isEmpty)
+
+        _ = try state.markInterruptedRuns()
+        let found = try state.unverifiedBackupsOfInterruptedRuns(component: "redis", environment: "prod")
+        #expect(Set(found.map(\.backupID)) == ["redis_1", "redis_5"])
+        #expect(found.allSatisfy { $0.runID == "run_dead" })
+        #expect(try state.unverifiedBackupsOfInterruptedRuns(component: "redis", environment: "dev").isEmpty)
+    }
+
     @Test func stepsRoundTripAndUpdateInPlace() throws {
         let run = try state.beginRun(pipeline: "nightly", environment: "prod", component: nil, logFile: nil)
         let start = Date(timeIntervalSince1970: 1_790_000_000)

@@ -20,11 +20,18 @@ public struct BackupService {
     public var environment: String
     public var archiveOptions: ArchiveOptions
     public var logger: Logger
+    /// The run making the backups, kept in their records so that the archive of a run that dies
+    /// before verifying it is known for debris (`removeDebris`).
+    public var runID: String?
+    /// The store's own sweep (its prune action), run before each backup for what dead runs left.
+    public var cleanup: PruneService.StoreCleanup?
 
     public init(openStore: @escaping () throws -> any ObjectStore, storeDescription: String, state: StateStore,
-                environment: String, archiveOptions: ArchiveOptions, logger: Logger) {
+                environment: String, archiveOptions: ArchiveOptions, logger: Logger, runID: String? = nil,
+                cleanup: PruneService.StoreCleanup? = nil) {
         self.openStore = openStore; self.storeDescription = storeDescription; self.state = state
         self.environment = environment; self.archiveOptions = archiveOptions; self.logger = logger
+        self.runID = runID; self.cleanup = cleanup
     }
 
     /// Streams the component's backup through tar + gzip into a new store object, committed only
@@ -37,10 +44,11 @@ public struct BackupService {
         var record = BackupRecord(backupID: BackupID.make(component: name, date: started), component: name,
                                   plugin: plugin, environment: environment,
                                   storageKey: "", startedAt: started, finishedAt: started, outcome: .failure,
-                                  error: nil, files: 0, bytes: 0, compressedBytes: 0, verified: false)
+                                  error: nil, files: 0, bytes: 0, compressedBytes: 0, verified: false, runID: runID)
         do {
             let source = try open()
             let store = try openStore()
+            removeDebris(layout: layout, store: store)
             // Two backups in the same second must not overwrite each other, nor the record of a
             // failed one (which stored nothing).
             var suffix = 1
@@ -50,6 +58,11 @@ public struct BackupService {
             }
             record.storageKey = layout.archiveKey(record.backupID)
             logger.info("backing up \(source.label) as \(record.backupID) to \(record.storageKey)")
+            // Recorded before the first byte: if this process dies while writing, the next run
+            // knows which key to clean (`removeDebris`).
+            record.outcome = .running
+            try state.record(record)
+            record.outcome = .failure
             let metadata = try writeArchive(source: source, componentName: name, store: store, record: &record,
                                             options: options, progress: progress)
             record.files = metadata.files.count

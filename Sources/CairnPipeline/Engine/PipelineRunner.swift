@@ -105,6 +105,7 @@ public final class PipelineRunner: @unchecked Sendable {
             : result.degraded ? (result.succeeded ? .partial : .failure)
             : (!result.succeeded && context.steps.allSatisfy { $0.outcome == .skipped }) ? .skipped
             : .success
+        discardUnverifiedBackups(context, pipeline: pipeline, outcome: outcome, scope: runScope)
         let status = outcome == .continued ? "success" : outcome.rawValue
         if outcome != .skipped {
             _ = runHookPhase(outcome == .success ? .after : .onError, runHooks, context: context, scope: runScope,

@@ -119,9 +119,11 @@ struct StepExecutor {
     private func backupService() throws -> BackupService {
         var options = ArchiveOptions(compressionLevel: config.compressionLevel, spoolDirectory: try resources.temporaryDirectory())
         if let threads = config.compressionThreads { options.threads = threads }
+        // A store whose sweep cannot even be loaded still takes backups; `cairn prune` reports it.
+        let cleanup = (try? resources.storeCleanup(scope)) ?? nil
         return BackupService(openStore: { try resources.openStore(scope) }, storeDescription: resources.storeDescription,
                              state: try resources.openState(), environment: resources.environmentName,
-                             archiveOptions: options, logger: logger)
+                             archiveOptions: options, logger: logger, runID: context.runID, cleanup: cleanup)
     }
 
     private func restoreService() throws -> RestoreService {

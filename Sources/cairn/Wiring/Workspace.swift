@@ -277,12 +277,16 @@ final class Workspace: RunResources, @unchecked Sendable {
         return opened
     }
 
-    /// A private folder under `staging_dir` for this invocation, removed when it ends.
+    /// A private folder under `staging_dir` for this invocation, removed when it ends. Those that
+    /// killed invocations left are removed first.
     func temporaryDirectory() throws -> URL {
         lock.lock(); defer { lock.unlock() }
         if let runDirectory { return runDirectory }
-        let url = URL(fileURLWithPath: config.stagingDir)
-            .appendingPathComponent("cairn-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        let staging = URL(fileURLWithPath: config.stagingDir)
+        for folder in StagingSweep.removeDeadFolders(in: staging) {
+            scope.logger.info("removed \(folder.path), the scratch folder of a cairn process that is gone")
+        }
+        let url = staging.appendingPathComponent(StagingSweep.folderName(pid: LocalProcess.pid))
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])

@@ -16,6 +16,11 @@ Host header included, so SigV4 signatures stay valid. MODE_FILE is re-read per r
             name every part's ChecksumCRC32 as uploaded (else 400 InvalidRequest / InvalidPart)
   corrupt - once: flip one byte in the middle of the first UploadPart body on its way
   denied  - every request gets 403 AccessDenied
+  copy-lost - every CopyObject is carried out by moto and then the connection is closed
+            without an answer (the answer was lost after the copy happened)
+  copy-denied - every CopyObject gets 403 AccessDenied and is not carried out
+  create-lost - once: the first CreateMultipartUpload is carried out by moto and then the
+            connection is closed without an answer
   anything else - plain forwarding
   Modes combine with commas ("slow,part2").
 Every request line (plus x-amz-copy-source-range, if any) is appended to MODE_FILE.log, and the
@@ -122,6 +127,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             refusal = self.check_checksums(body, is_part)
             if refusal:
                 return self.reply(400, b"<Error><Code>%s</Code><Message>%s</Message></Error>" % refusal)
+        is_copy = self.command == "PUT" and self.headers.get("x-amz-copy-source") and not is_part
+        if "copy-denied" in modes and is_copy:
+            return self.reply(403, error % b"AccessDenied")
         if "redirect" in modes:
             return self.reply(301, error % b"PermanentRedirect", [("x-amz-bucket-region", "eu-west-1")])
         if "denied" in modes:
@@ -146,6 +154,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         data = response.read()
         if self.command == "POST" and re.search(r"[?&]uploads(=|&|$)", self.path):
             self.remember_upload(data)
+            if "create-lost" in modes and once("create-lost"):
+                return self.lose_answer(conn)
+        if "copy-lost" in modes and is_copy:
+            note(".fired", "copy-lost")
+            return self.lose_answer(conn)
         self.send_response(response.status)
         for name, value in response.getheaders():
             if name.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
@@ -161,6 +174,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         elif self.command != "HEAD":
             self.wfile.write(data)
         conn.close()
+
+    def lose_answer(self, conn):
+        """The request was carried out upstream; the client gets no answer at all."""
+        conn.close()
+        self.close_connection = True
+        self.connection.shutdown(2)
 
     def check_checksums(self, body, is_part):
         """S3's checks of additional checksums; (code, message) when S3 would refuse."""
