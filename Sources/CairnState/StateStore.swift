@@ -109,6 +109,11 @@ public final class StateStore: Sendable {
         try write { db in try backup.save(db) }
     }
 
+    /// Drops a backup's record: an attempt that was no backup at all (a configuration error).
+    public func forget(backupID: String) throws {
+        _ = try write { db in try BackupRecord.deleteOne(db, key: backupID) }
+    }
+
     public func backups(component: String? = nil, environment: String? = nil, limit: Int = 100) throws -> [BackupRecord] {
         try read { db in
             var request = BackupRecord.all()

@@ -56,12 +56,13 @@ struct KilledRunDebrisTests {
         try runCairn(arguments, config: temp.path("cairn.yaml"), in: temp.url)
     }
 
-    func start(_ arguments: [String]) throws -> Process {
+    /// The cairn binary running in the background, to be killed mid-run.
+    func start(_ arguments: [String], environment: [String: String]? = nil, in directory: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = TestPaths.cairnExecutable
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": temp.path("cairn.yaml").path]) { $1 }
-        process.currentDirectoryURL = temp.url
+        process.environment = environment ?? ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": temp.path("cairn.yaml").path]) { $1 }
+        process.currentDirectoryURL = directory ?? temp.url
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -187,6 +188,13 @@ struct KilledRunDebrisTests {
     }
 
     /// moto with the `stalled` pipeline, and `cairn run stalled` started against it.
+    /// The variables MotoCairn.cairn runs with: moto's keys and config, none of the operator's.
+    func motoEnvironment(_ s3: MotoCairn) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for name in MotoCairn.overridingVariables { environment[name] = nil }
+        return environment.merging(s3.awsEnvironment.merging(["CAIRN_CONFIG": s3.configFile.path, "HOME": s3.temp.url.path]) { $1 }) { $1 }
+    }
+
     func stalledOnMoto() throws -> (MotoCairn, Process) {
         let s3 = try MotoCairn("cairn-debris-s3")
         try s3.writeConfig(bucket: "cairn-test", """
@@ -201,17 +209,7 @@ struct KilledRunDebrisTests {
                   - verify: files
                   - publish: files
             """)
-        let process = Process()
-        process.executableURL = TestPaths.cairnExecutable
-        process.arguments = ["run", "stalled"]
-        var environment = ProcessInfo.processInfo.environment
-        for name in MotoCairn.overridingVariables { environment[name] = nil }
-        environment.merge(s3.awsEnvironment.merging(["CAIRN_CONFIG": s3.configFile.path, "HOME": s3.temp.url.path]) { $1 }) { $1 }
-        process.environment = environment
-        process.currentDirectoryURL = s3.temp.url
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try start(["run", "stalled"], environment: motoEnvironment(s3), in: s3.temp.url)
         return (s3, process)
     }
 
@@ -242,17 +240,7 @@ struct KilledRunDebrisTests {
               files: { plugin: directory, path: \(source.path) }
             """)
         try runShell("head -c 50331648 /dev/urandom > '\(source.appendingPathComponent("big.bin").path)'")
-        let process = Process()
-        process.executableURL = TestPaths.cairnExecutable
-        process.arguments = ["backup", "files"]
-        var environment = ProcessInfo.processInfo.environment
-        for name in MotoCairn.overridingVariables { environment[name] = nil }
-        environment.merge(s3.awsEnvironment.merging(["CAIRN_CONFIG": s3.configFile.path, "HOME": s3.temp.url.path]) { $1 }) { $1 }
-        process.environment = environment
-        process.currentDirectoryURL = s3.temp.url
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try start(["backup", "files"], environment: motoEnvironment(s3), in: s3.temp.url)
         let watcher = """
             import boto3, os, signal, sys, time
             s3 = boto3.client("s3", endpoint_url=sys.argv[2], region_name="us-east-1")
@@ -265,7 +253,7 @@ struct KilledRunDebrisTests {
                 time.sleep(0.02)
             """
         let watched = try runTool(["python3", "-c", watcher, String(process.processIdentifier), s3.moto.endpoint],
-                                  environment: environment, check: false)
+                                  environment: motoEnvironment(s3), check: false)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try #require(watched.text.contains("killed"), "no upload was seen open: \(watched.stderr)")

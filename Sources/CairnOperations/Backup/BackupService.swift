@@ -78,8 +78,8 @@ public struct BackupService {
             record.finishedAt = Date()
             record.error = describe(error)
             // A configuration error (a bucket that does not exist) is no failed backup: it must
-            // not count toward consecutive_failures.
-            if !ConfigurationFailure.describes(error) { try? state.record(record) }
+            // not count toward consecutive_failures, nor stay behind as a running attempt.
+            if ConfigurationFailure.describes(error) { try? state.forget(backupID: record.backupID) } else { try? state.record(record) }
             throw error
         }
     }
