@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CairnArchive
 import CairnCore
 import CairnTestSupport
 
@@ -144,6 +145,34 @@ struct DirectoryBackupTests {
         #expect(result.stderr.contains("changed while being read"))
         #expect(try archives() == before)  // the partial archive is gone, no temp file left
         #expect(try Data(contentsOf: latest) == latestBytes)
+    }
+
+    /// Peak resident memory of one `cairn` run, in KiB, as /usr/bin/time reports it.
+    func peakKiB(_ arguments: [String]) throws -> (result: ToolResult, kib: Int) {
+        let result = try runTool(["/usr/bin/time", "-f", "peak-kib=%M", TestPaths.cairnExecutable.path] + arguments, in: temp.url,
+                                 environment: ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": configFile.path]) { $1 },
+                                 check: false)
+        let line = try #require(result.stderr.split(separator: "\n").last { $0.hasPrefix("peak-kib=") })
+        return (result, try #require(Int(line.dropFirst("peak-kib=".count))))
+    }
+
+    @Test func verifyingKeepsAFixedAmountPerMemberWhateverTheNamesLength() throws {
+        // 8,000 folders with names of about 3,800 bytes: 30 MB of names, which verify once kept.
+        let id = "configs_20261126_190102"
+        let segment = String(repeating: "x", count: 249)
+        let deep = Array(repeating: segment, count: 15).joined(separator: "/")
+        let members = [dirMember(id)] + (0 ..< 8000).map { dirMember("\(id)/\(String(format: "%05d", $0))/\(deep)") }
+            + [fileMember("\(id)/backup_metadata.json", try testMetadata(id: id, files: []).encoded())]
+        let folder = store.appendingPathComponent("configs/test")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try pythonTarGz(members, to: folder.appendingPathComponent("\(id).tar.gz"))
+
+        let baseline = try peakKiB(["list", "configs"])
+        #expect(baseline.result.status == 0, "\(baseline.result.text)\(baseline.result.stderr)")
+        let verify = try peakKiB(["verify", "configs", "--backup", id])
+        #expect(verify.result.status == 0, "\(verify.result.text)\(verify.result.stderr)")
+        #expect(verify.result.text.contains("8000 directories"), "\(verify.result.text)")
+        #expect(verify.kib - baseline.kib < 12 << 10, "verify peaked at \(verify.kib) KiB, a listing at \(baseline.kib) KiB")
     }
 
     @Test func unknownNamesAndBadConfigAreUsageErrors() throws {
