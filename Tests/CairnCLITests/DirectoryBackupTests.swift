@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import CairnArchive
@@ -37,12 +38,14 @@ struct DirectoryBackupTests {
         try fm.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_600_000_000)], ofItemAtPath: root.appendingPathComponent("etc/empty").path)
     }
 
-    func writeConfig(storageRoot: URL? = nil, extra: String = "") throws {
+    /// `setting`: one more line of the component's settings.
+    func writeConfig(storageRoot: URL? = nil, setting: String = "", extra: String = "") throws {
         try writeFilesystemConfig(configFile, store: storageRoot ?? store, """
             components:
               configs:
                 plugin: directory
                 path: \(source.path)
+                \(setting)
             \(extra)
             """)
     }
@@ -106,6 +109,75 @@ struct DirectoryBackupTests {
                 == (restored[.modificationDate] as? Date)?.timeIntervalSince1970)
         let empty = try FileManager.default.attributesOfItem(atPath: target.appendingPathComponent("etc/empty").path)
         #expect((empty[.modificationDate] as? Date)?.timeIntervalSince1970 == 1_600_000_000)
+    }
+
+    func mode(_ url: URL) throws -> Int {
+        try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int)
+    }
+
+    @Test func aRestoreDropsSetuidAndSetgidUnlessTheOperatorKeepsThem() throws {
+        let fm = FileManager.default
+        let program = source.appendingPathComponent("etc/program")
+        try Data("#!/bin/sh\n".utf8).write(to: program)
+        try fm.setAttributes([.posixPermissions: 0o6777], ofItemAtPath: program.path)
+        let sticky = source.appendingPathComponent("etc/sticky-file")
+        try Data("s".utf8).write(to: sticky)
+        try fm.setAttributes([.posixPermissions: 0o1644], ofItemAtPath: sticky.path)
+        let shared = source.appendingPathComponent("etc/shared")
+        try fm.createDirectory(at: shared, withIntermediateDirectories: true)
+        try fm.setAttributes([.posixPermissions: 0o3775], ofItemAtPath: shared.path)
+        #expect(try mode(program) == 0o6777)
+        #expect(try cairn(["backup", "configs"]).status == 0)
+
+        let dropped = temp.path("dropped")
+        let restore = try cairn(["restore", "configs", "--backup", "latest", "--target", dropped.path])
+        #expect(restore.status == 0, "\(restore.text)\(restore.stderr)")
+        #expect(try mode(dropped.appendingPathComponent("etc/program")) == 0o777)
+        #expect(try mode(dropped.appendingPathComponent("etc/sticky-file")) == 0o644)
+        #expect(try mode(dropped.appendingPathComponent("etc/shared")) == 0o1775, "a folder keeps its sticky bit")
+        #expect(restore.text.contains("dropped the setuid/setgid/sticky bits of 3 entries"), "\(restore.text)")
+        #expect(restore.text.contains("set keep_special_modes: true to restore them"), "\(restore.text)")
+
+        try writeConfig(setting: "keep_special_modes: true")
+        let kept = temp.path("kept")
+        let keep = try cairn(["restore", "configs", "--backup", "latest", "--target", kept.path])
+        #expect(keep.status == 0, "\(keep.text)\(keep.stderr)")
+        #expect(try mode(kept.appendingPathComponent("etc/program")) == 0o6777)
+        #expect(try mode(kept.appendingPathComponent("etc/sticky-file")) == 0o1644)
+        #expect(try mode(kept.appendingPathComponent("etc/shared")) == 0o3775)
+        #expect(!keep.text.contains("dropped the setuid"), "\(keep.text)")
+
+        try writeConfig(setting: "keep_special_modes: maybe")
+        let bad = try cairn(["restore", "configs", "--backup", "latest", "--target", temp.path("bad").path])
+        #expect(bad.status != 0)
+        #expect((bad.text + bad.stderr).contains("keep_special_modes"), "\(bad.text)\(bad.stderr)")
+    }
+
+    @Test func aRestoreThatFailsPartWayRemovesWhatItWrote() throws {
+        // Verify passes this archive, but 'a' is a file after 'a/b.txt' made it a folder: the
+        // restore fails at its third file, after writing two.
+        let id = "configs_20261126_190102"
+        let one = Data("one".utf8), two = Data("two".utf8), three = Data("three".utf8)
+        let records = [("a/b.txt", one), ("c.txt", two), ("a", three)].map { name, data in
+            FileRecord(path: name, size: Int64(data.count), sha256: SHA256.hash(data: data).hexString, mode: 0o644, mtime: 1_700_000_000)
+        }
+        let folder = store.appendingPathComponent("configs/test")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try pythonTarGz([dirMember(id), fileMember("\(id)/a/b.txt", one), fileMember("\(id)/c.txt", two), fileMember("\(id)/a", three),
+                         fileMember("\(id)/backup_metadata.json", try testMetadata(id: id, files: records).encoded())],
+                        to: folder.appendingPathComponent("\(id).tar.gz"))
+        #expect(try cairn(["verify", "configs", "--backup", id]).status == 0)
+
+        let target = temp.path("parent/half")
+        let failed = try cairn(["restore", "configs", "--backup", id, "--target", target.path])
+        #expect(failed.status == 1, "\(failed.text)\(failed.stderr)")
+        #expect(failed.stderr.contains("cannot create file 'a' in restore target"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target.path), "the failed restore left \(target.path)")
+
+        // A target that existed (empty) stays, and stays empty.
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        #expect(try cairn(["restore", "configs", "--backup", id, "--target", target.path]).status == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target.path).isEmpty)
     }
 
     @Test func aComponentRefusingItsSourceLeavesNoArchiveAndKeepsLatest() throws {
