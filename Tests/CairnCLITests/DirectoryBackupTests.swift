@@ -40,12 +40,12 @@ struct DirectoryBackupTests {
 
     /// `setting`: one more line of the component's settings.
     func writeConfig(storageRoot: URL? = nil, setting: String = "", extra: String = "") throws {
+        let more = setting.isEmpty ? "" : "\n    \(setting)"
         try writeFilesystemConfig(configFile, store: storageRoot ?? store, """
             components:
               configs:
                 plugin: directory
-                path: \(source.path)
-                \(setting)
+                path: \(source.path)\(more)
             \(extra)
             """)
     }
