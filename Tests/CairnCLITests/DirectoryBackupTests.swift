@@ -180,6 +180,32 @@ struct DirectoryBackupTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: target.path).isEmpty)
     }
 
+    @Test func verifyAndRestoreRefuseTheSameHostileArchivesWithTheSameReason() throws {
+        let folder = store.appendingPathComponent("configs/test")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let data = Data("x".utf8)
+        let long = (0 ..< 300).map { _ in String(repeating: "p", count: 199) }.joined(separator: "/")   // 60 KiB
+        let cases: [(id: String, name: String, global: [String: String], reason: String)] = [
+            ("configs_20261126_190103", long, [:], "more than the 4095 bytes a restore can create (PATH_MAX)"),
+            ("configs_20261126_190104", "a.txt", ["path": "elsewhere/a.txt"], "a pax global header sets 'path'"),
+        ]
+        for item in cases {
+            let record = FileRecord(path: item.name, size: 1, sha256: SHA256.hash(data: data).hexString, mode: 0o644, mtime: 1_700_000_000)
+            try pythonTarGz([dirMember(item.id), fileMember("\(item.id)/\(item.name)", data),
+                             fileMember("\(item.id)/backup_metadata.json", try testMetadata(id: item.id, files: [record]).encoded())],
+                            to: folder.appendingPathComponent("\(item.id).tar.gz"), globalHeaders: item.global)
+            let verify = try cairn(["verify", "configs", "--backup", item.id])
+            #expect(verify.status == 1, "\(verify.text)\(verify.stderr)")
+            #expect(verify.text.contains(item.reason), "\(verify.text)")
+            let target = temp.path("hostile-\(item.id)")
+            let restore = try cairn(["restore", "configs", "--backup", item.id, "--target", target.path])
+            #expect(restore.status == 1, "\(restore.text)\(restore.stderr)")
+            #expect(restore.stderr.contains("refusing to restore configs/test/\(item.id).tar.gz: the archive is damaged"), "\(restore.stderr)")
+            #expect(restore.stderr.contains(item.reason), "\(restore.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: target.path))
+        }
+    }
+
     @Test func aComponentRefusingItsSourceLeavesNoArchiveAndKeepsLatest() throws {
         #expect(try cairn(["backup", "configs"]).status == 0)
         let before = try archives()
