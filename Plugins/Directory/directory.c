@@ -52,6 +52,19 @@ static cairn_status read_symlinks(dir_instance *inst, const cairn_error *err) {
     return CAIRN_OK;
 }
 
+static cairn_status read_keep_special_modes(dir_instance *inst, const cairn_error *err) {
+    const char *value = inst->host->config_get(inst->host->host_ctx, "keep_special_modes");
+    if (value == NULL || strcmp(value, "false") == 0) {
+        inst->keep_special_modes = 0;
+    } else if (strcmp(value, "true") == 0) {
+        inst->keep_special_modes = 1;
+    } else {
+        return cairn_fail(err, CAIRN_INVALID,
+                          "setting 'keep_special_modes' must be true or false, not '%s'", value);
+    }
+    return CAIRN_OK;
+}
+
 static void dir_close(void *instance) {
     dir_instance *inst = instance;
     if (inst == NULL) return;
@@ -72,6 +85,7 @@ static cairn_status dir_open(const cairn_host_api *host, void **instance, const 
     cairn_status status = read_path(inst, err);
     if (status == CAIRN_OK) status = read_exclude(inst, err);
     if (status == CAIRN_OK) status = read_symlinks(inst, err);
+    if (status == CAIRN_OK) status = read_keep_special_modes(inst, err);
     if (status != CAIRN_OK) {
         dir_close(inst);
         return status;

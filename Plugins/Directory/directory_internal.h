@@ -40,6 +40,7 @@ typedef struct dir_instance {
     char *path;          /* the `path` setting, as configured */
     exclude_list exclude;
     int skip_symlinks;   /* symlinks: skip (1) or refuse (0) */
+    int keep_special_modes; /* restore setuid/setgid/sticky bits (1) or drop them (0) */
 } dir_instance;
 
 /* ---- JSON and text helpers (json.c) -------------------------------------------------------- */

@@ -6,6 +6,10 @@
  * symlink or outside the target. Directories stay 0700 while they are filled; their real mode and
  * mtime are applied at the end, deepest first (writing a child would otherwise bump the parent's
  * mtime, and a read-only mode would block the children).
+ *
+ * Setuid and setgid bits (and the sticky bit of files) are dropped unless the operator sets
+ * keep_special_modes. A restore that fails part-way removes everything it wrote: the target was
+ * empty or new when it began, so all that is in it is the restore's own, half-done work.
  */
 #include "directory_internal.h"
 
@@ -35,6 +39,9 @@ typedef struct restore_state {
     size_t fixup_count, fixup_cap, implicit_count;
     uint8_t *buffer;
     uint64_t files, directories, bytes;
+    int created_target;       /* the target did not exist: remove it too on failure */
+    uint64_t special_dropped; /* entries whose setuid/setgid/sticky bits were dropped */
+    char first_special[256];
 } restore_state;
 
 /* ---- the target directory ------------------------------------------------------------------ */
@@ -71,7 +78,9 @@ static int dir_is_empty(int fd, int *empty) {
 
 static cairn_status create_target(restore_state *r) {
     struct stat st;
-    if (stat(r->target, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    int found = stat(r->target, &st) == 0;
+    r->created_target = !found && errno == ENOENT;
+    if (found && !S_ISDIR(st.st_mode)) {
         return cairn_fail(r->err, CAIRN_INVALID,
                           "restore target '%s' exists and is not a directory; choose an empty or "
                           "new directory", r->target);
@@ -101,6 +110,23 @@ static cairn_status open_target(restore_state *r) {
                           r->target);
     }
     return CAIRN_OK;
+}
+
+/* ---- modes --------------------------------------------------------------------------------- */
+
+/* The permission bits to apply to `rel`: without keep_special_modes, setuid and setgid are dropped
+ * (and the sticky bit of a file, which means nothing there), so a restored tree holds no program
+ * that runs as its owner or group. */
+static uint32_t restored_mode(restore_state *r, const char *rel, size_t len, uint32_t mode,
+                              int is_dir) {
+    mode &= 07777;
+    uint32_t drop = (uint32_t)(S_ISUID | S_ISGID) | (is_dir ? 0u : (uint32_t)S_ISVTX);
+    if (r->inst->keep_special_modes || (mode & drop) == 0) return mode;
+    if (r->special_dropped++ == 0) {
+        snprintf(r->first_special, sizeof r->first_special, "'%.*s' (%04o)",
+                 (int)(len < 200 ? len : 200), rel, (unsigned)mode);
+    }
+    return mode & ~drop;
 }
 
 /* ---- directories --------------------------------------------------------------------------- */
@@ -194,7 +220,8 @@ static int restore_directory(restore_state *r, const cairn_entry *entry) {
         if (!usable) rc = fail_at(r, e, "create directory", entry->path, strlen(entry->path));
     }
     close(parent);
-    if (rc == 0) rc = push_fixup(r, entry->path, strlen(entry->path), entry->mode & 07777,
+    size_t len = strlen(entry->path);
+    if (rc == 0) rc = push_fixup(r, entry->path, len, restored_mode(r, entry->path, len, entry->mode, 1),
                                  entry->mtime, 0);
     if (rc == 0) r->directories++;
     return rc;
@@ -260,7 +287,8 @@ static int finish_file(restore_state *r, int fd, const cairn_entry *entry, int64
     }
     /* The mode is set after writing: data written to a setuid file would clear the bit. */
     struct timespec times[2] = {{0, UTIME_OMIT}, {(time_t)entry->mtime, 0}};
-    if (fchmod(fd, (mode_t)(entry->mode & 07777)) != 0 || futimens(fd, times) != 0) {
+    mode_t mode = (mode_t)restored_mode(r, entry->path, strlen(entry->path), entry->mode, 0);
+    if (fchmod(fd, mode) != 0 || futimens(fd, times) != 0) {
         return fail_at(r, errno, "set mode and time of file", entry->path, strlen(entry->path));
     }
     return 0;
@@ -323,9 +351,66 @@ static int report_restored(const cairn_report *report, const restore_state *r) {
              "{\"files\":%" PRIu64 ",\"directories\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", r->files,
              r->directories, r->bytes);
     if (report == NULL || report->check == NULL) return 0;
-    return report_check(report, "restored", CAIRN_CHECK_PASS, detail,
-                        "restored %" PRIu64 " files, %" PRIu64 " directories, %" PRIu64
-                        " bytes into '%s'", r->files, r->directories, r->bytes, r->target);
+    int rc = report_check(report, "restored", CAIRN_CHECK_PASS, detail,
+                          "restored %" PRIu64 " files, %" PRIu64 " directories, %" PRIu64
+                          " bytes into '%s'", r->files, r->directories, r->bytes, r->target);
+    if (rc != 0 || r->special_dropped == 0) return rc;
+    snprintf(detail, sizeof detail, "{\"entries\":%" PRIu64 "}", r->special_dropped);
+    return report_check(report, "special_modes", CAIRN_CHECK_WARN, detail,
+                        "dropped the setuid/setgid/sticky bits of %" PRIu64 " entries (the first: "
+                        "%s); set keep_special_modes: true to restore them",
+                        r->special_dropped, r->first_special);
+}
+
+/* ---- cleanup ------------------------------------------------------------------------------- */
+
+/* One pass over the directory `fd`, removing what it holds without following symlinks; returns
+ * how many entries it removed (entries removed while reading may hide others: the caller
+ * repeats). Sets *left when something could not be removed. */
+static int remove_pass(int fd, int *left) {
+    int copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = copy >= 0 ? fdopendir(copy) : NULL;
+    if (dir == NULL) {
+        if (copy >= 0) close(copy);
+        *left = 1;
+        return 0;
+    }
+    int removed = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+        struct stat st;
+        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            int child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child >= 0) {
+                (void)fchmod(child, 0700); /* a restored read-only mode would block removal */
+                while (remove_pass(child, left) > 0) {}
+                close(child);
+            }
+        }
+        if (unlinkat(fd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0) removed++;
+    }
+    closedir(dir);
+    return removed;
+}
+
+/* Undoes a restore that failed part-way, and logs what could not be undone. */
+static void remove_restored(restore_state *r) {
+    int left = 0;
+    while (remove_pass(r->target_fd, &left) > 0) {}
+    int empty = 0;
+    if (dir_is_empty(r->target_fd, &empty) != 0 || !empty) left = 1;
+    if (!left && r->created_target && rmdir(r->target) != 0) left = 1;
+    const cairn_host_api *host = r->inst->host;
+    if (left && host != NULL && host->log != NULL) {
+        char message[DIR_PATH_MAX + 128];
+        snprintf(message, sizeof message,
+                 "the failed restore could not remove all it wrote into '%s': remove it by hand",
+                 r->target);
+        host->log(host->host_ctx, CAIRN_LOG_WARNING, message);
+    }
 }
 
 cairn_status dir_restore(void *instance, const cairn_restore_request *request,
@@ -346,12 +431,14 @@ cairn_status dir_restore(void *instance, const cairn_restore_request *request,
     r.target = request->target;
     r.target_fd = -1;
     int rc = open_target(&r);
+    int opened = rc == 0; /* the target is ours to clean: it was empty or new */
     if (rc == 0) {
         r.buffer = malloc(DIR_CHUNK_SIZE);
         rc = r.buffer != NULL ? restore_all(&r)
                               : (int)cairn_fail(err, CAIRN_ERROR, "out of memory restoring");
     }
     if (rc == 0) rc = report_restored(report, &r);
+    if (rc != 0 && opened) remove_restored(&r);
     for (size_t i = 0; i < r.fixup_count; i++) free(r.fixups[i].rel);
     free(r.fixups);
     free(r.buffer);

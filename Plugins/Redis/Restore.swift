@@ -106,43 +106,84 @@ enum Files {
         RedisError(CAIRN_UNSUPPORTED, "the backup's RDB version \(version) is newer than the local redis-server \(local.version) can load (up to RDB version \(local.rdb)); restore with a newer Redis")
     }
 
-    /// Writes every entry under `root`. With `newest`, an RDB whose header names a newer version
-    /// stops the extraction at its first chunk.
+    /// Writes every entry under `root`, refusing on the spot what the plugin never writes
+    /// (BackupContents) and an RDB that fails validation, which runs on the bytes as they are
+    /// written; a stray AOF file is found once the manifest has been read. With `newest`, an RDB
+    /// whose header names a newer version stops the extraction at its first chunk. The caller
+    /// removes what was written when this throws.
     static func extract(_ source: EntrySource, into root: String, host: PluginHost, newest: (version: String, rdb: Int)? = nil) throws(RedisError) -> Written {
         var written = Written()
+        var contents = BackupContents()
+        var manifestBytes: [UInt8]?
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
         defer { buffer.deallocate() }
         while let entry = try source.next() {
             let relative = try safe(entry.path)
+            if let why = contents.admit(relative, directory: entry.directory) {
+                throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(why); a Redis backup holds only dump.rdb and the AOF folder its manifest describes")
+            }
             let path = root + "/" + relative
             if entry.directory {
                 if mkdir(path, 0o755) != 0 && errno != EEXIST { throw RedisError(errno: errno, "cannot create \(path)") }
-                if !relative.contains("/") { written.aofDir = relative }
                 continue
             }
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(entry.mode & 0o777 | 0o600))
             guard fd >= 0 else { throw RedisError(errno: errno, "cannot create \(path)") }
             defer { close(fd) }
+            let isRDB = relative.hasSuffix(".rdb")
+            let isManifest = relative == contents.manifest
             var tail = CRCTail()
-            while true {
+            var captured: [UInt8] = []
+            var bytes: Int64 = 0
+            // Each chunk is written as it is read; the validator reads through this.
+            let copy: RDBValidator.ReadChunk = { raw throws(RedisError) in
                 try host.checkCancelled()
-                let n = try source.read(buffer)
-                if n == 0 { break }
-                let data = UnsafeRawBufferPointer(rebasing: buffer[..<n])
-                if relative == "dump.rdb" || relative.hasSuffix(".base.rdb") {
+                let n = try source.read(raw)
+                guard n > 0 else { return 0 }
+                let data = UnsafeRawBufferPointer(rebasing: raw[..<n])
+                if isRDB {
                     tail.feed(data)
                     if let newest, let version = tail.rdbVersion, version > newest.rdb { throw tooNew(version, newest) }
                 }
+                if isManifest {
+                    captured += data
+                    if captured.count > 16 << 20 { throw RedisError(CAIRN_CORRUPT, "\(relative) is larger than 16 MiB: not an AOF manifest") }
+                }
                 let code = writeAll(fd, data)
                 if code != 0 { throw RedisError(errno: code, "writing \(path)") }
-                written.bytes += Int64(n)
+                bytes += Int64(n)
+                return n
+            }
+            if isRDB {
+                let result = try RDBValidator.validate(relative, read: copy)
+                if let failed = result.findings.first(where: { $0.status == CAIRN_CHECK_FAIL }) {
+                    throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(failed.message)")
+                }
+            } else {
+                while try copy(buffer) > 0 {}
             }
             guard fsync(fd) == 0 else { throw RedisError(errno: errno, "flushing \(path)") }
             written.files += 1
+            written.bytes += bytes
+            if isManifest { manifestBytes = captured }
             if relative == "dump.rdb" { written.hasRDB = true; written.rdbVersion = tail.rdbVersion }
             else if written.rdbVersion == nil, relative.hasSuffix(".base.rdb") { written.rdbVersion = tail.rdbVersion }
-            if let slash = relative.firstIndex(of: "/"), relative.hasSuffix(".manifest") { written.aofDir = String(relative[..<slash]) }
         }
+        var items: [AOFManifest.Item]?
+        if let manifest = contents.manifest, let bytes = manifestBytes {
+            switch AOFManifest.parse(bytes) {
+            case .success(let parsed): items = parsed
+            case .failure(let problem): throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(manifest): \(problem.message)")
+            }
+            let missing = (items ?? []).map(\.file).filter { !contents.aofFiles.contains($0) }
+            if !missing.isEmpty {
+                throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(manifest) lists files the backup does not hold: \(BackupContents.sample(missing))")
+            }
+        }
+        if let problem = contents.problem(listed: items) {
+            throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(problem)")
+        }
+        written.aofDir = contents.manifest == nil ? nil : contents.aofDir
         return written
     }
 

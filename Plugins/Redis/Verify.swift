@@ -3,16 +3,23 @@ import CairnPluginSupport
 import Glibc
 
 extension RedisComponent {
-    /// Validates a stored backup: every RDB (dump.rdb and AOF base files) by walk and CRC64, and
-    /// the AOF manifest against the files the archive holds.
+    /// Validates a stored backup: it holds only what the plugin writes (BackupContents), every RDB
+    /// (dump.rdb and AOF base files) passes the walk and CRC64, and the AOF manifest agrees with
+    /// the files the archive holds.
     func verify(source: EntrySource, report: CheckReport) throws(RedisError) {
-        var names: Set<String> = []
-        var manifests: [(path: String, bytes: [UInt8])] = []
-        var sawRDB = false
+        var contents = BackupContents()
+        var foreign: [String] = []
+        var foreignCount = 0
+        var manifestBytes: [UInt8]?
         while let entry = try source.next() {
-            names.insert(entry.path)
-            if entry.directory { continue }
             try host.checkCancelled()
+            if let why = contents.admit(entry.path, directory: entry.directory) {
+                // Counted, not kept: memory stays small whatever the archive holds.
+                foreignCount += 1
+                if foreign.count < 5 { foreign.append(why) }
+                continue
+            }
+            if entry.directory { continue }
             if entry.path.hasSuffix(".rdb") {
                 let result = try RDBValidator.validate(entry.path) { buffer throws(RedisError) in try source.read(buffer) }
                 let prefix = entry.path == "dump.rdb" ? "" : "aof.base."
@@ -21,30 +28,36 @@ extension RedisComponent {
                     finding.name = prefix + finding.name
                     try report.add(finding)
                 }
-                if entry.path == "dump.rdb" { sawRDB = true }
-            } else if entry.path.hasSuffix(".manifest") {
-                manifests.append((entry.path, try source.readAll(limit: 16 << 20, what: entry.path)))
+            } else if entry.path == contents.manifest {
+                manifestBytes = try source.readAll(limit: 16 << 20, what: entry.path)
             }
         }
-        for manifest in manifests {
-            let folder = manifest.path.split(separator: "/").dropLast().joined(separator: "/")
-            switch AOFManifest.parse(manifest.bytes) {
+        if foreignCount > 0 {
+            try report.add("redis.contents", CAIRN_CHECK_FAIL,
+                           "the backup holds \(foreignCount) \(foreignCount == 1 ? "entry" : "entries") the Redis plugin never writes, which restore refuses: "
+                           + BackupContents.sample(foreign, total: foreignCount))
+        }
+        var items: [AOFManifest.Item]?
+        if let manifest = contents.manifest, let bytes = manifestBytes {
+            let folder = contents.aofDir ?? ""
+            switch AOFManifest.parse(bytes) {
             case .failure(let problem):
-                try report.add("aof.manifest", CAIRN_CHECK_FAIL, "\(manifest.path): \(problem.message)")
-            case .success(let items):
-                let missing = items.map { folder.isEmpty ? $0.file : folder + "/" + $0.file }.filter { !names.contains($0) }
+                try report.add("aof.manifest", CAIRN_CHECK_FAIL, "\(manifest): \(problem.message)")
+            case .success(let parsed):
+                items = parsed
+                let missing = parsed.map(\.file).filter { !contents.aofFiles.contains($0) }.map { folder + "/" + $0 }
                 if missing.isEmpty {
                     try report.add("aof.manifest", CAIRN_CHECK_PASS,
-                                   "\(manifest.path) lists \(items.count) files, all in the backup",
-                                   detail: "{\"files\":[\(items.map { JSONText.quote($0.file) }.joined(separator: ","))]}")
+                                   "\(manifest) lists \(parsed.count) files, all in the backup",
+                                   detail: "{\"files\":[\(parsed.map { JSONText.quote($0.file) }.joined(separator: ","))]}")
                 } else {
                     try report.add("aof.manifest", CAIRN_CHECK_FAIL,
-                                   "\(manifest.path) lists files the backup does not hold: \(missing.joined(separator: ", "))")
+                                   "\(manifest) lists files the backup does not hold: \(missing.joined(separator: ", "))")
                 }
             }
         }
-        if !sawRDB && manifests.isEmpty {
-            try report.add("redis.contents", CAIRN_CHECK_FAIL, "the backup holds neither dump.rdb nor an AOF manifest")
+        if let problem = contents.problem(listed: items) {
+            try report.add("redis.contents", CAIRN_CHECK_FAIL, problem)
         }
     }
 }

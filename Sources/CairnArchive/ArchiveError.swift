@@ -27,7 +27,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case wrongBackupID(expected: String, found: String)
     /// Listed in backup_metadata.json but not in the archive.
     case missingFile(String)
-    /// In the archive but not listed in backup_metadata.json.
+    /// In the archive but not listed in backup_metadata.json; only its place is known (the
+    /// verifier keeps hashes of names, not names).
     case unlistedFile(String)
     case duplicateMember(String)
     case multipleTopLevel([String])
@@ -42,7 +43,7 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .invalidPath(let path, let reason):
-            return "invalid archive path '\(path)': \(reason)"
+            return "invalid archive path '\(ArchivePath.shown(path))': \(reason)"
         case .sizeMismatch(let path, let declared, let actual):
             return "'\(path)': declared \(declared) bytes, got \(actual): the file changed while being read; "
                 + "stop writes to it during the backup or back it up with unknown size (spooled)"
@@ -69,10 +70,11 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
             return "backup id is '\(found)', expected '\(expected)'"
         case .missingFile(let path):
             return "'\(path)' is listed in \(BackupMetadata.fileName) but not present in the archive"
-        case .unlistedFile(let path):
-            return "'\(path)' is in the archive but not listed in \(BackupMetadata.fileName)"
+        case .unlistedFile(let place):
+            return "the archive holds a file that \(BackupMetadata.fileName) does not list: \(place); "
+                + "`tar -tzvf` shows the members in this order"
         case .duplicateMember(let path):
-            return "'\(path)' occurs more than once in the archive"
+            return "'\(ArchivePath.shown(path))' occurs more than once in the archive"
         case .multipleTopLevel(let names):
             return "archive has \(names.count) top-level entries (\(names.joined(separator: ", "))); "
                 + "a backup has exactly one folder named after its id"

@@ -62,14 +62,13 @@ public final class ArchiveReader {
         currentPath = nil
         hasher = nil
 
-        var pax: [String: String] = [:]
-        var longName: String?
+        var headers = MemberHeaders()
         while true {
             let headerOffset = uncompressedBytesRead
             let n = try readBlock()
             if n == 0 {
                 throw ArchiveError.truncated("no end-of-archive blocks at uncompressed offset \(headerOffset)"
-                                             + (previous.map { " (after '\($0)')" } ?? ""))
+                                             + (previous.map { " (after '\(ArchivePath.shown($0))')" } ?? ""))
             }
             if n < Self.blockSize {
                 throw ArchiveError.truncated("the header at uncompressed offset \(headerOffset) is cut after \(n) bytes")
@@ -81,7 +80,7 @@ public final class ArchiveReader {
             }
             guard block.hasValidChecksum else {
                 throw ArchiveError.corruptTar(offset: headerOffset, "header checksum mismatch: not a tar header, or damaged"
-                                              + (previous.map { " (after '\($0)')" } ?? ""))
+                                              + (previous.map { " (after '\(ArchivePath.shown($0))')" } ?? ""))
             }
             guard let headerSize = block.size else {
                 throw ArchiveError.corruptTar(offset: headerOffset, "invalid size field")
@@ -92,8 +91,9 @@ public final class ArchiveReader {
                 switch PaxRecords.parse(data) {
                 case .success(let records):
                     if block.typeflag == UInt8(ascii: "x") {
-                        pax.merge(records) { $1 }
+                        try headers.addPax(records, offset: headerOffset)
                     } else {
+                        try MemberHeaders.checkGlobal(records, offset: headerOffset)
                         globalPax.merge(records) { $1 }
                     }
                 case .failure(let failure):
@@ -103,7 +103,7 @@ public final class ArchiveReader {
                 continue
             case UInt8(ascii: "L"):
                 let data = try readMetadataBlock(size: headerSize, limit: Self.maxLongName, offset: headerOffset)
-                longName = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
+                try headers.addLongName(String(decoding: data.prefix { $0 != 0 }, as: UTF8.self), offset: headerOffset)
                 continue
             case UInt8(ascii: "K"):
                 _ = try readMetadataBlock(size: headerSize, limit: Self.maxLongName, offset: headerOffset)
@@ -112,9 +112,8 @@ public final class ArchiveReader {
                 break
             }
 
-            // A global "path" or "size" would apply to every member, which no real writer
-            // means; only local records and a global mtime are honoured.
-            var path = pax["path"] ?? longName ?? block.name
+            let pax = headers.pax
+            var path = pax["path"] ?? headers.longName ?? block.name
             let size = try pax["size"].map { value -> Int64 in
                 guard let size = Int64(value), size >= 0 else {
                     throw ArchiveError.corruptTar(offset: headerOffset, "invalid pax size '\(value)'")
@@ -146,6 +145,14 @@ public final class ArchiveReader {
             if kind == .directory {
                 while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
                 currentPath = path
+                // GNU tar does not skip a directory's data as Cairn would: it reads it as headers.
+                guard size == 0 else {
+                    throw ArchiveError.corruptTar(offset: headerOffset, "directory '\(ArchivePath.shown(path))' declares \(size) bytes of data; directories hold none")
+                }
+            }
+            // Every reader (verify, a component's validation, restore) refuses the same names.
+            if let problem = ArchivePath.problem(path) { throw ArchiveError.invalidPath(path, reason: problem) }
+            if kind == .directory {
                 let entry = ArchiveEntry(path: path, kind: .directory, mode: mode, mtime: mtime, size: 0)
                 try observer?.entry(entry)
                 return entry
@@ -176,10 +183,11 @@ public final class ArchiveReader {
     // MARK: - Internals
 
     private func completeFile() throws {
-        guard let digest = hasher?.finalize().hexString, let path = currentPath else { return }
+        guard let hash = hasher?.finalize(), let path = currentPath else { return }
         hasher = nil
+        let digest = hash.hexString
         lastDigest = (sha256: digest, size: currentSize)
-        observer?.file(path, sha256: digest, size: currentSize)
+        observer?.file(path, digest: hash, size: currentSize)
         if let expected = expectedFiles?[path], expected.sha256 != digest || expected.size != currentSize {
             throw ArchiveError.checksumMismatch(path: path, expected: expected.sha256, actual: digest)
         }

@@ -7,7 +7,8 @@ public enum ArchiveVerifier {
     public static let maxMetadataSize = 64 << 20
 
     /// Reads the whole archive once: exactly one top-level folder; every member inside it;
-    /// safe names; backup_metadata.json is the last member, valid JSON of BackupMetadata, whose
+    /// safe names (ArchivePath) and headers GNU tar reads the same way (MemberHeaders);
+    /// backup_metadata.json is the last member, valid JSON of BackupMetadata, whose
     /// backup_id equals the folder name (and expectedBackupID when given); every file listed
     /// in metadata.files is present with the same size and SHA-256, no file is present that is
     /// not listed; the gzip stream and tar structure are complete (a truncated archive is an
@@ -25,7 +26,7 @@ public enum ArchiveVerifier {
         guard let metadataText, let rootFolder = check.rootFolder else { throw ArchiveError.missingMetadata }
         let metadata = try decodeMetadata(metadataText)
         try check.finish(metadata, expectedBackupID: expectedBackupID)
-        return VerifiedArchive(metadata: metadata, rootFolder: rootFolder,
+        return VerifiedArchive(metadata: metadata, metadataText: String(decoding: metadataText, as: UTF8.self), rootFolder: rootFolder,
                                compressedBytes: reader.compressedBytesRead,
                                uncompressedBytes: reader.uncompressedBytesRead)
     }

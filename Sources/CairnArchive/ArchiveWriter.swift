@@ -67,7 +67,10 @@ public final class ArchiveWriter {
         if let open = current {
             throw ArchiveError.invalidState("begin('\(entry.path)') while '\(open.entry.path)' is open; call end() first")
         }
-        if let problem = ArchivePath.problem(entry.path) { throw ArchiveError.invalidPath(entry.path, reason: problem) }
+        // The name as readers will see it, inside the backup folder, must fit the same limits.
+        if let problem = ArchivePath.problem(entry.path) ?? ArchivePath.problem("\(rootFolder)/\(entry.path)") {
+            throw ArchiveError.invalidPath(entry.path, reason: problem)
+        }
         if entry.path == BackupMetadata.fileName {
             throw ArchiveError.invalidPath(entry.path, reason: "reserved for the metadata that finish() writes")
         }

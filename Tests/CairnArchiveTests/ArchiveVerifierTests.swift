@@ -129,7 +129,11 @@ struct ArchiveVerifierTests {
         let a = Data("a".utf8)
         try pythonTarGz([dirMember(Self.id), fileMember("\(Self.id)/a.txt", a), fileMember("\(Self.id)/extra.txt", a),
                          fileMember("\(Self.id)/backup_metadata.json", try metadataJSON(listing: [("a.txt", a)]))], to: url)
-        #expect(verifyError(url) == .unlistedFile("\(Self.id)/extra.txt"))
+        // Only hashes of the names are kept: the file is named by its place, as tar -t lists it.
+        guard case .unlistedFile(let place) = verifyError(url) else { Issue.record("expected unlistedFile"); return }
+        #expect(place == "member 3 in archive order (1 bytes, SHA-256 \(SHA256.hash(data: a).hexString))", "\(place)")
+        let listing = try runTool(["tar", "-tzf", url.path]).text.split(separator: "\n")
+        #expect(listing[2] == "\(Self.id)/extra.txt")
     }
 
     @Test func listedFileWithDifferentContent() throws {
@@ -189,6 +193,101 @@ struct ArchiveVerifierTests {
                         to: url)
         #expect(verifyError(url) == .wrongBackupID(expected: Self.id, found: "other"))
         #expect(verifyError(try goodArchive(), expectedBackupID: "db_x") == .wrongBackupID(expected: "db_x", found: Self.id))
+    }
+
+    // MARK: - Headers GNU tar reads differently, names a restore cannot create
+
+    /// The error every reader gives, verify's and the one a restore streams through.
+    private func readError(_ url: URL) -> ArchiveError? {
+        archiveError { _ = try readAllEntries(try FileByteSource(path: url.path)) }
+    }
+
+    @Test func aGlobalHeaderThatRenamesMembersIsRefusedByVerifyAndRestore() throws {
+        let temp = try TemporaryDirectory()
+        let url = temp.path("g.tgz")
+        let file = TestData.text(100, seed: 36)
+        let members = [dirMember(Self.id), fileMember("\(Self.id)/a.txt", file),
+                       fileMember("\(Self.id)/backup_metadata.json", try metadataJSON(listing: [("a.txt", file)]))]
+        try pythonTarGz(members, to: url, globalHeaders: ["path": "elsewhere/escaped.txt"])
+        // GNU tar gives every member the global name: none of what Cairn would read is extracted.
+        let listing = try runTool(["tar", "-tzf", url.path]).text.split(separator: "\n").map(String.init)
+        #expect(listing == Array(repeating: "elsewhere/escaped.txt", count: 3), "\(listing)")
+        for error in [verifyError(url), readError(url)] {
+            guard case .corruptTar(_, let message) = error else { Issue.record("expected corruptTar, got \(String(describing: error))"); continue }
+            #expect(message.contains("a pax global header sets 'path', which GNU tar applies to every member that follows"), "\(message)")
+        }
+
+        // size too; and a global header that changes nothing about the members is read as before.
+        try pythonTarGz(members, to: url, globalHeaders: ["size": "1", "comment": "x"])
+        guard case .corruptTar(_, let message) = verifyError(url) else { Issue.record("expected corruptTar"); return }
+        #expect(message.contains("sets 'size'") && !message.contains("'comment'"), "\(message)")
+        try pythonTarGz(members, to: url, globalHeaders: ["comment": "made elsewhere", "mtime": "1600000000"])
+        #expect(verifyError(url) == nil)
+        #expect(try readAllEntries(try FileByteSource(path: url.path))[1].entry.mtime == 1_600_000_000)
+    }
+
+    @Test func twoPaxHeadersForOneMemberAreRefused() throws {
+        let temp = try TemporaryDirectory()
+        let url = temp.path("x.tgz")
+        let file = TestData.text(100, seed: 37)
+        try pythonTarGz([dirMember(Self.id), ["name": "x", "type": "pax", "pax": #"{"path": "\#(Self.id)/first.txt"}"#],
+                         fileMember("\(Self.id)/a.txt", file).merging(["pax": #"{"comment": "second"}"#]) { $1 },
+                         fileMember("\(Self.id)/backup_metadata.json", try metadataJSON(listing: [("first.txt", file)]))], to: url)
+        // GNU tar keeps only the last header, so it names the file a.txt; merging both said first.txt.
+        let listing = try runTool(["tar", "-tzf", url.path]).text.split(separator: "\n").map(String.init)
+        #expect(listing.contains("\(Self.id)/a.txt") && !listing.contains("\(Self.id)/first.txt"), "\(listing)")
+        for error in [verifyError(url), readError(url)] {
+            guard case .corruptTar(_, let message) = error else { Issue.record("expected corruptTar, got \(String(describing: error))"); continue }
+            #expect(message.contains("a second pax extended header for one member"), "\(message)")
+        }
+    }
+
+    @Test func aDirectoryWithDataIsRefused() throws {
+        let temp = try TemporaryDirectory()
+        let url = temp.path("d.tgz")
+        try pythonTarGz([dirMember(Self.id), ["name": "\(Self.id)/d", "type": "dir", "data": Data(repeating: 0x41, count: 600).base64EncodedString()],
+                         fileMember("\(Self.id)/backup_metadata.json", try metadataJSON(listing: []))], to: url)
+        #expect(try runTool(["tar", "-tzf", url.path], check: false).status != 0, "GNU tar reads the data as headers and fails")
+        for error in [verifyError(url), readError(url)] {
+            guard case .corruptTar(_, let message) = error else { Issue.record("expected corruptTar, got \(String(describing: error))"); continue }
+            #expect(message.contains("directory '\(Self.id)/d' declares 600 bytes of data"), "\(message)")
+        }
+    }
+
+    @Test func namesLongerThanARestoreCanCreateAreRefusedByWriterVerifyAndRestore() throws {
+        let temp = try TemporaryDirectory()
+        let url = temp.path("long.tgz")
+        let file = Data("x".utf8)
+        // 60 KiB in components of 200 bytes: only a pax path can carry it.
+        let long = (0 ..< 300).map { _ in String(repeating: "a", count: 199) }.joined(separator: "/")
+        try pythonTarGz([dirMember(Self.id), fileMember("\(Self.id)/\(long)", file),
+                         fileMember("\(Self.id)/backup_metadata.json", try metadataJSON(listing: [(long, file)]))], to: url)
+        for error in [verifyError(url), readError(url)] {
+            guard case .invalidPath(let path, let reason) = error else { Issue.record("expected invalidPath, got \(String(describing: error))"); continue }
+            #expect(path == "\(Self.id)/\(long)")
+            #expect(reason.contains("more than the 4095 bytes a restore can create"), "\(reason)")
+            #expect(error!.description.count < 500, "the message repeats a 60 KiB name")
+        }
+
+        // The limit is the same for the writer, and exactly the limit is accepted.
+        let fits = String(repeating: "b/", count: (ArchivePath.maxPathBytes - Self.id.utf8.count - 2) / 2) + "c"
+        let atLimit = fits.utf8.count + Self.id.utf8.count + 1 == ArchivePath.maxPathBytes ? fits : fits + "c"
+        #expect(atLimit.utf8.count + Self.id.utf8.count + 1 == ArchivePath.maxPathBytes)
+        let sink = DataByteSink()
+        _ = try writeArchive(id: Self.id, files: [TestFile(path: atLimit, data: file)], sink: sink)
+        #expect(verifyError(sink.data) == nil)
+        let writer = try ArchiveWriter(sink: DataByteSink(), rootFolder: Self.id)
+        guard case .invalidPath(_, let reason)? = archiveError({
+            try writer.begin(ArchiveEntry(path: atLimit + "d", kind: .file, mode: 0o644, mtime: 0, size: 1))
+        }) else { Issue.record("the writer took a name past the limit"); return }
+        #expect(reason.contains("more than the 4095 bytes"))
+
+        // One component longer than a file name can be.
+        let wide = String(repeating: "w", count: 256)
+        try pythonTarGz([dirMember(Self.id), fileMember("\(Self.id)/\(wide)", file),
+                         fileMember("\(Self.id)/backup_metadata.json", try metadataJSON(listing: [(wide, file)]))], to: url)
+        guard case .invalidPath(_, let why) = verifyError(url) else { Issue.record("expected invalidPath"); return }
+        #expect(why.contains("a component is 256 bytes long, more than the 255 bytes a file name can have"), "\(why)")
     }
 
     @Test func notGzipAtAll() throws {

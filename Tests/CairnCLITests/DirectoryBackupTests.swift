@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Testing
+import CairnArchive
 import CairnCore
 import CairnTestSupport
 
@@ -36,12 +38,14 @@ struct DirectoryBackupTests {
         try fm.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_600_000_000)], ofItemAtPath: root.appendingPathComponent("etc/empty").path)
     }
 
-    func writeConfig(storageRoot: URL? = nil, extra: String = "") throws {
+    /// `setting`: one more line of the component's settings.
+    func writeConfig(storageRoot: URL? = nil, setting: String = "", extra: String = "") throws {
+        let more = setting.isEmpty ? "" : "\n    \(setting)"
         try writeFilesystemConfig(configFile, store: storageRoot ?? store, """
             components:
               configs:
                 plugin: directory
-                path: \(source.path)
+                path: \(source.path)\(more)
             \(extra)
             """)
     }
@@ -107,6 +111,101 @@ struct DirectoryBackupTests {
         #expect((empty[.modificationDate] as? Date)?.timeIntervalSince1970 == 1_600_000_000)
     }
 
+    func mode(_ url: URL) throws -> Int {
+        try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int)
+    }
+
+    @Test func aRestoreDropsSetuidAndSetgidUnlessTheOperatorKeepsThem() throws {
+        let fm = FileManager.default
+        let program = source.appendingPathComponent("etc/program")
+        try Data("#!/bin/sh\n".utf8).write(to: program)
+        try fm.setAttributes([.posixPermissions: 0o6777], ofItemAtPath: program.path)
+        let sticky = source.appendingPathComponent("etc/sticky-file")
+        try Data("s".utf8).write(to: sticky)
+        try fm.setAttributes([.posixPermissions: 0o1644], ofItemAtPath: sticky.path)
+        let shared = source.appendingPathComponent("etc/shared")
+        try fm.createDirectory(at: shared, withIntermediateDirectories: true)
+        try fm.setAttributes([.posixPermissions: 0o3775], ofItemAtPath: shared.path)
+        #expect(try mode(program) == 0o6777)
+        #expect(try cairn(["backup", "configs"]).status == 0)
+
+        let dropped = temp.path("dropped")
+        let restore = try cairn(["restore", "configs", "--backup", "latest", "--target", dropped.path])
+        #expect(restore.status == 0, "\(restore.text)\(restore.stderr)")
+        #expect(try mode(dropped.appendingPathComponent("etc/program")) == 0o777)
+        #expect(try mode(dropped.appendingPathComponent("etc/sticky-file")) == 0o644)
+        #expect(try mode(dropped.appendingPathComponent("etc/shared")) == 0o1775, "a folder keeps its sticky bit")
+        #expect(restore.text.contains("dropped the setuid/setgid/sticky bits of 3 entries"), "\(restore.text)")
+        #expect(restore.text.contains("set keep_special_modes: true to restore them"), "\(restore.text)")
+
+        try writeConfig(setting: "keep_special_modes: true")
+        let kept = temp.path("kept")
+        let keep = try cairn(["restore", "configs", "--backup", "latest", "--target", kept.path])
+        #expect(keep.status == 0, "\(keep.text)\(keep.stderr)")
+        #expect(try mode(kept.appendingPathComponent("etc/program")) == 0o6777)
+        #expect(try mode(kept.appendingPathComponent("etc/sticky-file")) == 0o1644)
+        #expect(try mode(kept.appendingPathComponent("etc/shared")) == 0o3775)
+        #expect(!keep.text.contains("dropped the setuid"), "\(keep.text)")
+
+        try writeConfig(setting: "keep_special_modes: maybe")
+        let bad = try cairn(["restore", "configs", "--backup", "latest", "--target", temp.path("bad").path])
+        #expect(bad.status != 0)
+        #expect((bad.text + bad.stderr).contains("keep_special_modes"), "\(bad.text)\(bad.stderr)")
+    }
+
+    @Test func aRestoreThatFailsPartWayRemovesWhatItWrote() throws {
+        // Verify passes this archive, but 'a' is a file after 'a/b.txt' made it a folder: the
+        // restore fails at its third file, after writing two.
+        let id = "configs_20261126_190102"
+        let one = Data("one".utf8), two = Data("two".utf8), three = Data("three".utf8)
+        let records = [("a/b.txt", one), ("c.txt", two), ("a", three)].map { name, data in
+            FileRecord(path: name, size: Int64(data.count), sha256: SHA256.hash(data: data).hexString, mode: 0o644, mtime: 1_700_000_000)
+        }
+        let folder = store.appendingPathComponent("configs/test")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try pythonTarGz([dirMember(id), fileMember("\(id)/a/b.txt", one), fileMember("\(id)/c.txt", two), fileMember("\(id)/a", three),
+                         fileMember("\(id)/backup_metadata.json", try testMetadata(id: id, files: records).encoded())],
+                        to: folder.appendingPathComponent("\(id).tar.gz"))
+        #expect(try cairn(["verify", "configs", "--backup", id]).status == 0)
+
+        let target = temp.path("parent/half")
+        let failed = try cairn(["restore", "configs", "--backup", id, "--target", target.path])
+        #expect(failed.status == 1, "\(failed.text)\(failed.stderr)")
+        #expect(failed.stderr.contains("cannot create file 'a' in restore target"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target.path), "the failed restore left \(target.path)")
+
+        // A target that existed (empty) stays, and stays empty.
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        #expect(try cairn(["restore", "configs", "--backup", id, "--target", target.path]).status == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target.path).isEmpty)
+    }
+
+    @Test func verifyAndRestoreRefuseTheSameHostileArchivesWithTheSameReason() throws {
+        let folder = store.appendingPathComponent("configs/test")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let data = Data("x".utf8)
+        let long = (0 ..< 300).map { _ in String(repeating: "p", count: 199) }.joined(separator: "/")   // 60 KiB
+        let cases: [(id: String, name: String, global: [String: String], reason: String)] = [
+            ("configs_20261126_190103", long, [:], "more than the 4095 bytes a restore can create (PATH_MAX)"),
+            ("configs_20261126_190104", "a.txt", ["path": "elsewhere/a.txt"], "a pax global header sets 'path'"),
+        ]
+        for item in cases {
+            let record = FileRecord(path: item.name, size: 1, sha256: SHA256.hash(data: data).hexString, mode: 0o644, mtime: 1_700_000_000)
+            try pythonTarGz([dirMember(item.id), fileMember("\(item.id)/\(item.name)", data),
+                             fileMember("\(item.id)/backup_metadata.json", try testMetadata(id: item.id, files: [record]).encoded())],
+                            to: folder.appendingPathComponent("\(item.id).tar.gz"), globalHeaders: item.global)
+            let verify = try cairn(["verify", "configs", "--backup", item.id])
+            #expect(verify.status == 1, "\(verify.text)\(verify.stderr)")
+            #expect(verify.text.contains(item.reason), "\(verify.text)")
+            let target = temp.path("hostile-\(item.id)")
+            let restore = try cairn(["restore", "configs", "--backup", item.id, "--target", target.path])
+            #expect(restore.status == 1, "\(restore.text)\(restore.stderr)")
+            #expect(restore.stderr.contains("refusing to restore configs/test/\(item.id).tar.gz: the archive is damaged"), "\(restore.stderr)")
+            #expect(restore.stderr.contains(item.reason), "\(restore.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: target.path))
+        }
+    }
+
     @Test func aComponentRefusingItsSourceLeavesNoArchiveAndKeepsLatest() throws {
         #expect(try cairn(["backup", "configs"]).status == 0)
         let before = try archives()
@@ -144,6 +243,34 @@ struct DirectoryBackupTests {
         #expect(result.stderr.contains("changed while being read"))
         #expect(try archives() == before)  // the partial archive is gone, no temp file left
         #expect(try Data(contentsOf: latest) == latestBytes)
+    }
+
+    /// Peak resident memory of one `cairn` run, in KiB, as /usr/bin/time reports it.
+    func peakKiB(_ arguments: [String]) throws -> (result: ToolResult, kib: Int) {
+        let result = try runTool(["/usr/bin/time", "-f", "peak-kib=%M", TestPaths.cairnExecutable.path] + arguments, in: temp.url,
+                                 environment: ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": configFile.path]) { $1 },
+                                 check: false)
+        let line = try #require(result.stderr.split(separator: "\n").last { $0.hasPrefix("peak-kib=") })
+        return (result, try #require(Int(line.dropFirst("peak-kib=".count))))
+    }
+
+    @Test func verifyingKeepsAFixedAmountPerMemberWhateverTheNamesLength() throws {
+        // 8,000 folders with names of about 3,800 bytes: 30 MB of names, which verify once kept.
+        let id = "configs_20261126_190102"
+        let segment = String(repeating: "x", count: 249)
+        let deep = Array(repeating: segment, count: 15).joined(separator: "/")
+        let members = [dirMember(id)] + (0 ..< 8000).map { dirMember("\(id)/\(String(format: "%05d", $0))/\(deep)") }
+            + [fileMember("\(id)/backup_metadata.json", try testMetadata(id: id, files: []).encoded())]
+        let folder = store.appendingPathComponent("configs/test")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try pythonTarGz(members, to: folder.appendingPathComponent("\(id).tar.gz"))
+
+        let baseline = try peakKiB(["list", "configs"])
+        #expect(baseline.result.status == 0, "\(baseline.result.text)\(baseline.result.stderr)")
+        let verify = try peakKiB(["verify", "configs", "--backup", id])
+        #expect(verify.result.status == 0, "\(verify.result.text)\(verify.result.stderr)")
+        #expect(verify.result.text.contains("8000 directories"), "\(verify.result.text)")
+        #expect(verify.kib - baseline.kib < 12 << 10, "verify peaked at \(verify.kib) KiB, a listing at \(baseline.kib) KiB")
     }
 
     @Test func unknownNamesAndBadConfigAreUsageErrors() throws {

@@ -167,12 +167,28 @@ extension RedisBackupTests {
         try writeConfig("url: redis://127.0.0.1:\(server.port)")
         #expect(try cairn(["backup", "redis"]).status == 0)
         let folder = try extractLatest("newer")
-        var bytes = try Data(contentsOf: folder.appendingPathComponent("dump.rdb"))
-        bytes.replaceSubrange(5 ..< 9, with: Array("0099".utf8))
-        let id = try storeBackup(bytes, folder: folder)
+        // RDB version 12 (Redis 7.4) with its CRC64 recomputed: verify passes it, so only the
+        // plugin's own restore can refuse it for the local redis-server.
+        let rdb = folder.appendingPathComponent("dump.rdb")
+        var bytes = try Data(contentsOf: rdb)
+        bytes.replaceSubrange(5 ..< 9, with: Array("0012".utf8))
+        try bytes.write(to: rdb)
+        try runTool(["python3", "-c", """
+            import struct, sys
+            data = open(sys.argv[1], "rb").read()
+            crc = 0
+            for byte in data[:-8]:
+                crc ^= byte
+                for _ in range(8):
+                    crc = (crc >> 1) ^ (0x95ac9329ac4bc9b5 if crc & 1 else 0)
+            open(sys.argv[1], "wb").write(data[:-8] + struct.pack("<Q", crc))
+            """, rdb.path])
+        let id = try storeBackup(try Data(contentsOf: rdb), folder: folder)
+        let verify = try cairn(["verify", "redis", "--backup", id])
+        #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
         let local = try runTool(["redis-server", "--version"]).text
         let localVersion = try #require(local.firstRange(of: "v=").map { local[$0.upperBound...].prefix { $0 != " " } })
-        let refusal = "the backup's RDB version 99 is newer than the local redis-server \(localVersion) can load (up to RDB version 10)"
+        let refusal = "the backup's RDB version 12 is newer than the local redis-server \(localVersion) can load (up to RDB version 10)"
 
         let drill = try cairn(["restore", "redis", "--backup", id, "--drill"])
         #expect(drill.status == 1, "\(drill.text)\(drill.stderr)")
@@ -233,6 +249,75 @@ extension RedisBackupTests {
         #expect(zero.text.contains("WARN redis/rdb.crc64"), "\(zero.text)")
         #expect(zero.text.contains("saved with checksum disabled (rdbchecksum no): the CRC64 trailer is 0, not verified"), "\(zero.text)")
         #expect(zero.text.contains("ok   redis/rdb.format: dump.rdb: RDB version 10"), "\(zero.text)")
+    }
+
+    /// `cairn restore` of `id` into a new folder: refused with `message`, and nothing left behind.
+    func expectRestoreRefused(_ id: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let target = temp.path("target-\(UUID().uuidString)")
+        let restore = try cairn(["restore", "redis", "--backup", id, "--target", target.path])
+        let output = restore.text + restore.stderr
+        #expect(restore.status == 1, "\(output)", sourceLocation: sourceLocation)
+        #expect(output.contains("refusing to restore redis/test/\(id).tar.gz: component 'redis' (plugin redis) refuses its contents"),
+                "\(output)", sourceLocation: sourceLocation)
+        #expect(output.contains(message), "\(output)", sourceLocation: sourceLocation)
+        #expect(!FileManager.default.fileExists(atPath: target.path), "the restore wrote \(target.path)", sourceLocation: sourceLocation)
+    }
+
+    @Test func restoreRefusesAnRDBThatVerifyRefuses() throws {
+        try writeConfig("url: redis://127.0.0.1:\(server.port)")
+        #expect(try cairn(["backup", "redis"]).status == 0)
+        let folder = try extractLatest("refused")
+        let good = try Data(contentsOf: folder.appendingPathComponent("dump.rdb"))
+
+        var badCRC = good
+        badCRC[good.count - 1] ^= 0x01
+        let crcID = try storeBackup(badCRC, folder: folder)
+        let verify = try cairn(["verify", "redis", "--backup", crcID])
+        #expect(verify.status == 1 && verify.text.contains("FAIL redis/rdb.crc64"), "\(verify.text)")
+        try expectRestoreRefused(crcID, "dump.rdb: CRC64 mismatch")
+
+        var body = good
+        body[good.count / 2] ^= 0xff
+        try expectRestoreRefused(try storeBackup(body, folder: folder), "dump.rdb: ")
+
+        // No RDB at all: only backup_metadata.json, which then lists nothing.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("dump.rdb"))
+        let empty = try storeRedisFolder(folder, store: store)
+        let emptyVerify = try cairn(["verify", "redis", "--backup", empty])
+        #expect(emptyVerify.status == 1 && emptyVerify.text.contains("FAIL redis/redis.contents"), "\(emptyVerify.text)")
+        try expectRestoreRefused(empty, "the backup holds neither dump.rdb nor an AOF manifest")
+        let drill = try cairn(["restore", "redis", "--backup", empty, "--drill"])
+        #expect(drill.status == 1, "\(drill.text)\(drill.stderr)")
+    }
+
+    @Test func verifyAndRestoreRefuseFilesTheRedisPluginNeverWrites() throws {
+        try writeConfig("url: redis://127.0.0.1:\(server.port)")
+        #expect(try cairn(["backup", "redis"]).status == 0)
+        let folder = try extractLatest("strays")
+        try Data("#!/bin/sh\nrm -rf /\n".utf8).write(to: folder.appendingPathComponent("evil.sh"))
+        let evil = try storeRedisFolder(folder, store: store)
+        let verify = try cairn(["verify", "redis", "--backup", evil])
+        #expect(verify.status == 1, "\(verify.text)\(verify.stderr)")
+        #expect(verify.text.contains("FAIL redis/redis.contents: the backup holds 1 entry the Redis plugin never writes, which restore refuses: 'evil.sh' is a file at the top besides dump.rdb"),
+                "\(verify.text)")
+        try expectRestoreRefused(evil, "'evil.sh' is a file at the top besides dump.rdb")
+
+        // 20,000 unrelated files (the rule does not depend on the count; 100,000 took 100 s here):
+        // refused, named by a sample and a count.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("evil.sh"))
+        try runTool(["python3", "-c", """
+            import os, sys
+            for d in range(100):
+                os.makedirs(os.path.join(sys.argv[1], "strays", "d%03d" % d))
+                for f in range(200):
+                    open(os.path.join(sys.argv[1], "strays", "d%03d" % d, "f%04d" % f), "w").write(str(f))
+            """, folder.path])
+        let many = try storeRedisFolder(folder, store: store)
+        let manyVerify = try cairn(["verify", "redis", "--backup", many])
+        #expect(manyVerify.status == 1, "\(manyVerify.text)\(manyVerify.stderr)")
+        #expect(manyVerify.text.contains("the backup holds 20100 entries the Redis plugin never writes, which restore refuses: 'strays/d000' is a nested folder"),
+                "\(manyVerify.text.prefix(4000))")
+        #expect(manyVerify.text.contains("and 20095 more"), "\(manyVerify.text.prefix(4000))")
     }
 
     @Test func redisURLsAreParsedAndBadOnesExplainedWithoutThePassword() throws {

@@ -364,7 +364,9 @@ struct WeaviateBackupTests {
         try FileManager.default.removeItem(at: backups.appendingPathComponent(id))
         let restore = try cairn(["restore", "weaviate", "--backup", id])
         #expect(restore.status == 1, "\(restore.text)\(restore.stderr)")
-        #expect(restore.stderr.contains("the stored backup \(id) is incomplete: node1/backup.json holds collections"), "\(restore.stderr)")
+        // The host's check runs the plugin's verify first, so its findings are the refusal.
+        #expect(restore.stderr.contains("refusing to restore weaviate/test/\(id).tar.gz: component 'weaviate' (plugin weaviate) refuses its contents: "
+                                        + "node1/backup.json holds collections [Article, Author] but backup_config.json lists [Article]"), "\(restore.stderr)")
         #expect(!weaviate.requests.contains { $0.hasPrefix("POST") && $0.hasSuffix("/restore") })
         #expect(try FileManager.default.contentsOfDirectory(atPath: backups.path).isEmpty)
         try expectSpecConformance(weaviate)

@@ -103,7 +103,10 @@ struct WeaviateS3Tests {
         let posts = weaviate.requests.filter { $0.hasPrefix("POST") && $0.hasSuffix("/restore") }.count
         let refused = try s3.cairn(["restore", "weaviate", "--backup", id])
         #expect(refused.status == 1)
-        #expect((refused.text + refused.stderr).contains("the bucket no longer holds every object of backup \(id)"), "\(refused.text)\(refused.stderr)")
+        // Refused by the host's check, which runs the plugin's verify, before the plugin's restore.
+        #expect((refused.text + refused.stderr).contains("refusing to restore weaviate/test/\(id).tar.gz: component 'weaviate' (plugin weaviate) refuses its contents: "
+                                                         + "the bucket under weaviate-backups/\(id)/ no longer matches backup \(id): missing: node1/Author/chunk-1"),
+                "\(refused.text)\(refused.stderr)")
         #expect(weaviate.requests.filter { $0.hasPrefix("POST") && $0.hasSuffix("/restore") }.count == posts)
 
         let spec = try weaviate.checkResponsesAgainstSpec()

@@ -204,6 +204,20 @@ struct OperationsWithMemoryTwinsTests {
         #expect(report.checks.first { $0.name == "checksums" }?.status == .pass)
     }
 
+    @Test func aRestoreRunsTheComponentsValidationFirstAndWritesNothingItRefuses() throws {
+        // For every component, not only the ones whose plugin re-checks while it restores.
+        let made = try backUp()
+        component.verifyFailure = "the RDB CRC does not match"
+        let target = temp.path("refused")
+        let error = #expect(throws: CairnError.self) {
+            try restores.restore(component: "app", source: component, selector: .latest, target: target.path)
+        }
+        #expect(String(describing: error).contains("refusing to restore \(made.latestKey): component 'app' (plugin scripted) refuses its contents: the RDB CRC does not match"),
+                "\(String(describing: error))")
+        #expect(component.restored.isEmpty, "the component was asked to restore")
+        #expect(!FileManager.default.fileExists(atPath: target.path))
+    }
+
     @Test func aDamagedNewBackupIsRemovedAndLatestIsKept() throws {
         let good = try backUp()
         let latest = try #require(store.data(good.latestKey))

@@ -89,11 +89,16 @@ public func readAllEntries(_ source: ByteSource, expectedFiles: [String: FileRec
 }
 
 /// Builds a .tar.gz with Python's tarfile (an independent writer), from a JSON description:
-/// [{"name":..., "type": "file"|"dir"|"symlink", "data": base64, "link": target}].
+/// [{"name":..., "type": "file"|"dir"|"symlink"|"pax", "data": base64, "link": target, "pax": JSON object}].
+/// "pax" on a member adds records to its extended header; a member of type "pax" is a bare pax
+/// extended header ('x') holding "pax" (so the next member has two). `globalHeaders` go into a
+/// pax global header ('g') in front of every member.
 /// `tarTrailer` is appended to the tar stream before compression; `gzipTrailer` after it.
-public func pythonTarGz(_ members: [[String: String]], to url: URL, tarTrailer: Data = Data(), gzipTrailer: Data = Data()) throws {
+public func pythonTarGz(_ members: [[String: String]], to url: URL, globalHeaders: [String: String] = [:],
+                        tarTrailer: Data = Data(), gzipTrailer: Data = Data()) throws {
     let spec = try JSONSerialization.data(withJSONObject: [
         "members": members, "tarTrailer": tarTrailer.base64EncodedString(), "gzipTrailer": gzipTrailer.base64EncodedString(),
+        "global": globalHeaders,
     ])
     let specURL = url.deletingLastPathComponent().appendingPathComponent(url.lastPathComponent + ".json")
     try spec.write(to: specURL)
@@ -102,13 +107,20 @@ public func pythonTarGz(_ members: [[String: String]], to url: URL, tarTrailer: 
     import base64, gzip, io, json, sys, tarfile
     spec = json.load(open(sys.argv[1]))
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT, pax_headers=spec["global"]) as tar:
         for m in spec["members"]:
             info = tarfile.TarInfo(m["name"])
             info.mtime = 1700000000
+            info.pax_headers = json.loads(m.get("pax", "{}"))
             data = base64.b64decode(m.get("data", ""))
-            if m["type"] == "dir":
-                info.type = tarfile.DIRTYPE; info.mode = 0o755; tar.addfile(info)
+            if m["type"] == "pax":
+                records = b"".join(tarfile.TarInfo._create_pax_generic_header({k: v}, tarfile.XHDTYPE, "utf-8")[512:].rstrip(b"\\0")
+                                   for k, v in info.pax_headers.items())
+                info.pax_headers = {}; info.type = tarfile.XHDTYPE; info.size = len(records)
+                tar.addfile(info, io.BytesIO(records))
+            elif m["type"] == "dir":
+                info.type = tarfile.DIRTYPE; info.mode = 0o755; info.size = len(data)
+                tar.addfile(info, io.BytesIO(data) if data else None)
             elif m["type"] == "symlink":
                 info.type = tarfile.SYMTYPE; info.linkname = m["link"]; tar.addfile(info)
             else:

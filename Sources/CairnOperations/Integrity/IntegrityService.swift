@@ -48,7 +48,7 @@ public struct IntegrityService {
                 + (source.traits.canVerify ? "structure, every checksum and the component's validation pass"
                                            : "structure and every checksum pass (the plugin has no validation of its own)")
             if restoreDrill {
-                drill(name, source: source, metadata: report.metadata, health: &health)
+                drill(name, source: source, report: report, health: &health)
             }
         } catch {
             health.fail(.unreachable, "\(layout.latestKey): \(describe(error))")
@@ -57,7 +57,8 @@ public struct IntegrityService {
     }
 
     /// Restores latest into a throwaway server and compares the counts the drill contract names.
-    private func drill(_ name: String, source: any ComponentSource, metadata: BackupMetadata?, health: inout BackupHealth) {
+    private func drill(_ name: String, source: any ComponentSource, report: VerificationReport, health: inout BackupHealth) {
+        let metadata = report.metadata
         guard let contract = source.traits.drill else {
             health.evidence += "; no restore drill (plugin \(source.traits.plugin) has none)"
             return
@@ -65,7 +66,7 @@ public struct IntegrityService {
         let summary: RestoreSummary
         do {
             summary = try restore.restore(component: name, source: source, selector: .latest, target: "",
-                                          options: .object(["drill": .bool(true)]), verified: metadata)
+                                          options: .object(["drill": .bool(true)]), verified: report)
         } catch {
             health.fail(.drillMismatch, "restore drill of \(health.backupID ?? "latest") failed: \(describe(error))")
             return

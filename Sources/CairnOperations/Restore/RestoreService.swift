@@ -18,8 +18,9 @@ public struct RestoreSummary: Codable, Sendable {
     }
 }
 
-/// `cairn restore`: verifies the whole archive first (a corrupt backup is never half-restored),
-/// then streams it to the component, re-checking every checksum on the way.
+/// `cairn restore`: verifies the whole archive first, the component's own validation included (a
+/// backup that verify refuses is never restored, not even half), then streams it to the
+/// component, re-checking every checksum on the way.
 public struct RestoreService {
     public var store: any ObjectStore
     public var storeDescription: String
@@ -48,34 +49,37 @@ public struct RestoreService {
         }
     }
 
-    /// `verified`: metadata of an archive the caller has just verified whole (the integrity test's
-    /// drill), which saves the first read; the restore read still re-checks every checksum against it.
+    /// Before anything is written, the archive passes the same check `cairn verify` runs: its
+    /// structure, every checksum and the component's own validation, so a restore never writes
+    /// what verify would refuse. `verified`: the report of that check, when the caller has just
+    /// run it (the integrity test's drill), which saves those reads; the restore read still
+    /// re-checks every checksum and the structure rules.
     public func restore(component name: String, source: any ComponentSource, selector: BackupSelector, target: String,
-                        options: JSONValue = .object([:]), verified known: BackupMetadata? = nil) throws -> RestoreSummary {
+                        options: JSONValue = .object([:]), verified known: VerificationReport? = nil) throws -> RestoreSummary {
         try Self.check(component: name, traits: source.traits, target: target, drill: options["drill"] == .bool(true))
         let key = selector.key(in: StorageLayout(component: name, environment: environment))
         guard try store.stat(key: key) != nil else {
             throw CairnError.failure("no backup at \(key) in \(storeDescription) (see cairn list \(name))")
         }
-        let metadata: BackupMetadata
-        if let known {
-            metadata = known
-        } else {
-            let report = try ArchiveCheck(store: store).full(key: key, expectedBackupID: selector.expectedID)
-            guard report.ok, let checked = report.metadata else {
-                throw CairnError.failure("refusing to restore: the archive is damaged: \(report.checks.failures.map(\.message).joined(separator: "; "))")
-            }
-            metadata = checked
+        let report = try known ?? ArchiveCheck(store: store).full(key: key, expectedBackupID: selector.expectedID, component: source)
+        guard report.ok, let metadata = report.metadata else {
+            let why = report.problem == .component
+                ? "component '\(name)' (plugin \(source.traits.plugin)) refuses its contents"
+                : "the archive is damaged"
+            throw CairnError.failure("refusing to restore \(key): \(why): \(report.checks.failures.map(\.message).joined(separator: "; "))")
         }
+        let metadataText = try report.metadataText ?? String(decoding: metadata.encoded(), as: UTF8.self)
         let reader = try store.openReader(key: key)
         defer { reader.close() }
         let archive = ArchiveReader(source: reader, expectedFiles: metadata.expectedFiles)
+        // The rules verify applied hold on this read too, should the object have changed since.
+        archive.observer = ArchiveStructureCheck()
         let absoluteTarget = target.isEmpty ? "" : resolvePath(target, against: workingDirectory)
         let drill = options["drill"] == .bool(true)
         logger.info("restoring \(metadata.backupID) from \(key) \(drill ? "into a disaster-recovery drill" : absoluteTarget.isEmpty ? "into \(source.label)" : "to \(absoluteTarget)")")
         let checks = try source.restore(backupID: metadata.backupID, target: absoluteTarget, options: options,
                                         reader: archive, rootFolder: metadata.backupID,
-                                        metadata: String(decoding: try metadata.encoded(), as: UTF8.self))
+                                        metadata: metadataText)
         if !checks.failures.isEmpty {
             throw CairnError.failure("restore of \(metadata.backupID) reported failures: "
                 + checks.failures.map { "\($0.name): \($0.message)" }.joined(separator: "; "))

@@ -28,13 +28,14 @@ public struct ArchiveCheck {
         }
         report.backupID = verified.metadata.backupID
         report.metadata = verified.metadata
+        report.metadataText = verified.metadataText
         report.files = verified.metadata.files.count
         report.bytes = verified.metadata.totalBytes
         report.compressedBytes = verified.compressedBytes
         report.checks.append(Self.checksumsPassed(report))
         if let component, component.traits.canVerify {
             do {
-                report.add(componentChecks: try componentPass(key: key, component: component, metadata: verified.metadata))
+                report.add(componentChecks: try componentPass(key: key, component: component, verified: verified))
             } catch let error as ArchiveError {
                 report.fail(ArchiveFindingKind(error), name: "second read", "\(key): \(error)")
             }
@@ -114,12 +115,12 @@ public struct ArchiveCheck {
     }
 
     /// The component's own validation, reading the archive again with every checksum re-checked.
-    private func componentPass(key: String, component: any ComponentSource, metadata: BackupMetadata) throws -> [CheckResult] {
+    private func componentPass(key: String, component: any ComponentSource, verified: VerifiedArchive) throws -> [CheckResult] {
         let reader = try store.openReader(key: key)
         defer { reader.close() }
-        let archive = ArchiveReader(source: reader, expectedFiles: metadata.expectedFiles)
-        return try component.verify(reader: archive, rootFolder: metadata.backupID,
-                                    metadata: String(decoding: try metadata.encoded(), as: UTF8.self))
+        let archive = ArchiveReader(source: reader, expectedFiles: verified.metadata.expectedFiles)
+        return try component.verify(reader: archive, rootFolder: verified.metadata.backupID,
+                                    metadata: verified.metadataText)
     }
 }
 

@@ -14,6 +14,8 @@ public struct VerificationReport: Codable, Sendable {
     public var findings: [ArchiveFinding] = []
     /// The archive's backup_metadata.json once its structure and checksums passed (not encoded).
     public var metadata: BackupMetadata? = nil
+    /// The same, as stored in the archive (not encoded): what plugins are handed.
+    public var metadataText: String? = nil
     public var ok: Bool { findings.isEmpty && checks.failures.isEmpty }
     /// The kind of the first problem, nil when the archive is good.
     public var problem: ArchiveFindingKind? { findings.first?.kind }
