@@ -59,7 +59,7 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -127,10 +127,33 @@ public enum ConfigLoader {
                 config.hooksDirs = try reader.list(valueNode, key: key).map { resolvePath(try reader.string($0, key: key), against: baseDirectory) }
             case "logs":
                 let logs = try reader.mapping(valueNode, context: "'logs'")
-                try reader.rejectUnknownKeys(logs, known: ["dir", "record_file"], context: "'logs'")
+                try reader.rejectUnknownKeys(logs, known: ["dir", "record_file", "format"], context: "'logs'")
                 for (k, v) in logs {
-                    let path = resolvePath(try reader.string(v, key: "logs.\(k.string ?? "")"), against: baseDirectory)
+                    let text = try reader.string(v, key: "logs.\(k.string ?? "")")
+                    if k.string == "format" {
+                        guard ["text", "json"].contains(text) else { throw reader.error(v, "logs.format must be text or json, got '\(text)'") }
+                        config.logFormat = text
+                        continue
+                    }
+                    let path = resolvePath(text, against: baseDirectory)
                     if k.string == "dir" { config.logDir = path } else { config.recordFile = path }
+                }
+            case "metrics":
+                let metrics = try reader.mapping(valueNode, context: "'metrics'")
+                try reader.rejectUnknownKeys(metrics, known: ["textfile", "pushgateway", "job"], context: "'metrics'")
+                for (k, v) in metrics {
+                    let text = try reader.string(v, key: "metrics.\(k.string ?? "")")
+                    switch k.string {
+                    case "textfile": config.metrics.textfile = resolvePath(text, against: baseDirectory)
+                    case "pushgateway":
+                        guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+                            throw reader.error(v, "metrics.pushgateway must be a URL like http://pushgateway:9091, got '\(text)'")
+                        }
+                        config.metrics.pushgateway = text
+                    default:
+                        guard Name.isValid(text) else { throw reader.error(v, "metrics.job must be \(Name.rule), got '\(text)'") }
+                        config.metrics.job = text
+                    }
                 }
             case "checks":
                 config.hostChecks = try parseHostChecks(valueNode, reader: reader)

@@ -63,6 +63,10 @@ public struct Configuration: Sendable {
     public var logDir: String
     /// One line per finished backup (the runbook's manual_backups.log).
     public var recordFile: String?
+    /// `logs.format`: "text" or "json" for the log lines on stderr.
+    public var logFormat: String? = nil
+    /// `metrics:`: where Prometheus metrics go after every run (docs/monitoring.md).
+    public var metrics = MetricsSettings()
     /// Thresholds of the host pre-checks (disk, memory, load).
     public var hostChecks: HostCheckThresholds
     /// Incidents and escalation hooks (docs/escalation.md).
@@ -132,4 +136,16 @@ public struct Configuration: Sendable {
 
     /// The record file: `record_file` from the config, else `<logDir>/manual_backups.log`.
     public var recordFilePath: String { recordFile ?? URL(fileURLWithPath: logDir).appendingPathComponent("manual_backups.log").path }
+}
+
+/// `metrics:` in cairn.yaml; CAIRN_METRICS_TEXTFILE and CAIRN_METRICS_PUSHGATEWAY override it.
+public struct MetricsSettings: Sendable {
+    /// The .prom file node_exporter's textfile collector reads.
+    public var textfile: String?
+    /// Base URL of a Prometheus Pushgateway.
+    public var pushgateway: String?
+    /// The Pushgateway job name.
+    public var job = "cairn"
+
+    public init() {}
 }

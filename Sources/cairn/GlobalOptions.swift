@@ -47,17 +47,18 @@ struct GlobalOptions: ParsableArguments {
         Output.jsonMode = json
         Output.quiet = quiet
         Marks.colourAllowed = !noColor
-        let format = logFormat ?? ProcessInfo.processInfo.environment["CAIRN_LOG_FORMAT"] ?? "text"
-        guard ["text", "json"].contains(format) else {
-            throw CairnError.usage("--log-format (or CAIRN_LOG_FORMAT) must be 'text' or 'json', not '\(format)'")
-        }
-        LoggingSetup.bootstrap(level: level, json: format == "json")
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let environmentVariables = ProcessInfo.processInfo.environment
         // The runbook's store flags; each storage plugin's manifest says which setting a flag sets.
         let loaded = try ConfigLoader.load(
             explicitPath: config, environment: environmentVariables,
             overrides: .init(environment: environment, flags: ["--bucket": bucket, "--region": region]), workingDirectory: cwd)
+        // The flag beats the variable, which beats logs.format in the file.
+        let format = logFormat ?? environmentVariables["CAIRN_LOG_FORMAT"] ?? loaded.logFormat ?? "text"
+        guard ["text", "json"].contains(format) else {
+            throw CairnError.usage("--log-format (or CAIRN_LOG_FORMAT) must be 'text' or 'json', not '\(format)'")
+        }
+        LoggingSetup.bootstrap(level: level, json: format == "json")
         var configuration = loaded
         configure(&configuration)
         let cancellation = Cancellation()

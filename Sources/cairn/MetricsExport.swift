@@ -17,8 +17,10 @@ struct MetricsExport {
 
     /// cairn.yaml's `metrics:`, with CAIRN_METRICS_TEXTFILE and CAIRN_METRICS_PUSHGATEWAY over it.
     init(_ workspace: Workspace) {
-        textfile = workspace.environment["CAIRN_METRICS_TEXTFILE"].flatMap { $0.isEmpty ? nil : $0 }
-        pushgateway = workspace.environment["CAIRN_METRICS_PUSHGATEWAY"].flatMap { $0.isEmpty ? nil : $0 }
+        let settings = workspace.config.metrics
+        textfile = workspace.environment["CAIRN_METRICS_TEXTFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.textfile
+        pushgateway = workspace.environment["CAIRN_METRICS_PUSHGATEWAY"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.pushgateway
+        job = settings.job
     }
 
     func export(_ workspace: Workspace) {

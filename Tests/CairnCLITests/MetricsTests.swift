@@ -76,6 +76,21 @@ struct MetricsTests {
         #expect(unreachable.stderr.contains("metrics: push to \(url) failed"), "\(unreachable.stderr)")
     }
 
+    @Test func cairnYamlSaysWhereMetricsAndWhichLogsGo() throws {
+        let config = try String(contentsOf: setup.configFile, encoding: .utf8)
+        try (config.replacingOccurrences(of: "logs: { dir:", with: "logs: { format: json, dir:")
+             + "\nmetrics: { textfile: \(textfile.path), job: nightly }\n").write(to: setup.configFile, atomically: true, encoding: .utf8)
+        let result = try setup.cairn(["backup", "configs"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try samples()[#"cairn_backup_success_total{component="configs",environment="test",procedure="backup"}"#] == 1)
+        #expect(result.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("{") }, "\(result.stderr)")
+
+        try (config + "\nmetrics: { pushgateway: pushgateway:9091 }\n").write(to: setup.configFile, atomically: true, encoding: .utf8)
+        let bad = try setup.cairn(["backup", "configs"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("metrics.pushgateway must be a URL"), "\(bad.stderr)")
+    }
+
     @Test func theAlertingRulesLoad() throws {
         let rules = TestPaths.packageRoot.appendingPathComponent("deploy/prometheus/cairn-alerts.yml")
         let check = try runTool(["promtool", "check", "rules", rules.path], check: false)
