@@ -178,7 +178,7 @@ final class FilesystemStore {
             guard Posix.isRegularFile(st) else {
                 throw FilesystemError(CAIRN_NOT_FOUND, "object '\(key.text)' not found: '\(file)' is not a regular file")
             }
-            return FileFacts(key: key.text, size: Posix.size(st), modifiedMs: Posix.modifiedMilliseconds(st))
+            return FileFacts(key: key.text, size: Posix.size(st), modifiedMs: Posix.modifiedMilliseconds(st), etag: Self.etag(st))
         }
     }
 
@@ -211,4 +211,6 @@ struct FileFacts {
     let key: String
     let size: UInt64
     let modifiedMs: Int64
+    /// Set by `stat` (for conditional writes); listings leave it out.
+    var etag: String? = nil
 }

@@ -40,6 +40,16 @@ enum StorageTable {
             PluginError.run(err) { () throws(FilesystemError) in try StorageTable.store(instance).remove(ObjectKey(key)) }
         }
         api.check_access = { instance, report, err in StorageTable.checkAccess(instance, report, err) }
+        api.put_if = { instance, key, data, length, ifVersion, sink, err in
+            PluginError.run(err) { () throws(FilesystemError) in
+                let version = try StorageTable.optionalText(ifVersion, "if_version")
+                guard let written = try StorageTable.store(instance).putIf(ObjectKey(key), UnsafeRawBufferPointer(start: data, count: length),
+                                                                          ifVersion: version) else {
+                    throw FilesystemError(CAIRN_CHANGED, version == nil ? "object exists" : "object changed since version \(version!)")
+                }
+                try StorageTable.emit(written, to: sink)
+            }
+        }
         return api
     }
 
@@ -63,10 +73,11 @@ enum StorageTable {
             throw FilesystemError(CAIRN_INVALID, "no object sink given")
         }
         let code = object.key.withCString { key in
-            var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size),
-                                         key: key, size: object.size, modified_ms: object.modifiedMs,
-                                         etag: nil)
-            return callback(sink.pointee.ctx, &info)
+            withOptionalCString(object.etag) { etag in
+                var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size),
+                                             key: key, size: object.size, modified_ms: object.modifiedMs, etag: etag)
+                return callback(sink.pointee.ctx, &info)
+            }
         }
         if code != 0 { throw FilesystemError(stoppedBy: code) }
     }

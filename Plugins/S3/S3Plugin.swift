@@ -98,6 +98,16 @@ enum S3StorageTable {
         api.remove = { instance, key, err in
             PluginError.run(err) { () throws(S3Error) in try S3StorageTable.store(instance).remove(try S3Store.validKey(key)) }
         }
+        api.put_if = { instance, key, data, length, ifVersion, sink, err in
+            PluginError.run(err) { () throws(S3Error) in
+                let version = ifVersion.flatMap { String(validatingCString: $0) }
+                guard let written = try S3StorageTable.store(instance).putIf(try S3Store.validKey(key),
+                                                                             UnsafeRawBufferPointer(start: data, count: length), ifVersion: version) else {
+                    throw S3Error(CAIRN_CHANGED, version == nil ? "the object exists" : "the object changed since etag \(version!)")
+                }
+                try S3StorageTable.emit(written, to: sink)
+            }
+        }
         api.check_access = { instance, report, err in
             PluginError.run(err) { () throws(S3Error) in
                 guard report?.pointee.check != nil else {

@@ -59,7 +59,7 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -137,6 +137,16 @@ public enum ConfigLoader {
                     }
                     let path = resolvePath(text, against: baseDirectory)
                     if k.string == "dir" { config.logDir = path } else { config.recordFile = path }
+                }
+            case "locks":
+                let locks = try reader.mapping(valueNode, context: "'locks'")
+                try reader.rejectUnknownKeys(locks, known: ["lease"], context: "'locks'")
+                for (_, value) in locks {
+                    let text = try reader.string(value, key: "locks.lease")
+                    guard let seconds = parseDuration(text), seconds >= 1, seconds <= 3600 else {
+                        throw reader.error(value, "locks.lease must be a duration from 1s to 1h (e.g. 60s, 2m), got '\(text)'")
+                    }
+                    config.lockLease = seconds
                 }
             case "metrics":
                 let metrics = try reader.mapping(valueNode, context: "'metrics'")

@@ -65,6 +65,8 @@ public struct Configuration: Sendable {
     public var recordFile: String?
     /// `logs.format`: "text" or "json" for the log lines on stderr.
     public var logFormat: String? = nil
+    /// `locks.lease`: seconds a component's lock in the store lasts without renewal (docs/pipelines.md).
+    public var lockLease: Double = 60
     /// `metrics:`: where Prometheus metrics go after every run (docs/monitoring.md).
     public var metrics = MetricsSettings()
     /// Thresholds of the host pre-checks (disk, memory, load).

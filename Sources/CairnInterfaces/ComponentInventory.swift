@@ -50,6 +50,8 @@ public struct ComponentInventory: Sendable {
         for object in try store.list(prefix: layout.prefix) {
             if object.key == layout.latestKey {
                 inventory.latest = object
+            } else if object.key == layout.lockKey {
+                continue  // Cairn's own lock (StoreLease): neither a backup nor someone else's object
             } else if let id = layout.backupID(fromKey: object.key) {
                 inventory.archives.append(StoredArchive(backupID: id, key: object.key, size: object.size, modified: object.modified,
                                                         created: BackupID.date(of: id) ?? object.modified))

@@ -8,6 +8,9 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
     // @unchecked: `objects` is guarded by `lock`.
     public let label: String
     private var objects: [String: (data: Data, modified: Date)] = [:]
+    /// Bumped by every write of a key: its etag.
+    private var versions: [String: Int] = [:]
+    private var nextVersion = 0
     private let lock = NSLock()
     /// Failures to inject: an operation name ("write", "read", "list", "copy", "remove", "stat",
     /// "commit", "check") maps to the error thrown the next time it runs.
@@ -31,14 +34,32 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
     public func list(prefix: String) throws -> [StoredObject] {
         try injected("list", prefix)
         return locked { objects.filter { $0.key.hasPrefix(prefix) } }
-            .map { StoredObject(key: $0.key, size: UInt64($0.value.data.count), modified: $0.value.modified) }
+            .map { StoredObject(key: $0.key, size: UInt64($0.value.data.count), modified: $0.value.modified, etag: etag($0.key)) }
             .sorted { $0.key < $1.key }
     }
 
     public func stat(key: String) throws -> StoredObject? {
         try injected("stat", key)
-        return locked { objects[key] }.map { StoredObject(key: key, size: UInt64($0.data.count), modified: $0.modified) }
+        return locked { objects[key].map { StoredObject(key: key, size: UInt64($0.data.count), modified: $0.modified, etag: etag(key)) } }
     }
+
+    public func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject? {
+        try injected("put_if", key)
+        return locked {
+            guard objects[key] == nil ? ifVersion == nil : (ifVersion != nil && etag(key) == ifVersion) else { return nil }
+            store(key, Data(data), Date())
+            return StoredObject(key: key, size: UInt64(data.count), modified: objects[key]!.modified, etag: etag(key))
+        }
+    }
+
+    /// Under `lock`: the object and a new version of it.
+    private func store(_ key: String, _ data: Data, _ modified: Date) {
+        objects[key] = (data, modified)
+        nextVersion += 1
+        versions[key] = nextVersion
+    }
+
+    private func etag(_ key: String) -> String? { versions[key].map { "v\($0)" } }
 
     public func copy(from source: String, to destination: String) throws {
         try injected("copy", source)
@@ -46,7 +67,7 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
             guard let object = objects[source] else {
                 throw StoreError.notFound(store: label, operation: "copy '\(source)' to '\(destination)'", key: source)
             }
-            objects[destination] = (object.data, Date())
+            store(destination, object.data, Date())
         }
     }
 
@@ -63,7 +84,7 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
     /// The bytes of an object, for tests that damage or inspect what was stored.
     public func data(_ key: String) -> Data? { locked { objects[key]?.data } }
     /// Replaces an object's bytes as they are, bypassing the writer (a test's corruption).
-    public func put(_ key: String, _ data: Data, modified: Date = Date()) { locked { objects[key] = (data, modified) } }
+    public func put(_ key: String, _ data: Data, modified: Date = Date()) { locked { store(key, data, modified) } }
 
     private func locked<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock(); defer { lock.unlock() }
@@ -91,7 +112,7 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
             guard !finished else { return }
             finished = true
             try store.injected("commit", key)
-            store.locked { store.objects[key] = (buffer, Date()) }
+            store.locked { store.store(key, buffer, Date()) }
         }
 
         func abort() { finished = true; buffer = Data() }

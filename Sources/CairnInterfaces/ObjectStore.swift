@@ -26,6 +26,11 @@ public protocol ObjectStore: AnyObject {
     func remove(key: String) throws
     /// Can this store be read, listed and written now? (the runbook's `aws s3 ls` step)
     func checkAccess() throws -> [CheckResult]
+    /// Writes a small object only if `key` does not exist (`ifVersion` nil) or still has the etag
+    /// `ifVersion`, as one atomic step for every writer on every host: what locks in the store
+    /// are built on. nil when the condition did not hold (nothing was written); throws
+    /// `StoreError.unsupported` for a store that cannot (a plugin built before ABI 1.1).
+    func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject?
 }
 
 /// An object being written; nothing is visible until `commit`.

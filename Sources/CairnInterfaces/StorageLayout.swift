@@ -15,6 +15,8 @@ public struct StorageLayout: Sendable {
 
     public var prefix: String { "\(component)/\(environment)/" }
     public var latestKey: String { prefix + Self.latestName }
+    /// The lock of the component in the environment: who is writing its backups now.
+    public var lockKey: String { prefix + "cairn.lock" }
     public func archiveKey(_ backupID: String) -> String { prefix + backupID + Self.archiveSuffix }
 
     /// The backup id of an archive key in this folder, or nil for latest.tar.gz and foreign objects.

@@ -23,6 +23,13 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         StoreError(store: store, operation: operation, reason: "not found", message: "no object '\(key)'", kind: .notFound)
     }
 
+    /// A store that cannot write conditionally: it offers no lock across hosts.
+    public static func unsupported(store: String, operation: String) -> StoreError {
+        StoreError(store: store, operation: operation, reason: "not supported",
+                   message: "the store's plugin has no conditional write (put_if, plugin ABI 1.1): it offers no lock across hosts")
+    }
+
+    public var isUnsupported: Bool { reason == "not supported" }
     public var isNotFound: Bool { kind == .notFound }
     public var description: String { "\(store): \(operation) failed (\(reason)): \(message)" }
 }

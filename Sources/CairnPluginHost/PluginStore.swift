@@ -67,6 +67,31 @@ public final class PluginStore: PluginInstance, ObjectStore, @unchecked Sendable
         try storeCall("delete '\(key)'") { err in api.remove(handle, key, err) }
     }
 
+    public func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject? {
+        let operation = ifVersion == nil ? "create '\(key)' if absent" : "replace '\(key)' if unchanged"
+        // Appended in ABI 1.1: a plugin built before it has a shorter table.
+        let table = plugin.storage!
+        guard Int(table.pointee.struct_size) >= MemoryLayout<cairn_storage_api>.offset(of: \cairn_storage_api.put_if)! + MemoryLayout<UnsafeRawPointer>.size,
+              let putIf = table.pointee.put_if else {
+            throw StoreError.unsupported(store: label, operation: operation)
+        }
+        let sink = ObjectSinkBox()
+        do {
+            try sink.withCStruct { objects in
+                try call(operation) { err in
+                    data.withUnsafeBufferPointer { bytes in
+                        if let ifVersion { return ifVersion.withCString { putIf(handle, key, bytes.baseAddress, bytes.count, $0, objects, err) } }
+                        return putIf(handle, key, bytes.baseAddress, bytes.count, nil, objects, err)
+                    }
+                }
+            }
+        } catch let error as PluginCallError {
+            if error.status == Int32(CAIRN_CHANGED.rawValue) { return nil }
+            throw error.storeError
+        }
+        return sink.objects.first ?? StoredObject(key: key, size: UInt64(data.count), modified: Date())
+    }
+
     public func checkAccess() throws -> [CheckResult] {
         do { return try report("access check") { report, err in api.check_access(handle, report, err) } } catch let error as PluginCallError {
             throw error.storeError

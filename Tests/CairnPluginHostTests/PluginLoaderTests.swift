@@ -14,7 +14,7 @@ private func buildPlugin(in dir: TemporaryDirectory, flags: [String] = [], manif
     try runTool(["cc", "-shared", "-fPIC", "-o", library.path, "-I", header.path] + flags
                 + [TestPaths.fixtures.appendingPathComponent("test_plugin.c").path])
     var json: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0",
-                               "abi": ["major": 1, "minor": 0], "library": "libteststore.so", "language": "c"]
+                               "abi": ["major": 1, "minor": Int(HostABI.minor)], "library": "libteststore.so", "language": "c"]
     json.merge(manifest) { _, new in new }
     try JSONSerialization.data(withJSONObject: json).write(to: dir.path("plugin.json"))
     return try PluginDiscovery.candidate(forPath: library.path)
@@ -37,16 +37,16 @@ struct PluginLoaderTests {
 
     @Test func aPluginBuiltAgainstTheFrozenV1_0HeaderLoads() throws {
         let dir = try TemporaryDirectory()
-        let plugin = try PluginLoader.load(try buildPlugin(in: dir, header: Self.frozenV1_0))
+        let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 0]], header: Self.frozenV1_0))
         #expect(plugin.name == "teststore")
     }
 
     @Test func aPluginBuiltAgainstANewerMinorLoads() throws {
-        // The header of a future 1.1: a field appended to the descriptor and to the storage table.
+        // The header of a future 1.2: a field appended to the descriptor and to the storage table.
         let dir = try TemporaryDirectory()
         var header = try String(contentsOf: TestPaths.header.appendingPathComponent("cairn_plugin.h"), encoding: .utf8)
         for (old, new) in [
-            ("#define CAIRN_ABI_MINOR 0", "#define CAIRN_ABI_MINOR 1"),
+            ("#define CAIRN_ABI_MINOR 1", "#define CAIRN_ABI_MINOR 2"),
             ("} cairn_plugin;", "    void *added_in_1_1;\n} cairn_plugin;"),
             ("} cairn_storage_api;", "    void *added_in_1_1;\n} cairn_storage_api;"),
         ] {
@@ -56,8 +56,8 @@ struct PluginLoaderTests {
         let include = dir.path("v1.1")
         try FileManager.default.createDirectory(at: include, withIntermediateDirectories: true)
         try header.write(to: include.appendingPathComponent("cairn_plugin.h"), atomically: true, encoding: .utf8)
-        let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 1]], header: include))
-        #expect(plugin.abiMinor == 1)
+        let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 2]], header: include))
+        #expect(plugin.abiMinor == 2)
         #expect(Int(plugin.descriptor.pointee.struct_size) == FrozenABI.plugin + MemoryLayout<UnsafeRawPointer>.size)
     }
 
@@ -83,7 +83,7 @@ struct PluginLoaderTests {
     @Test func aManifestThatMisstatesTheLibrarysABIIsRefused() throws {
         let dir = try TemporaryDirectory()
         let message = loadError(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 3]]))
-        #expect(message.contains("manifest says ABI 1.3, the library says 1.0"), "\(message)")
+        #expect(message.contains("manifest says ABI 1.3, the library says 1.\(HostABI.minor)"), "\(message)")
     }
 
     @Test func notAnELFFileIsNamed() throws {

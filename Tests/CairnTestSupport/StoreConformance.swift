@@ -88,6 +88,20 @@ public enum StoreConformance {
             #expect(try store.list(prefix: prefix + "folder with space/").map(\.key) == [key])
             #expect(try read(store, key) == Data("ü".utf8))
         },
+        Check(name: "a conditional write creates only what is absent and replaces only what is unchanged") { store, prefix in
+            let key = prefix + "cairn.lock"
+            let first = try #require(try store.putIf(key: key, data: Array("one".utf8), ifVersion: nil))
+            #expect(first.etag != nil)
+            #expect(try store.putIf(key: key, data: Array("two".utf8), ifVersion: nil) == nil, "created twice")
+            #expect(try read(store, key) == Data("one".utf8))
+            #expect(try store.stat(key: key)?.etag == first.etag)
+            let second = try #require(try store.putIf(key: key, data: Array("two".utf8), ifVersion: first.etag))
+            #expect(second.etag != first.etag)
+            #expect(try store.putIf(key: key, data: Array("three".utf8), ifVersion: first.etag) == nil, "replaced with a stale etag")
+            #expect(try read(store, key) == Data("two".utf8))
+            try store.remove(key: key)
+            #expect(try store.putIf(key: key, data: Array("four".utf8), ifVersion: second.etag) == nil, "replaced what is gone")
+        },
         Check(name: "the access check passes on a usable store") { store, _ in
             let results = try store.checkAccess()
             #expect(!results.isEmpty)

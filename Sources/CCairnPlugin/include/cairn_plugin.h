@@ -91,8 +91,12 @@ extern "C" {
 /** Major version: a different major is a different ABI. The entry symbol carries it. */
 #define CAIRN_ABI_MAJOR 1
 /** Minor version: grows when fields are appended. A plugin built against minor N runs on a host of
- *  any minor >= N, and on older hosts if it checks `struct_size` before using newer fields. */
-#define CAIRN_ABI_MINOR 0
+ *  any minor >= N, and on older hosts if it checks `struct_size` before using newer fields.
+ *
+ *  History (fields are marked "since 1.N" where they are declared):
+ *    1.0  the first release.
+ *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store. */
+#define CAIRN_ABI_MINOR 1
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
 #define CAIRN_PLUGIN_ENTRY_SYMBOL "cairn_plugin_entry_v1"
@@ -425,6 +429,19 @@ typedef struct cairn_storage_api {
      *  `aws s3 ls` + `sts get-caller-identity`). Report each check. REQUIRED. */
     cairn_status (*check_access)(void *instance, const cairn_report *report,
                                  const cairn_error *err);
+
+    /* ---- since 1.1 (the host checks struct_size before calling) ---- */
+
+    /** OPTIONAL (since 1.1). Writes the small object `key` (`len` bytes, borrowed) in one go, only
+     *  if a condition holds when it is written: `if_version` NULL means only if no object `key`
+     *  exists (S3 If-None-Match: *, a filesystem exclusive create); otherwise only if the object's
+     *  current etag equals `if_version` (S3 If-Match). Condition and write are one atomic step
+     *  for every writer of the store, on any host. On success, describe the new object (its etag
+     *  included) through `sink->object`. CAIRN_CHANGED when the condition does not hold, with
+     *  nothing written. The host builds its locks on this (docs/pipelines.md); without it, the
+     *  store offers no lock across hosts. Called from one thread at a time per instance. */
+    cairn_status (*put_if)(void *instance, const char *key, const uint8_t *data, size_t len,
+                           const char *if_version, const cairn_object_sink *sink, const cairn_error *err);
 } cairn_storage_api;
 
 /* ============================================================================================== */

@@ -64,6 +64,7 @@ public final class PipelineRunner: @unchecked Sendable {
         logger[metadataKey: "run"] = .string(runID)
         let runScope = scope.with(logger: logger)
         let context = RunContext(runID: runID, pipeline: pipeline.name, component: component, logFile: logPath)
+        defer { context.leases.releaseAll() }
         reporter.runStarted(runID: runID, pipeline: pipeline.name, logFile: logPath)
         logger.info("run \(runID): pipeline \(pipeline.name)\(component.map { " for \($0)" } ?? "") in environment \(resources.environmentName)")
 

@@ -17,6 +17,8 @@ final class RunContext: @unchecked Sendable {
     let pipeline: String
     let component: String?
     let logFile: String?
+    /// The components' locks in the store this run holds (taken by backup steps).
+    let leases = LeaseSet()
     private let lock = NSLock()
     private var backups: [String: BackupSummary] = [:]
     private var backupOrder: [String] = []

@@ -39,6 +39,11 @@ struct StepExecutor {
         case .check(let component):
             return checked(try resources.openComponent(component, scope).check())
         case .backup(let component, let options):
+            // One writer per component and environment, on any host, whatever pipeline this is.
+            try context.leases.acquire(component) {
+                try StoreLease.acquire(store: try resources.openStore(scope), component: component, environment: resources.environmentName,
+                                       runID: context.runID, leaseSeconds: config.lockLease, logger: logger)
+            }
             let reporter = runner.reporter, name = step.name
             let backup = try backupService().backup(
                 component: component, plugin: try resources.traits(ofComponent: component).plugin, options: options,
@@ -58,6 +63,7 @@ struct StepExecutor {
             guard let backup = context.backup(of: component) else {
                 throw CairnError.failure("there is no new backup of \(component) in this run to publish")
             }
+            try context.leases.requireHeld(component)
             context.store(try backupService().publish(backup))
             return StepWork()
         case .restore(let component, let which, let target, let drill):
