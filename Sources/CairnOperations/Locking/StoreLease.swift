@@ -4,6 +4,13 @@ import CairnState
 import Foundation
 import Logging
 
+/// Another run, on this host or another, is writing the component's backups: this run skips the
+/// component (nothing is wrong, and it counts as no failed backup).
+public struct ComponentLocked: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
 /// Who holds a component's lock, as the lock object in the store says.
 public struct LockHolder: Codable, Sendable, Equatable {
     public var host: String
@@ -69,8 +76,8 @@ public final class StoreLease: @unchecked Sendable {
                 return StoreLease(key: key, component: component, store: store, leaseSeconds: leaseSeconds, logger: logger, etag: current.etag, holder: other)
             }
             if let other, other.expiresAt > Date() {
-                throw CairnError.failure("\(component) in \(environment) is locked by \(other.described): another backup of it is running; "
-                                         + "its lease runs until \(ISO8601DateFormatter().string(from: other.expiresAt)) unless renewed (lock object \(key))")
+                throw ComponentLocked(message: "\(component) in \(environment) is locked by \(other.described): another backup of it is running; "
+                                      + "its lease runs until \(ISO8601DateFormatter().string(from: other.expiresAt)) unless renewed (lock object \(key))")
             }
             me.expiresAt = Date().addingTimeInterval(leaseSeconds)
             if let taken = try store.putIf(key: key, data: try encode(me), ifVersion: current.etag) {

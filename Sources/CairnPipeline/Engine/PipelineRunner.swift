@@ -210,7 +210,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 return finish(summary)
             case .skipped:
                 summary.outcome = .skipped
-                summary.error = "skipped by a hook of component \(component)"
+                summary.error = "skipped: component \(component) was skipped earlier in this run (a hook, or another run holds its lock)"
                 return finish(summary)
             case .ready: break
             }
@@ -265,6 +265,14 @@ public final class PipelineRunner: @unchecked Sendable {
                 return summary
             } catch {
                 deadline.stop()
+                if let locked = error as? ComponentLocked, let component = step.action.component {
+                    // Another run is backing the component up: its later steps are skipped too.
+                    context.setState(.skipped, for: component)
+                    summary.error = locked.message
+                    summary.outcome = .skipped
+                    observations = []
+                    return summary
+                }
                 if !deadline.fired, ConfigurationFailure.describes(error) {
                     // No retry fixes a configuration, and it says nothing about the store or the source.
                     context.configurationFailed(describe(error))
