@@ -2,10 +2,10 @@ import CCairnPlugin
 import CairnPluginSupport
 import Glibc
 
-/// `put_if` (ABI 1.1): the conditional write locks in the store are built on. Writers of one key
-/// take an exclusive flock(2) on a hidden sidecar (`.<name>.cas`) around check-then-rename, so the
-/// condition and the write are one step for every process of this machine (and on NFS, for every
-/// host, where the server supports locks).
+/// `put_if` (ABI 1.1): the conditional write locks in the store are built on. Conditional writers
+/// take an exclusive flock(2) on the key's folder around check-then-rename, so the condition and
+/// the write are one step for every process of this machine (and on NFS, for every host, where the
+/// server supports locks). The folder, not a sidecar file: nothing is left behind to clean up.
 extension FilesystemStore {
     /// A file's version: inode, change time and size. A replaced file is renamed into place and so
     /// always gets a new inode: the tag changes with every write.
@@ -16,15 +16,15 @@ extension FilesystemStore {
     /// The new file's facts, or nil when the condition did not hold.
     func putIf(_ key: ObjectKey, _ data: UnsafeRawBufferPointer, ifVersion: String?) throws(FilesystemError) -> FileFacts? {
         try createParents(of: key)
-        let sidecar = path(of: key.directoryComponents + [".\(key.baseName).cas"])
+        let folder = path(of: key.directoryComponents)
         let fd: Int32
-        switch Posix.open(sidecar, O_RDWR | O_CREAT, 0o644) {
+        switch Posix.open(folder, O_RDONLY | O_DIRECTORY) {
         case .success(let opened): fd = opened
-        case .failure(let error): throw notWritable(error.code, "opening the lock file '\(sidecar)' for key '\(key.text)'")
+        case .failure(let error): throw readError(error.code, key: key, path: folder)
         }
         defer { close(fd) }  // also releases the flock
         while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw FilesystemError(errno: errno, "cannot lock '\(sidecar)'", path: sidecar) }
+            guard errno == EINTR else { throw FilesystemError(errno: errno, "cannot lock the folder '\(folder)'", path: folder) }
         }
         switch Posix.status(of: path(key)) {
         case .success(let st):

@@ -100,17 +100,28 @@ struct StoreLockTests {
         let latest = store.appendingPathComponent("configs/test/latest.tar.gz")
         let published = try Data(contentsOf: latest)
 
-        // kill -9 while holding: refused within the lease, taken over after it.
+        // kill -9 while holding, on this host: its process is gone, so the lock is taken over at once.
         let killed = try background(["run", "slow"], environment: environment, in: temp.url)
         try #require(waitForHolding())
         kill(killed.processIdentifier, SIGKILL)
         killed.waitUntilExit()
-        #expect(try runCairn(["backup", "configs"], config: config, in: temp.url).status == 75)
-        Thread.sleep(forTimeInterval: 2.5)
         let takeover = try runCairn(["backup", "configs"], config: config, in: temp.url)
         #expect(takeover.status == 0, "\(takeover.stderr)")
         #expect(takeover.stderr.contains("took over the lock of configs in test from run run_"), "\(takeover.stderr)")
-        #expect(takeover.stderr.contains("(pid \(killed.processIdentifier)"), "\(takeover.stderr)")
+        #expect(takeover.stderr.contains("(pid \(killed.processIdentifier)") && takeover.stderr.contains("whose process is gone"), "\(takeover.stderr)")
+
+        // A holder on another host is taken for dead only when its lease has run out.
+        let lockKey = store.appendingPathComponent("configs/test/cairn.lock")
+        let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
+        try #"{"expires_at":"\#(expires)","host":"other-host","pid":4242,"run_id":"run_elsewhere","started_at":"2026-01-01T00:00:00Z"}"#
+            .write(to: lockKey, atomically: true, encoding: .utf8)
+        let within = try runCairn(["backup", "configs"], config: config, in: temp.url)
+        #expect(within.status == 75)
+        #expect(within.stderr.contains("locked by run run_elsewhere on host other-host (pid 4242"), "\(within.stderr)")
+        Thread.sleep(forTimeInterval: 2.5)
+        let expired = try runCairn(["backup", "configs"], config: config, in: temp.url)
+        #expect(expired.status == 0, "\(expired.stderr)")
+        #expect(expired.stderr.contains("from run run_elsewhere on host other-host") && expired.stderr.contains("whose lease ran out"), "\(expired.stderr)")
 
         // A holder whose lock another run took (it was taken for dead) publishes nothing.
         let before = try Data(contentsOf: latest)
@@ -142,14 +153,13 @@ struct StoreLockTests {
                             latestID: { try s3.aws("s3 ls s3://cairn-test/configs/test/latest.tar.gz").text.isEmpty ? nil : "latest" })
         #expect(!(try s3.aws("s3 ls s3://cairn-test/configs/test/").text.contains("cairn.lock")), "the lock was not released")
 
-        // kill -9, then taken over after the lease.
+        // kill -9, then taken over (its process is gone from this host).
         try? FileManager.default.removeItem(at: temp.path("holding"))
         let killed = try background(["run", "slow"], environment: environment, in: s3.temp.url)
         try #require(waitForHolding())
         kill(killed.processIdentifier, SIGKILL)
         killed.waitUntilExit()
         #expect(try s3.aws("s3 ls s3://cairn-test/configs/test/").text.contains("cairn.lock"))
-        Thread.sleep(forTimeInterval: 2.5)
         let takeover = try s3.cairn(["backup", "configs"])
         #expect(takeover.status == 0, "\(takeover.stderr)")
         #expect(takeover.stderr.contains("took over the lock of configs in test"), "\(takeover.stderr)")

@@ -75,13 +75,16 @@ public final class StoreLease: @unchecked Sendable {
                 // Ours: a create whose answer was lost and that was sent again.
                 return StoreLease(key: key, component: component, store: store, leaseSeconds: leaseSeconds, logger: logger, etag: current.etag, holder: other)
             }
-            if let other, other.expiresAt > Date() {
+            // A holder on this host whose process is gone is dead now, whatever its lease says.
+            let deadHere = other.map { $0.host == me.host && !LocalProcess.isAlive(pid: $0.pid) } ?? false
+            if let other, other.expiresAt > Date(), !deadHere {
                 throw ComponentLocked(message: "\(component) in \(environment) is locked by \(other.described): another backup of it is running; "
                                       + "its lease runs until \(ISO8601DateFormatter().string(from: other.expiresAt)) unless renewed (lock object \(key))")
             }
             me.expiresAt = Date().addingTimeInterval(leaseSeconds)
             if let taken = try store.putIf(key: key, data: try encode(me), ifVersion: current.etag) {
-                logger.warning("took over the lock of \(component) in \(environment) from \(other?.described ?? "an unreadable lock object"), whose lease ran out")
+                let why = deadHere ? "whose process is gone" : "whose lease ran out"
+                logger.warning("took over the lock of \(component) in \(environment) from \(other?.described ?? "an unreadable lock object"), \(why)")
                 return StoreLease(key: key, component: component, store: store, leaseSeconds: leaseSeconds, logger: logger, etag: taken.etag, holder: me)
             }
         }
