@@ -97,13 +97,16 @@ struct ConfigErrorTests {
         #expect(check.stderr.contains("hook page-nobody.sh not found"), "\(check.stderr)")
         #expect(try cairn(["latest"]).status == 2)
 
-        // A broken notifier must not stop backups (docs/escalation.md): only the check names it.
+        // A notifier that cannot be found would page no one when an incident opens: every
+        // command refuses it at load, naming where it is configured; nothing runs.
         try write("escalation: { hooks: [page-nobody.sh] }")
-        let notifier = try cairn(["config", "check"])
-        #expect(notifier.status == 2)
-        #expect(notifier.stderr.contains("hook page-nobody.sh not found"), "\(notifier.stderr)")
-        #expect(notifier.stderr.contains("(configured at \(configFile.path):7:23)"), "\(notifier.stderr)")
-        #expect(try cairn(["pipelines", "list"]).status == 0)
+        for command in [["config", "check"], ["pipelines", "list"], ["backup", "configs"]] {
+            let notifier = try cairn(command)
+            #expect(notifier.status == 2, "\(command)")
+            #expect(notifier.stderr.contains("hook page-nobody.sh not found"), "\(notifier.stderr)")
+            #expect(notifier.stderr.contains("(configured at \(configFile.path):7:23)"), "\(notifier.stderr)")
+        }
+        #expect(try incidents().isEmpty)
     }
 
     /// The runbook's REDIS_URL-only setup: the plugin reads its settings when it opens and

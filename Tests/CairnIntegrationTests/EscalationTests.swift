@@ -274,21 +274,16 @@ struct EscalationTests {
 
     /// Broken notifiers: each must leave the backup's outcome alone (1 for the failure that
     /// triggers, 0 for the success that resolves) and be recorded as not delivered.
-    @Test(arguments: ["unreachable", "500", "400", "slack-error", "pd-error", "not-executable", "no-pass-env"])
+    @Test(arguments: ["unreachable", "500", "400", "slack-error", "pd-error", "no-pass-env"])
     func aBrokenNotifierNeverChangesTheBackupsOutcome(_ failure: String) throws {
         let setup = try EscalationHarness("broken-\(failure)")
-        let receiver = ["unreachable", "not-executable"].contains(failure) ? nil
+        let receiver = failure == "unreachable" ? nil
             : try RecordingWebhook(in: setup.temp.path("receiver"), mode: failure == "no-pass-env" ? "pagerduty" : failure)
         let closedPort = try freePort()
         let url = receiver?.url ?? "http://127.0.0.1:\(closedPort)/hook"
         var hook: String
         switch failure {
         case "pd-error", "500": hook = Self.pagerDutyHook()
-        case "not-executable":
-            let copy = setup.temp.path("escalate-webhook.py")
-            try FileManager.default.copyItem(atPath: EscalationHarness.hook("escalate-webhook.py"), toPath: copy.path)
-            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy.path)
-            hook = "- { path: \(copy.path), pass_env: [CAIRN_WEBHOOK_URL] }"
         case "slack-error", "400": hook = Self.slackHook
         case "no-pass-env":
             // The routing key is in Cairn's environment, but this hook was not given it.
@@ -309,7 +304,7 @@ struct EscalationTests {
         let incident = try #require(try setup.incidents().first)
         guard case .array(let deliveries)? = incident["deliveries"] else { Issue.record("no deliveries"); return }
         #expect(deliveries.count == 1)
-        #expect(deliveries.first?["outcome"] == .string(failure == "not-executable" ? "not_run" : "failed"))
+        #expect(deliveries.first?["outcome"] == .string("failed"))
         #expect(deliveries.first?["message"]?.stringValue?.contains(Self.routingKey) == false)
         switch failure {
         case "500": #expect((receiver?.bodies.count ?? 0) >= 2, "5xx is retried")

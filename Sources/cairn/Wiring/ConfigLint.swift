@@ -13,8 +13,7 @@ import Foundation
 extension Workspace {
     /// Every problem found, each naming where it is; empty when the configuration is good.
     /// Not `strict`, a store setting the store requires may be absent (commands that do not use
-    /// the store, `cairn plugins call`, run without it; those that do refuse it when they load),
-    /// and escalation hooks are not checked.
+    /// the store, `cairn plugins call`, run without it; those that do refuse it when they load).
     func configProblems(strict: Bool) -> [String] {
         var problems: [String] = []
         func note(_ check: () throws -> Void) {
@@ -32,9 +31,9 @@ extension Workspace {
             for spec in component.hooks.all { note { _ = try hooks.resolve(spec) } }
         }
         for spec in config.hooks.all { note { _ = try hooks.resolve(spec) } }
-        // A broken notifier must not stop backups (docs/escalation.md): each event it misses is
-        // a warning and a `not_run` delivery. Only the strict check reports it ahead of time.
-        if strict { for spec in config.escalation.hooks { note { _ = try hooks.resolve(spec) } } }
+        // An escalation hook that cannot be found or run would page no one, silently, at the
+        // worst moment: that is a configuration error now, not a warning when an incident opens.
+        for spec in config.escalation.hooks { note { _ = try hooks.resolve(spec) } }
         note {
             let catalog = try PipelineCatalog(config: config)
             for pipeline in config.pipelines {
