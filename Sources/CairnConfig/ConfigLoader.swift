@@ -204,6 +204,9 @@ public enum ConfigLoader {
             guard Name.isValid(name) else {
                 throw reader.error(nameNode, "component name '\(name)' must be lowercase letters, digits, '-' or '_', starting with a letter (it becomes part of backup ids and storage keys)")
             }
+            guard name != StateMirror.reservedName else {
+                throw reader.error(nameNode, "component name '\(name)' is taken: the store's '\(name)/' folder holds the state every host shares; choose another name")
+            }
             var plugin: ConfigValue?
             var settings: [String: ConfigValue] = [:]
             var hooks = HookSet()

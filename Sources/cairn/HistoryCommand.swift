@@ -43,7 +43,11 @@ struct HistoryCommand: ParsableCommand {
             return Output.line("no runs recorded\(filters.isEmpty ? "" : " for " + filters.joined(separator: ", ")) in \(path)")
         }
         if let component {
-            let failures = try state.consecutiveFailures(component: component, environment: workspace.environmentName)
+            // The count escalation uses (runs that failed before the backup step count too), shared
+            // by every host through the store; else what this machine's backup records say.
+            let environment = workspace.environmentName
+            let failures = try state.streaks(environment: environment).first { $0.component == component }?.failures
+                ?? state.consecutiveFailures(component: component, environment: environment)
             Output.line("\(component) in \(workspace.environmentName): \(failures) consecutive failed backup\(failures == 1 ? "" : "s") since the last success")
         }
         let formatter = ISO8601DateFormatter()

@@ -46,6 +46,7 @@ struct IncidentsCommand: ParsableCommand {
             guard try workspace.existingStatePath(json: globals.json, nothing: "no incidents") != nil else { return }
             let service = EscalationService(resources: workspace, logger: workspace.scope.logger)
             _ = try service.escalateOverdue(source: ObservationSource(runID: nil, logFile: nil, origin: "cairn incidents"))
+            workspace.shareState()
             let incidents = try workspace.openState().incidents(includeResolved: all, environment: workspace.environmentName, limit: limit)
             if globals.json { return try Output.json(incidents.map(IncidentView.init)) }
             if incidents.isEmpty {
@@ -79,6 +80,7 @@ struct IncidentsCommand: ParsableCommand {
         func run() throws {
             let workspace = try globals.workspace()
             let (incident, notice) = try EscalationService(resources: workspace, logger: workspace.scope.logger).resolve(key: key, note: note)
+            workspace.shareState()
             if globals.json { return try Output.json(IncidentView(incident)) }
             Output.line("resolved \(incident.key); hooks notified: \(notice.delivered) of \(notice.hooks)")
         }

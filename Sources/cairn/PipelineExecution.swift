@@ -16,6 +16,7 @@ enum PipelineExecution {
         let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
         let summary = try PipelineRunner(resources: workspace, reporter: reporter(globals), scope: workspace.scope)
             .run(pipeline, component: component)
+        workspace.shareState()
         MetricsExport(workspace).export(workspace)
         return summary
     }
@@ -28,6 +29,7 @@ enum PipelineExecution {
         // The command prints its own result; a terminal still shows the steps as they go.
         let reporter = isatty(STDERR_FILENO) == 1 && !Output.quiet ? TerminalReporter() as any RunReporter : SilentReporter()
         let summary = try PipelineRunner(resources: workspace, reporter: reporter, scope: workspace.scope).run(checked, component: component)
+        workspace.shareState()
         MetricsExport(workspace).export(workspace)
         guard let step = summary.steps.last(where: { $0.kind == checked.steps.first?.action.kind }),
               step.result != nil || !step.checks.isEmpty else {

@@ -111,7 +111,8 @@ extension RedisBackupTests {
     func storeFiles() throws -> [String] {
         let root = store.standardizedFileURL.path
         guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
-        return walker.compactMap { $0 as? String }.filter { !$0.hasPrefix(".cairn/") }.filter { path in
+        // The state folders (.cairn/ for this machine, cairn/ shared through the store) are not backups.
+        return walker.compactMap { $0 as? String }.filter { !$0.hasPrefix(".cairn/") && !$0.hasPrefix("cairn/") }.filter { path in
             var directory: ObjCBool = false
             return FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &directory) && !directory.boolValue
         }.sorted()

@@ -25,6 +25,9 @@ final class Workspace: RunResources, @unchecked Sendable {
     private let lock = NSLock()
     private var runDirectory: URL?
     private var state: StateStore?
+    /// The state's copy in the store (StateMirror), once the state is open; nil when it cannot be had.
+    private var mirror: StateMirror?
+    private var mirrorTried = false
     /// The store choice and its checked settings: asked for by every step, hook and record line,
     /// and fixed for the invocation (configuration and environment do not change).
     private var selection: Result<StoreSelection, any Error>?
@@ -270,11 +273,33 @@ final class Workspace: RunResources, @unchecked Sendable {
 
     func openState() throws -> StateStore {
         let path = try statePath()
-        lock.lock(); defer { lock.unlock() }
-        if let state { return state }
-        let opened = try StateStore(path: path)
-        state = opened
+        let opened: StateStore = try lock.withLock {
+            if let state { return state }
+            let made = try StateStore(path: path)
+            state = made
+            return made
+        }
+        let first = lock.withLock { () -> Bool in defer { mirrorTried = true }; return !mirrorTried }
+        guard first else { return opened }
+        // What other hosts and earlier pods recorded, before this command reads or adds to it.
+        // Outside the lock: opening the store takes it too.
+        do {
+            let shared = StateMirror(store: try openStore(scope), environment: environmentName, logger: scope.logger)
+            try shared.pull(into: opened)
+            lock.withLock { mirror = shared }
+        } catch {
+            scope.logger.warning("shared state in the store not read: \(describe(error)); using this machine's history only")
+        }
         return opened
+    }
+
+    /// Shares what this command recorded (runs, failure streaks, incidents) through the store.
+    func shareState() {
+        let (shared, opened) = lock.withLock { (mirror, state) }
+        guard let shared, let opened else { return }
+        do { try shared.push(from: opened) } catch {
+            scope.logger.warning("shared state in the store not written: \(describe(error)); other hosts see this run's history later")
+        }
     }
 
     /// A private folder under `staging_dir` for this invocation, removed when it ends. Those that
