@@ -58,3 +58,22 @@ public struct StoredObject: Equatable, Sendable {
         self.key = key; self.size = size; self.modified = modified; self.etag = etag
     }
 }
+
+extension ObjectStore {
+    /// The whole of a small object (a lock, a state record), refusing one larger than `limit`.
+    public func readSmall(key: String, limit: Int = 16 << 20) throws -> Data {
+        let reader = try openReader(key: key)
+        defer { reader.close() }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if count == 0 { return data }
+            data.append(contentsOf: buffer[0..<count])
+            guard data.count <= limit else {
+                throw StoreError(store: label, operation: "read '\(key)'", reason: "too large",
+                                 message: "more than \(limit) bytes, where a small record was expected")
+            }
+        }
+    }
+}

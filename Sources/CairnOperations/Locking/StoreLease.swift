@@ -156,18 +156,9 @@ public final class StoreLease: @unchecked Sendable {
     }
 
     static func read(_ store: any ObjectStore, _ key: String) throws -> LockHolder {
-        let reader = try store.openReader(key: key)
-        defer { reader.close() }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if count == 0 || data.count > 65536 { break }
-            data.append(contentsOf: buffer[0..<count])
-        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(LockHolder.self, from: data)
+        return try decoder.decode(LockHolder.self, from: try store.readSmall(key: key, limit: 65536))
     }
 }
 

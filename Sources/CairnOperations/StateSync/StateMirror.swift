@@ -99,17 +99,7 @@ public final class StateMirror: @unchecked Sendable {
         return body
     }
 
-    private func read(_ key: String) throws -> Data {
-        let reader = try store.openReader(key: key)
-        defer { reader.close() }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if count == 0 { return data }
-            data.append(contentsOf: buffer[0..<count])
-        }
-    }
+    private func read(_ key: String) throws -> Data { try store.readSmall(key: key) }
 
     struct RunDocument: Codable {
         var run: RunRecord
