@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// `put_if` (ABI 1.1): S3's conditional writes, `If-None-Match: *` to create only what does not
@@ -15,7 +16,7 @@ extension S3Store {
                                        what: ifVersion == nil ? "create if absent" : "replace if unchanged",
                                        accept: ifVersion == nil ? [409, 412] : [404, 409, 412])
         guard (200..<300).contains(response.status) else { return nil }
-        return ObjectInfo(key: key, size: UInt64(data.count), modifiedMs: Int64(CredentialProvider.now() * 1000),
+        return ObjectInfo(key: key, size: UInt64(data.count), modifiedMs: now() * 1000,
                           etag: response.headers["etag"])
     }
 }

@@ -1,4 +1,5 @@
 import CCairnPlugin
+import CairnPluginSupport
 import Glibc
 
 /// The credentials every request is signed with. Keys from variables or files never change;
@@ -34,17 +35,11 @@ final class CredentialProvider: @unchecked Sendable {
     func current() throws(S3Error) -> AWSCredentials {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
-        if let fetch, let expiration, Self.now() >= expiration - Self.refreshMargin {
+        if let fetch, let expiration, Double(now()) >= expiration - Self.refreshMargin {
             let fresh = try fetch()
             cached = fresh.credentials
             self.expiration = fresh.expiration
         }
         return cached
-    }
-
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

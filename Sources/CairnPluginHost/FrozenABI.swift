@@ -5,11 +5,13 @@ import CCairnPlugin
 /// or the first v1.1 host would refuse every v1.0 plugin. Tested against a frozen copy of the
 /// v1.0 header (Tests/Fixtures/abi/v1.0).
 public enum FrozenABI {
-    public static let plugin = end(\cairn_plugin.storage)
-    public static let componentAPI = end(\cairn_component_api.restore)
-    public static let storageAPI = end(\cairn_storage_api.check_access)
+    public static let plugin = sizeThrough(\cairn_plugin.storage)
+    public static let componentAPI = sizeThrough(\cairn_component_api.restore)
+    public static let storageAPI = sizeThrough(\cairn_storage_api.check_access)
 
-    private static func end<Struct, Field>(_ field: KeyPath<Struct, Field>) -> Int {
+    /// The size of `Struct` through the end of `field` (CAIRN_SIZE_THROUGH): a struct of
+    /// `struct_size` bytes has the field when its size is at least this (CAIRN_HAS_FIELD).
+    static func sizeThrough<Struct, Field>(_ field: KeyPath<Struct, Field>) -> Int {
         MemoryLayout<Struct>.offset(of: field)! + MemoryLayout<Field>.size
     }
 }

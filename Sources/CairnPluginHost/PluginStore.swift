@@ -71,8 +71,7 @@ public final class PluginStore: PluginInstance, ObjectStore, @unchecked Sendable
         let operation = ifVersion == nil ? "create '\(key)' if absent" : "replace '\(key)' if unchanged"
         // Appended in ABI 1.1: a plugin built before it has a shorter table.
         let table = plugin.storage!
-        guard Int(table.pointee.struct_size) >= MemoryLayout<cairn_storage_api>.offset(of: \cairn_storage_api.put_if)! + MemoryLayout<UnsafeRawPointer>.size,
-              let putIf = table.pointee.put_if else {
+        guard Int(table.pointee.struct_size) >= FrozenABI.sizeThrough(\cairn_storage_api.put_if), let putIf = table.pointee.put_if else {
             throw StoreError.unsupported(store: label, operation: operation)
         }
         let sink = ObjectSinkBox()

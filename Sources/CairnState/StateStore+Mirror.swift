@@ -6,6 +6,11 @@ import GRDB
 /// whole records, keyed as every host keys them (a run by its id, a streak by its component, an
 /// incident by its key and the time it opened), never by this file's row ids.
 extension StateStore {
+    /// The component's failed backups in a row, as escalation counts them; nil before its first attempt.
+    public func streak(component: String, environment: String) throws -> FailureStreak? {
+        try read { db in try FailureStreak.fetchOne(db, key: ["environment": environment, "component": component]) }
+    }
+
     public func streaks(environment: String) throws -> [FailureStreak] {
         try read { db in try FailureStreak.filter(Column("environment") == environment).fetchAll(db) }
     }

@@ -46,10 +46,11 @@ struct BackupCommand: ParsableCommand {
     }
 
     func run() throws {
+        let configure: (inout Configuration) -> Void = { config in
+            if let type, let component { config.setFlag("--type", value: .string(type), component: component) }
+        }
         if dryRun {
-            let workspace = try globals.workspace { config in
-                if let type, let component { config.setFlag("--type", value: .string(type), component: component) }
-            }
+            let workspace = try globals.workspace(configure: configure)
             let catalog = try PipelineCatalog(config: workspace.config)
             let pipeline = try catalog.resolve(component == nil ? "emergency" : "backup",
                                                parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
@@ -59,9 +60,7 @@ struct BackupCommand: ParsableCommand {
             try PipelineExecution.finish(try PipelineExecution.run("emergency", component: nil, globals: globals), globals: globals)
             return
         }
-        let summary = try PipelineExecution.run("backup", component: component, globals: globals) { config in
-            if let type { config.setFlag("--type", value: .string(type), component: component) }
-        }
+        let summary = try PipelineExecution.run("backup", component: component, globals: globals, configure: configure)
         try PipelineExecution.finish(summary, globals: globals)
     }
 }

@@ -30,9 +30,16 @@ struct BackupDryRun {
     }
 
     func run(json: Bool) throws {
-        let components = components(in: pipeline.steps, depth: 0)
+        let steps = catalog.expanded(pipeline.steps)
+        var components: [String] = []
+        for step in steps {
+            switch step.action {
+            case .check(let name), .backup(let name, _): if !components.contains(name) { components.append(name) }
+            default: break
+            }
+        }
         var checks: [CheckResult] = []
-        if contains(pipeline.steps, depth: 0, where: { if case .hostCheck = $0 { return true } else { return false } }) {
+        if steps.contains(where: { if case .hostCheck = $0.action { return true } else { return false } }) {
             checks += HostChecks.all(paths: [workspace.config.stagingDir, workspace.config.logDir] + workspace.storeLocalPaths,
                                      thresholds: workspace.config.hostChecks)
         }
@@ -54,32 +61,5 @@ struct BackupDryRun {
             Output.line(report.ok ? "ok: the backup would start" : "FAILED: the backup would stop at the checks above")
         }
         if !report.ok { throw ExitRequest(code: .failure) }
-    }
-
-    /// The components the pipeline checks, through parallel groups and nested pipelines.
-    private func components(in steps: [PipelineStep], depth: Int) -> [String] {
-        var names: [String] = []
-        for step in steps {
-            switch step.action {
-            case .check(let name), .backup(let name, _): names.append(name)
-            case .parallel(let members): names += components(in: members, depth: depth)
-            case .pipeline(let name, let component):
-                guard depth < 8, let nested = catalog.pipelines[name] else { continue }
-                names += components(in: (component.map { nested.substituting(["component": $0]) } ?? nested).steps, depth: depth + 1)
-            default: break
-            }
-        }
-        return names.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
-    }
-
-    private func contains(_ steps: [PipelineStep], depth: Int, where test: (StepAction) -> Bool) -> Bool {
-        steps.contains { step in
-            if test(step.action) { return true }
-            if case .parallel(let members) = step.action { return contains(members, depth: depth, where: test) }
-            if case .pipeline(let name, _) = step.action, depth < 8, let nested = catalog.pipelines[name] {
-                return contains(nested.steps, depth: depth + 1, where: test)
-            }
-            return false
-        }
     }
 }

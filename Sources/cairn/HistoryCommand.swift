@@ -46,7 +46,7 @@ struct HistoryCommand: ParsableCommand {
             // The count escalation uses (runs that failed before the backup step count too), shared
             // by every host through the store; else what this machine's backup records say.
             let environment = workspace.environmentName
-            let failures = try state.streaks(environment: environment).first { $0.component == component }?.failures
+            let failures = try state.streak(component: component, environment: environment)?.failures
                 ?? state.consecutiveFailures(component: component, environment: environment)
             Output.line("\(component) in \(workspace.environmentName): \(failures) consecutive failed backup\(failures == 1 ? "" : "s") since the last success")
         }

@@ -7,6 +7,7 @@ import Logging
 /// After every run: Cairn's metrics (docs/monitoring.md) to a node_exporter textfile and/or a
 /// Prometheus Pushgateway. A failed export is a warning; it never changes how the run ended.
 struct MetricsExport {
+    let workspace: Workspace
     /// The .prom file the textfile collector reads; replaced whole (rename), never half-written.
     var textfile: String?
     /// Base URL of a Pushgateway, e.g. http://pushgateway:9091.
@@ -17,13 +18,14 @@ struct MetricsExport {
 
     /// cairn.yaml's `metrics:`, with CAIRN_METRICS_TEXTFILE and CAIRN_METRICS_PUSHGATEWAY over it.
     init(_ workspace: Workspace) {
+        self.workspace = workspace
         let settings = workspace.config.metrics
         textfile = workspace.environment["CAIRN_METRICS_TEXTFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.textfile
         pushgateway = workspace.environment["CAIRN_METRICS_PUSHGATEWAY"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.pushgateway
         job = settings.job
     }
 
-    func export(_ workspace: Workspace) {
+    func export() {
         guard isEnabled else { return }
         let logger = workspace.scope.logger
         let text: String

@@ -16,8 +16,7 @@ enum PipelineExecution {
         let pipeline = try catalog.resolve(name, parameters: component.map { ["component": $0] } ?? [:], resources: workspace)
         let summary = try PipelineRunner(resources: workspace, reporter: reporter(globals), scope: workspace.scope)
             .run(pipeline, component: component)
-        workspace.shareState()
-        MetricsExport(workspace).export(workspace)
+        afterRun(workspace)
         return summary
     }
 
@@ -29,8 +28,7 @@ enum PipelineExecution {
         // The command prints its own result; a terminal still shows the steps as they go.
         let reporter = isatty(STDERR_FILENO) == 1 && !Output.quiet ? TerminalReporter() as any RunReporter : SilentReporter()
         let summary = try PipelineRunner(resources: workspace, reporter: reporter, scope: workspace.scope).run(checked, component: component)
-        workspace.shareState()
-        MetricsExport(workspace).export(workspace)
+        afterRun(workspace)
         guard let step = summary.steps.last(where: { $0.kind == checked.steps.first?.action.kind }),
               step.result != nil || !step.checks.isEmpty else {
             let message = summary.error ?? "\(pipeline.name) produced no result (see \(summary.logFile ?? "the run log"))"
@@ -38,6 +36,12 @@ enum PipelineExecution {
             throw CairnError(summary.exitCode == ExitCode.usage.rawValue ? .usage : .failure, message)
         }
         return step
+    }
+
+    /// Once a run has ended: its records shared through the store, then the metrics written from them.
+    private static func afterRun(_ workspace: Workspace) {
+        workspace.shareState()
+        MetricsExport(workspace).export()
     }
 
     /// A command step's result as the report type it encodes.

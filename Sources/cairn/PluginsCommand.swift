@@ -90,13 +90,16 @@ struct PluginsCommand: ParsableCommand {
 
         func run() throws {
             let workspace = try globals.workspace()
-            // A name is looked up where Cairn finds plugins; anything with a slash or an existing file is a path.
-            let byName = path.contains("/") || FileManager.default.fileExists(atPath: path) ? nil : workspace.registry.candidate(named: path)
-            if byName == nil, !path.contains("/"), !FileManager.default.fileExists(atPath: path) {
+            // Anything with a slash or an existing file is a path; else a name, looked up where Cairn finds plugins.
+            let candidate: PluginCandidate
+            if path.contains("/") || FileManager.default.fileExists(atPath: path) {
+                candidate = try PluginDiscovery.candidate(forPath: path)
+            } else if let named = workspace.registry.candidate(named: path) {
+                candidate = named
+            } else {
                 let names = workspace.registry.candidates.compactMap { $0.manifest?.name }
                 throw CairnError.usage("no plugin named '\(path)' (found: \(names.joined(separator: ", "))); give a name from cairn plugins list or the path of a plugin")
             }
-            let candidate = try byName ?? PluginDiscovery.candidate(forPath: path)
             let plugin: LoadedPlugin
             do { plugin = try PluginLoader.load(candidate) } catch {
                 if globals.json { try Output.json(["path": path, "status": "broken", "problem": describe(error)]) } else {

@@ -32,11 +32,20 @@ public final class StateMirror: @unchecked Sendable {
     /// Whether any host has shared state for this environment yet.
     public func holdsState() throws -> Bool { try !store.list(prefix: prefix).isEmpty }
 
-    /// Takes into `state` what other hosts recorded: runs it lacks, and every streak and incident.
+    /// How many of the newest shared runs a database takes in: a new pod needs recent history,
+    /// not one read per run ever recorded.
+    static let runsKept = 500
+
+    /// Takes into `state` what other hosts recorded: the newest runs it lacks, and every streak and incident.
     public func pull(into state: StateStore) throws {
-        for object in try store.list(prefix: prefix) {
+        let objects = try store.list(prefix: prefix)
+        // Run ids start with their UTC start time, so key order is age order.
+        let runKeys = objects.map(\.key).filter { $0.hasPrefix(prefix + "runs/") }.sorted()
+        let newestSkipped = runKeys.dropLast(Self.runsKept).last
+        for object in objects {
             let name = object.key.dropFirst(prefix.count)
             if name.hasPrefix("runs/"), name.hasSuffix(".json") {
+                if let newestSkipped, object.key <= newestSkipped { continue }
                 let runID = String(name.dropFirst(5).dropLast(5))
                 lock.withLock { _ = storedRuns.insert(runID) }
                 guard try !state.hasRun(runID) else { continue }

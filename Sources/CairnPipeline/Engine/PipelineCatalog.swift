@@ -22,6 +22,21 @@ public struct PipelineCatalog: Sendable {
 
     public var names: [String] { pipelines.keys.sorted() }
 
+    /// Every step `steps` would run, in order: those inside parallel groups and those of nested
+    /// pipelines (with their component filled in) as well as the groups and pipeline steps.
+    public func expanded(_ steps: [PipelineStep], depth: Int = 0) -> [PipelineStep] {
+        steps.flatMap { step -> [PipelineStep] in
+            switch step.action {
+            case .parallel(let members): return [step] + expanded(members, depth: depth)
+            case .pipeline(let name, let component):
+                // Cycles are refused when pipelines load; the depth limit only keeps this total.
+                guard depth < 8, let nested = pipelines[name] else { return [step] }
+                return [step] + expanded((component.map { nested.substituting(["component": $0]) } ?? nested).steps, depth: depth + 1)
+            default: return [step]
+            }
+        }
+    }
+
     public func pipeline(named name: String) throws -> Pipeline {
         guard let pipeline = pipelines[name] else {
             let hint = closest(to: name, in: names).map { " Did you mean '\($0)'?" } ?? ""

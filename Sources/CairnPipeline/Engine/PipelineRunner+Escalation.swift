@@ -50,20 +50,10 @@ extension PipelineRunner {
 
     /// Components named by `backup:` steps, including those inside parallel groups and nested
     /// pipelines (the emergency backup runs the `backup` pipeline once per component).
-    static func backupComponents(_ steps: [PipelineStep], catalog: PipelineCatalog?, depth: Int = 0) -> [String] {
+    static func backupComponents(_ steps: [PipelineStep], catalog: PipelineCatalog?) -> [String] {
         var names: [String] = []
-        func add(_ more: [String]) { names += more.filter { !names.contains($0) && !$0.contains("${") } }
-        for step in steps {
-            switch step.action {
-            case .backup(let name, _): add([name])
-            case .parallel(let members): add(backupComponents(members, catalog: catalog, depth: depth))
-            case .pipeline(let name, let component):
-                // Cycles are refused when pipelines load; the depth limit only keeps this total.
-                guard depth < 8, let nested = catalog?.pipelines[name] else { continue }
-                let steps = component.map { nested.substituting(["component": $0]).steps } ?? nested.steps
-                add(backupComponents(steps, catalog: catalog, depth: depth + 1))
-            default: break
-            }
+        for step in catalog?.expanded(steps) ?? steps {
+            if case .backup(let name, _) = step.action, !names.contains(name), !name.contains("${") { names.append(name) }
         }
         return names
     }
