@@ -27,10 +27,13 @@ static cairn_status read_path(dir_instance *inst, const cairn_error *err) {
 }
 
 static cairn_status read_exclude(dir_instance *inst, const cairn_error *err) {
-    const char *text = inst->host->config_get(inst->host->host_ctx, "exclude");
-    if (text == NULL) return CAIRN_OK;
+    const char *const *items = NULL;
+    size_t count = 0;
+    cairn_status status = inst->host->config_list(inst->host->host_ctx, "exclude", &items, &count, err);
+    if (status == CAIRN_NOT_FOUND) return CAIRN_OK;
+    if (status != CAIRN_OK) return status; /* the host named the setting */
     char why[256];
-    if (!json_parse_string_array(text, &inst->exclude, why, sizeof why)) {
+    if (!exclude_list_copy(&inst->exclude, items, count, why, sizeof why)) {
         return cairn_fail(err, CAIRN_INVALID,
                           "setting 'exclude' must be a list of patterns such as "
                           "[\"*.tmp\", \"cache/*\"]: %s",
@@ -53,16 +56,10 @@ static cairn_status read_symlinks(dir_instance *inst, const cairn_error *err) {
 }
 
 static cairn_status read_keep_special_modes(dir_instance *inst, const cairn_error *err) {
-    const char *value = inst->host->config_get(inst->host->host_ctx, "keep_special_modes");
-    if (value == NULL || strcmp(value, "false") == 0) {
-        inst->keep_special_modes = 0;
-    } else if (strcmp(value, "true") == 0) {
-        inst->keep_special_modes = 1;
-    } else {
-        return cairn_fail(err, CAIRN_INVALID,
-                          "setting 'keep_special_modes' must be true or false, not '%s'", value);
-    }
-    return CAIRN_OK;
+    cairn_status status = inst->host->config_bool(inst->host->host_ctx, "keep_special_modes",
+                                                  &inst->keep_special_modes, err);
+    if (status == CAIRN_NOT_FOUND) inst->keep_special_modes = 0;
+    return status == CAIRN_NOT_FOUND ? CAIRN_OK : status;
 }
 
 static void dir_close(void *instance) {
@@ -76,8 +73,8 @@ static void dir_close(void *instance) {
 static cairn_status dir_open(const cairn_host_api *host, void **instance, const cairn_error *err) {
     if (instance == NULL) return cairn_fail(err, CAIRN_INVALID, "open: no instance slot given");
     *instance = NULL;
-    if (host == NULL || host->config_get == NULL) {
-        return cairn_fail(err, CAIRN_INVALID, "open: the host passed no config_get service");
+    if (host == NULL || !CAIRN_HAS_FIELD(cairn_host_api, host, set_interrupt)) {
+        return cairn_fail(err, CAIRN_INVALID, "open: the host lacks ABI 1.1's typed settings");
     }
     dir_instance *inst = calloc(1, sizeof *inst);
     if (inst == NULL) return cairn_fail(err, CAIRN_ERROR, "out of memory opening the instance");
@@ -121,7 +118,6 @@ static const cairn_plugin descriptor = {
 };
 
 const cairn_plugin *cairn_plugin_entry_v1(uint32_t host_abi_major, uint32_t host_abi_minor) {
-    /* Built against v1.0, so any v1 host has every field this plugin uses. */
-    (void)host_abi_minor;
-    return host_abi_major == CAIRN_ABI_MAJOR ? &descriptor : NULL;
+    /* Reads settings and facts through ABI 1.1's typed getters: a 1.0 host has none of them. */
+    return host_abi_major == CAIRN_ABI_MAJOR && host_abi_minor >= 1 ? &descriptor : NULL;
 }

@@ -43,11 +43,12 @@ typedef struct dir_instance {
     int keep_special_modes; /* restore setuid/setgid/sticky bits (1) or drop them (0) */
 } dir_instance;
 
-/* ---- JSON and text helpers (json.c) -------------------------------------------------------- */
+/* ---- text helpers and the exclude list (json.c) -------------------------------------------------------- */
 
-/** Parses a JSON array of non-empty strings into `out`. On failure returns 0 and writes a reason
- *  (with the byte offset) into `why`. */
-int json_parse_string_array(const char *text, exclude_list *out, char *why, size_t why_cap);
+/** Copies `count` patterns (from host->config_list) into `out`. On failure returns 0 and writes a
+ *  reason into `why`: an empty pattern matches nothing and is refused. */
+int exclude_list_copy(exclude_list *out, const char *const *items, size_t count, char *why,
+                      size_t why_cap);
 void exclude_list_free(exclude_list *list);
 /** True when `rel` matches a pattern: the whole relative path, or the base name for patterns
  *  without a '/'. */
@@ -57,9 +58,6 @@ int exclude_matches(const exclude_list *list, const char *rel);
 char *json_quote(const char *text);
 /** True when `text` is valid UTF-8. */
 int utf8_valid(const char *text);
-/** Finds the integer at "source" -> "files" in a JSON object. Returns 1 and sets `*value` when
- *  found, 0 when absent, -1 when the text is not JSON this scanner understands. */
-int json_find_source_files(const char *json, int64_t *value);
 
 /* ---- paths (paths.c) ----------------------------------------------------------------------- */
 

@@ -68,16 +68,17 @@ static int verify_entry(const dir_instance *inst, const cairn_entry_source *sour
 }
 
 static void compare_metadata(const cairn_entry_source *source, verify_state *v) {
-    const char *metadata = source->metadata != NULL ? source->metadata(source->ctx) : NULL;
     int64_t recorded = 0;
-    int found = json_find_source_files(metadata, &recorded);
-    if (found == 1 && (uint64_t)recorded != v->files) {
+    cairn_status found = CAIRN_HAS_FIELD(cairn_entry_source, source, fact_int)
+                             ? source->fact_int(source->ctx, "files", &recorded)
+                             : CAIRN_UNSUPPORTED;
+    if (found == CAIRN_OK && (recorded < 0 || (uint64_t)recorded != v->files)) {
         problem(v, "the archive holds %" PRIu64 " files but backup_metadata.json records %" PRId64,
                 v->files, recorded);
     }
-    v->metadata_note = found == 1    ? "; file count matches backup_metadata.json"
-                       : found == 0  ? "; backup_metadata.json records no file count"
-                                     : "; backup_metadata.json could not be read for the file count";
+    v->metadata_note = found == CAIRN_OK          ? "; file count matches backup_metadata.json"
+                       : found == CAIRN_NOT_FOUND ? "; backup_metadata.json records no file count"
+                                                  : "; backup_metadata.json could not be read for the file count";
 }
 
 static int report_result(const cairn_report *report, const verify_state *v) {

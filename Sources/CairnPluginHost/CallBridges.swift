@@ -6,6 +6,7 @@ import Foundation
 
 /// Receives `err->set` from a plugin call.
 final class ErrorBox {
+    let lock = NSLock()
     var status: cairn_status = CAIRN_OK
     var message: String?
     /// An error the host raised inside one of its callbacks (archive full, storage failed...).
@@ -19,8 +20,12 @@ final class ErrorBox {
             set: { ctx, status, message in
                 guard let ctx else { return }
                 let box = Unmanaged<ErrorBox>.fromOpaque(ctx).takeUnretainedValue()
-                box.status = status
-                box.message = message.map { String(cString: $0) }
+                let text = message.map { String(cString: $0) }
+                // A plugin's worker thread may report the failure (cairn_plugin.h, THREADING).
+                box.lock.withLock {
+                    box.status = status
+                    box.message = text
+                }
             })
         return try withUnsafePointer(to: &error) { try body($0) }
     }
@@ -72,8 +77,16 @@ public struct PluginCallError: Error, CustomStringConvertible, Sendable {
 /// Collects `report->check` results.
 final class ReportBox {
     let source: String
+    let lock = NSLock()
     var results: [CheckResult] = []
     init(source: String) { self.source = source }
+
+    /// A check's message is one line wherever it is shown (tables, logs, hook events): line breaks
+    /// a plugin puts in become "; " (cairn_plugin.h, cairn_report). Evidence goes in detail_json.
+    static func oneLine(_ message: String) -> String {
+        message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: "; ")
+    }
 
     func withCStruct<R>(_ body: (UnsafePointer<cairn_report>) throws -> R) rethrows -> R {
         var report = cairn_report(
@@ -84,8 +97,10 @@ final class ReportBox {
                 let box = Unmanaged<ReportBox>.fromOpaque(ctx).takeUnretainedValue()
                 let mapped: CheckResult.Status = status == CAIRN_CHECK_PASS ? .pass : status == CAIRN_CHECK_WARN ? .warn : .fail
                 let detailValue = detail.flatMap { try? JSONValue.parse(String(cString: $0)) }
-                box.results.append(CheckResult(source: box.source, name: name.map { String(cString: $0) } ?? "check",
-                                               status: mapped, message: message.map { String(cString: $0) } ?? "", detail: detailValue))
+                let result = CheckResult(source: box.source, name: name.map { String(cString: $0) } ?? "check",
+                                         status: mapped, message: ReportBox.oneLine(message.map { String(cString: $0) } ?? ""),
+                                         detail: detailValue)
+                box.lock.withLock { box.results.append(result) }
                 return 0
             })
         return try withUnsafePointer(to: &report) { try body($0) }

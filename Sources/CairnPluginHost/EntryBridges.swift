@@ -96,15 +96,46 @@ final class EntrySourceBox {
     let errors: ErrorBox
     private let metadata: UnsafeMutablePointer<CChar>
     private var currentPath: UnsafeMutablePointer<CChar>?
+    /// backup_metadata.json's "source": what the plugin's backup reported through `sink->fact`.
+    private let facts: [String: JSONValue]
+    private let factLock = NSLock()
+    private var factTexts: [String: UnsafeMutablePointer<CChar>] = [:]
 
     init(reader: ArchiveReader, rootFolder: String, metadata: String, errors: ErrorBox) {
         self.reader = reader
         self.prefix = rootFolder + "/"
         self.errors = errors
         self.metadata = strdup(metadata)
+        if case .object(let source)? = (try? JSONValue.parse(metadata))?["source"] { facts = source } else { facts = [:] }
     }
 
-    deinit { free(metadata); free(currentPath) }
+    deinit {
+        free(metadata); free(currentPath)
+        factTexts.values.forEach { free($0) }
+    }
+
+    /// The fact `key`, or the member at a '.'-separated path into an object fact (cairn_plugin.h).
+    func fact(_ key: String) -> JSONValue? {
+        if let whole = facts[key] { return whole }
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1, var value = facts[parts[0]] else { return nil }
+        for part in parts.dropFirst() {
+            guard let member = value[part] else { return nil }
+            value = member
+        }
+        return value
+    }
+
+    /// The fact as text, kept for the whole operation.
+    func factText(_ key: String) -> UnsafePointer<CChar>? {
+        guard let value = fact(key), value != .null else { return nil }
+        return factLock.withLock {
+            if let text = factTexts[key] { return UnsafePointer(text) }
+            let text = strdup(PluginSettings.text(value))!
+            factTexts[key] = text
+            return UnsafePointer(text)
+        }
+    }
 
     private func fail(_ error: any Error) -> Int64 {
         errors.hostError = error
@@ -158,6 +189,19 @@ final class EntrySourceBox {
             metadata: { ctx in
                 guard let ctx else { return nil }
                 return UnsafePointer(Unmanaged<EntrySourceBox>.fromOpaque(ctx).takeUnretainedValue().metadata)
+            },
+            // ---- since 1.1 ----
+            fact: { ctx, key in
+                guard let ctx, let key else { return nil }
+                return Unmanaged<EntrySourceBox>.fromOpaque(ctx).takeUnretainedValue().factText(String(cString: key))
+            },
+            fact_int: { ctx, key, out in
+                guard let ctx, let key else { return CAIRN_INVALID }
+                guard let value = Unmanaged<EntrySourceBox>.fromOpaque(ctx).takeUnretainedValue().fact(String(cString: key)),
+                      value != .null else { return CAIRN_NOT_FOUND }
+                guard case .number = value, let number = TypedSetting.int(value) else { return CAIRN_INVALID }
+                out?.pointee = number
+                return CAIRN_OK
             })
         return try withUnsafePointer(to: &source) { try body($0) }
     }

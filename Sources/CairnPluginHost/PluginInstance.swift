@@ -8,8 +8,8 @@ import Logging
 /// One opened instance of a plugin (`open` called, `close` pending). Component and storage
 /// wrappers build on it.
 public class PluginInstance: @unchecked Sendable {
-    // @unchecked: an instance is used by one thread at a time, as cairn_plugin.h requires unless
-    // the plugin declares CAIRN_CAP_THREAD_SAFE; the wrappers do not share it across threads.
+    // @unchecked: an instance is used by one thread at a time (cairn_plugin.h, THREADING: the host
+    // never calls one instance concurrently, CAIRN_CAP_THREAD_SAFE or not).
     public let plugin: LoadedPlugin
     /// The instance name from the config ("configs"); the plugin name for implicit instances.
     public let instanceName: String
@@ -50,17 +50,27 @@ public class PluginInstance: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Host services the plugin called while no call of this instance was under way (and no
+    /// storage writer or reader was open): threads it left running. Empty for a plugin that keeps
+    /// cairn_plugin.h's THREADING rule.
+    public var strayServiceCalls: [String] { context.strayServiceCalls }
+
     public func close() {
         guard !closed else { return }
         closed = true
+        context.interrupt.set(nil, nil, cancellation: context.cancellation)  // never called during or after close
+        context.beginActivity()
         plugin.descriptor.pointee.close(handle)
+        context.endActivity()
         hostTable.deinitialize(count: 1)
         hostTable.deallocate()
     }
 
     /// Runs one plugin operation and turns a failure into a thrown error.
     func call(_ operation: String, box: ErrorBox = ErrorBox(), _ body: (UnsafePointer<cairn_error>) -> cairn_status) throws {
+        context.beginActivity()
         let status = box.withCStruct(body)
+        context.endActivity()
         if let hostError = box.hostError { throw hostError }
         guard status == CAIRN_OK else {
             throw PluginCallError(label: label, operation: operation, status: Int32(status.rawValue),

@@ -107,6 +107,7 @@ final class StorageWriter: ObjectWriter {
 
     init(storage: PluginStore, key: String, handle: UnsafeMutableRawPointer?) {
         self.storage = storage; self.key = key; self.handle = handle
+        storage.context.beginActivity()  // a live writer's threads may use host services (cairn_plugin.h)
     }
 
     deinit { abort() }
@@ -122,6 +123,7 @@ final class StorageWriter: ObjectWriter {
     public func commit() throws {
         guard !finished else { return }
         finished = true  // the plugin releases the writer in commit, also when it fails
+        defer { storage.context.endActivity() }
         try storage.storeCall("commit '\(key)'") { err in storage.api.commit(handle, err) }
     }
 
@@ -130,6 +132,7 @@ final class StorageWriter: ObjectWriter {
         guard !finished else { return }
         finished = true
         storage.api.abort(handle)
+        storage.context.endActivity()
     }
 }
 
@@ -142,6 +145,7 @@ final class StorageReader: ObjectReader {
 
     init(storage: PluginStore, key: String, handle: UnsafeMutableRawPointer?) {
         self.storage = storage; self.key = key; self.handle = handle
+        storage.context.beginActivity()
     }
 
     deinit { close() }
@@ -163,6 +167,7 @@ final class StorageReader: ObjectReader {
         guard !closed else { return }
         closed = true
         storage.api.close_reader(handle)
+        storage.context.endActivity()
     }
 }
 

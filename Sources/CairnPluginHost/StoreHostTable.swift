@@ -83,6 +83,10 @@ enum StoreHostTable {
             return status
         }
         guard let context = PluginContext.from(ctx) else { return fail(CAIRN_INVALID, "cairn.store \(operation): no host context") }
+        context.noteService("cairn.store")
+        // One call at a time per instance: plugin threads may call at once, a store takes one.
+        context.storeLock.lock()
+        defer { context.storeLock.unlock() }
         do {
             return try body(try context.store())
         } catch let error as StoreError {

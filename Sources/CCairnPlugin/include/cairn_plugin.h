@@ -50,10 +50,25 @@
  * ------------------------------------------------------------------------------------------------
  * THREADING AND CANCELLATION
  *
- *   - The host calls one instance from one thread at a time, unless the descriptor sets
- *     CAIRN_CAP_THREAD_SAFE. Different instances may be called from different threads concurrently.
- *   - Host services may be called from any thread the host called the plugin on, during that call.
+ *   - The host calls one instance from one thread at a time (CAIRN_CAP_THREAD_SAFE does not change
+ *     that today). Different instances may be called from different threads concurrently.
+ *   - Host services (every function of cairn_host_api and of the "cairn.store" table) may be called
+ *     from ANY thread, concurrently, from the moment the host calls into the instance until that
+ *     call returns: a plugin's worker threads may log, report progress, poll `is_cancelled`,
+ *     allocate and read settings while the operation that started them runs. For a storage
+ *     plugin, an open writer or reader counts as a call under way, from `open_writer` until
+ *     `commit` or `abort` returns, from `open_reader` until `close_reader` returns (upload workers
+ *     may run between `write` calls). Join or stop those threads before then; between calls, and
+ *     after `close`, call nothing (`cairn plugins test` fails a plugin that does). (since 1.1;
+ *     1.0 said "the thread the host called the plugin on". The host of 1.0 was already safe for
+ *     log, is_cancelled, config_get, secret_get and temp_dir.)
+ *   - The callbacks handed to one operation (err, report, the entry sink and source, object sinks)
+ *     may also be called from any thread during that operation, but one at a time: the plugin
+ *     orders them (a mutex, or one thread doing the writing). The entry sink keeps the order of
+ *     its calls as the archive's order.
  *   - Long operations poll `host->is_cancelled()` between chunks and return CAIRN_CANCELLED promptly.
+ *     One that blocks (a socket, a server call, a child process) registers `host->set_interrupt`
+ *     (since 1.1) so the host can wake it.
  *
  * ------------------------------------------------------------------------------------------------
  * SERIALIZABLE BY DESIGN
@@ -93,9 +108,13 @@ extern "C" {
 /** Minor version: grows when fields are appended. A plugin built against minor N runs on a host of
  *  any minor >= N, and on older hosts if it checks `struct_size` before using newer fields.
  *
- *  History (fields are marked "since 1.N" where they are declared):
+ *  History (fields are marked "since 1.N" where they are declared; everything unmarked is 1.0):
  *    1.0  the first release.
- *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store. */
+ *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store.
+ *         cairn_host_api: typed setting getters (config_int, config_bool, config_duration_ms,
+ *         config_list) and set_interrupt, which wakes a blocked plugin on cancellation.
+ *         cairn_entry_source: fact, fact_int (the backup's own facts in verify and restore).
+ *         Host services callable from any thread during a call (THREADING). */
 #define CAIRN_ABI_MINOR 1
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
@@ -151,7 +170,12 @@ typedef enum cairn_plugin_kind {
 } cairn_plugin_kind;
 
 /** Capability bits in `cairn_plugin.capabilities`. */
-#define CAIRN_CAP_THREAD_SAFE ((uint64_t)1 << 0) /**< one instance may be called from many threads */
+/** The instance's operations may be called from several threads at once. Recorded and shown by
+ *  `cairn plugins inspect`; this host does not act on it yet: it calls each instance from one
+ *  thread at a time whether or not the bit is set (THREADING above), so setting it is a promise
+ *  for a later host and costs nothing today. It says nothing about host services, which every
+ *  plugin may call from any thread during a call. */
+#define CAIRN_CAP_THREAD_SAFE ((uint64_t)1 << 0)
 
 /* ============================================================================================== */
 /* Small shared structs                                                                           */
@@ -203,17 +227,25 @@ typedef struct cairn_host_api {
     /** Write one line to the run log. `message` is borrowed; no trailing newline needed. */
     void (*log)(void *host_ctx, cairn_log_level level, const char *message);
 
-    /** Report progress of the current operation: `done` of `total` units (bytes unless noted);
-     *  `total` 0 means unknown. `what` names the item (borrowed, may be NULL). Cheap; call it per
-     *  chunk if you like, the host rate-limits the display. */
+    /** Report progress of the current operation: `done` of `total` BYTES, always (the host shows
+     *  them as sizes and `--json` reports them as done_bytes/total_bytes; counts of other things,
+     *  such as keys or objects, belong in a log line or a fact). `total` 0 means unknown. `what`
+     *  names the item (borrowed, may be NULL). Cheap; call it per chunk if you like, the host
+     *  rate-limits the display. */
     void (*progress)(void *host_ctx, uint64_t done, uint64_t total, const char *what);
 
     /** Non-zero once the operator or a deadline cancelled the run. Poll it between chunks. */
     int (*is_cancelled)(void *host_ctx);
 
-    /** The instance's setting `key` as text (numbers and booleans as written, lists and maps as
-     *  JSON), or NULL if unset. The string is host-owned and valid until `close`. Settings come
-     *  from `cairn.yaml`, overridden by the environment variables the manifest declares. */
+    /** The instance's setting `key` as text, or NULL when it has no value. Settings come from
+     *  `cairn.yaml`, overridden by the environment variable and then the flag the manifest
+     *  declares; with none of them, the manifest's `default` is returned as if it had been
+     *  written in cairn.yaml (so a plugin sees its default here and need not repeat it). The
+     *  value has the setting's manifest type by then: a string or path as it is (a path made
+     *  absolute), an `int` as its digits ("42": a manifest default of an int setting must be a
+     *  JSON number, 42, and a quoted "42" is refused when the manifest is read), a `bool` as
+     *  "true" or "false", a `list` or `map` as JSON text. Typed getters below (since 1.1) spare
+     *  the parsing. The string is host-owned and valid until `close`. */
     const char *(*config_get)(void *host_ctx, const char *key);
 
     /** Like config_get for settings the manifest marks `secret` (passwords, API keys). Kept
@@ -237,6 +269,49 @@ typedef struct cairn_host_api {
     /** Directory where the plugin may create temporary files for this run (host-owned string,
      *  valid until `close`). The host removes it after the run. */
     const char *(*temp_dir)(void *host_ctx);
+
+    /* ---- since 1.1 (check CAIRN_HAS_FIELD(cairn_host_api, host, field) before use) -------------
+     * Settings read as the type the plugin wants, so a C plugin parses no text or JSON. Each
+     * getter takes the same `key` as config_get and sees the same value (the manifest's default
+     * when cairn.yaml, the environment and the flags give none). It returns CAIRN_OK and fills
+     * `*out`; CAIRN_NOT_FOUND when the setting has no value (`*out` untouched, `err` untouched,
+     * so a plugin can fall back to its own default); CAIRN_INVALID when the value does not fit
+     * the type, with a message through `err` (which may be NULL) that names the setting and where
+     * its value came from: return that status from `open` as it is. Secret settings are not
+     * read here (use secret_get). Thread rules: as every host service (THREADING above). */
+
+    /** since 1.1. A whole number (a JSON number without fraction, or text such as "42"). */
+    cairn_status (*config_int)(void *host_ctx, const char *key, int64_t *out, const cairn_error *err);
+
+    /** since 1.1. A boolean as 1 or 0: JSON true/false, or the text true/false, yes/no, on/off,
+     *  1/0 (any case). */
+    cairn_status (*config_bool)(void *host_ctx, const char *key, int *out, const cairn_error *err);
+
+    /** since 1.1. A duration in milliseconds: text such as "250ms", "30s", "5m", "1h30m", "2d",
+     *  or a bare number of seconds ("90", 90, 1.5). Zero and negative durations are invalid. */
+    cairn_status (*config_duration_ms)(void *host_ctx, const char *key, int64_t *out,
+                                       const cairn_error *err);
+
+    /** since 1.1. A list: `*items` receives a host-owned array of `*count` host-owned strings
+     *  (strings as they are, other items as JSON text), valid until `close`. An empty list gives
+     *  `*count` 0. A text value (an environment variable such as "a, b") is split at commas. */
+    cairn_status (*config_list)(void *host_ctx, const char *key, const char *const **items,
+                                size_t *count, const cairn_error *err);
+
+    /** since 1.1. Registers `interrupt(data)`, which the host calls to wake the instance when the
+     *  run is cancelled (a step's timeout, Ctrl-C, SIGTERM), as sqlite3_interrupt() wakes a
+     *  query: a plugin blocked in a read, poll or server call cannot poll `is_cancelled`, so the
+     *  callback makes the blocking call return (shut a socket down, write to a self-pipe, cancel a
+     *  request), and the plugin then sees `is_cancelled` and returns CAIRN_CANCELLED.
+     *  - It is called at most once per registration, on a host thread that is not the one the
+     *    plugin was called on, while the plugin may be inside any call. Keep it short and
+     *    thread-safe; it may call `is_cancelled` and `log`, and nothing else of the host.
+     *  - If the run is already cancelled, it is called at once, before set_interrupt returns.
+     *  - A new registration replaces the old one; `interrupt` NULL removes it. When set_interrupt
+     *    returns, the previous callback is neither running nor will it be called, so its `data`
+     *    may be freed. `close` removes the registration too.
+     *  One registration per instance; native actions (no instance) cannot register. */
+    void (*set_interrupt)(void *host_ctx, void (*interrupt)(void *data), void *data);
 } cairn_host_api;
 
 /* ============================================================================================== */
@@ -306,6 +381,21 @@ typedef struct cairn_entry_source {
     int64_t (*read)(void *ctx, uint8_t *buf, size_t cap);
     /** The backup's backup_metadata.json as text (host-owned, valid for the whole operation). */
     const char *(*metadata)(void *ctx);
+
+    /* ---- since 1.1 (check CAIRN_HAS_FIELD(cairn_entry_source, source, field) before use) ------
+     * The facts the plugin's backup reported through `sink->fact` (backup_metadata.json's
+     * "source"), read back without parsing JSON. `key` is a fact's name, or a path into an object
+     * fact with '.' between member names ("keys.db0.keys"); a fact whose own name contains '.'
+     * is found by that name first. Callable from any thread during the operation. */
+
+    /** since 1.1. The fact as text: a string without quotes, a number or boolean as written
+     *  ("42", "true"), an object or list as JSON text. Host-owned, valid for the whole operation.
+     *  NULL when the backup recorded no such fact. */
+    const char *(*fact)(void *ctx, const char *key);
+
+    /** since 1.1. The fact as a whole number: CAIRN_OK and `*out` filled; CAIRN_NOT_FOUND when
+     *  absent; CAIRN_INVALID when it is not a whole number. */
+    cairn_status (*fact_int)(void *ctx, const char *key, int64_t *out);
 } cairn_entry_source;
 
 /* ============================================================================================== */
@@ -504,7 +594,9 @@ typedef struct cairn_plugin {
     const char *toolchain; /**< CAIRN_TOOLCHAIN_NONE, or cairn_swift_toolchain() for Swift plugins */
     uint64_t capabilities; /**< CAIRN_CAP_* bits */
 
-    /** Create an instance. `host` stays valid until `close`. `*instance` receives the plugin's
+    /** Create an instance. `host` (the table and every string it hands out) stays valid until
+     *  `close`, so an instance may keep the pointer and use it in every later call; this is the
+     *  one host pointer that outlives a call. `*instance` receives the plugin's
      *  handle (may be NULL if the plugin keeps no state). Read settings here with
      *  `host->config_get` and reject bad ones with CAIRN_INVALID and a message naming the setting.
      *  REQUIRED. */

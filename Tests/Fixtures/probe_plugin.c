@@ -1,0 +1,222 @@
+/*
+ * probe_plugin.c -- a component plugin that exercises ABI 1.1's promises, built by the tests:
+ * typed setting getters, the backup's own facts in verify, host services called from the
+ * plugin's own threads, and an interrupt callback that wakes a blocked backup.
+ *
+ * Settings (plugin.json written by the test): mode ("plain", "threads" or "block"), retries (int),
+ * verbose (bool), wait (a duration as text), names (list).
+ */
+#define _GNU_SOURCE
+#include "cairn_plugin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define THREADS 8
+#define ROUNDS 250
+
+typedef struct probe {
+    const cairn_host_api *host;
+    char mode[32];
+    int64_t retries, wait_ms;
+    int verbose;
+    size_t names;
+    char first_name[64];
+    int wake[2]; /* self-pipe: the interrupt writes, a blocked backup polls */
+} probe;
+
+static void woken(void *data) {
+    probe *p = data;
+    char byte = 1;
+    (void)!write(p->wake[1], &byte, 1);
+}
+
+static cairn_status probe_open(const cairn_host_api *host, void **instance, const cairn_error *err) {
+    if (!CAIRN_HAS_FIELD(cairn_host_api, host, set_interrupt))
+        return cairn_fail(err, CAIRN_UNSUPPORTED, "the host lacks ABI 1.1");
+    probe *p = calloc(1, sizeof *p);
+    p->host = host;
+    const char *mode = host->config_get(host->host_ctx, "mode");
+    snprintf(p->mode, sizeof p->mode, "%s", mode ? mode : "plain");
+    cairn_status status;
+    if ((status = host->config_int(host->host_ctx, "retries", &p->retries, err)) == CAIRN_INVALID ||
+        (status = host->config_bool(host->host_ctx, "verbose", &p->verbose, err)) == CAIRN_INVALID ||
+        (status = host->config_duration_ms(host->host_ctx, "wait", &p->wait_ms, err)) == CAIRN_INVALID) {
+        free(p);
+        return status;
+    }
+    const char *const *items = NULL;
+    status = host->config_list(host->host_ctx, "names", &items, &p->names, err);
+    if (status == CAIRN_INVALID) {
+        free(p);
+        return status;
+    }
+    if (status == CAIRN_OK && p->names > 0) snprintf(p->first_name, sizeof p->first_name, "%s", items[0]);
+    if (pipe(p->wake) != 0) {
+        free(p);
+        return cairn_fail(err, CAIRN_IO, "pipe: %s", strerror(errno));
+    }
+    *instance = p;
+    return CAIRN_OK;
+}
+
+static void probe_close(void *instance) {
+    probe *p = instance;
+    if (!p) return;
+    close(p->wake[0]);
+    close(p->wake[1]);
+    free(p);
+}
+
+static int64_t now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Every host service, many times, from a thread the host never saw. */
+static void *hammer(void *data) {
+    const cairn_host_api *host = data;
+    for (int i = 0; i < ROUNDS; i++) {
+        host->log(host->host_ctx, CAIRN_LOG_DEBUG, "probe worker");
+        (void)host->is_cancelled(host->host_ctx);
+        host->progress(host->host_ctx, (uint64_t)i, ROUNDS, "worker");
+        void *block = host->alloc(host->host_ctx, 100);
+        host->free(host->host_ctx, block);
+        (void)host->config_get(host->host_ctx, "mode");
+        int64_t n;
+        (void)host->config_int(host->host_ctx, "retries", &n, NULL);
+        const char *const *items;
+        size_t count;
+        (void)host->config_list(host->host_ctx, "names", &items, &count, NULL);
+        (void)host->temp_dir(host->host_ctx);
+        (void)host->get_api(host->host_ctx, CAIRN_STORE_API_NAME, CAIRN_STORE_API_VERSION);
+    }
+    return NULL;
+}
+
+static cairn_status run_threads(probe *p, const cairn_error *err) {
+    pthread_t threads[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        if (pthread_create(&threads[i], NULL, hammer, (void *)p->host) != 0)
+            return cairn_fail(err, CAIRN_ERROR, "pthread_create failed");
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
+    return CAIRN_OK;
+}
+
+/* Blocks on the self-pipe with no timeout: only the host's interrupt can end it. */
+static cairn_status block_until_interrupted(probe *p, const cairn_error *err) {
+    const cairn_host_api *host = p->host;
+    int64_t start = now_ms();
+    host->set_interrupt(host->host_ctx, woken, p);
+    struct pollfd fd = {p->wake[0], POLLIN, 0};
+    while (poll(&fd, 1, -1) < 0 && errno == EINTR) {}
+    host->set_interrupt(host->host_ctx, NULL, NULL);
+    if (!host->is_cancelled(host->host_ctx))
+        return cairn_fail(err, CAIRN_ERROR, "woken without a cancellation");
+    return cairn_fail(err, CAIRN_CANCELLED, "probe: woken by the host's interrupt after %" PRId64 " ms",
+                      now_ms() - start);
+}
+
+static cairn_status probe_backup(void *instance, const cairn_backup_request *request,
+                                 const cairn_entry_sink *sink, const cairn_error *err) {
+    probe *p = instance;
+    (void)request;
+    cairn_status status = CAIRN_OK;
+    if (strcmp(p->mode, "threads") == 0) status = run_threads(p, err);
+    if (strcmp(p->mode, "block") == 0) status = block_until_interrupted(p, err);
+    if (status != CAIRN_OK) return status;
+    static const char data[] = "probe\n";
+    cairn_entry entry = {sizeof entry, "data.txt", CAIRN_ENTRY_FILE, 0644, 1700000000, sizeof data - 1};
+    int rc;
+    if ((rc = sink->begin(sink->ctx, &entry)) || (rc = sink->write(sink->ctx, (const uint8_t *)data, sizeof data - 1)) ||
+        (rc = sink->end(sink->ctx)))
+        return (cairn_status)rc;
+    char settings[256];
+    snprintf(settings, sizeof settings,
+             "{\"retries\":%" PRId64 ",\"verbose\":%d,\"wait_ms\":%" PRId64 ",\"names\":%zu,\"first_name\":\"%s\"}",
+             p->retries, p->verbose, p->wait_ms, p->names, p->first_name);
+    if ((rc = sink->fact(sink->ctx, "settings", settings)) || (rc = sink->fact(sink->ctx, "count", "1")) ||
+        (rc = sink->fact(sink->ctx, "nested", "{\"inner\":{\"value\":7}}")) ||
+        (rc = sink->fact(sink->ctx, "label", "\"a probe\"")))
+        return (cairn_status)rc;
+    return CAIRN_OK;
+}
+
+static cairn_status probe_verify(void *instance, const cairn_entry_source *source, const cairn_report *report,
+                                 const cairn_error *err) {
+    (void)instance;
+    if (!CAIRN_HAS_FIELD(cairn_entry_source, source, fact_int))
+        return cairn_fail(err, CAIRN_UNSUPPORTED, "the host passes no facts");
+    int64_t count = -1, nested = -1, label = -1;
+    cairn_status count_status = source->fact_int(source->ctx, "count", &count);
+    cairn_status nested_status = source->fact_int(source->ctx, "nested.inner.value", &nested);
+    cairn_status label_status = source->fact_int(source->ctx, "label", &label);
+    cairn_status missing_status = source->fact_int(source->ctx, "missing", &label);
+    const char *text = source->fact(source->ctx, "label");
+    const char *object = source->fact(source->ctx, "nested");
+    char detail[512];
+    snprintf(detail, sizeof detail,
+             "{\"count\":%" PRId64 ",\"count_status\":%d,\"nested\":%" PRId64 ",\"nested_status\":%d,"
+             "\"label_status\":%d,\"missing_status\":%d,\"label\":\"%s\",\"object_length\":%zu,\"missing_text\":%s}",
+             count, count_status, nested, nested_status, label_status, missing_status, text ? text : "",
+             object ? strlen(object) : 0, source->fact(source->ctx, "missing") ? "\"set\"" : "null");
+    int64_t files = 0;
+    cairn_entry entry;
+    for (;;) {
+        memset(&entry, 0, sizeof entry);
+        entry.struct_size = sizeof entry;
+        int more = source->next(source->ctx, &entry);
+        if (more < 0) return (cairn_status)-more;
+        if (more == 0) break;
+        files++;
+    }
+    return (cairn_status)report->check(report->ctx, "facts", files == count ? CAIRN_CHECK_PASS : CAIRN_CHECK_FAIL,
+                                       "facts read back\nwith a second line", detail);
+}
+
+static cairn_status probe_restore(void *instance, const cairn_restore_request *request, const cairn_entry_source *source,
+                                  const cairn_report *report, const cairn_error *err) {
+    (void)instance;
+    (void)report;
+    if (mkdir(request->target, 0755) != 0 && errno != EEXIST)
+        return cairn_fail(err, CAIRN_IO, "cannot create '%s': %s", request->target, strerror(errno));
+    cairn_entry entry;
+    for (;;) {
+        memset(&entry, 0, sizeof entry);
+        entry.struct_size = sizeof entry;
+        int more = source->next(source->ctx, &entry);
+        if (more < 0) return (cairn_status)-more;
+        if (more == 0) return CAIRN_OK;
+        if (entry.type != CAIRN_ENTRY_FILE || strchr(entry.path, '/')) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", request->target, entry.path);
+        FILE *out = fopen(path, "wb");
+        if (!out) return cairn_fail(err, CAIRN_IO, "cannot write '%s': %s", path, strerror(errno));
+        uint8_t buffer[4096];
+        int64_t n;
+        while ((n = source->read(source->ctx, buffer, sizeof buffer)) > 0) fwrite(buffer, 1, (size_t)n, out);
+        fclose(out);
+        if (n < 0) return (cairn_status)-n;
+    }
+}
+
+static const cairn_component_api component = {
+    sizeof component, CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, probe_backup, probe_verify, probe_restore,
+};
+
+static const cairn_plugin descriptor = {
+    sizeof descriptor, CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, sizeof(void *), "probe", "1.0.0",
+    CAIRN_KIND_COMPONENT, CAIRN_TOOLCHAIN_NONE, 0, probe_open, probe_close, &component, NULL,
+};
+
+__attribute__((visibility("default"))) const cairn_plugin *cairn_plugin_entry_v1(uint32_t major, uint32_t minor) {
+    return major == CAIRN_ABI_MAJOR && minor >= 1 ? &descriptor : NULL;
+}
