@@ -10,9 +10,11 @@ import PackageDescription
 //   CairnOperations                backup, verify, restore, list, validate, integrity, prune, reports
 //   CairnConfig                    cairn.yaml: every YAML parser, pipeline and escalation definitions
 //   CairnPipeline                  the engine: runs, steps, hooks around them, escalation
+//   CairnPluginKit                 for plugin authors: conformance suites and skeletons (cairn plugins test/new)
 //   cairn                          the command line: the only place that wires the others together
 let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
-                                  "CairnOperations", "CairnConfig", "CairnPipeline", .product(name: "Logging", package: "swift-log")]
+                                  "CairnOperations", "CairnConfig", "CairnPipeline", "CairnPluginKit",
+                                  .product(name: "Logging", package: "swift-log")]
 
 let package = Package(
     name: "Cairn",
@@ -62,11 +64,14 @@ let package = Package(
         .target(name: "CairnPipeline",
                 dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks",
                                "CairnOperations", "CairnConfig", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CairnPluginKit",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnOperations", "CairnPluginHost",
+                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "cairn",
             dependencies: [
                 "CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
-                "CairnOperations", "CairnConfig", "CairnPipeline", "CCurl",
+                "CairnOperations", "CairnConfig", "CairnPipeline", "CairnPluginKit", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -54,6 +54,10 @@ public struct PluginCallError: Error, CustomStringConvertible, Sendable {
     public var status: Int32
     public var message: String
 
+    /// The message of a failure the plugin did not describe (no err->set before returning).
+    public static let noReason = "the plugin gave no reason"
+    public static let cancelled = Int32(CAIRN_CANCELLED.rawValue)
+
     public var isNotFound: Bool { status == Int32(CAIRN_NOT_FOUND.rawValue) }
     public var isInvalid: Bool { status == Int32(CAIRN_INVALID.rawValue) }
     public var description: String {

@@ -20,6 +20,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public var name: String { manifest.name }
     public var version: String { manifest.version }
     public var abiMinor: UInt32 { descriptor.pointee.abi_minor }
+    /// The descriptor sets CAIRN_CAP_THREAD_SAFE: recorded and shown, not acted on (cairn_plugin.h).
+    public var declaresThreadSafe: Bool { descriptor.pointee.capabilities & UInt64(CAIRN_CAP_THREAD_SAFE) != 0 }
     var component: UnsafePointer<cairn_component_api>? { descriptor.pointee.component }
     var storage: UnsafePointer<cairn_storage_api>? { descriptor.pointee.storage }
 

@@ -74,7 +74,7 @@ public class PluginInstance: @unchecked Sendable {
         if let hostError = box.hostError { throw hostError }
         guard status == CAIRN_OK else {
             throw PluginCallError(label: label, operation: operation, status: Int32(status.rawValue),
-                                  message: box.message ?? "the plugin gave no reason")
+                                  message: box.message ?? PluginCallError.noReason)
         }
     }
 

@@ -158,7 +158,7 @@ final class StorageReader: ObjectReader {
         }
         if count < 0 {
             throw PluginCallError(label: storage.label, operation: "read '\(key)'", status: Int32(-count),
-                                  message: box.message ?? "the plugin gave no reason").storeError
+                                  message: box.message ?? PluginCallError.noReason).storeError
         }
         return Int(count)
     }

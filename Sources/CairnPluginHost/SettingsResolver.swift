@@ -78,7 +78,7 @@ public enum SettingsResolver {
     }
 
     /// Variables and flags are text; read them as the setting's type.
-    private static func parseText(_ text: String, as type: PluginManifest.Setting.ValueType, what: String) throws -> JSONValue {
+    public static func parseText(_ text: String, as type: PluginManifest.Setting.ValueType, what: String) throws -> JSONValue {
         switch type {
         case .string, .path: return .string(text)
         case .int:

@@ -12,7 +12,7 @@ struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
         abstract: "List, inspect and call component and storage plugins.",
-        subcommands: [List.self, Inspect.self, Call.self])
+        subcommands: [List.self, Inspect.self, Call.self, Test.self, New.self])
 
     struct PluginRow: Codable {
         var name: String
@@ -42,6 +42,17 @@ struct PluginsCommand: ParsableCommand {
                              abi: abi,
                              path: candidate.libraryURL?.path ?? candidate.manifestURL.path, origin: candidate.origin, status: status)
         }
+    }
+
+    /// A plugin named on the command line: anything with a slash or an existing file is a path;
+    /// else a name, looked up where Cairn finds plugins.
+    static func candidate(_ path: String, in workspace: Workspace) throws -> PluginCandidate {
+        if path.contains("/") || FileManager.default.fileExists(atPath: path) {
+            return try PluginDiscovery.candidate(forPath: path)
+        }
+        if let named = workspace.registry.candidate(named: path) { return named }
+        let names = workspace.registry.candidates.compactMap { $0.manifest?.name }
+        throw CairnError.usage("no plugin named '\(path)' (found: \(names.joined(separator: ", "))); give a name from cairn plugins list or the path of a plugin")
     }
 
     struct List: ParsableCommand {
@@ -90,16 +101,7 @@ struct PluginsCommand: ParsableCommand {
 
         func run() throws {
             let workspace = try globals.workspace()
-            // Anything with a slash or an existing file is a path; else a name, looked up where Cairn finds plugins.
-            let candidate: PluginCandidate
-            if path.contains("/") || FileManager.default.fileExists(atPath: path) {
-                candidate = try PluginDiscovery.candidate(forPath: path)
-            } else if let named = workspace.registry.candidate(named: path) {
-                candidate = named
-            } else {
-                let names = workspace.registry.candidates.compactMap { $0.manifest?.name }
-                throw CairnError.usage("no plugin named '\(path)' (found: \(names.joined(separator: ", "))); give a name from cairn plugins list or the path of a plugin")
-            }
+            let candidate = try PluginsCommand.candidate(path, in: workspace)
             let plugin: LoadedPlugin
             do { plugin = try PluginLoader.load(candidate) } catch {
                 if globals.json { try Output.json(["path": path, "status": "broken", "problem": describe(error)]) } else {
@@ -115,6 +117,10 @@ struct PluginsCommand: ParsableCommand {
             Output.line("  manifest: \(candidate.manifestURL.path)")
             if let description = manifest.description { Output.line("  \(description)") }
             if let capabilities = manifest.capabilities { Output.line("  capabilities: \(capabilities.joined(separator: ", "))") }
+            // The descriptor's bits; this host records CAIRN_CAP_THREAD_SAFE and calls one instance at a time anyway.
+            if plugin.declaresThreadSafe {
+                Output.line("  descriptor: thread-safe (recorded; this host calls each instance from one thread at a time)")
+            }
             for (key, setting) in (manifest.settings ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let flags = [setting.required == true ? "required" : nil, setting.env.map { "env \($0)" }, setting.secret == true ? "secret" : nil,
                              setting.default.map { "default \($0.jsonText)" }].compactMap { $0 }
