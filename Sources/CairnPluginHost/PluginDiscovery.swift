@@ -43,7 +43,7 @@ public struct PluginSearchPath: Sendable {
 }
 
 public enum PluginDiscovery {
-    static let manifestName = "plugin.json"
+    public static let manifestName = "plugin.json"
 
     /// Finds `plugin.json` files directly in each search directory and one level below it.
     public static func scan(_ searchPath: PluginSearchPath) -> [PluginCandidate] {

@@ -142,7 +142,8 @@ final class Instance {
     }
 }
 
-private let component: UnsafePointer<cairn_component_api> = {
+// nonisolated(unsafe): written once, before any caller can see it, and constant after.
+nonisolated(unsafe) private let component: UnsafePointer<cairn_component_api> = {
     let table = UnsafeMutablePointer<cairn_component_api>.allocate(capacity: 1)
     table.initialize(to: cairn_component_api(
         struct_size: UInt32(MemoryLayout<cairn_component_api>.size), abi_major: UInt32(CAIRN_ABI_MAJOR), abi_minor: UInt32(CAIRN_ABI_MINOR),
@@ -170,7 +171,7 @@ private let component: UnsafePointer<cairn_component_api> = {
     return UnsafePointer(table)
 }()
 
-private let descriptor: UnsafePointer<cairn_plugin> = {
+nonisolated(unsafe) private let descriptor: UnsafePointer<cairn_plugin> = {
     let d = UnsafeMutablePointer<cairn_plugin>.allocate(capacity: 1)
     d.initialize(to: cairn_plugin(
         struct_size: UInt32(MemoryLayout<cairn_plugin>.size), abi_major: UInt32(CAIRN_ABI_MAJOR), abi_minor: UInt32(CAIRN_ABI_MINOR),

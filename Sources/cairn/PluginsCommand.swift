@@ -47,7 +47,11 @@ struct PluginsCommand: ParsableCommand {
     /// A plugin named on the command line: anything with a slash or an existing file is a path;
     /// else a name, looked up where Cairn finds plugins.
     static func candidate(_ path: String, in workspace: Workspace) throws -> PluginCandidate {
-        if path.contains("/") || FileManager.default.fileExists(atPath: path) {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        // A bare word that names a folder without a plugin.json is a plugin name, not that folder.
+        let pluginFolder = isFolder.boolValue && FileManager.default.fileExists(atPath: path + "/" + PluginDiscovery.manifestName)
+        if path.contains("/") || (exists && (!isFolder.boolValue || pluginFolder)) {
             return try PluginDiscovery.candidate(forPath: path)
         }
         if let named = workspace.registry.candidate(named: path) { return named }
