@@ -36,7 +36,9 @@
  * MEMORY OWNERSHIP (one owner for every byte)
  *
  *   - BORROWED IN: every pointer the host passes to a plugin call (strings, structs, buffers) is valid
- *     for the duration of that call only. Copy what you keep.
+ *     for the duration of that call only. Copy what you keep. The one exception: the `host` table
+ *     `open` receives, and the strings its services return, stay valid until `close` (see
+ *     cairn_host_api), so an instance keeps `host` and uses it in later calls.
  *   - BORROWED OUT: every pointer a plugin passes to a host callback (entry paths, messages, object
  *     keys) is borrowed by the host for the duration of that callback only. The host copies what it
  *     keeps. A plugin may reuse or free its buffer as soon as the callback returns.
@@ -200,8 +202,9 @@ typedef enum cairn_check_status {
 } cairn_check_status;
 
 /** Host-owned sink for check results. `name` is a short stable identifier ("ping", "memory",
- *  "rdb.crc64"); `message` a sentence for people; `detail_json` is an optional JSON object with
- *  evidence (may be NULL). All three are borrowed for the callback. Returns 0, or non-zero when the
+ *  "rdb.crc64"); `message` one line for people (the host shows it in tables, logs and hook events
+ *  and turns any line break in it into "; "); `detail_json` is an optional JSON object with
+ *  evidence, multi-line or structured (may be NULL). All three are borrowed for the callback. Returns 0, or non-zero when the
  *  host wants the plugin to stop. */
 typedef struct cairn_report {
     uint32_t struct_size;
