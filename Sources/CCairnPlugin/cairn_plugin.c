@@ -1,1 +1,131 @@
 /* The ABI lives in include/cairn_plugin.h; SwiftPM needs one source file per C target. */
+#include "cairn_plugin.h"
+
+/* Static offset assertions: every field of ABI v1.0 stays where v1.0 put it, whatever later minors
+ * append, and no struct shrinks below its v1.0 size. The numbers are v1.0's on LP64 (x86_64,
+ * aarch64), taken from the frozen header in Tests/Fixtures/abi/v1.0; a test compares the two
+ * headers field by field on any platform. A reordered, removed or retyped field fails the build. */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+#define CAIRN_V1_0_AT(type, field, offset) \
+    _Static_assert(offsetof(type, field) == offset, #type "." #field " moved from its v1.0 offset")
+#define CAIRN_V1_0_SIZE(type, size) _Static_assert(sizeof(type) >= size, #type " is smaller than in v1.0")
+CAIRN_V1_0_AT(cairn_error, struct_size, 0);
+CAIRN_V1_0_AT(cairn_error, abi_major, 4);
+CAIRN_V1_0_AT(cairn_error, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_error, ctx, 16);
+CAIRN_V1_0_AT(cairn_error, set, 24);
+CAIRN_V1_0_SIZE(cairn_error, 32);
+CAIRN_V1_0_AT(cairn_report, struct_size, 0);
+CAIRN_V1_0_AT(cairn_report, abi_major, 4);
+CAIRN_V1_0_AT(cairn_report, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_report, ctx, 16);
+CAIRN_V1_0_AT(cairn_report, check, 24);
+CAIRN_V1_0_SIZE(cairn_report, 32);
+CAIRN_V1_0_AT(cairn_host_api, struct_size, 0);
+CAIRN_V1_0_AT(cairn_host_api, abi_major, 4);
+CAIRN_V1_0_AT(cairn_host_api, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_host_api, host_ctx, 16);
+CAIRN_V1_0_AT(cairn_host_api, log, 24);
+CAIRN_V1_0_AT(cairn_host_api, progress, 32);
+CAIRN_V1_0_AT(cairn_host_api, is_cancelled, 40);
+CAIRN_V1_0_AT(cairn_host_api, config_get, 48);
+CAIRN_V1_0_AT(cairn_host_api, secret_get, 56);
+CAIRN_V1_0_AT(cairn_host_api, alloc, 64);
+CAIRN_V1_0_AT(cairn_host_api, free, 72);
+CAIRN_V1_0_AT(cairn_host_api, get_api, 80);
+CAIRN_V1_0_AT(cairn_host_api, temp_dir, 88);
+CAIRN_V1_0_SIZE(cairn_host_api, 96);
+CAIRN_V1_0_AT(cairn_entry, struct_size, 0);
+CAIRN_V1_0_AT(cairn_entry, path, 8);
+CAIRN_V1_0_AT(cairn_entry, type, 16);
+CAIRN_V1_0_AT(cairn_entry, mode, 20);
+CAIRN_V1_0_AT(cairn_entry, mtime, 24);
+CAIRN_V1_0_AT(cairn_entry, size, 32);
+CAIRN_V1_0_SIZE(cairn_entry, 40);
+CAIRN_V1_0_AT(cairn_entry_sink, struct_size, 0);
+CAIRN_V1_0_AT(cairn_entry_sink, abi_major, 4);
+CAIRN_V1_0_AT(cairn_entry_sink, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_entry_sink, ctx, 16);
+CAIRN_V1_0_AT(cairn_entry_sink, begin, 24);
+CAIRN_V1_0_AT(cairn_entry_sink, write, 32);
+CAIRN_V1_0_AT(cairn_entry_sink, end, 40);
+CAIRN_V1_0_AT(cairn_entry_sink, fact, 48);
+CAIRN_V1_0_SIZE(cairn_entry_sink, 56);
+CAIRN_V1_0_AT(cairn_entry_source, struct_size, 0);
+CAIRN_V1_0_AT(cairn_entry_source, abi_major, 4);
+CAIRN_V1_0_AT(cairn_entry_source, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_entry_source, ctx, 16);
+CAIRN_V1_0_AT(cairn_entry_source, next, 24);
+CAIRN_V1_0_AT(cairn_entry_source, read, 32);
+CAIRN_V1_0_AT(cairn_entry_source, metadata, 40);
+CAIRN_V1_0_SIZE(cairn_entry_source, 48);
+CAIRN_V1_0_AT(cairn_backup_request, struct_size, 0);
+CAIRN_V1_0_AT(cairn_backup_request, backup_id, 8);
+CAIRN_V1_0_AT(cairn_backup_request, component, 16);
+CAIRN_V1_0_AT(cairn_backup_request, environment, 24);
+CAIRN_V1_0_AT(cairn_backup_request, options_json, 32);
+CAIRN_V1_0_SIZE(cairn_backup_request, 40);
+CAIRN_V1_0_AT(cairn_restore_request, struct_size, 0);
+CAIRN_V1_0_AT(cairn_restore_request, backup_id, 8);
+CAIRN_V1_0_AT(cairn_restore_request, target, 16);
+CAIRN_V1_0_AT(cairn_restore_request, options_json, 24);
+CAIRN_V1_0_SIZE(cairn_restore_request, 32);
+CAIRN_V1_0_AT(cairn_component_api, struct_size, 0);
+CAIRN_V1_0_AT(cairn_component_api, abi_major, 4);
+CAIRN_V1_0_AT(cairn_component_api, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_component_api, check, 16);
+CAIRN_V1_0_AT(cairn_component_api, backup, 24);
+CAIRN_V1_0_AT(cairn_component_api, verify, 32);
+CAIRN_V1_0_AT(cairn_component_api, restore, 40);
+CAIRN_V1_0_SIZE(cairn_component_api, 48);
+CAIRN_V1_0_AT(cairn_object_info, struct_size, 0);
+CAIRN_V1_0_AT(cairn_object_info, key, 8);
+CAIRN_V1_0_AT(cairn_object_info, size, 16);
+CAIRN_V1_0_AT(cairn_object_info, modified_ms, 24);
+CAIRN_V1_0_AT(cairn_object_info, etag, 32);
+CAIRN_V1_0_SIZE(cairn_object_info, 40);
+CAIRN_V1_0_AT(cairn_object_sink, struct_size, 0);
+CAIRN_V1_0_AT(cairn_object_sink, abi_major, 4);
+CAIRN_V1_0_AT(cairn_object_sink, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_object_sink, ctx, 16);
+CAIRN_V1_0_AT(cairn_object_sink, object, 24);
+CAIRN_V1_0_AT(cairn_object_sink, next_page, 32);
+CAIRN_V1_0_SIZE(cairn_object_sink, 40);
+CAIRN_V1_0_AT(cairn_storage_api, struct_size, 0);
+CAIRN_V1_0_AT(cairn_storage_api, abi_major, 4);
+CAIRN_V1_0_AT(cairn_storage_api, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_storage_api, open_writer, 16);
+CAIRN_V1_0_AT(cairn_storage_api, write, 24);
+CAIRN_V1_0_AT(cairn_storage_api, commit, 32);
+CAIRN_V1_0_AT(cairn_storage_api, abort, 40);
+CAIRN_V1_0_AT(cairn_storage_api, open_reader, 48);
+CAIRN_V1_0_AT(cairn_storage_api, read, 56);
+CAIRN_V1_0_AT(cairn_storage_api, close_reader, 64);
+CAIRN_V1_0_AT(cairn_storage_api, list, 72);
+CAIRN_V1_0_AT(cairn_storage_api, stat, 80);
+CAIRN_V1_0_AT(cairn_storage_api, copy, 88);
+CAIRN_V1_0_AT(cairn_storage_api, remove, 96);
+CAIRN_V1_0_AT(cairn_storage_api, check_access, 104);
+CAIRN_V1_0_SIZE(cairn_storage_api, 112);
+CAIRN_V1_0_AT(cairn_store_api, struct_size, 0);
+CAIRN_V1_0_AT(cairn_store_api, abi_major, 4);
+CAIRN_V1_0_AT(cairn_store_api, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_store_api, list, 16);
+CAIRN_V1_0_AT(cairn_store_api, read, 24);
+CAIRN_V1_0_AT(cairn_store_api, write, 32);
+CAIRN_V1_0_SIZE(cairn_store_api, 40);
+CAIRN_V1_0_AT(cairn_plugin, struct_size, 0);
+CAIRN_V1_0_AT(cairn_plugin, abi_major, 4);
+CAIRN_V1_0_AT(cairn_plugin, abi_minor, 8);
+CAIRN_V1_0_AT(cairn_plugin, pointer_size, 12);
+CAIRN_V1_0_AT(cairn_plugin, name, 16);
+CAIRN_V1_0_AT(cairn_plugin, version, 24);
+CAIRN_V1_0_AT(cairn_plugin, kind, 32);
+CAIRN_V1_0_AT(cairn_plugin, toolchain, 40);
+CAIRN_V1_0_AT(cairn_plugin, capabilities, 48);
+CAIRN_V1_0_AT(cairn_plugin, open, 56);
+CAIRN_V1_0_AT(cairn_plugin, close, 64);
+CAIRN_V1_0_AT(cairn_plugin, component, 72);
+CAIRN_V1_0_AT(cairn_plugin, storage, 80);
+CAIRN_V1_0_SIZE(cairn_plugin, 88);
+#endif

@@ -80,6 +80,42 @@ struct PluginLoaderTests {
         #expect(Array(printed.suffix(3)) == frozen)
     }
 
+    @Test func everyV1_0FieldKeepsItsOffsetInTheCurrentHeader() throws {
+        // The fields of every struct of the frozen header, read from its text; then one program
+        // that prints their offsets, built against the frozen and against the current header.
+        let frozen = try String(contentsOf: Self.frozenV1_0.appendingPathComponent("cairn_plugin.h"), encoding: .utf8)
+        let code = frozen.replacingOccurrences(of: #"/\*[\s\S]*?\*/"#, with: "", options: .regularExpression)
+        let structPattern = try NSRegularExpression(pattern: #"typedef struct (\w+) \{([\s\S]*?)\} \1;"#)
+        var printers: [String] = []
+        for match in structPattern.matches(in: code, range: NSRange(code.startIndex..., in: code)) {
+            let name = String(code[Range(match.range(at: 1), in: code)!]), body = String(code[Range(match.range(at: 2), in: code)!])
+            for declaration in body.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !declaration.isEmpty {
+                let field = declaration.range(of: #"\(\*\s*(\w+)\)"#, options: .regularExpression).map {
+                    declaration[$0].trimmingCharacters(in: CharacterSet(charactersIn: "(*) "))
+                } ?? String(declaration.split(whereSeparator: { " *".contains($0) }).last!)
+                printers.append(#"printf("\#(name).\#(field) %zu\n", offsetof(\#(name), \#(field)));"#)
+            }
+            printers.append(#"printf("\#(name) size %zu\n", sizeof(\#(name)));"#)
+        }
+        #expect(printers.count > 100, "read \(printers.count) fields from the frozen header")
+        let dir = try TemporaryDirectory()
+        try "#include <stdio.h>\n#include <stddef.h>\n#include \"cairn_plugin.h\"\nint main(void) {\n\(printers.joined(separator: "\n"))\nreturn 0;\n}\n"
+            .write(to: dir.path("offsets.c"), atomically: true, encoding: .utf8)
+        func offsets(_ include: URL) throws -> [String: Int] {
+            let program = dir.path("offsets-\(include.lastPathComponent)")
+            try runTool(["cc", "-I", include.path, "-o", program.path, dir.path("offsets.c").path])
+            return Dictionary(uniqueKeysWithValues: try runTool([program.path]).text.split(separator: "\n").map {
+                let parts = $0.split(separator: " ")
+                return (String(parts.dropLast().joined(separator: " ")), Int(parts.last!)!)
+            })
+        }
+        let old = try offsets(Self.frozenV1_0), new = try offsets(TestPaths.header)
+        #expect(old.count == printers.count)
+        for (key, offset) in old.sorted(by: { $0.key < $1.key }) {
+            if key.hasSuffix(" size") { #expect(new[key]! >= offset, "\(key) shrank") } else { #expect(new[key] == offset, "\(key) moved") }
+        }
+    }
+
     @Test func aManifestThatMisstatesTheLibrarysABIIsRefused() throws {
         let dir = try TemporaryDirectory()
         let message = loadError(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 3]]))

@@ -1,0 +1,38 @@
+import CairnCore
+import CairnTestSupport
+import Foundation
+import Testing
+
+/// `cairn plugins test` holds the Redis plugin to the component rules against a real redis-server,
+/// and the S3 plugin to the store rules against moto.
+@Suite("cairn plugins test on the Redis and S3 plugins")
+struct PluginsTestWithServersTests {
+    @Test func theRedisPluginPassesTheConformanceSuite() throws {
+        let temp = try TemporaryDirectory("redis-conformance")
+        let redis = try RedisServer(in: temp.path("redis"))
+        try redis.populate()
+        let result = try runCairn(["plugins", "test", "redis", "--set", "url=redis://127.0.0.1:\(redis.port)", "--json"], config: nil,
+                                  in: temp.url, unset: ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME"])
+        #expect(result.status == 0, "\(result.text)\(result.stderr)")
+        guard case .array(let cases)? = try JSONValue.parse(result.text)["cases"] else { Issue.record("no cases: \(result.text)"); return }
+        for item in cases {
+            #expect(item["status"] == .string("pass"), "\(item)")
+        }
+        #expect(cases.count == 8)
+    }
+
+    @Test func theS3PluginPassesTheStoreConformanceSuiteOnMoto() throws {
+        let setup = try MotoCairn("s3-plugins-test")
+        #expect(try setup.aws("s3 mb s3://kit").status == 0)
+        try setup.writeConfig(bucket: "kit", "")
+        // Credentials through the variables the manifest declares, never on the command line.
+        let result = try setup.cairn(["plugins", "test", "s3", "--set", "bucket=kit", "--set", "endpoint=\(setup.moto.endpoint)",
+                                      "--set", "region=us-east-1", "--json"])
+        #expect(result.status == 0, "\(result.text)\(result.stderr)")
+        guard case .array(let cases)? = try JSONValue.parse(result.text)["cases"] else { Issue.record("no cases: \(result.text)"); return }
+        #expect(cases.count == 14)
+        for item in cases {
+            #expect(item["status"] == .string("pass"), "\(item)")
+        }
+    }
+}
