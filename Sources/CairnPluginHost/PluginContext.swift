@@ -141,8 +141,14 @@ final class InterruptSlot: @unchecked Sendable {
             return generation
         }
         guard callback != nil else { return }
-        // Outside the lock: an already cancelled run fires at once, on this thread.
-        let handle = cancellation.onCancel { [weak self] in self?.fire(current) }
+        // Already cancelled: called at once, on this thread, before set_interrupt returns.
+        if cancellation.isCancelled { return fire(current) }
+        // Later, on a thread of its own: the thread that cancels (the signal listener, a step's
+        // deadline) must not wait on a plugin's callback, or a second Ctrl-C could not quit.
+        let handle = cancellation.onCancel { [weak self] in
+            guard let self else { return }
+            Thread { self.fire(current) }.start()
+        }
         lock.withLock {
             if generation == current { registration = handle } else { handle.invalidate() }
         }

@@ -306,14 +306,16 @@ typedef struct cairn_host_api {
      *  query: a plugin blocked in a read, poll or server call cannot poll `is_cancelled`, so the
      *  callback makes the blocking call return (shut a socket down, write to a self-pipe, cancel a
      *  request), and the plugin then sees `is_cancelled` and returns CAIRN_CANCELLED.
-     *  - It is called at most once per registration, on a host thread that is not the one the
-     *    plugin was called on, while the plugin may be inside any call. Keep it short and
-     *    thread-safe; it may call `is_cancelled` and `log`, and nothing else of the host.
+     *  - It is called at most once per registration, on a thread of the host's (never the one
+     *    that cancels, so a slow callback delays nothing else), while the plugin may be inside
+     *    any call. Keep it short and thread-safe; it may call `is_cancelled` and `log`, and
+     *    nothing else of the host.
      *  - If the run is already cancelled, it is called at once, before set_interrupt returns.
      *  - A new registration replaces the old one; `interrupt` NULL removes it. When set_interrupt
      *    returns, the previous callback is neither running nor will it be called, so its `data`
      *    may be freed. `close` removes the registration too.
-     *  One registration per instance; native actions (no instance) cannot register. */
+     *  One registration per instance; in a native action, per call (it ends when the action
+     *  returns). */
     void (*set_interrupt)(void *host_ctx, void (*interrupt)(void *data), void *data);
 } cairn_host_api;
 
