@@ -62,8 +62,8 @@
  *     `commit` or `abort` returns, from `open_reader` until `close_reader` returns (upload workers
  *     may run between `write` calls). Join or stop those threads before then; between calls, and
  *     after `close`, call nothing (`cairn plugins test` fails a plugin that does). (since 1.1;
- *     1.0 said "the thread the host called the plugin on". The host of 1.0 was already safe for
- *     log, is_cancelled, config_get, secret_get and temp_dir.)
+ *     1.0 said "from the thread the host called the plugin on": a plugin that needs threads
+ *     checks host->abi_minor >= 1.)
  *   - The callbacks handed to one operation (err, report, the entry sink and source, object sinks)
  *     may also be called from any thread during that operation, but one at a time: the plugin
  *     orders them (a mutex, or one thread doing the writing). The entry sink keeps the order of
@@ -202,10 +202,10 @@ typedef enum cairn_check_status {
 } cairn_check_status;
 
 /** Host-owned sink for check results. `name` is a short stable identifier ("ping", "memory",
- *  "rdb.crc64"); `message` one line for people (the host shows it in tables, logs and hook events
- *  and turns any line break in it into "; "); `detail_json` is an optional JSON object with
- *  evidence, multi-line or structured (may be NULL). All three are borrowed for the callback. Returns 0, or non-zero when the
- *  host wants the plugin to stop. */
+ *  "rdb.crc64"); `message` one line for people (the host shows it in tables, logs and hook
+ *  events, and turns any line break in it into "; "); `detail_json` is an optional JSON object
+ *  with evidence, multi-line or structured (may be NULL). All three are borrowed for the
+ *  callback. Returns 0, or non-zero when the host wants the plugin to stop. */
 typedef struct cairn_report {
     uint32_t struct_size;
     uint32_t abi_major;
@@ -279,9 +279,9 @@ typedef struct cairn_host_api {
      * when cairn.yaml, the environment and the flags give none). It returns CAIRN_OK and fills
      * `*out`; CAIRN_NOT_FOUND when the setting has no value (`*out` untouched, `err` untouched,
      * so a plugin can fall back to its own default); CAIRN_INVALID when the value does not fit
-     * the type, with a message through `err` (which may be NULL) that names the setting and where
-     * its value came from: return that status from `open` as it is. Secret settings are not
-     * read here (use secret_get). Thread rules: as every host service (THREADING above). */
+     * the type, with a message through `err` (which may be NULL) that names the setting: return
+     * that status from `open` as it is, and the host adds where the value came from (a file
+     * line, a variable, a flag). Secret settings are not read here (use secret_get). Thread rules: as every host service (THREADING above). */
 
     /** since 1.1. A whole number (a JSON number without fraction, or text such as "42"). */
     cairn_status (*config_int)(void *host_ctx, const char *key, int64_t *out, const cairn_error *err);
