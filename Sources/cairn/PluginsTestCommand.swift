@@ -89,6 +89,10 @@ extension PluginsCommand {
                     values[key] = ConfigValue(.string(text), origin)  // the resolver names the unknown setting
                     continue
                 }
+                // A command line is seen by every user of the machine (ps, /proc) and kept in shell history.
+                if spec.secret == true {
+                    throw CairnError.usage("--set \(key): '\(key)' is a secret; give it through \(spec.env.map { "its variable \($0)" } ?? "cairn.yaml"), never on the command line")
+                }
                 values[key] = ConfigValue(try SettingsResolver.parseText(text, as: spec.type, what: "--set \(key)"), origin)
             }
             return values

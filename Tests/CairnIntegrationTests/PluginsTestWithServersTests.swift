@@ -19,6 +19,11 @@ struct PluginsTestWithServersTests {
             #expect(item["status"] == .string("pass"), "\(item)")
         }
         #expect(cases.count == 8)
+        // A secret never goes on a command line; the message names the variable to use.
+        let secret = try runCairn(["plugins", "test", "redis", "--set", "password=hunter2"], config: nil, in: temp.url)
+        #expect(secret.status == 2)
+        #expect(secret.stderr.contains("--set password: 'password' is a secret; give it through its variable REDIS_PASSWORD"), "\(secret.stderr)")
+        #expect(!secret.stderr.contains("hunter2"))
     }
 
     @Test func theS3PluginPassesTheStoreConformanceSuiteOnMoto() throws {
