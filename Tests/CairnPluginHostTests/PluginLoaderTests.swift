@@ -47,13 +47,13 @@ struct PluginLoaderTests {
         var header = try String(contentsOf: TestPaths.header.appendingPathComponent("cairn_plugin.h"), encoding: .utf8)
         for (old, new) in [
             ("#define CAIRN_ABI_MINOR 1", "#define CAIRN_ABI_MINOR 2"),
-            ("} cairn_plugin;", "    void *added_in_1_1;\n} cairn_plugin;"),
-            ("} cairn_storage_api;", "    void *added_in_1_1;\n} cairn_storage_api;"),
+            ("} cairn_plugin;", "    void *added_in_1_2;\n} cairn_plugin;"),
+            ("} cairn_storage_api;", "    void *added_in_1_2;\n} cairn_storage_api;"),
         ] {
             #expect(header.contains(old))
             header = header.replacingOccurrences(of: old, with: new)
         }
-        let include = dir.path("v1.1")
+        let include = dir.path("v1.2")
         try FileManager.default.createDirectory(at: include, withIntermediateDirectories: true)
         try header.write(to: include.appendingPathComponent("cairn_plugin.h"), atomically: true, encoding: .utf8)
         let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 2]], header: include))
