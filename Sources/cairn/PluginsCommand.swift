@@ -209,10 +209,14 @@ struct PluginsCommand: ParsableCommand {
     struct InspectReport: Encodable {
         var name, kind, version, abi, library, status: String
         var capabilities: [String]
+        /// CAIRN_CAP_THREAD_SAFE: recorded, not acted on (cairn_plugin.h).
+        var threadSafe: Bool
+        enum CodingKeys: String, CodingKey { case name, kind, version, abi, library, status, capabilities, threadSafe = "thread_safe" }
         init(_ plugin: LoadedPlugin) {
             name = plugin.name; kind = plugin.manifest.kind.rawValue; version = plugin.version
             abi = "\(HostABI.major).\(plugin.abiMinor)"; library = plugin.libraryURL.path; status = "ok"
             capabilities = plugin.manifest.capabilities ?? []
+            threadSafe = plugin.declaresThreadSafe
         }
     }
 }

@@ -116,6 +116,13 @@ struct PluginLoaderTests {
         }
     }
 
+    @Test func theThreadSafeBitIsRecordedNotActedOn() throws {
+        let dir = try TemporaryDirectory()
+        #expect(try PluginLoader.load(try buildPlugin(in: dir, flags: ["-DCAPABILITIES=1"])).declaresThreadSafe)
+        let plain = try TemporaryDirectory()
+        #expect(!(try PluginLoader.load(try buildPlugin(in: plain)).declaresThreadSafe))
+    }
+
     @Test func aManifestThatMisstatesTheLibrarysABIIsRefused() throws {
         let dir = try TemporaryDirectory()
         let message = loadError(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 3]]))

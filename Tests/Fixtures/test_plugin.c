@@ -19,6 +19,9 @@
 #ifndef TOOLCHAIN
 #define TOOLCHAIN CAIRN_TOOLCHAIN_NONE
 #endif
+#ifndef CAPABILITIES
+#define CAPABILITIES 0
+#endif
 #ifndef NAME
 #define NAME "teststore"
 #endif
@@ -64,7 +67,7 @@ static const cairn_plugin descriptor = {
     sizeof(cairn_plugin),
 #endif
     ABI_MAJOR, CAIRN_ABI_MINOR, sizeof(void *),
-    NAME, "1.0.0", CAIRN_KIND_STORAGE, TOOLCHAIN, 0,
+    NAME, "1.0.0", CAIRN_KIND_STORAGE, TOOLCHAIN, CAPABILITIES,
     open_instance, close_instance, NULL, &storage_api,
 };
 
