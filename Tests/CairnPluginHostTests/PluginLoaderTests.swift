@@ -116,6 +116,30 @@ struct PluginLoaderTests {
         }
     }
 
+    @Test func aPluginsOwnCopyOfALibraryTheHostLinksBindsToTheHostsUnlessKeptPrivate() throws {
+        // What docs/plugin-authors.md says of a plugin bringing its own SQLite: opened as the
+        // loader opens plugins, its call of sqlite3_libversion reaches the host's copy (this
+        // program links libsqlite3), unless the plugin binds its own symbols (-Bsymbolic) or
+        // hides them.
+        let dir = try TemporaryDirectory()
+        try """
+            const char *sqlite3_libversion(void) { return "the plugin's own copy"; }
+            const char *which_sqlite(void) { return sqlite3_libversion(); }
+            """.write(to: dir.path("own.c"), atomically: true, encoding: .utf8)
+        func version(_ flags: [String], _ name: String) throws -> String {
+            let library = dir.path(name)
+            try runTool(["cc", "-shared", "-fPIC"] + flags + ["-o", library.path, dir.path("own.c").path])
+            let handle = try #require(dlopen(library.path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE))
+            let symbol = try #require(dlsym(handle, "which_sqlite"))
+            let which = unsafeBitCast(symbol, to: (@convention(c) () -> UnsafePointer<CChar>).self)
+            return String(cString: which())
+        }
+        let plain = try version([], "libplain.so")
+        #expect(plain != "the plugin's own copy")
+        #expect(plain.hasPrefix("3."), "\(plain)")   // the host's libsqlite3
+        #expect(try version(["-Wl,-Bsymbolic"], "libsymbolic.so") == "the plugin's own copy")
+    }
+
     @Test func theThreadSafeBitIsRecordedNotActedOn() throws {
         let dir = try TemporaryDirectory()
         #expect(try PluginLoader.load(try buildPlugin(in: dir, flags: ["-DCAPABILITIES=1"])).declaresThreadSafe)
