@@ -95,8 +95,9 @@ extern "C" {
  *
  *  History (fields are marked "since 1.N" where they are declared):
  *    1.0  the first release.
- *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store. */
-#define CAIRN_ABI_MINOR 1
+ *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store.
+ *    1.2  cairn_object_info.locked_until_ms: a store's retention lock (S3 Object Lock). */
+#define CAIRN_ABI_MINOR 2
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
 #define CAIRN_PLUGIN_ENTRY_SYMBOL "cairn_plugin_entry_v1"
@@ -367,6 +368,10 @@ typedef struct cairn_object_info {
     uint64_t size;            /**< bytes */
     int64_t modified_ms;      /**< last modification, milliseconds since the Unix epoch */
     const char *etag;         /**< opaque version tag, or NULL */
+    /** Since 1.2. 0: nothing stops a delete. Otherwise the store refuses to destroy the object
+     *  before this time (milliseconds since the Unix epoch; INT64_MAX: a hold with no date, such
+     *  as an S3 legal hold). Set by `stat` at least; `list` may leave it 0. */
+    int64_t locked_until_ms;
 } cairn_object_info;
 
 /** Host-owned sink for `list` and `stat` results. Callbacks return 0, or non-zero to stop. */
