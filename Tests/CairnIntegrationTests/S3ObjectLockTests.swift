@@ -87,6 +87,28 @@ struct S3ObjectLockTests {
         #expect(left["Versions"] == nil && left["DeleteMarkers"] == nil, "\(left)")
     }
 
+    /// moto keeps no lock from a CreateMultipartUpload, so the requests themselves are looked at:
+    /// through the proxy, which logs each request's Object Lock headers.
+    @Test func multipartUploadsAndMultipartCopiesAskForTheLockToo() throws {
+        #expect(try setup.aws("s3api create-bucket --bucket locked --object-lock-enabled-for-bucket").status == 0)
+        let proxy = try FaultProxy(upstream: setup.moto.port, in: setup.temp.url)
+        let store = try open(bucket: "locked", ["object_lock": Self.lock, "endpoint": .string("http://127.0.0.1:\(proxy.port)"),
+                                                "part_size": .string("5MiB"), "multipart_threshold": .string("5MiB"),
+                                                "multipart_copy_threshold": .string("1MiB")])
+        let key = "app/test/app_20261205_121212.tar.gz"
+        let writer = try store.openWriter(key: key)
+        let chunk = [UInt8](repeating: 0x5a, count: 1 << 20)
+        for _ in 0..<11 { try chunk.withUnsafeBytes { try writer.write($0) } }
+        do { try writer.commit() } catch { Issue.record("\(error): \(proxy.recorded("log"))"); return }
+        try store.copy(from: key, to: "app/test/latest.tar.gz")
+        let day = Self.day(Date().addingTimeInterval(2 * 86400))
+        let log = proxy.recorded("log").split(separator: "\n")
+        let starts = log.filter { $0.hasPrefix("POST") && $0.contains("?uploads") }
+        #expect(starts.count == 2, "the archive's upload and latest's multipart copy: \(log)")
+        for start in starts { #expect(start.contains(" lock=GOVERNANCE/\(day)T"), "\(start)") }
+        #expect(log.contains { $0.hasPrefix("PUT /locked/app/test/latest.tar.gz?partNumber=") }, "a multipart copy: \(log)")
+    }
+
     @Test func theAccessCheckOnABucketWithoutLockSaysHowToFixIt() throws {
         #expect(try setup.aws("s3 mb s3://plain").status == 0)
         let store = try open(bucket: "plain", ["object_lock": Self.lock])
