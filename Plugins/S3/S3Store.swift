@@ -21,10 +21,10 @@ final class S3Store {
     let objectLock: ObjectLock?
     /// The Object Lock headers for an object written now (none without `object_lock`).
     var lockHeaders: [(String, String)] { objectLock?.headers(now: now()) ?? [] }
-    /// A locked CopyObject names the checksum algorithm as the SDKs do, as for a PUT: moto (like
-    /// S3 for uploads) refuses a retention date without Content-MD5 or this header.
+    /// A CopyObject names the checksum algorithm as the SDKs do, as a PUT does: moto (like S3 for
+    /// uploads) refuses a retention date, ours or the bucket's default, without Content-MD5 or it.
     var copyLockHeaders: [(String, String)] {
-        objectLock == nil ? [] : lockHeaders + [("x-amz-sdk-checksum-algorithm", "CRC32")]
+        lockHeaders + (checksums ? [("x-amz-sdk-checksum-algorithm", "CRC32")] : [])
     }
     /// For requests after which S3 computes the checksum itself: a multipart upload (a composite of
     /// the parts' CRC32s) and a CopyObject (the copy's whole-object CRC32; without it a copy of a
@@ -399,10 +399,17 @@ final class S3Store {
                 }
                 results.append(("delete", CAIRN_CHECK_PASS, "deleted the probe object"))
             } catch {
-                // A writer kept from deleting is what an Object Lock setup wants (docs/s3.md).
-                results.append(("delete", objectLock == nil ? CAIRN_CHECK_FAIL : CAIRN_CHECK_WARN, objectLock == nil ? error.message
-                                : "\(error.message); fine for a writer that may not delete, but prune and the removal of "
-                                + "failed backups need credentials allowed s3:DeleteObject"))
+                // A writer kept from deleting is what an Object Lock setup wants (docs/s3.md), and a
+                // bucket's default retention locks the probe itself.
+                let lockedMs = (try? head(probe))?.lockedUntilMs ?? 0
+                if lockedMs > 0 {
+                    results.append(("delete", CAIRN_CHECK_WARN, "the probe object is locked by the bucket's default Object Lock "
+                                    + "retention until \(S3Time.iso8601(lockedMs / 1000)), so it stays (hidden) until then"))
+                } else {
+                    results.append(("delete", objectLock == nil ? CAIRN_CHECK_FAIL : CAIRN_CHECK_WARN, objectLock == nil ? error.message
+                                    : "\(error.message); fine for a writer that may not delete, but prune and the removal of "
+                                    + "failed backups need credentials allowed s3:DeleteObject"))
+                }
             }
         } catch {
             results.append(("write", CAIRN_CHECK_FAIL, error.message))

@@ -33,21 +33,19 @@ public enum SettingsResolver {
         for (key, spec) in specs.sorted(by: { $0.key < $1.key }) {
             var chosen = configured[key]
             let isSecret = spec.secret == true
-            if isSecret, let file = configured[fileKey(key)] {
-                if let direct = chosen {
-                    throw CairnError.usage("\(file.origin): \(owner) has both '\(key)' (\(direct.origin)) and '\(fileKey(key))'; keep one")
-                }
+            if isSecret, let file = configured[fileKey(key)], let direct = chosen {
+                throw CairnError.usage("\(file.origin): \(owner) has both '\(key)' (\(direct.origin)) and '\(fileKey(key))'; keep one")
+            }
+            if isSecret, let variable = spec.env, let (text, origin) = try SecretFile.fromEnvironment(variable, in: environment) {
+                chosen = ConfigValue(try parseText(text, as: spec.type, what: "\(origin)"), origin)
+            } else if isSecret, let file = configured[fileKey(key)] {
+                // Read only when no variable wins over it.
                 guard case .string(let path) = file.value else {
                     throw CairnError.usage("\(file.origin): setting '\(fileKey(key))' of \(owner) must be the path of a file holding the secret")
                 }
                 let text = try SecretFile.read(resolvePath(path, against: baseDirectory), source: "\(file.origin) (\(fileKey(key)) of \(owner))")
                 chosen = ConfigValue(try parseText(text, as: spec.type, what: "the file of '\(fileKey(key))'"), file.origin)
-            }
-            if let variable = spec.env, isSecret {
-                if let (text, origin) = try SecretFile.fromEnvironment(variable, in: environment) {
-                    chosen = ConfigValue(try parseText(text, as: spec.type, what: "\(origin)"), origin)
-                }
-            } else if let variable = spec.env, let text = environment[variable], !text.isEmpty {
+            } else if !isSecret, let variable = spec.env, let text = environment[variable], !text.isEmpty {
                 chosen = ConfigValue(try parseEnvironment(text, as: spec.type, variable: variable), .environment(variable))
             }
             if let flag = spec.flag, let given = flags[flag], case .string(let text) = given.value {

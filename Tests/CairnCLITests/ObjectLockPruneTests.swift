@@ -100,4 +100,23 @@ struct ObjectLockPruneTests {
         }
         #expect(latest.count == 3, "\(latest)")
     }
+
+    /// A bucket whose default retention locks every new version, without `object_lock`: backups
+    /// (their conditional writes too) and the access check work, and prune sees the lock.
+    @Test func aBucketDefaultRetentionIsSeenByPrune() throws {
+        #expect(try setup.aws("s3api create-bucket --bucket vault --object-lock-enabled-for-bucket").status == 0)
+        let rule = #"{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}"#
+        #expect(try setup.aws("s3api put-object-lock-configuration --bucket vault --object-lock-configuration '\(rule)'").status == 0)
+        try config(lock: false)
+        let older = try backup()
+        Thread.sleep(forTimeInterval: 1.1)  // a new backup id
+        _ = try backup()
+        let check = try setup.cairn(["check", "storage"])
+        #expect(check.status == 0, "\(check.text)\(check.stderr)")
+        #expect(check.text.contains("locked by the bucket's default Object Lock retention"), "\(check.text)")
+        let result = try setup.cairn(["prune"])
+        #expect(result.status == 0, "\(result.text)\(result.stderr)")
+        #expect(result.text.contains("LOCKED configs/test/\(older).tar.gz until "), "\(result.text)")
+        #expect(try versions("configs/test/\(older).tar.gz")["DeleteMarkers"] == nil)
+    }
 }

@@ -166,6 +166,9 @@ struct SecretSettingFileTests {
             // The variable itself still works, and wins over the file setting.
             let direct = try resolve(manifest, ["\(key)_file": ConfigValue(.string("mounted"), origin)], [env: "from-variable"])
             #expect(direct.values[key]?.value == .string("from-variable"))
+            // ...so the file it wins over is not even read.
+            let unread = try resolve(manifest, ["\(key)_file": ConfigValue(.string("missing"), origin)], [env: "from-variable"])
+            #expect(unread.values[key]?.value == .string("from-variable"))
 
             var messages: [String] = []
             func refused(_ configured: [String: ConfigValue], _ environment: [String: String]) {
