@@ -75,7 +75,8 @@ enum StorageTable {
         let code = object.key.withCString { key in
             withOptionalCString(object.etag) { etag in
                 var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size),
-                                             key: key, size: object.size, modified_ms: object.modifiedMs, etag: etag)
+                                             key: key, size: object.size, modified_ms: object.modifiedMs, etag: etag,
+                                             locked_until_ms: 0)
                 return callback(sink.pointee.ctx, &info)
             }
         }

@@ -12,7 +12,11 @@ extension S3Store {
         // 412 Precondition Failed: the condition did not hold. 409 ConditionalRequestConflict:
         // another conditional write of the key was in flight; it won. 404 to If-Match: the
         // object is gone, so it is not the version asked for either.
-        let response = try client.send("PUT", key: key, headers: writeHeaders + [condition], body: data,
+        // The checksum also lets S3 take the PUT on a bucket with a default Object Lock retention,
+        // which refuses an upload without Content-MD5 or a checksum header.
+        let checksum = checksums
+            ? [("x-amz-sdk-checksum-algorithm", "CRC32"), ("x-amz-checksum-crc32", S3Checksum.crc32(data))] : []
+        let response = try client.send("PUT", key: key, headers: writeHeaders + checksum + [condition], body: data,
                                        what: ifVersion == nil ? "create if absent" : "replace if unchanged",
                                        accept: ifVersion == nil ? [409, 412] : [404, 409, 412])
         guard (200..<300).contains(response.status) else { return nil }

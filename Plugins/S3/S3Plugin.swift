@@ -131,7 +131,8 @@ enum S3StorageTable {
         let code = object.key.withCString { key in
             let call = { (etag: UnsafePointer<CChar>?) -> Int32 in
                 var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size), key: key,
-                                             size: object.size, modified_ms: object.modifiedMs, etag: etag)
+                                             size: object.size, modified_ms: object.modifiedMs, etag: etag,
+                                             locked_until_ms: object.lockedUntilMs)
                 return callback(sink.pointee.ctx, &info)
             }
             guard let etag = object.etag else { return call(nil) }

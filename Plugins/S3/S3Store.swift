@@ -1,5 +1,6 @@
 import CCairnPlugin
 import CairnPluginHTTP
+import CairnPluginSupport
 import Glibc
 
 /// One configured bucket. Keys are used exactly as the host gives them.
@@ -16,6 +17,15 @@ final class S3Store {
     let writeHeaders: [(String, String)]
     /// Whether uploads carry a CRC32 for the store to check (setting `checksum`).
     let checksums: Bool
+    /// Setting `object_lock`: the retention every object written by a writer or a copy gets.
+    let objectLock: ObjectLock?
+    /// The Object Lock headers for an object written now (none without `object_lock`).
+    var lockHeaders: [(String, String)] { objectLock?.headers(now: now()) ?? [] }
+    /// A CopyObject names the checksum algorithm as the SDKs do, as a PUT does: moto (like S3 for
+    /// uploads) refuses a retention date, ours or the bucket's default, without Content-MD5 or it.
+    var copyLockHeaders: [(String, String)] {
+        lockHeaders + (checksums ? [("x-amz-sdk-checksum-algorithm", "CRC32")] : [])
+    }
     /// For requests after which S3 computes the checksum itself: a multipart upload (a composite of
     /// the parts' CRC32s) and a CopyObject (the copy's whole-object CRC32; without it a copy of a
     /// multipart object can inherit the composite value, and moto then serves it as a whole-object
@@ -26,7 +36,7 @@ final class S3Store {
     static let maximumCopySize = 5 << 30
 
     init(client: S3Client, partSize: Int, multipartThreshold: Int, partsInFlight: Int, multipartCopyThreshold: Int,
-         writeHeaders: [(String, String)], checksums: Bool) {
+         writeHeaders: [(String, String)], checksums: Bool, objectLock: ObjectLock? = nil) {
         self.client = client
         self.partSize = partSize
         self.multipartThreshold = multipartThreshold
@@ -34,6 +44,7 @@ final class S3Store {
         self.multipartCopyThreshold = multipartCopyThreshold
         self.writeHeaders = writeHeaders
         self.checksums = checksums
+        self.objectLock = objectLock
     }
 
     /// One client per upload thread, each with its own curl handle; the first is the store's.
@@ -69,7 +80,7 @@ final class S3Store {
             throw S3Error(CAIRN_INVALID, "setting 'bucket' is required (storage.bucket, S3_BUCKET or --bucket)")
         }
         let profile = try setting("profile")
-        let keys = try CredentialChain.keys(accessKeyID: setting("access_key_id"),
+        let keys = try CredentialChain.keys(accessKeyID: setting("access_key_id", secret: true),
                                                 secretAccessKey: setting("secret_access_key", secret: true),
                                                 sessionToken: setting("session_token", secret: true),
                                                 profile: profile)
@@ -118,6 +129,14 @@ final class S3Store {
             throw S3Error(CAIRN_INVALID, "setting 'checksum' must be crc32 or none, not '\(checksum)'")
         }
 
+        let objectLock = try setting("object_lock").map { (text) throws(S3Error) in try ObjectLock.parse(text) }
+        // S3 takes a locked upload only with Content-MD5 or an SDK checksum header, which only
+        // checksum: crc32 sends.
+        if objectLock != nil && checksum != "crc32" {
+            throw S3Error(CAIRN_INVALID, "setting 'object_lock' needs checksum: crc32 (S3 refuses an object with a retention "
+                          + "date unless the upload carries a checksum), not checksum: \(checksum)")
+        }
+
         var headers: [(String, String)] = []
         if let sse = try setting("sse") {
             guard sse == "AES256" || sse == "aws:kms" else {
@@ -143,7 +162,8 @@ final class S3Store {
         client.log(CAIRN_LOG_DEBUG, "s3: bucket '\(bucket)' region \(region) at \(scheme)://\(endpointHost) "
                    + "(\(pathStyle ? "path" : "virtual-hosted") style), credentials from \(credentials.source)")
         return S3Store(client: client, partSize: partSize, multipartThreshold: multipartThreshold, partsInFlight: partsInFlight,
-                       multipartCopyThreshold: copyThreshold, writeHeaders: headers, checksums: checksum == "crc32")
+                       multipartCopyThreshold: copyThreshold, writeHeaders: headers, checksums: checksum == "crc32",
+                       objectLock: objectLock)
     }
 
     /// "16777216", "16MiB", "16M", "64 MB" (binary units, as part sizes are usually meant).
@@ -183,13 +203,16 @@ final class S3Store {
         var size: UInt64
         var modifiedMs: Int64
         var etag: String?
+        /// Object Lock: not to be destroyed before this (ms since the epoch; 0: not locked).
+        var lockedUntilMs: Int64 = 0
     }
 
     func head(_ key: String) throws(S3Error) -> ObjectInfo {
         let response = try client.send("HEAD", key: key, what: "stat")
         let size = response.headers["content-length"].flatMap { UInt64($0) } ?? 0
         let modified = response.headers["last-modified"].map(S3Time.httpDateMilliseconds) ?? 0
-        return ObjectInfo(key: key, size: size, modifiedMs: modified, etag: response.headers["etag"])
+        return ObjectInfo(key: key, size: size, modifiedMs: modified, etag: response.headers["etag"],
+                          lockedUntilMs: Self.lockedUntilMs(response.headers))
     }
 
     /// One page of ListObjectsV2; hidden names (a segment starting with '.') are left out.
@@ -230,7 +253,7 @@ final class S3Store {
             }
             _ = try client.send("PUT", key: destination,
                                 headers: [("x-amz-copy-source", copySource), ("x-amz-metadata-directive", "REPLACE")]
-                                    + copyMarker(info) + writeHeaders + checksumAlgorithmHeader,
+                                    + copyMarker(info) + writeHeaders + checksumAlgorithmHeader + copyLockHeaders,
                                 what: "copy s3://\(client.bucket)/\(source) to", errorIn200: true)
         } catch {
             guard holdsCopy(destination, of: info) else { throw error }
@@ -260,7 +283,8 @@ final class S3Store {
         let what = "copy s3://\(client.bucket)/\(source.key) to"
         let size = Int(source.size)
         let piece = min(Self.maximumCopySize, max(partSize, (size + 9) / 10))
-        let uploadID = try startUpload(key: destination, headers: writeHeaders + copyMarker(source), what: "start multipart copy to")
+        let uploadID = try startUpload(key: destination, headers: writeHeaders + copyMarker(source) + lockHeaders,
+                                       what: "start multipart copy to")
         do throws(S3Error) {
             var parts: [UploadedPart] = []
             var offset = 0
@@ -322,11 +346,17 @@ final class S3Store {
         }
     }
 
-    func put(_ key: String, _ body: UnsafeRawBufferPointer) throws(S3Error) {
-        // x-amz-sdk-checksum-algorithm names the algorithm as the AWS SDKs do; S3 needs only the value.
+    /// A single PUT; `locked`: with the Object Lock headers (an archive, not the access probe).
+    /// Returns the new version's id on a versioned bucket.
+    @discardableResult
+    func put(_ key: String, _ body: UnsafeRawBufferPointer, locked: Bool) throws(S3Error) -> String? {
+        // x-amz-sdk-checksum-algorithm names the algorithm as the AWS SDKs do; S3 needs only the
+        // value. With Object Lock it is also what makes S3 take the retention headers.
         let checksum = checksums
             ? [("x-amz-sdk-checksum-algorithm", "CRC32"), ("x-amz-checksum-crc32", S3Checksum.crc32(body))] : []
-        _ = try client.send("PUT", key: key, headers: writeHeaders + checksum, body: body, what: "upload")
+        let response = try client.send("PUT", key: key, headers: writeHeaders + checksum + (locked ? lockHeaders : []), body: body,
+                                       what: "upload")
+        return response.headers["x-amz-version-id"]
     }
 
     // MARK: Access check
@@ -358,18 +388,34 @@ final class S3Store {
         let probe = ".cairn-access-check-\(UInt64.random(in: 0...UInt64.max))"
         let text: [UInt8] = Array("cairn access probe\n".utf8)
         do throws(S3Error) {
-            try withBytes(text) { (bytes) throws(S3Error) in try put(probe, bytes) }
+            let version = try withBytes(text) { (bytes) throws(S3Error) in try put(probe, bytes, locked: false) }
             results.append(("write", CAIRN_CHECK_PASS, "wrote probe object s3://\(client.bucket)/\(probe)"))
             do throws(S3Error) {
-                try remove(probe)
+                // On a versioned bucket a plain DELETE would leave the probe behind a delete marker.
+                if let version {
+                    _ = try client.send("DELETE", key: probe, query: [("versionId", version)], what: "delete")
+                } else {
+                    try remove(probe)
+                }
                 results.append(("delete", CAIRN_CHECK_PASS, "deleted the probe object"))
             } catch {
-                results.append(("delete", CAIRN_CHECK_FAIL, error.message))
+                // A writer kept from deleting is what an Object Lock setup wants (docs/s3.md), and a
+                // bucket's default retention locks the probe itself.
+                let lockedMs = (try? head(probe))?.lockedUntilMs ?? 0
+                if lockedMs > 0 {
+                    results.append(("delete", CAIRN_CHECK_WARN, "the probe object is locked by the bucket's default Object Lock "
+                                    + "retention until \(S3Time.iso8601(lockedMs / 1000)), so it stays (hidden) until then"))
+                } else {
+                    results.append(("delete", objectLock == nil ? CAIRN_CHECK_FAIL : CAIRN_CHECK_WARN, objectLock == nil ? error.message
+                                    : "\(error.message); fine for a writer that may not delete, but prune and the removal of "
+                                    + "failed backups need credentials allowed s3:DeleteObject"))
+                }
             }
         } catch {
             results.append(("write", CAIRN_CHECK_FAIL, error.message))
             results.append(("delete", CAIRN_CHECK_FAIL, "not checked: the probe object could not be written"))
         }
+        if let objectLock { results += objectLockChecks(objectLock) }
         return results
     }
 }

@@ -27,20 +27,33 @@ enum HookEnvironment {
     }
 
     /// `NAME=value` entries for the child. CAIRN_* are set last and win, so a `pass_env` entry
-    /// cannot spoof them.
+    /// cannot spoof them. A `pass_env` name whose variable is unset but whose `NAME_FILE` names a
+    /// file (a mounted Kubernetes Secret) gets that file's content (SecretFile), read per run so
+    /// a rotated secret is picked up; an unreadable file is an error naming it.
     static func build(context: HookContext, passEnv: [String],
-                      lookup: (String) -> String? = HookEnvironment.parentValue) -> [String] {
-        build(variables: cairnVariables(context), passEnv: passEnv, lookup: lookup)
+                      lookup: (String) -> String? = HookEnvironment.parentValue) throws -> [String] {
+        try build(variables: cairnVariables(context), passEnv: passEnv, lookup: lookup)
     }
 
     static func build(variables: [(String, String)], passEnv: [String],
-                      lookup: (String) -> String? = HookEnvironment.parentValue) -> [String] {
+                      lookup: (String) -> String? = HookEnvironment.parentValue) throws -> [String] {
         var values: [String: String] = [:]
         var order: [String] = []
         func set(_ name: String, _ value: String) {
             if values.updateValue(value, forKey: name) == nil { order.append(name) }
         }
-        for name in inherited + passEnv { if let value = lookup(name) { set(name, value) } }
+        for name in inherited { if let value = lookup(name) { set(name, value) } }
+        for name in passEnv {
+            let fileVariable = SecretFile.variable(for: name)
+            guard let path = lookup(fileVariable), !path.isEmpty else {
+                if let value = lookup(name) { set(name, value) }
+                continue
+            }
+            if let value = lookup(name), !value.isEmpty {
+                throw CairnError.usage("pass_env \(name): both \(name) and \(fileVariable) are set; unset one")
+            }
+            set(name, try SecretFile.read(path, source: "environment variable \(fileVariable) (for pass_env \(name))"))
+        }
         if values["PATH"] == nil { set("PATH", fallbackPath) }
         for (name, value) in variables { set(name, value) }
         return order.map { "\($0)=\(values[$0]!)" }

@@ -48,10 +48,13 @@ public struct HookRunner: Sendable {
                               message: "hook \(path) was not started: the run is being cancelled")
         }
 
+        let environment: [String]
+        do { environment = try HookEnvironment.build(variables: variables, passEnv: spec.passEnv) } catch {
+            return result(.failed(exitCode: 127), "failed", then: ": was not started: \(describe(error))")
+        }
         let process: HookProcess
         do {
-            process = try HookProcess(executable: path, arguments: spec.args,
-                                      environment: HookEnvironment.build(variables: variables, passEnv: spec.passEnv))
+            process = try HookProcess(executable: path, arguments: spec.args, environment: environment)
         } catch {
             if error.stage == .pipes { throw CairnError.failure("cannot start hook \(path): \(error.reason)") }
             // 127 is what a shell reports for a command it could not run.

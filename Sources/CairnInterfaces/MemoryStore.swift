@@ -15,6 +15,9 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
     /// Failures to inject: an operation name ("write", "read", "list", "copy", "remove", "stat",
     /// "commit", "check") maps to the error thrown the next time it runs.
     public var failures: [String: StoreError] = [:]
+    /// Retention locks by key, as S3 Object Lock sets them: `stat` reports them and `remove`
+    /// refuses a key locked until a later time, as S3 refuses to delete a locked version.
+    private var locks: [String: Date] = [:]
 
     public init(label: String = "memory") { self.label = label }
 
@@ -40,7 +43,8 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
 
     public func stat(key: String) throws -> StoredObject? {
         try injected("stat", key)
-        return locked { objects[key].map { StoredObject(key: key, size: UInt64($0.data.count), modified: $0.modified, etag: etag(key)) } }
+        return locked { objects[key].map { StoredObject(key: key, size: UInt64($0.data.count), modified: $0.modified, etag: etag(key),
+                                                        lockedUntil: locks[key]) } }
     }
 
     public func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject? {
@@ -73,7 +77,19 @@ public final class MemoryStore: ObjectStore, @unchecked Sendable {
 
     public func remove(key: String) throws {
         try injected("remove", key)
-        _ = locked { objects.removeValue(forKey: key) }
+        try locked {
+            if let until = locks[key], until > Date() {
+                throw StoreError(store: label, operation: "delete '\(key)'", reason: "locked",
+                                 message: "the object is locked until \(until)", kind: .denied)
+            }
+            objects.removeValue(forKey: key)
+            locks.removeValue(forKey: key)
+        }
+    }
+
+    /// Locks `key` against deletion until `until` (what an S3 Object Lock retention date does).
+    public func lock(key: String, until: Date) {
+        locked { locks[key] = until }
     }
 
     public func checkAccess() throws -> [CheckResult] {

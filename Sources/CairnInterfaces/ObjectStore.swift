@@ -53,9 +53,13 @@ public struct StoredObject: Equatable, Sendable {
     public var size: UInt64
     public var modified: Date
     public var etag: String?
+    /// Until when the store refuses to destroy the object (S3 Object Lock retention;
+    /// `Date.distantFuture`: a hold with no date); nil when nothing stops a delete. `stat`
+    /// reports it; `list` may not.
+    public var lockedUntil: Date?
 
-    public init(key: String, size: UInt64, modified: Date, etag: String? = nil) {
-        self.key = key; self.size = size; self.modified = modified; self.etag = etag
+    public init(key: String, size: UInt64, modified: Date, etag: String? = nil, lockedUntil: Date? = nil) {
+        self.key = key; self.size = size; self.modified = modified; self.etag = etag; self.lockedUntil = lockedUntil
     }
 }
 

@@ -186,7 +186,7 @@ final class ObjectSinkBox {
                 box.objects.append(StoredObject(
                     key: String(cString: key), size: info.pointee.size,
                     modified: Date(timeIntervalSince1970: Double(info.pointee.modified_ms) / 1000),
-                    etag: info.pointee.etag.map { String(cString: $0) }))
+                    etag: info.pointee.etag.map { String(cString: $0) }, lockedUntil: ObjectSinkBox.lockedUntil(info)))
                 return 0
             },
             next_page: { ctx, token in
@@ -195,5 +195,13 @@ final class ObjectSinkBox {
                 return 0
             })
         return try withUnsafePointer(to: &sink) { try body($0) }
+    }
+
+    /// `locked_until_ms` (ABI 1.2) when the plugin's struct has it and it is set.
+    static func lockedUntil(_ info: UnsafePointer<cairn_object_info>) -> Date? {
+        guard Int(info.pointee.struct_size) >= FrozenABI.sizeThrough(\cairn_object_info.locked_until_ms) else { return nil }
+        let ms = info.pointee.locked_until_ms
+        if ms <= 0 { return nil }
+        return ms == Int64.max ? .distantFuture : Date(timeIntervalSince1970: Double(ms) / 1000)
     }
 }

@@ -6,6 +6,10 @@ import Foundation
 /// Checks an instance's settings against its plugin's manifest and fills in command-line flags,
 /// environment variables and defaults, in that order of precedence over the file. Errors name the
 /// file:line, variable or flag the bad value came from.
+///
+/// A setting the manifest marks `secret` can also come from a file (SecretFile), as Kubernetes
+/// mounts Secrets: `<key>_file: <path>` in cairn.yaml, or the variable `<ENV>_FILE`. Precedence:
+/// `<ENV>` or `<ENV>_FILE` (never both), then `<key>` or `<key>_file` in cairn.yaml (never both).
 public enum SettingsResolver {
     /// `flags`: values of command-line flags by flag ("--bucket"); a setting takes the one its
     /// manifest names. With `requireAll` false, absent required settings are left out instead of
@@ -21,14 +25,27 @@ public enum SettingsResolver {
             let known = specs.compactMap { key, spec in spec.flag.map { "\($0) (\(key))" } }.sorted()
             throw CairnError.usage("\(given.origin): \(owner) takes no \(flag) (plugin \(manifest.name) has \(known.isEmpty ? "no such options" : "options " + known.joined(separator: ", ")))")
         }
-        for (key, value) in configured.sorted(by: { $0.key < $1.key }) where specs[key] == nil {
+        for (key, value) in configured.sorted(by: { $0.key < $1.key }) where specs[key] == nil && secretNamed(byFileKey: key, in: specs) == nil {
             let known = specs.keys.sorted()
             let hint = closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? ""
             throw CairnError.usage("\(value.origin): unknown setting '\(key)' for \(owner) (plugin \(manifest.name) knows: \(known.isEmpty ? "no settings" : known.joined(separator: ", ")))\(hint)")
         }
         for (key, spec) in specs.sorted(by: { $0.key < $1.key }) {
             var chosen = configured[key]
-            if let variable = spec.env, let text = environment[variable], !text.isEmpty {
+            let isSecret = spec.secret == true
+            if isSecret, let file = configured[fileKey(key)], let direct = chosen {
+                throw CairnError.usage("\(file.origin): \(owner) has both '\(key)' (\(direct.origin)) and '\(fileKey(key))'; keep one")
+            }
+            if isSecret, let variable = spec.env, let (text, origin) = try SecretFile.fromEnvironment(variable, in: environment) {
+                chosen = ConfigValue(try parseText(text, as: spec.type, what: "\(origin)"), origin)
+            } else if isSecret, let file = configured[fileKey(key)] {
+                // Read only when no variable wins over it.
+                guard case .string(let path) = file.value else {
+                    throw CairnError.usage("\(file.origin): setting '\(fileKey(key))' of \(owner) must be the path of a file holding the secret")
+                }
+                let text = try SecretFile.read(resolvePath(path, against: baseDirectory), source: "\(file.origin) (\(fileKey(key)) of \(owner))")
+                chosen = ConfigValue(try parseText(text, as: spec.type, what: "the file of '\(fileKey(key))'"), file.origin)
+            } else if !isSecret, let variable = spec.env, let text = environment[variable], !text.isEmpty {
                 chosen = ConfigValue(try parseEnvironment(text, as: spec.type, variable: variable), .environment(variable))
             }
             if let flag = spec.flag, let given = flags[flag], case .string(let text) = given.value {
@@ -50,10 +67,22 @@ public enum SettingsResolver {
         return result
     }
 
+    /// `password_file` for the secret setting `password`.
+    static func fileKey(_ key: String) -> String { key + "_file" }
+
+    /// The secret setting whose file `key` names (`password` for `password_file`), or nil.
+    static func secretNamed(byFileKey key: String, in specs: [String: PluginManifest.Setting]) -> String? {
+        guard key.hasSuffix("_file") else { return nil }
+        let base = String(key.dropLast("_file".count))
+        return specs[base]?.secret == true ? base : nil
+    }
+
     private static func check(_ setting: ConfigValue, spec: PluginManifest.Setting, key: String, owner: String,
                               relativeTo base: URL) throws -> JSONValue {
         func fail(_ expected: String) -> CairnError {
-            .usage("\(setting.origin): setting '\(key)' of \(owner) must be \(expected), got \(setting.value.jsonText)")
+            // A secret's value is never shown, not even when it is wrong.
+            .usage("\(setting.origin): setting '\(key)' of \(owner) must be \(expected), got "
+                   + (spec.secret == true ? "a value of another kind (not shown: secret)" : setting.value.jsonText))
         }
         switch (spec.type, setting.value) {
         case (.string, .string(let text)):

@@ -26,7 +26,7 @@ enum StoreHostTable {
                         let code = item.key.withCString { key in
                             var info = cairn_object_info(struct_size: UInt32(MemoryLayout<cairn_object_info>.size), key: key,
                                                          size: item.size, modified_ms: Int64(item.modified.timeIntervalSince1970 * 1000),
-                                                         etag: nil)
+                                                         etag: nil, locked_until_ms: 0)
                             return object(sink.pointee.ctx, &info)
                         }
                         if code != 0 { return cairn_status(rawValue: UInt32(clamping: code)) }

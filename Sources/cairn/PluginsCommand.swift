@@ -126,7 +126,7 @@ struct PluginsCommand: ParsableCommand {
                 Output.line("  descriptor: thread-safe (recorded; this host calls each instance from one thread at a time)")
             }
             for (key, setting) in (manifest.settings ?? [:]).sorted(by: { $0.key < $1.key }) {
-                let flags = [setting.required == true ? "required" : nil, setting.env.map { "env \($0)" }, setting.secret == true ? "secret" : nil,
+                let flags = [setting.required == true ? "required" : nil, setting.env.map { "env \($0)" }, setting.secret == true ? "secret, or from the file \(key)_file\(setting.env.map { " / \($0)_FILE" } ?? "") names" : nil,
                              setting.default.map { "default \($0.jsonText)" }].compactMap { $0 }
                 Output.line("  setting \(key) (\(setting.type.rawValue)\(flags.isEmpty ? "" : ", " + flags.joined(separator: ", "))): \(setting.description ?? "")")
             }

@@ -18,7 +18,8 @@ struct PruneCommand: ParsableCommand {
         A backup stays when any rule keeps it. Always kept: latest.tar.gz, the backup it holds, \
         and the newest verified backup. Only archives Cairn can vouch for are deleted (recorded \
         with the same size, or read back whole); foreign, truncated or damaged objects are listed \
-        and left alone. A component without a policy is not pruned. Stores whose plugin offers \
+        and left alone. An archive the store locks (S3 Object Lock) is listed as LOCKED until its \
+        date and deleted by a prune after it. A component without a policy is not pruned. Stores whose plugin offers \
         a cleanup action (S3: abort_stale_uploads) also get what was left unfinished more than a day ago cleaned up.
 
         Exit 0 when done (also when objects were left alone), 1 when a deletion failed.
@@ -46,6 +47,7 @@ struct PruneCommand: ParsableCommand {
                     Output.line("  \(decision.keep ? "keep  " : dryRun ? "would delete" : "delete") \(decision.backupID)\(decision.keep ? " (\(decision.reasons.joined(separator: ", ")))" : "")")
                 }
                 for object in component.untouched { Output.line("  LEFT ALONE \(object.key): \(object.reason)") }
+                for object in component.locked { Output.line("  LOCKED \(object.key) until \(object.until) (the store refuses to delete it before)") }
                 if let cleaned = component.cleanedUp { Output.line("  the store's cleanup removed \(cleaned) object(s) left for more than a day") }
                 for note in component.notes { Output.line("  \(note)") }
                 for error in component.errors { Output.line("  ERROR \(error)") }

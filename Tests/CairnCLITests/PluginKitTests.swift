@@ -1,4 +1,5 @@
 import CairnCore
+import CairnPluginHost
 import CairnTestSupport
 import Foundation
 import Testing
@@ -61,7 +62,7 @@ struct PluginKitTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try runTool(["cc", "-shared", "-fPIC", "-pthread", "-I", TestPaths.header.path, "-o", folder.appendingPathComponent("libbroken.so").path,
                      TestPaths.fixtures.appendingPathComponent("broken_component.c").path])
-        try #"{"name":"broken","kind":"component","version":"1.0.0","abi":{"major":1,"minor":1},"library":"libbroken.so","language":"c"}"#
+        try #"{"name":"broken","kind":"component","version":"1.0.0","abi":{"major":1,"minor":\#(HostABI.minor)},"library":"libbroken.so","language":"c"}"#
             .write(to: folder.appendingPathComponent("plugin.json"), atomically: true, encoding: .utf8)
         let started = Date()
         let result = try cairn(["plugins", "test", folder.appendingPathComponent("libbroken.so").path, "--cancel-bound", "1", "--json"])
@@ -118,7 +119,7 @@ struct PluginKitTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try runTool(["cc", "-shared", "-fPIC", "-pthread", "-I", TestPaths.header.path, "-o", folder.appendingPathComponent("libprobe.so").path,
                      TestPaths.fixtures.appendingPathComponent("probe_plugin.c").path])
-        try #"{"name":"probe","kind":"component","version":"1.0.0","abi":{"major":1,"minor":1},"library":"libprobe.so","language":"c","settings":{"mode":{"type":"string"}}}"#
+        try #"{"name":"probe","kind":"component","version":"1.0.0","abi":{"major":1,"minor":\#(HostABI.minor)},"library":"libprobe.so","language":"c","settings":{"mode":{"type":"string"}}}"#
             .write(to: folder.appendingPathComponent("plugin.json"), atomically: true, encoding: .utf8)
         let config = temp.path("cairn.yaml")
         try writeFilesystemConfig(config, store: temp.path("store"), """

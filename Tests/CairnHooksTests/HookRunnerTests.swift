@@ -105,6 +105,45 @@ struct HookRunnerTests {
         #expect(check.status == 0, "\(check.text)")
     }
 
+    @Test func passEnvTakesASecretFromTheFileItsFileVariableNames() throws {
+        let secret = directory.url.appendingPathComponent("webhook-url")
+        try Data("https://hooks.example/T0/s3cret-from-file\n".utf8).write(to: secret)
+        setenv("CAIRN_TEST_WEBHOOK_FILE", secret.path, 1)
+        defer { unsetenv("CAIRN_TEST_WEBHOOK_FILE"); unsetenv("CAIRN_TEST_WEBHOOK") }
+        func env(_ names: [String]) throws -> (HookResult, [String]) {
+            let output = HookOutput()
+            let result = try run(HookSpec(path: "/usr/bin/env", passEnv: names), output: output)
+            return (result, output.stdout)
+        }
+
+        // Passed on purpose, as the variable's own value, trailing newline dropped; the path is not passed.
+        let (passed, lines) = try env(["CAIRN_TEST_WEBHOOK"])
+        #expect(passed.status == .ok)
+        #expect(lines.contains("CAIRN_TEST_WEBHOOK=https://hooks.example/T0/s3cret-from-file"), "\(lines)")
+        #expect(!lines.contains { $0.hasPrefix("CAIRN_TEST_WEBHOOK_FILE=") })
+        // Not named in pass_env: nothing of it reaches the hook.
+        let (_, plain) = try env([])
+        #expect(!plain.joined().contains("s3cret") && !plain.joined().contains("webhook-url"), "\(plain)")
+
+        // Unreadable or empty: the hook is not started and the message names the file, not the secret.
+        setenv("CAIRN_TEST_WEBHOOK_FILE", directory.url.appendingPathComponent("missing").path, 1)
+        let (missing, _) = try env(["CAIRN_TEST_WEBHOOK"])
+        #expect(missing.status == .failed(exitCode: 127))
+        #expect(missing.message.contains("environment variable CAIRN_TEST_WEBHOOK_FILE (for pass_env CAIRN_TEST_WEBHOOK): cannot use secret file '\(directory.url.path)/missing': no such file"),
+                "\(missing.message)")
+        let empty = directory.url.appendingPathComponent("empty")
+        try Data("\n".utf8).write(to: empty)
+        setenv("CAIRN_TEST_WEBHOOK_FILE", empty.path, 1)
+        #expect(try env(["CAIRN_TEST_WEBHOOK"]).0.message.contains("'\(empty.path)': it is empty"))
+        // Both set: which one is meant is unclear.
+        setenv("CAIRN_TEST_WEBHOOK_FILE", secret.path, 1)
+        setenv("CAIRN_TEST_WEBHOOK", "https://hooks.example/other", 1)
+        let (both, _) = try env(["CAIRN_TEST_WEBHOOK"])
+        #expect(both.status == .failed(exitCode: 127))
+        #expect(both.message.contains("both CAIRN_TEST_WEBHOOK and CAIRN_TEST_WEBHOOK_FILE are set"), "\(both.message)")
+        #expect(!both.message.contains("s3cret") && !both.message.contains("hooks.example"))
+    }
+
     @Test func environmentIsBuiltFromScratch() throws {
         setenv("AWS_SECRET_ACCESS_KEY", "hunter2", 1)
         setenv("REDIS_URL", "redis://:secret@db:6379", 1)

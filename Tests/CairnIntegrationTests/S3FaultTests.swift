@@ -166,10 +166,11 @@ struct S3FaultTests {
         #expect(proxy.recorded("fired") == "corrupt-part\n", "\(proxy.recorded("fired"))")
         #expect(backup.stderr.contains("HTTP 400 BadDigest: The CRC32 you specified did not match"), "\(backup.stderr)")
         // 14 MiB of random data in 5 MiB parts: 3 parts accepted, one complete; whole objects: the
-        // access check's probe and the run's record in the shared state (cairn/test/runs/).
+        // access check's probe, the run's record in the shared state (cairn/test/runs/), and the
+        // conditional writes (the component's lock and its failure streak).
         let checked = proxy.recorded("checksums").split(separator: "\n")
         #expect(checked.filter { $0 == "part" }.count == 3, "\(checked)")
-        #expect(checked.filter { $0 == "object" }.count == 2, "\(checked)")
+        #expect(checked.filter { $0 == "object" }.count == 4, "\(checked)")
         #expect(checked.filter { $0 == "complete" }.count == 1, "\(checked)")
         let id = try #require(reportedID(backup), "no backup: \(backup.text)")
         #expect(try latestID() == id)

@@ -358,6 +358,24 @@ struct OperationsWithMemoryTwinsTests {
         #expect(Set(newest.reasons) == ["keep_last", "held by latest.tar.gz", "newest verified"])
     }
 
+    @Test func aLockedArchiveIsListedUntilItsDateAndNeverHandedToRemove() throws {
+        let made = try threeBackups()
+        let until = Date().addingTimeInterval(3 * 86400)
+        store.lock(key: made[1].key, until: until)                            // as S3 Object Lock would
+        store.lock(key: made[0].key, until: Date().addingTimeInterval(-60))   // its date has passed
+        let dry = try #require(prune(dryRun: true))
+        #expect(dry.deleted == [made[0].key])
+        #expect(dry.locked.map(\.key) == [made[1].key])
+        let result = try #require(prune(dryRun: false))
+        // MemoryStore refuses to remove a locked key, so an attempt would show up as an error.
+        #expect(result.errors == [])
+        #expect(result.deleted == [made[0].key])
+        #expect(result.locked.map(\.key) == [made[1].key])
+        #expect(result.locked.first?.until == until.formatted(.iso8601))
+        #expect(try keys() == [made[1].key, made[2].key, made[2].latestKey])
+        #expect(throws: StoreError.self) { try store.remove(key: made[1].key) }
+    }
+
     @Test func latestAndTheNewestVerifiedStayWhenKeepLastWouldLetThemGo() throws {
         let published = try backUp()                            // latest.tar.gz holds this one
         let verified = try backUp(publish: false)               // the newest verified

@@ -33,7 +33,7 @@ private struct Probe {
         let settings: [String: Any] = ["mode": ["type": "string", "default": "plain"], "retries": ["type": "int", "default": 3],
                                        "verbose": ["type": "bool", "env": "PROBE_VERBOSE"], "wait": ["type": "string"],
                                        "names": ["type": "list", "env": "PROBE_NAMES"]]
-        let manifest: [String: Any] = ["name": "probe", "kind": "component", "version": "1.0.0", "abi": ["major": 1, "minor": 1],
+        let manifest: [String: Any] = ["name": "probe", "kind": "component", "version": "1.0.0", "abi": ["major": 1, "minor": Int(HostABI.minor)],
                                        "library": "libprobe.so", "language": "c", "settings": settings]
         try JSONSerialization.data(withJSONObject: manifest).write(to: dir.path("plugin.json"))
         plugin = try PluginLoader.load(try PluginDiscovery.candidate(forPath: dir.path("libprobe.so").path))
@@ -164,24 +164,24 @@ struct ABIPromisesTests {
     }
 
     @Test func aPluginBuiltAgainstANewerMinorsHostTableStillLoadsAndRuns() throws {
-        // The header of a future 1.2: fields appended to the host table, the entry source and the
+        // The header of a future minor: fields appended to the host table, the entry source and the
         // descriptor. The probe, built against it, reads only what the host's struct_size covers.
         let probe = try Probe()
         var header = try String(contentsOf: TestPaths.header.appendingPathComponent("cairn_plugin.h"), encoding: .utf8)
-        for (old, new) in [("#define CAIRN_ABI_MINOR 1", "#define CAIRN_ABI_MINOR 2"),
-                           ("} cairn_host_api;", "    void *added_in_1_2;\n} cairn_host_api;"),
-                           ("} cairn_entry_source;", "    void *added_in_1_2;\n} cairn_entry_source;"),
-                           ("} cairn_plugin;", "    void *added_in_1_2;\n} cairn_plugin;")] {
+        for (old, new) in [("#define CAIRN_ABI_MINOR \(HostABI.minor)", "#define CAIRN_ABI_MINOR \(HostABI.minor + 1)"),
+                           ("} cairn_host_api;", "    void *added_in_next_minor;\n} cairn_host_api;"),
+                           ("} cairn_entry_source;", "    void *added_in_next_minor;\n} cairn_entry_source;"),
+                           ("} cairn_plugin;", "    void *added_in_next_minor;\n} cairn_plugin;")] {
             #expect(header.contains(old))
             header = header.replacingOccurrences(of: old, with: new)
         }
-        let include = probe.dir.path("v1.2")
+        let include = probe.dir.path("next-minor")
         try FileManager.default.createDirectory(at: include, withIntermediateDirectories: true)
         try header.write(to: include.appendingPathComponent("cairn_plugin.h"), atomically: true, encoding: .utf8)
         try runTool(["cc", "-shared", "-fPIC", "-pthread", "-I", include.path, "-o", probe.dir.path("libprobe.so").path,
                      TestPaths.fixtures.appendingPathComponent("probe_plugin.c").path])
         var manifest = try JSONValue.parse(String(contentsOf: probe.dir.path("plugin.json"), encoding: .utf8))
-        if case .object(var fields) = manifest { fields["abi"] = .object(["major": .number(1), "minor": .number(2)]); manifest = .object(fields) }
+        if case .object(var fields) = manifest { fields["abi"] = .object(["major": .number(1), "minor": .number(Double(HostABI.minor + 1))]); manifest = .object(fields) }
         try manifest.jsonText.write(to: probe.dir.path("plugin.json"), atomically: true, encoding: .utf8)
         // A fresh path: the old library stays mapped under the old name (RTLD_NODELETE).
         try FileManager.default.moveItem(at: probe.dir.path("libprobe.so"), to: probe.dir.path("libprobe12.so"))

@@ -42,22 +42,23 @@ struct PluginLoaderTests {
     }
 
     @Test func aPluginBuiltAgainstANewerMinorLoads() throws {
-        // The header of a future 1.2: a field appended to the descriptor and to the storage table.
+        // The header of a future minor: a field appended to the descriptor and to the storage table.
+        let next = Int(HostABI.minor) + 1
         let dir = try TemporaryDirectory()
         var header = try String(contentsOf: TestPaths.header.appendingPathComponent("cairn_plugin.h"), encoding: .utf8)
         for (old, new) in [
-            ("#define CAIRN_ABI_MINOR 1", "#define CAIRN_ABI_MINOR 2"),
-            ("} cairn_plugin;", "    void *added_in_1_2;\n} cairn_plugin;"),
-            ("} cairn_storage_api;", "    void *added_in_1_2;\n} cairn_storage_api;"),
+            ("#define CAIRN_ABI_MINOR \(HostABI.minor)", "#define CAIRN_ABI_MINOR \(next)"),
+            ("} cairn_plugin;", "    void *added_in_next_minor;\n} cairn_plugin;"),
+            ("} cairn_storage_api;", "    void *added_in_next_minor;\n} cairn_storage_api;"),
         ] {
             #expect(header.contains(old))
             header = header.replacingOccurrences(of: old, with: new)
         }
-        let include = dir.path("v1.2")
+        let include = dir.path("v1.\(next)")
         try FileManager.default.createDirectory(at: include, withIntermediateDirectories: true)
         try header.write(to: include.appendingPathComponent("cairn_plugin.h"), atomically: true, encoding: .utf8)
-        let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 2]], header: include))
-        #expect(plugin.abiMinor == 2)
+        let plugin = try PluginLoader.load(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": next]], header: include))
+        #expect(Int(plugin.abiMinor) == next)
         #expect(Int(plugin.descriptor.pointee.struct_size) == FrozenABI.plugin + MemoryLayout<UnsafeRawPointer>.size)
     }
 

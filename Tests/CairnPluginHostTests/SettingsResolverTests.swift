@@ -120,3 +120,90 @@ struct StoreSelectionTests {
         #expect(same.plugin == "s3" && same.keepsConfiguredSettings)
     }
 }
+
+/// Every setting a bundled plugin marks `secret` (S3's keys and session token, Redis's password,
+/// Weaviate's API key) can come from a file, as Kubernetes mounts Secrets: `<key>_file` in
+/// cairn.yaml or the variable `<ENV>_FILE`; trailing newlines are dropped, and no error shows
+/// the secret.
+@Suite("Secret settings from files")
+struct SecretSettingFileTests {
+    let dir: TemporaryDirectory
+    let secret = "s3cret-from-a-file"
+
+    init() throws { dir = try TemporaryDirectory("secret-files") }
+
+    static var bundledSecrets: [(manifest: PluginManifest, key: String, env: String)] {
+        get throws {
+            try ["S3", "Redis", "Weaviate"].flatMap { plugin in
+                let url = TestPaths.packageRoot.appendingPathComponent("Plugins/\(plugin)/plugin.json")
+                let manifest = try JSONDecoder().decode(PluginManifest.self, from: Data(contentsOf: url))
+                return (manifest.settings ?? [:]).filter { $0.value.secret == true }.sorted { $0.key < $1.key }
+                    .map { (manifest, $0.key, $0.value.env ?? "") }
+            }
+        }
+    }
+
+    func resolve(_ manifest: PluginManifest, _ configured: [String: ConfigValue], _ environment: [String: String]) throws -> PluginSettings {
+        try SettingsResolver.resolve(manifest: manifest, configured: configured, environment: environment, baseDirectory: dir.url,
+                                     workingDirectory: dir.url, owner: "the \(manifest.name) entry", requireAll: false)
+    }
+
+    @Test func everySecretSettingOfTheBundledPluginsComesFromAFile() throws {
+        let secrets = try Self.bundledSecrets
+        #expect(Set(secrets.map(\.key)) == ["access_key_id", "secret_access_key", "session_token", "password", "api_key"])
+        try Data("\(secret)\n".utf8).write(to: dir.path("mounted"))
+        let origin = ValueOrigin.file(path: "cairn.yaml", line: 4, column: 3)
+        for (manifest, key, env) in secrets {
+            #expect(!env.isEmpty, "\(key) has no variable")
+            // <key>_file in cairn.yaml, relative to it.
+            let fromYAML = try resolve(manifest, ["\(key)_file": ConfigValue(.string("mounted"), origin)], [:])
+            #expect(fromYAML.values[key]?.value == .string(secret), "\(key)")
+            #expect(fromYAML.values[key]?.secret == true)
+            // <ENV>_FILE, over cairn.yaml.
+            let fromVariable = try resolve(manifest, [key: ConfigValue(.string("in-yaml"), origin)], ["\(env)_FILE": dir.path("mounted").path])
+            #expect(fromVariable.values[key]?.value == .string(secret), "\(env)_FILE")
+            #expect(fromVariable.values[key]?.origin == .environment("\(env)_FILE"))
+            // The variable itself still works, and wins over the file setting.
+            let direct = try resolve(manifest, ["\(key)_file": ConfigValue(.string("mounted"), origin)], [env: "from-variable"])
+            #expect(direct.values[key]?.value == .string("from-variable"))
+            // ...so the file it wins over is not even read.
+            let unread = try resolve(manifest, ["\(key)_file": ConfigValue(.string("missing"), origin)], [env: "from-variable"])
+            #expect(unread.values[key]?.value == .string("from-variable"))
+
+            var messages: [String] = []
+            func refused(_ configured: [String: ConfigValue], _ environment: [String: String]) {
+                let error = #expect(throws: CairnError.self) { try resolve(manifest, configured, environment) }
+                #expect(error?.kind == .usage)
+                messages.append(error?.message ?? "")
+            }
+            refused(["\(key)_file": ConfigValue(.string("missing"), origin)], [:])
+            #expect(messages.last == "cairn.yaml:4:3 (\(key)_file of the \(manifest.name) entry): cannot use secret file '\(dir.path("missing").path)': no such file (for a Kubernetes Secret: is the volume mounted at that path?)",
+                    "\(messages.last ?? "")")
+            refused([:], ["\(env)_FILE": dir.url.path])
+            #expect(messages.last?.contains("environment variable \(env)_FILE: cannot use secret file '\(dir.url.path)': it is a folder") == true, "\(messages.last ?? "")")
+            refused([:], [env: secret, "\(env)_FILE": dir.path("mounted").path])
+            #expect(messages.last == "both \(env) and \(env)_FILE are set; unset one (\(env)_FILE names a file that holds the secret)")
+            refused([key: ConfigValue(.string(secret), origin), "\(key)_file": ConfigValue(.string("mounted"), origin)], [:])
+            #expect(messages.last?.contains("has both '\(key)' (cairn.yaml:4:3) and '\(key)_file'; keep one") == true, "\(messages.last ?? "")")
+            refused([key: ConfigValue(.number(42), origin)], [:])
+            #expect(messages.last?.contains("not shown: secret") == true, "\(messages.last ?? "")")
+            for message in messages { #expect(!message.contains(secret), "\(message)") }
+        }
+    }
+
+    @Test func aFileIsReadWithoutItsTrailingNewlinesAndNeverEmpty() throws {
+        try Data("line one\r\n\n".utf8).write(to: dir.path("crlf"))
+        #expect(try SecretFile.read(dir.path("crlf").path, source: "test") == "line one")
+        try Data("\n\n".utf8).write(to: dir.path("blank"))
+        #expect(throws: CairnError.self) { try SecretFile.read(dir.path("blank").path, source: "test") }
+        try Data(repeating: 0x61, count: SecretFile.limit + 1).write(to: dir.path("big"))
+        let big = #expect(throws: CairnError.self) { try SecretFile.read(dir.path("big").path, source: "test") }
+        #expect(big?.message.contains("larger than 64 KiB") == true)
+        // Only secret settings take a _file form.
+        let manifest = try #require(try Self.bundledSecrets.first { $0.key == "password" }?.manifest)
+        let unknown = #expect(throws: CairnError.self) {
+            try resolve(manifest, ["url_file": ConfigValue(.string("mounted"), .file(path: "cairn.yaml", line: 2, column: 3))], [:])
+        }
+        #expect(unknown?.message.contains("unknown setting 'url_file'") == true, "\(unknown?.message ?? "")")
+    }
+}

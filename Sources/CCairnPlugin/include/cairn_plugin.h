@@ -116,8 +116,9 @@ extern "C" {
  *         cairn_host_api: typed setting getters (config_int, config_bool, config_duration_ms,
  *         config_list) and set_interrupt, which wakes a blocked plugin on cancellation.
  *         cairn_entry_source: fact, fact_int (the backup's own facts in verify and restore).
- *         Host services callable from any thread during a call (THREADING). */
-#define CAIRN_ABI_MINOR 1
+ *         Host services callable from any thread during a call (THREADING).
+ *    1.2  cairn_object_info.locked_until_ms: a store's retention lock (S3 Object Lock). */
+#define CAIRN_ABI_MINOR 2
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
 #define CAIRN_PLUGIN_ENTRY_SYMBOL "cairn_plugin_entry_v1"
@@ -462,6 +463,10 @@ typedef struct cairn_object_info {
     uint64_t size;            /**< bytes */
     int64_t modified_ms;      /**< last modification, milliseconds since the Unix epoch */
     const char *etag;         /**< opaque version tag, or NULL */
+    /** Since 1.2. 0: nothing stops a delete. Otherwise the store refuses to destroy the object
+     *  before this time (milliseconds since the Unix epoch; INT64_MAX: a hold with no date, such
+     *  as an S3 legal hold). Set by `stat` at least; `list` may leave it 0. */
+    int64_t locked_until_ms;
 } cairn_object_info;
 
 /** Host-owned sink for `list` and `stat` results. Callbacks return 0, or non-zero to stop. */

@@ -9,6 +9,19 @@ public struct PruneReport: Codable, Sendable {
         public var reason: String
     }
 
+    /// An archive the policy lets go that the store locks against deletion (S3 Object Lock):
+    /// prune leaves it, and a later prune deletes it once `until` has passed.
+    public struct Locked: Codable, Sendable {
+        public var key: String
+        /// ISO 8601 (UTC), or "indefinitely (legal hold)" for a hold with no date.
+        public var until: String
+
+        public init(key: String, until date: Date) {
+            self.key = key
+            until = date == .distantFuture ? "indefinitely (legal hold)" : date.formatted(.iso8601)
+        }
+    }
+
     public struct Component: Codable, Sendable {
         public var component: String
         public var environment: String
@@ -18,6 +31,8 @@ public struct PruneReport: Codable, Sendable {
         /// Keys deleted (with --dry-run: that would be deleted).
         public var deleted: [String] = []
         public var untouched: [Untouched] = []
+        /// Archives the policy lets go that are locked until a later date.
+        public var locked: [Locked] = []
         /// How many objects the store's own cleanup removed (PruneService.StoreCleanup); nil when
         /// the store has none, or in a dry run.
         public var cleanedUp: Int?
@@ -25,7 +40,7 @@ public struct PruneReport: Codable, Sendable {
         public var errors: [String] = []
 
         enum CodingKeys: String, CodingKey {
-            case component, environment, policy, decisions, deleted, untouched, notes, errors
+            case component, environment, policy, decisions, deleted, untouched, locked, notes, errors
             case cleanedUp = "cleaned_up"
         }
     }

@@ -9,6 +9,8 @@ import Logging
 /// deletes latest.tar.gz, the backup latest.tar.gz holds, or the newest verified backup; it
 /// deletes only archives it can vouch for (recorded by Cairn with the stored size, or read back
 /// whole), so foreign, truncated and damaged objects are reported by name and left alone.
+/// An archive the store locks against deletion (S3 Object Lock) is listed as locked until its
+/// date and never deleted.
 /// A store may offer a cleanup of its own (plugin.json: an action with `"prune": true`), which
 /// runs for each component's prefix as well.
 public struct PruneService {
@@ -73,6 +75,18 @@ public struct PruneService {
         let archives = Dictionary(inventory.archives.map { ($0.backupID, $0) }, uniquingKeysWith: { first, _ in first })
         for decision in result.decisions.reversed() where !decision.keep {
             guard let archive = archives[decision.backupID] else { continue }
+            // A locked archive is never handed to `remove`: on a versioned S3 bucket a delete
+            // would only hide it behind a delete marker while its retention keeps it, billed.
+            let lockedUntil: Date?
+            do { lockedUntil = try store.stat(key: archive.key).map { $0.lockedUntil ?? .distantPast } } catch {
+                result.errors.append("cannot tell whether \(archive.key) is locked against deletion (\(describe(error))), so it was left")
+                continue
+            }
+            guard let lockedUntil else { continue }  // gone since the listing
+            if lockedUntil > Date() {
+                result.locked.append(.init(key: archive.key, until: lockedUntil))
+                continue
+            }
             if let problem = try untrustworthy(archive, record: records[archive.backupID]) {
                 result.untouched.append(.init(key: archive.key, reason: problem))
                 continue

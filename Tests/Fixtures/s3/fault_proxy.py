@@ -23,7 +23,8 @@ Host header included, so SigV4 signatures stay valid. MODE_FILE is re-read per r
             connection is closed without an answer
   anything else - plain forwarding
   Modes combine with commas ("slow,part2").
-Every request line (plus x-amz-copy-source-range, if any) is appended to MODE_FILE.log, and the
+Every request line (plus x-amz-copy-source-range, and " lock=MODE/DATE" for the Object Lock
+headers, if any) is appended to MODE_FILE.log, and the
 most UploadParts seen in flight at once is written to MODE_FILE.parallel.
 Each fault that fired is appended to MODE_FILE.fired. In checksums mode, every PUT body whose
 checksum matched appends "part" or "object" to MODE_FILE.checksums, every complete that named all
@@ -96,7 +97,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         modes = set(self.mode().split(","))
         is_part = self.command == "PUT" and "partNumber=" in self.path
-        note(".log", f"{self.command} {self.path} {self.headers.get('x-amz-copy-source-range', '')}")
+        lock_mode = self.headers.get("x-amz-object-lock-mode")
+        lock_note = f" lock={lock_mode}/{self.headers.get('x-amz-object-lock-retain-until-date', '')}" if lock_mode else ""
+        note(".log", f"{self.command} {self.path} {self.headers.get('x-amz-copy-source-range', '')}{lock_note}")
         if not is_part:
             return self.handle_request(modes, length, is_part)
         with lock:
