@@ -184,11 +184,11 @@ struct ABIPromisesTests {
         if case .object(var fields) = manifest { fields["abi"] = .object(["major": .number(1), "minor": .number(Double(HostABI.minor + 1))]); manifest = .object(fields) }
         try manifest.jsonText.write(to: probe.dir.path("plugin.json"), atomically: true, encoding: .utf8)
         // A fresh path: the old library stays mapped under the old name (RTLD_NODELETE).
-        try FileManager.default.moveItem(at: probe.dir.path("libprobe.so"), to: probe.dir.path("libprobe12.so"))
-        try manifest.jsonText.replacingOccurrences(of: "libprobe.so", with: "libprobe12.so")
+        try FileManager.default.moveItem(at: probe.dir.path("libprobe.so"), to: probe.dir.path("libprobe-next.so"))
+        try manifest.jsonText.replacingOccurrences(of: "libprobe.so", with: "libprobe-next.so")
             .write(to: probe.dir.path("plugin.json"), atomically: true, encoding: .utf8)
-        let newer = try PluginLoader.load(try PluginDiscovery.candidate(forPath: probe.dir.path("libprobe12.so").path))
-        #expect(newer.abiMinor == 2)
+        let newer = try PluginLoader.load(try PluginDiscovery.candidate(forPath: probe.dir.path("libprobe-next.so").path))
+        #expect(newer.abiMinor == HostABI.minor + 1)
         let settings = try SettingsResolver.resolve(manifest: newer.manifest, configured: [:], environment: [:], baseDirectory: probe.dir.url,
                                                     workingDirectory: probe.dir.url, owner: "component 'probe'")
         let component = try PluginComponent(plugin: newer, instanceName: "probe", settings: settings, logger: Logger(label: "probe"),
