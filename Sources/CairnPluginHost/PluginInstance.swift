@@ -2,11 +2,13 @@ import CairnCore
 import CairnArchive
 import CairnInterfaces
 import CCairnPlugin
+import CairnPluginIPC
 import Foundation
 import Logging
 
 /// One opened instance of a plugin (`open` called, `close` pending). Component and storage
-/// wrappers build on it.
+/// wrappers build on it. With `isolation: process` the instance lives in a worker process and the
+/// tables it is called through forward each call there (cairn_ipc.h); the wrappers cannot tell.
 public class PluginInstance: @unchecked Sendable {
     // @unchecked: an instance is used by one thread at a time, as cairn_plugin.h requires unless
     // the plugin declares CAIRN_CAP_THREAD_SAFE; the wrappers do not share it across threads.
@@ -15,23 +17,39 @@ public class PluginInstance: @unchecked Sendable {
     public let instanceName: String
     /// "directory:configs": plugin and instance name, used in every message.
     public let label: String
+    public let isolation: PluginIsolation
     let context: PluginContext
+    /// The tables calls go through: the plugin's own, or the worker's forwarding ones.
+    let componentTable: UnsafePointer<cairn_component_api>?
+    let storageTable: UnsafePointer<cairn_storage_api>?
     private let hostTable: UnsafeMutablePointer<cairn_host_api>
     private(set) var handle: UnsafeMutableRawPointer?
     private var closed = false
 
     public init(plugin: LoadedPlugin, instanceName: String, settings: PluginSettings, logger: Logger,
-         cancellation: Cancellation, tempDirectory: String) throws {
+         cancellation: Cancellation, tempDirectory: String, isolation: PluginIsolation? = nil) throws {
         self.plugin = plugin
         self.instanceName = instanceName
         self.label = instanceName == plugin.name ? plugin.name : "\(plugin.name):\(instanceName)"
+        let isolation = isolation ?? .default(for: plugin)
+        self.isolation = isolation
+        let inWorker = isolation.mode == .process
+        componentTable = inWorker ? plugin.workerComponent : plugin.component
+        storageTable = inWorker ? plugin.workerStorage : plugin.storage
         context = PluginContext(label: label, settings: settings, logger: logger, cancellation: cancellation,
                                 tempDirectory: tempDirectory)
         hostTable = HostServices.makeTable(for: context)
         var opened: UnsafeMutableRawPointer?
         let table = UnsafePointer(hostTable)
         do {
-            try call("open") { err in plugin.descriptor.pointee.open(table, &opened, err) }
+            if inWorker {
+                guard plugin.origin != PluginLoader.linkedOrigin else {
+                    throw CairnError.usage("plugin \(plugin.name) is compiled into this program and cannot run in a worker; set isolation: in-process")
+                }
+                try openInWorker(table, &opened)
+            } else {
+                try call("open") { err in plugin.descriptor.pointee.open(table, &opened, err) }
+            }
         } catch {
             // Every stored property is set by now, so deinit still runs for this failed init:
             // mark the instance closed or close() would free the table a second time.
@@ -48,19 +66,51 @@ public class PluginInstance: @unchecked Sendable {
         handle = opened
     }
 
+    /// Starts the worker and opens the instance in it. Its stdout and stderr (a crash's backtrace)
+    /// go to the run log, not the terminal.
+    private func openInWorker(_ table: UnsafePointer<cairn_host_api>, _ opened: inout UnsafeMutableRawPointer?) throws {
+        let box = ErrorBox()
+        let who = "plugin \(plugin.name)" + (instanceName == plugin.name ? "" : " (instance \(instanceName))")
+        let status = withCStrings([PluginIsolation.workerPath, plugin.libraryURL.path, who]) { text in
+            var spec = cairn_proxy_spec(
+                worker_path: text[0], library_path: text[1], label: text[2], memory_limit: isolation.memoryLimit ?? 0,
+                grace_ms: UInt32(clamping: Int((isolation.cancelGrace * 1000).rounded())),
+                output_line: { ctx, line in
+                    guard let ctx, let line else { return }
+                    let context = Unmanaged<PluginContext>.fromOpaque(ctx).takeUnretainedValue()
+                    context.logger.debug("\(String(cString: line))", metadata: ["plugin": .string(context.label), "stream": "worker"])
+                },
+                output_ctx: Unmanaged.passUnretained(context).toOpaque())
+            return box.withCStruct { err in cairn_proxy_open(&spec, table, &opened, err) }
+        }
+        guard status == CAIRN_OK else {
+            throw PluginCallError(label: label, operation: "open", status: Int32(status.rawValue), message: box.message ?? "the worker gave no reason")
+        }
+    }
+
     deinit { close() }
 
     public func close() {
         guard !closed else { return }
         closed = true
-        plugin.descriptor.pointee.close(handle)
+        if isolation.mode == .process { cairn_proxy_close(handle) } else { plugin.descriptor.pointee.close(handle) }
         hostTable.deinitialize(count: 1)
         hostTable.deallocate()
     }
 
+    /// Why the instance's worker is gone ("plugin sqlite crashed (SIGSEGV) during backup"), if it is.
+    var workerFailure: String? {
+        guard isolation.mode == .process, let handle, let text = cairn_proxy_failure(handle) else { return nil }
+        return String(cString: text)
+    }
+
     /// Runs one plugin operation and turns a failure into a thrown error.
     func call(_ operation: String, box: ErrorBox = ErrorBox(), _ body: (UnsafePointer<cairn_error>) -> cairn_status) throws {
-        let status = box.withCStruct(body)
+        // A worker is stopped by its proxy; a plugin inside cairn can only be waited on, and named.
+        let status = isolation.mode == .process ? box.withCStruct(body)
+            : InProcessWatch.shared.watch(context, operation, grace: isolation.cancelGrace) { box.withCStruct(body) }
+        // A dead worker is the cause, whatever the host's callbacks saw after it.
+        if status != CAIRN_OK, let failure = workerFailure { throw CairnError.failure(failure) }
         if let hostError = box.hostError { throw hostError }
         guard status == CAIRN_OK else {
             throw PluginCallError(label: label, operation: operation, status: Int32(status.rawValue),

@@ -67,7 +67,8 @@ extension Workspace {
         let (plugin, settings) = try resolveComponent(name)
         do {
             let instance = try PluginComponent(plugin: plugin, instanceName: name, settings: settings, logger: scope.logger,
-                                               cancellation: scope.cancellation, tempDirectory: config.stagingDir)
+                                               cancellation: scope.cancellation, tempDirectory: config.stagingDir,
+                                               isolation: try componentIsolation(name, plugin: plugin))
             instance.close()
         } catch let error as CairnError where error.kind == .usage {
             // It names the setting's origin when the plugin names the setting; else the component's entry.

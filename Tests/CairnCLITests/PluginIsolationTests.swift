@@ -1,0 +1,197 @@
+import CairnCore
+import CairnTestSupport
+import Foundation
+import Testing
+
+/// A plugin in a worker process (isolation: process) that crashes, hangs, spoils its channel or
+/// runs out of memory fails its step with one line and nothing left behind, while cairn lives on:
+/// the real binary, a C plugin built here (Fixtures/misbehaving_plugin.c) and a filesystem store.
+@Suite("Plugins in worker processes", .serialized)
+struct PluginIsolationTests {
+    let temp: TemporaryDirectory
+    var store: URL { temp.path("store") }
+    var staging: URL { temp.path("staging") }
+    var folder: URL { store.appendingPathComponent("bad/test") }
+    var latest: URL { folder.appendingPathComponent("latest.tar.gz") }
+
+    init() throws {
+        temp = try TemporaryDirectory("cairn-isolation")
+        let plugin = temp.path("plugins/misbehaving")
+        for made in [plugin, staging] { try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true) }
+        try runTool(["cc", "-shared", "-fPIC", "-pthread", "-o", plugin.appendingPathComponent("libmisbehaving.so").path,
+                     "-I", TestPaths.header.path, TestPaths.fixtures.appendingPathComponent("misbehaving_plugin.c").path])
+        try """
+            { "name": "misbehaving", "kind": "component", "version": "1.0.0", "abi": { "major": 1, "minor": 1 },
+              "library": "libmisbehaving.so", "language": "c",
+              "settings": {
+                "mode": { "type": "string", "env": "MISBEHAVE_MODE", "default": "ok", "description": "what backup does" },
+                "size": { "type": "int", "env": "MISBEHAVE_SIZE", "default": 0, "description": "bytes to stream" } } }
+            """.write(to: plugin.appendingPathComponent("plugin.json"), atomically: true, encoding: .utf8)
+        try writeConfig()
+    }
+
+    func writeConfig(plugins: String = "misbehaving: { cancel_grace: 1s }", step: String = "") throws {
+        try """
+            environment: test
+            storage: { type: filesystem, root: \(store.path) }
+            state: { path: \(temp.path("state.sqlite").path) }
+            logs: { dir: \(temp.path("logs").path) }
+            staging_dir: \(staging.path)
+            plugin_dirs: [\(temp.path("plugins").path)]
+            checks: { min_free_disk: 1MB, warn_free_disk: 2MB, min_available_memory: 1MB, warn_available_memory: 2MB, max_load_per_core: 1000, warn_load_per_core: 999 }
+            plugins:
+              \(plugins)
+            components:
+              bad: { plugin: misbehaving }
+            escalation: { consecutive_failures: 2 }
+            \(step)
+            """.write(to: temp.path("cairn.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    func cairn(_ arguments: [String], mode: String = "ok", _ extra: [String: String] = [:]) throws -> ToolResult {
+        try runCairn(arguments, config: temp.path("cairn.yaml"), in: temp.url, unset: ["CAIRN_PLUGIN_ISOLATION"],
+                     environment: ["MISBEHAVE_MODE": mode].merging(extra) { $1 })
+    }
+
+    /// Every name in the component's folder, hidden partials included.
+    func storedNames() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+    }
+
+    func history() throws -> [JSONValue] {
+        let result = try cairn(["history", "--json", "--limit", "20"])
+        guard case .array(let runs) = try JSONValue.parse(result.text) else { return [] }
+        return runs
+    }
+
+    func runLog() throws -> String {
+        let logs = temp.path("logs/backup")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: logs.path)) ?? []
+        return try names.map { try String(contentsOf: logs.appendingPathComponent($0), encoding: .utf8) }.joined()
+    }
+
+    /// A good backup first, then the bad one: the bad one fails with `message`, and the good one is
+    /// all the store and the staging folder hold afterwards.
+    func expectCleanFailure(mode: String, message: String, _ extra: [String: String] = [:]) throws -> ToolResult {
+        let good = try cairn(["backup", "bad"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let before = try Data(contentsOf: latest)
+        let stored = storedNames()
+        let started = Date()
+        let result = try cairn(["backup", "bad"], mode: mode, extra)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.contains("latest.tar.gz unchanged"), "\(result.stderr)")
+        // One line about it on the terminal, no backtrace or plugin output.
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("a line on stderr"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(try Data(contentsOf: latest) == before)
+        #expect(storedNames() == stored, "the failed run left something in the store")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).isEmpty, "the failed run left its temp folder")
+        let runs = try history()
+        #expect(runs.first?["outcome"]?.stringValue == "failure")
+        #expect(runs.first?["error"]?.stringValue?.contains(message) == true, "\(String(describing: runs.first))")
+        return result
+    }
+
+    @Test func aSegfaultFailsTheStepWithOneLineAndTheBacktraceGoesToTheRunLog() throws {
+        _ = try expectCleanFailure(mode: "segfault", message: "plugin misbehaving (instance bad) crashed (SIGSEGV) during backup")
+    }
+
+    @Test func anAbortFailsTheStep() throws {
+        _ = try expectCleanFailure(mode: "abort", message: "plugin misbehaving (instance bad) crashed (SIGABRT) during backup")
+    }
+
+    @Test func exitFailsTheStep() throws {
+        _ = try expectCleanFailure(mode: "exit", message: "plugin misbehaving (instance bad) exited (status 3) during backup")
+    }
+
+    @Test func garbageOnTheChannelFailsTheStep() throws {
+        _ = try expectCleanFailure(mode: "garbage", message: "plugin misbehaving (instance bad) broke the worker protocol during backup")
+    }
+
+    @Test func aPluginAllocatingPastItsMemoryLimitFailsTheStep() throws {
+        try writeConfig(plugins: "misbehaving: { memory_limit: 64MiB }")
+        _ = try expectCleanFailure(mode: "allocate", message: "plugin misbehaving (instance bad) crashed (SIGSEGV) during backup (its memory limit is 64 MiB)")
+    }
+
+    @Test func aLoopThatIgnoresCancellationIsKilledAfterTheGraceOfAStepTimeout() throws {
+        try writeConfig(step: """
+            pipelines:
+              guarded:
+                steps:
+                  - backup: bad
+                    timeout: 1s
+            """)
+        let good = try cairn(["backup", "bad"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let before = try Data(contentsOf: latest)
+        let started = Date()
+        let result = try cairn(["run", "guarded"], mode: "loop")
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("plugin misbehaving (instance bad) did not stop within 1 s of being cancelled during backup; its worker was killed"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(try Data(contentsOf: latest) == before)
+        let names = storedNames()
+        #expect(names.allSatisfy { !$0.hasPrefix(".") }, "\(names)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).isEmpty)
+    }
+
+    @Test func aSIGTERMAsksThePluginToStopAndAPluginThatDoesIsNotKilled() throws {
+        let process = Process()
+        process.executableURL = TestPaths.cairnExecutable
+        process.arguments = ["backup", "bad"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": temp.path("cairn.yaml").path,
+                                                                            "MISBEHAVE_MODE": "polite"]) { $1 }
+        process.currentDirectoryURL = temp.url
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        process.terminate()
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("stopped as asked"), "\(stderr)")
+        #expect(!stderr.contains("was killed"), "\(stderr)")
+        #expect(storedNames().isEmpty)
+    }
+
+    @Test func outputOnStdoutGoesToTheRunLogAndTheBackupSucceeds() throws {
+        let result = try cairn(["backup", "bad"], mode: "stdout")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("garbage on stdout") && !result.stderr.contains("a line on stderr"), "\(result.stderr)")
+        let log = try runLog()
+        #expect(log.contains("garbage on stdout") && log.contains("a line on stderr"), "\(log)")
+        // Host services called from a thread of the plugin's own, during the call.
+        #expect(log.contains("worker thread 0 says hello"), "\(log)")
+        let verify = try cairn(["verify", "bad", "--backup", "latest"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    @Test func consecutiveCrashesOpenAnIncidentAtOnce() throws {
+        for _ in 0..<2 {
+            let result = try cairn(["backup", "bad"], mode: "segfault")
+            #expect(result.status == 1, "\(result.stderr)")
+        }
+        let runs = try history()
+        #expect(runs.prefix(2).allSatisfy { $0["outcome"]?.stringValue == "failure" })
+        let incidents = try cairn(["incidents", "--json"])
+        guard case .array(let list) = try JSONValue.parse(incidents.text) else { Issue.record("no incidents: \(incidents.stderr)"); return }
+        #expect(list.contains { $0["condition"]?.stringValue == "consecutive_failures" && $0["component"]?.stringValue == "bad" }, "\(list)")
+    }
+
+    @Test func isolationInProcessLoadsThePluginIntoCairn() throws {
+        try writeConfig(plugins: "misbehaving: { isolation: in-process }")
+        let result = try cairn(["backup", "bad"])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func aBadIsolationValueIsAConfigurationError() throws {
+        try writeConfig(plugins: "misbehaving: { isolation: sandbox }")
+        let result = try cairn(["backup", "bad"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("'plugins.misbehaving.isolation' must be process (a worker process of its own) or in-process"), "\(result.stderr)")
+    }
+}
