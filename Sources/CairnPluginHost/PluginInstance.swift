@@ -86,6 +86,7 @@ public class PluginInstance: @unchecked Sendable {
         guard status == CAIRN_OK else {
             throw PluginCallError(label: label, operation: "open", status: Int32(status.rawValue), message: box.message ?? "the worker gave no reason")
         }
+        context.logger.info("\(who) runs in worker process \(cairn_proxy_pid(opened))", metadata: ["plugin": .string(label)])
     }
 
     deinit { close() }

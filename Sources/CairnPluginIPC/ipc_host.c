@@ -135,7 +135,9 @@ static void bury(proxy *p) {
         char name[32];
         signal_name(WTERMSIG(status), name, sizeof name);
         snprintf(p->failure, sizeof p->failure, "%s crashed (%s) during %s%s", p->label, name, during, limit);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 71) {
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == CAIRN_WORKER_EXIT_LOAD) {
+        snprintf(p->failure, sizeof p->failure, "%s: its worker could not load the plugin's library (the reason is in the run log)", p->label);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == CAIRN_WORKER_EXIT_LOST) {
         snprintf(p->failure, sizeof p->failure, "%s: its worker lost the channel during %s", p->label, during);
     } else if (WIFEXITED(status)) {
         snprintf(p->failure, sizeof p->failure, "%s exited (status %d) during %s%s", p->label, WEXITSTATUS(status), during, limit);

@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,7 +25,7 @@
 #include <unistd.h>
 
 /* Exit codes cairn reads as "the worker gave up", not as a plugin's own exit. */
-enum { EXIT_LOAD = 70, EXIT_LOST = 71 };
+enum { EXIT_LOAD = CAIRN_WORKER_EXIT_LOAD, EXIT_LOST = CAIRN_WORKER_EXIT_LOST };
 
 static const cairn_plugin *plugin;
 static void *instance;
@@ -157,6 +158,12 @@ static void capture_init(captured *c) {
 static void put_result(cairn_ipc_buf *out, cairn_status status, const captured *c) {
     cairn_ipc_put_u64(out, (uint64_t)status);
     cairn_ipc_put_str(out, c->has_message ? c->message : NULL);
+}
+
+/* The reply of a function that returns nothing: CAIRN_OK without a message. */
+static void put_done(cairn_ipc_buf *out) {
+    cairn_ipc_put_u64(out, CAIRN_OK);
+    cairn_ipc_put_str(out, NULL);
 }
 
 /* Relays the message of a cairn-side failure (a cairn.store call) to the plugin's err. */
@@ -465,7 +472,7 @@ static void op_commit(cairn_ipc_buf *in, cairn_ipc_buf *out) {
 
 static void op_abort(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     plugin->storage->abort(HANDLE(cairn_ipc_get_u64(in)));
-    cairn_ipc_put_u64(out, 0);
+    put_done(out);
 }
 
 static void op_open_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -494,7 +501,7 @@ static void op_read(cairn_ipc_buf *in, cairn_ipc_buf *out) {
 
 static void op_close_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     plugin->storage->close_reader(HANDLE(cairn_ipc_get_u64(in)));
-    cairn_ipc_put_u64(out, 0);
+    put_done(out);
 }
 
 static void op_list(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -589,6 +596,8 @@ int main(int argc, char **argv) {
         struct rlimit rl = { (rlim_t)limit, (rlim_t)limit };
         if (setrlimit(RLIMIT_DATA, &rl) != 0) fprintf(stderr, "cannot set the memory limit: %s\n", strerror(errno));
     }
+    /* Programs the plugin starts (a drill's redis-server) must not hold cairn's channel open. */
+    fcntl(CAIRN_IPC_FD, F_SETFD, FD_CLOEXEC);
     pthread_t watcher;
     pthread_create(&watcher, NULL, watch_cairn, NULL);
 
@@ -613,7 +622,7 @@ int main(int argc, char **argv) {
         out.len = 0;
         if (op == CAIRN_OP_CLOSE) {
             plugin->close(instance);
-            cairn_ipc_put_u64(&out, 0);
+            put_done(&out);
             pthread_mutex_lock(&channel_lock);
             cairn_ipc_send(&channel, CAIRN_IPC_REPLY, op, &out, NULL, 0);
             pthread_mutex_unlock(&channel_lock);

@@ -194,4 +194,107 @@ struct PluginIsolationTests {
         #expect(result.status == 2)
         #expect(result.stderr.contains("'plugins.misbehaving.isolation' must be process (a worker process of its own) or in-process"), "\(result.stderr)")
     }
+
+    /// The component's worker dies after 40 MiB of incompressible data, while the store (in cairn
+    /// or in a worker of its own) is uploading the archive to S3 in parts: the upload is aborted,
+    /// no part or object is left in the bucket and latest.tar.gz is the one before.
+    @Test(arguments: ["in-process", "process"])
+    func aWorkerThatDiesMidStreamLeavesNoUploadInTheBucket(storeIsolation: String) throws {
+        let s3 = try MotoCairn("cairn-isolation-s3")
+        #expect(try s3.aws("s3 mb s3://cairn-test").status == 0)
+        try s3.writeConfig(bucket: "cairn-test", """
+            plugin_dirs: [\(temp.path("plugins").path)]
+            staging_dir: \(staging.path)
+            archive: { compression_level: 1, threads: 1 }
+            plugins:
+              s3: { isolation: \(storeIsolation) }
+            components:
+              bad: { plugin: misbehaving }
+            """)
+        let environment = ["CAIRN_PLUGIN_ISOLATION": ""]
+        let good = try s3.cairn(["backup", "bad"], environment: environment.merging(["MISBEHAVE_MODE": "ok"]) { $1 })
+        #expect(good.status == 0, "\(good.stderr)")
+        let latestBefore = try s3.aws("s3api head-object --bucket cairn-test --key bad/test/latest.tar.gz --query ETag --output text").text
+        let listedBefore = try s3.aws("s3 ls s3://cairn-test/bad/test/").text.split(separator: "\n").map { $0.split(separator: " ").last ?? "" }
+
+        let crashed = try s3.cairn(["backup", "bad"], environment: environment.merging(
+            ["MISBEHAVE_MODE": "stream", "MISBEHAVE_SIZE": String(40 << 20)]) { $1 })
+        #expect(crashed.status == 1, "\(crashed.stderr)")
+        #expect(crashed.stderr.contains("plugin misbehaving (instance bad) crashed (SIGSEGV) during backup; latest.tar.gz unchanged"), "\(crashed.stderr)")
+        let uploads = try s3.aws("s3api list-multipart-uploads --bucket cairn-test").text
+        #expect(!uploads.contains("UploadId"), "an upload stayed open: \(uploads)")
+        let listedAfter = try s3.aws("s3 ls s3://cairn-test/bad/test/").text.split(separator: "\n").map { $0.split(separator: " ").last ?? "" }
+        #expect(listedAfter == listedBefore, "\(listedAfter) vs \(listedBefore)")
+        #expect(try s3.aws("s3api head-object --bucket cairn-test --key bad/test/latest.tar.gz --query ETag --output text").text == latestBefore)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).isEmpty)
+    }
+
+    /// The bundled directory and filesystem plugins back up, verify and restore the same in a
+    /// worker as in cairn; the restored tree equals the source.
+    @Test(arguments: ["process", "in-process"])
+    func bundledPluginsBackUpVerifyAndRestoreInEitherMode(mode: String) throws {
+        let data = temp.path("data")
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try runShell("head -c 3000000 /dev/urandom > '\(data.path)/sub/blob.bin' && seq 1 20000 > '\(data.path)/numbers.txt'")
+        try """
+            environment: test
+            storage: { type: filesystem, root: \(store.path), isolation: \(mode) }
+            state: { path: \(temp.path("state.sqlite").path) }
+            logs: { dir: \(temp.path("logs").path) }
+            staging_dir: \(staging.path)
+            checks: { min_free_disk: 1MB, warn_free_disk: 2MB, min_available_memory: 1MB, warn_available_memory: 2MB, max_load_per_core: 1000, warn_load_per_core: 999 }
+            components:
+              files: { plugin: directory, path: \(data.path), isolation: \(mode) }
+            """.write(to: temp.path("cairn.yaml"), atomically: true, encoding: .utf8)
+        let backup = try cairn(["backup", "files"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        // The run log says where each plugin ran.
+        let log = try runLog()
+        #expect(log.contains("plugin directory (instance files) runs in worker process") == (mode == "process"), "\(log)")
+        #expect(log.contains("plugin filesystem runs in worker process") == (mode == "process"), "\(log)")
+        let verify = try cairn(["verify", "files", "--backup", "latest"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let target = temp.path("restored")
+        let restore = try cairn(["restore", "files", "--backup", "latest", "--target", target.path])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        let diff = try runTool(["diff", "-r", data.path, target.path], check: false)
+        #expect(diff.status == 0, "\(diff.text)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).isEmpty)
+    }
+
+    /// cairn killed with SIGKILL mid-backup: its worker notices at once and exits, and the next
+    /// run removes what the dead run left and records it as a failure.
+    @Test func aWorkerDoesNotOutliveAKilledCairn() throws {
+        let process = Process()
+        process.executableURL = TestPaths.cairnExecutable
+        process.arguments = ["backup", "bad"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": temp.path("cairn.yaml").path,
+                                                                            "MISBEHAVE_MODE": "polite", "CAIRN_PLUGIN_ISOLATION": ""]) { $1 }
+        process.currentDirectoryURL = temp.url
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func workers() -> [String] {
+            let library = temp.path("plugins/misbehaving/libmisbehaving.so").path
+            return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+                guard Int(pid) != nil, let line = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+                return line.contains("cairn-plugin-worker") && line.contains(library)
+            }
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while workers().isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        try #require(!workers().isEmpty, "no worker started")
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let gone = Date().addingTimeInterval(5)
+        while !workers().isEmpty && Date() < gone { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(workers().isEmpty, "the worker outlived cairn: \(workers())")
+
+        let next = try cairn(["backup", "bad"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(storedNames().allSatisfy { !$0.hasPrefix(".") }, "\(storedNames())")
+        let runs = try history()
+        #expect(runs.dropFirst().first?["outcome"]?.stringValue == "interrupted", "\(runs)")
+    }
 }

@@ -32,6 +32,9 @@ extern "C" {
 #define CAIRN_IPC_MAX_FRAME ((uint32_t)(64u << 20))
 /** Bulk data is split into frames of at most this many bytes. */
 #define CAIRN_IPC_MAX_CHUNK ((size_t)(4u << 20))
+/** The worker's exit statuses of its own: it could not load the plugin; it lost cairn. */
+#define CAIRN_WORKER_EXIT_LOAD 70
+#define CAIRN_WORKER_EXIT_LOST 71
 /** The worker's end of the channel. */
 #define CAIRN_IPC_FD 3
 
