@@ -188,6 +188,13 @@ struct PluginIsolationTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    @Test func anUnknownPluginUnderPluginsIsAConfigurationError() throws {
+        try writeConfig(plugins: "misbehavin: { isolation: process }")
+        let result = try cairn(["backup", "bad"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("plugins.misbehavin: no plugin is named 'misbehavin'") && result.stderr.contains("Did you mean 'misbehaving'?"), "\(result.stderr)")
+    }
+
     @Test func aBadIsolationValueIsAConfigurationError() throws {
         try writeConfig(plugins: "misbehaving: { isolation: sandbox }")
         let result = try cairn(["backup", "bad"])
@@ -296,5 +303,65 @@ struct PluginIsolationTests {
         #expect(storedNames().allSatisfy { !$0.hasPrefix(".") }, "\(storedNames())")
         let runs = try history()
         #expect(runs.dropFirst().first?["outcome"]?.stringValue == "interrupted", "\(runs)")
+    }
+
+    /// cairn in the background with `mode`, its stderr in a file.
+    func startBackup(mode: String, arguments: [String] = ["backup", "bad"]) throws -> (Process, URL) {
+        let process = Process()
+        process.executableURL = TestPaths.cairnExecutable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": temp.path("cairn.yaml").path,
+                                                                            "MISBEHAVE_MODE": mode, "CAIRN_PLUGIN_ISOLATION": ""]) { $1 }
+        process.currentDirectoryURL = temp.url
+        let errors = temp.path("stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        return (process, errors)
+    }
+
+    @Test func aSIGTERMedPluginThatIgnoresItIsKilledAfterItsGrace() throws {
+        let (process, errors) = try startBackup(mode: "loop")
+        Thread.sleep(forTimeInterval: 1.5)
+        let started = Date()
+        process.terminate()
+        process.waitUntilExit()
+        let stderr = try String(contentsOf: errors, encoding: .utf8)
+        #expect(process.terminationStatus == 1, "\(stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(stderr.contains("plugin misbehaving (instance bad) did not stop within 1 s of being cancelled during backup; its worker was killed"), "\(stderr)")
+        #expect(storedNames().isEmpty, "\(storedNames())")
+    }
+
+    /// In cairn itself nothing can stop the plugin: the run log names the plugin the host waits on.
+    @Test func aPluginInsideCairnThatIgnoresATimeoutIsNamed() throws {
+        try writeConfig(plugins: "misbehaving: { isolation: in-process, cancel_grace: 1s }", step: """
+            pipelines:
+              guarded:
+                steps:
+                  - backup: bad
+                    timeout: 1s
+            """)
+        let (process, _) = try startBackup(mode: "loop", arguments: ["run", "guarded"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        let expected = "waiting on plugin misbehaving:bad (backup): it has not stopped 1s after being cancelled"
+        let deadline = Date().addingTimeInterval(20)
+        var log = ""
+        while Date() < deadline {
+            log = (try? String(contentsOf: temp.path("logs/guarded/guarded_\(Self.today).log"), encoding: .utf8)) ?? ""
+            if log.contains(expected) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(log.contains(expected), "\(log)")
+        #expect(log.contains("isolation: process"), "\(log)")
+        #expect(process.isRunning)
+    }
+
+    static var today: String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
     }
 }
