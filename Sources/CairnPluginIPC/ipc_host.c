@@ -430,6 +430,9 @@ static cairn_status round_trip(proxy *p, const char *operation, uint16_t op, cai
     pthread_mutex_lock(&p->lock);
     if (!p->dead) {
         p->operation = operation;
+        /* Each call after a cancel gets the whole grace: cleaning up (an abort, a remove) after a
+         * cancelled backup must not be killed for the time the backup took to stop. */
+        if (p->cancel_sent) clock_gettime(CLOCK_MONOTONIC, &p->cancel_at);
         if (watch(p) == 0 && cairn_ipc_call(&p->conn, op, request, extra, extra_len, reply, p) == 0) {
             status = (cairn_status)cairn_ipc_get_u64(reply);
             const char *message = cairn_ipc_get_str(reply);
