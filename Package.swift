@@ -54,7 +54,8 @@ let package = Package(
         .target(name: "CairnHooks", dependencies: ["CairnCore"]),
         // The channel between cairn and a plugin worker, both ends (C: the worker links no Swift).
         .target(name: "CairnPluginIPC", dependencies: ["CCairnPlugin"], path: "Sources/CairnPluginIPC"),
-        .executableTarget(name: "cairn-plugin-worker", dependencies: ["CairnPluginIPC"], path: "Sources/cairn-plugin-worker"),
+        .executableTarget(name: "cairn-plugin-worker", dependencies: ["CairnPluginIPC"], path: "Sources/cairn-plugin-worker",
+                          linkerSettings: [.linkedLibrary("ffi")]),
         .target(name: "CairnPluginHost",
                 dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CCairnPlugin", "CairnPluginIPC", "CCurl", "CFFI",
                                .product(name: "Logging", package: "swift-log")]),

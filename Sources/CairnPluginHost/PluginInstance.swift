@@ -71,17 +71,8 @@ public class PluginInstance: @unchecked Sendable {
     private func openInWorker(_ table: UnsafePointer<cairn_host_api>, _ opened: inout UnsafeMutableRawPointer?) throws {
         let box = ErrorBox()
         let who = "plugin \(plugin.name)" + (instanceName == plugin.name ? "" : " (instance \(instanceName))")
-        let status = withCStrings([PluginIsolation.workerPath, plugin.libraryURL.path, who]) { text in
-            var spec = cairn_proxy_spec(
-                worker_path: text[0], library_path: text[1], label: text[2], memory_limit: isolation.memoryLimit ?? 0,
-                grace_ms: UInt32(clamping: Int((isolation.cancelGrace * 1000).rounded())),
-                output_line: { ctx, line in
-                    guard let ctx, let line else { return }
-                    let context = Unmanaged<PluginContext>.fromOpaque(ctx).takeUnretainedValue()
-                    context.logger.debug("\(String(cString: line))", metadata: ["plugin": .string(context.label), "stream": "worker"])
-                },
-                output_ctx: Unmanaged.passUnretained(context).toOpaque())
-            return box.withCStruct { err in cairn_proxy_open(&spec, table, &opened, err) }
+        let status = WorkerSpec.with(plugin: plugin, label: who, isolation: isolation, context: context) { spec in
+            box.withCStruct { err in cairn_proxy_open(spec, table, &opened, err) }
         }
         guard status == CAIRN_OK else {
             throw PluginCallError(label: label, operation: "open", status: Int32(status.rawValue), message: box.message ?? "the worker gave no reason")

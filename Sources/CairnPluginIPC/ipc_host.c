@@ -460,10 +460,11 @@ static cairn_status simple(proxy *p, const char *operation, uint16_t op, cairn_i
 
 /* ---- starting and ending the worker ------------------------------------------------------------ */
 
-cairn_status cairn_proxy_open(const cairn_proxy_spec *spec, const cairn_host_api *host, void **instance,
-                              const cairn_error *err) {
+/* Starts a worker for `spec`; the instance is not opened yet. */
+static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_api *host, proxy **started,
+                                 const cairn_error *err) {
     int channel[2], output[2];
-    *instance = NULL;
+    *started = NULL;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0) {
         return cairn_fail(err, CAIRN_ERROR, "%s: cannot create the worker's channel: %s", spec->label, strerror(errno));
     }
@@ -520,12 +521,53 @@ cairn_status cairn_proxy_open(const cairn_proxy_spec *spec, const cairn_host_api
     }
     fcntl(p->conn.fd, F_SETFL, fcntl(p->conn.fd, F_GETFL) | O_NONBLOCK);
     p->output_running = pthread_create(&p->output_thread, NULL, relay_output, p) == 0;
+    *started = p;
+    return CAIRN_OK;
+}
 
+cairn_status cairn_proxy_open(const cairn_proxy_spec *spec, const cairn_host_api *host, void **instance,
+                              const cairn_error *err) {
+    proxy *p;
+    *instance = NULL;
+    cairn_status status = start_worker(spec, host, &p, err);
+    if (status != CAIRN_OK) return status;
     cairn_ipc_buf request = {0};
-    cairn_status status = simple(p, "open", CAIRN_OP_OPEN, &request, err);
+    status = simple(p, "open", CAIRN_OP_OPEN, &request, err);
     if (status != CAIRN_OK) { cairn_proxy_close(p); return status; }
     *instance = p;
     return CAIRN_OK;
+}
+
+cairn_status cairn_proxy_call_action(const cairn_proxy_spec *spec, const cairn_host_api *host, const char *symbol,
+                                     cairn_action_type returns, uint32_t count, const cairn_action_type *types,
+                                     const uint64_t *slots, const char *const *strings, uint64_t *result, char **text,
+                                     const cairn_error *err) {
+    proxy *p;
+    *result = 0;
+    *text = NULL;
+    cairn_status status = start_worker(spec, host, &p, err);
+    if (status != CAIRN_OK) return status;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, symbol);
+    cairn_ipc_put_u64(&request, (uint64_t)returns);
+    cairn_ipc_put_u64(&request, count);
+    for (uint32_t i = 0; i < count; i++) {
+        cairn_ipc_put_u64(&request, (uint64_t)types[i]);
+        if (types[i] == CAIRN_ACTION_STRING) cairn_ipc_put_str(&request, strings[i]);
+        else cairn_ipc_put_u64(&request, slots[i]);
+    }
+    status = round_trip(p, symbol, CAIRN_OP_ACTION, &request, NULL, 0, &reply, err);
+    if (status == CAIRN_OK) {
+        if (returns == CAIRN_ACTION_STRING) {
+            const char *value = cairn_ipc_get_str(&reply);
+            *text = value ? strdup(value) : NULL;
+        } else {
+            *result = cairn_ipc_get_u64(&reply);
+        }
+    }
+    cairn_ipc_buf_free(&reply);
+    cairn_proxy_close(p);
+    return status;
 }
 
 void cairn_proxy_close(void *instance) {

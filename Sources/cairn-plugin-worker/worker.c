@@ -13,6 +13,7 @@
 #include "cairn_ipc.h"
 
 #include <dlfcn.h>
+#include <ffi.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,7 +29,9 @@
 enum { EXIT_LOAD = CAIRN_WORKER_EXIT_LOAD, EXIT_LOST = CAIRN_WORKER_EXIT_LOST };
 
 static const cairn_plugin *plugin;
+static void *library;
 static void *instance;
+static int opened;
 static cairn_ipc_conn channel = { .fd = CAIRN_IPC_FD };
 static pthread_mutex_t channel_lock;
 static volatile sig_atomic_t cancelled;
@@ -407,7 +410,9 @@ typedef void (*operation_fn)(cairn_ipc_buf *in, cairn_ipc_buf *out);
 static void op_open(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     (void)in;
     captured c; capture_init(&c);
-    put_result(out, plugin->open(&host_table, &instance, &c.err), &c);
+    cairn_status status = plugin->open(&host_table, &instance, &c.err);
+    opened = status == CAIRN_OK;
+    put_result(out, status, &c);
 }
 
 static void op_check(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -548,7 +553,72 @@ static void op_put_if(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     put_result(out, plugin->storage->put_if(instance, key, data, len, version, &object_table, &c.err), &c);
 }
 
+/* A native action: the host table first, then the arguments, through libffi as cairn would. */
+static ffi_type *action_type(uint64_t code) {
+    switch (code) {
+    case CAIRN_ACTION_VOID: return &ffi_type_void;
+    case CAIRN_ACTION_INT32: return &ffi_type_sint32;
+    case CAIRN_ACTION_UINT32: return &ffi_type_uint32;
+    case CAIRN_ACTION_INT64: return &ffi_type_sint64;
+    case CAIRN_ACTION_UINT64: return &ffi_type_uint64;
+    case CAIRN_ACTION_DOUBLE: return &ffi_type_double;
+    case CAIRN_ACTION_STRING: return &ffi_type_pointer;
+    default: return NULL;
+    }
+}
+
+enum { MAX_ACTION_ARGUMENTS = 32 };
+
+static void op_action(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *symbol = cairn_ipc_get_str(in);
+    uint64_t returns = cairn_ipc_get_u64(in);
+    uint64_t count = cairn_ipc_get_u64(in);
+    if (in->bad || symbol == NULL || count > MAX_ACTION_ARGUMENTS || action_type(returns) == NULL) { in->bad = 1; return; }
+    ffi_type *types[MAX_ACTION_ARGUMENTS + 1];
+    void *values[MAX_ACTION_ARGUMENTS + 1];
+    uint64_t slots[MAX_ACTION_ARGUMENTS + 1];
+    const cairn_host_api *host = &host_table;
+    types[0] = &ffi_type_pointer;
+    values[0] = &host;
+    for (uint64_t i = 1; i <= count; i++) {
+        uint64_t code = cairn_ipc_get_u64(in);
+        types[i] = code == CAIRN_ACTION_VOID ? NULL : action_type(code);
+        if (types[i] == NULL) { in->bad = 1; return; }
+        if (code == CAIRN_ACTION_STRING) {
+            const char *text = cairn_ipc_get_str(in);  /* lives in `in` until the reply is sent */
+            memcpy(&slots[i], &text, sizeof text);
+        } else {
+            slots[i] = cairn_ipc_get_u64(in);  /* the bits as cairn laid them out in its own slot */
+        }
+        values[i] = &slots[i];
+    }
+    if (in->bad) return;
+    captured c; capture_init(&c);
+    void *function = dlsym(library, symbol);
+    ffi_cif cif;
+    if (function == NULL) {
+        put_result(out, cairn_fail(&c.err, CAIRN_NOT_FOUND, "symbol '%s' is not exported", symbol), &c);
+        return;
+    }
+    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)count + 1, action_type(returns), types) != FFI_OK) {
+        put_result(out, cairn_fail(&c.err, CAIRN_ERROR, "libffi cannot prepare the call of '%s'", symbol), &c);
+        return;
+    }
+    uint64_t result[2] = {0, 0};
+    ffi_call(&cif, FFI_FN(function), result, values);
+    put_result(out, CAIRN_OK, &c);
+    if (returns == CAIRN_ACTION_STRING) {
+        char *text;
+        memcpy(&text, result, sizeof text);
+        cairn_ipc_put_str(out, text);
+        free(text);  /* allocated with host->alloc, which is malloc here */
+    } else {
+        cairn_ipc_put_u64(out, result[0]);
+    }
+}
+
 static const operation_fn operations[CAIRN_OP_LIMIT] = {
+    [CAIRN_OP_ACTION] = op_action,
     [CAIRN_OP_OPEN] = op_open, [CAIRN_OP_CHECK] = op_check, [CAIRN_OP_BACKUP] = op_backup,
     [CAIRN_OP_VERIFY] = op_verify, [CAIRN_OP_RESTORE] = op_restore,
     [CAIRN_OP_OPEN_WRITER] = op_open_writer, [CAIRN_OP_WRITE] = op_write, [CAIRN_OP_COMMIT] = op_commit,
@@ -601,7 +671,7 @@ int main(int argc, char **argv) {
     pthread_t watcher;
     pthread_create(&watcher, NULL, watch_cairn, NULL);
 
-    void *library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (library == NULL) { fprintf(stderr, "cannot load %s: %s\n", argv[1], dlerror()); return EXIT_LOAD; }
     cairn_plugin_entry_fn entry = (cairn_plugin_entry_fn)dlsym(library, CAIRN_PLUGIN_ENTRY_SYMBOL);
     plugin = entry ? entry(CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR) : NULL;
@@ -621,7 +691,7 @@ int main(int argc, char **argv) {
         if (kind != CAIRN_IPC_REQUEST) return EXIT_LOST;
         out.len = 0;
         if (op == CAIRN_OP_CLOSE) {
-            plugin->close(instance);
+            if (opened) plugin->close(instance);
             put_done(&out);
             pthread_mutex_lock(&channel_lock);
             cairn_ipc_send(&channel, CAIRN_IPC_REPLY, op, &out, NULL, 0);

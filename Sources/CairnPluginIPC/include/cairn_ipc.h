@@ -47,6 +47,8 @@ typedef enum cairn_ipc_op {
     CAIRN_OP_CHECK_ACCESS, CAIRN_OP_PUT_IF,
     /* cairn -> worker during a cairn.store call the worker made */
     CAIRN_OP_STORE_CHUNK, CAIRN_OP_STORE_OBJECT,
+    /* cairn -> worker: a native action, called through libffi in the worker */
+    CAIRN_OP_ACTION,
 
     /* worker -> cairn: host services (cairn_host_api) */
     CAIRN_OP_LOG = 64, CAIRN_OP_PROGRESS, CAIRN_OP_CONFIG_GET, CAIRN_OP_SECRET_GET, CAIRN_OP_TEMP_DIR,
@@ -128,6 +130,21 @@ void cairn_proxy_close(void *instance);
  *  the worker; a NULL one stays NULL. Built once per plugin and never freed. */
 const cairn_component_api *cairn_proxy_component_table(const cairn_component_api *plugin_table);
 const cairn_storage_api *cairn_proxy_storage_table(const cairn_storage_api *plugin_table);
+/** The C types of a native action's parameters and result (cairn_plugin.h, "Native actions"). */
+typedef enum cairn_action_type {
+    CAIRN_ACTION_VOID = 0, CAIRN_ACTION_INT32, CAIRN_ACTION_UINT32, CAIRN_ACTION_INT64, CAIRN_ACTION_UINT64,
+    CAIRN_ACTION_DOUBLE, CAIRN_ACTION_STRING
+} cairn_action_type;
+
+/** Calls the native action `symbol` in a worker started for this call alone, with `count`
+ *  arguments after the host table: `slots[i]` holds argument i's bits as the in-process call
+ *  stores them (a string's in `strings[i]`). The result's bits go to `*result`; a string result
+ *  to `*text` (malloc'd, NULL for NULL). Fails like any call when the worker dies. */
+cairn_status cairn_proxy_call_action(const cairn_proxy_spec *spec, const cairn_host_api *host, const char *symbol,
+                                     cairn_action_type returns, uint32_t count, const cairn_action_type *types,
+                                     const uint64_t *slots, const char *const *strings, uint64_t *result, char **text,
+                                     const cairn_error *err);
+
 /** Why the worker of `instance` is gone ("plugin sqlite crashed (SIGSEGV) during backup"), or
  *  NULL while it serves. Valid until cairn_proxy_close. */
 const char *cairn_proxy_failure(void *instance);

@@ -255,7 +255,8 @@ final class Workspace: RunResources, @unchecked Sendable {
     /// cancellation, and this invocation's scratch space.
     func call(_ action: NativeAction, arguments: [JSONValue], _ scope: RunScope) throws -> JSONValue {
         try action.call(arguments: arguments, settings: try actionSettings(for: action.plugin), logger: scope.logger,
-                        cancellation: scope.cancellation, temporaryDirectory: try temporaryDirectory().path)
+                        cancellation: scope.cancellation, temporaryDirectory: try temporaryDirectory().path,
+                        isolation: try isolation(of: action.plugin, instance: nil))
     }
 
     // MARK: State and scratch space
