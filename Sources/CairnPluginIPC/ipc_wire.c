@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -88,7 +89,9 @@ static int fail(cairn_ipc_conn *c, const char *why) {
 
 static int write_all(cairn_ipc_conn *c, struct iovec *iov, int count) {
     while (count > 0) {
-        ssize_t n = writev(c->fd, iov, count);
+        /* MSG_NOSIGNAL: a peer that died is an error here, not a SIGPIPE that ends this process. */
+        struct msghdr message = { .msg_iov = iov, .msg_iovlen = (size_t)count };
+        ssize_t n = sendmsg(c->fd, &message, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if ((errno == EAGAIN || errno == EWOULDBLOCK) && c->wait) {
