@@ -21,6 +21,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cairn", targets: ["cairn"]),
+        // Runs a plugin in a process of its own (isolation: process); installed beside cairn.
+        .executable(name: "cairn-plugin-worker", targets: ["cairn-plugin-worker"]),
         // Plugins: each is a shared library loaded by the host through the C ABI.
         .library(name: "CairnDirectory", type: .dynamic, targets: ["CairnDirectory"]),
         .library(name: "CairnFilesystem", type: .dynamic, targets: ["CairnFilesystem"]),
@@ -52,8 +54,12 @@ let package = Package(
         .target(name: "CairnInterfaces", dependencies: ["CairnCore", "CairnArchive"]),
         .target(name: "CairnState", dependencies: ["CairnCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "CairnHooks", dependencies: ["CairnCore"]),
+        // The channel between cairn and a plugin worker, both ends (C: the worker links no Swift).
+        .target(name: "CairnPluginIPC", dependencies: ["CCairnPlugin"], path: "Sources/CairnPluginIPC"),
+        .executableTarget(name: "cairn-plugin-worker", dependencies: ["CairnPluginIPC"], path: "Sources/cairn-plugin-worker",
+                          linkerSettings: [.linkedLibrary("ffi")]),
         .target(name: "CairnPluginHost",
-                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CCairnPlugin", "CCurl", "CFFI",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CCairnPlugin", "CairnPluginIPC", "CCurl", "CFFI",
                                .product(name: "Logging", package: "swift-log")]),
         .target(name: "CairnOperations",
                 dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState",

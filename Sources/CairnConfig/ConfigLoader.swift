@@ -59,7 +59,7 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks", "plugins"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -175,6 +175,8 @@ public enum ConfigLoader {
                 for (_, value) in validation { config.maxBackupAge = try maxAge(value, key: "validation.max_age", reader: reader) }
             case "escalation":
                 config.escalation = try EscalationConfigParser(reader: reader).parse(valueNode)
+            case "plugins":
+                config.plugins = try IsolationConfig.plugins(valueNode, reader: reader)
             default:
                 break  // rejectUnknownKeys already refused it
             }
@@ -186,15 +188,20 @@ public enum ConfigLoader {
         let mapping = try reader.mapping(node, context: "'storage'")
         var type: ConfigValue?
         var settings: [String: ConfigValue] = [:]
+        var isolation: IsolationConfig?
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? ""
             if key == "type" {
                 type = ConfigValue(.string(try reader.string(valueNode, key: "storage.type")), reader.origin(valueNode))
+            } else if key == "isolation" {
+                isolation = try IsolationConfig.mode(valueNode, key: "storage.isolation", reader: reader)
             } else {
                 settings[key] = ConfigValue(try reader.json(valueNode), reader.origin(keyNode))
             }
         }
-        return StorageConfig(type: type, settings: settings)
+        var storage = StorageConfig(type: type, settings: settings)
+        storage.isolation = isolation
+        return storage
     }
 
     private static func parseComponents(_ node: Node, reader: YAMLReader) throws -> [ComponentConfig] {
@@ -212,9 +219,12 @@ public enum ConfigLoader {
             var hooks = HookSet()
             var retention: RetentionPolicy?
             var maxAge: Double?
+            var isolation: IsolationConfig?
             for (keyNode, valueNode) in try reader.mapping(bodyNode, context: "component '\(name)'") {
                 let key = keyNode.string ?? ""
-                if key == "retention" {
+                if key == "isolation" {
+                    isolation = try IsolationConfig.mode(valueNode, key: "components.\(name).isolation", reader: reader)
+                } else if key == "retention" {
                     retention = try parseRetention(valueNode, reader: reader, context: "'components.\(name).retention'")
                 } else if key == "max_age" {
                     maxAge = try Self.maxAge(valueNode, key: "components.\(name).max_age", reader: reader)
@@ -227,9 +237,11 @@ public enum ConfigLoader {
                 }
             }
             // Without `plugin:`, the instance name is the plugin name (components: { redis: {...} }).
-            components.append(ComponentConfig(name: name, plugin: plugin ?? ConfigValue(.string(name), reader.origin(nameNode)),
-                                              settings: settings, hooks: hooks, origin: reader.origin(nameNode),
-                                              retention: retention, maxAge: maxAge))
+            var component = ComponentConfig(name: name, plugin: plugin ?? ConfigValue(.string(name), reader.origin(nameNode)),
+                                            settings: settings, hooks: hooks, origin: reader.origin(nameNode),
+                                            retention: retention, maxAge: maxAge)
+            component.isolation = isolation
+            components.append(component)
         }
         return components
     }

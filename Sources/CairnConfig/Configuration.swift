@@ -9,6 +9,8 @@ public struct StorageConfig: Sendable {
     /// store selected by a variable or flag its manifest names).
     public var type: ConfigValue?
     public var settings: [String: ConfigValue]
+    /// `storage.isolation`: how the store's plugin runs.
+    public var isolation: IsolationConfig? = nil
 
     public init(type: ConfigValue?, settings: [String: ConfigValue]) { self.type = type; self.settings = settings }
 }
@@ -28,6 +30,8 @@ public struct ComponentConfig: Sendable {
     public var retention: RetentionPolicy? = nil
     /// `max_age:` of this component: how old its newest backup may be (cairn validate).
     public var maxAge: Double? = nil
+    /// `isolation:` of this component: how its plugin instance runs.
+    public var isolation: IsolationConfig? = nil
 
     public init(name: String, plugin: ConfigValue, settings: [String: ConfigValue], flags: [String: ConfigValue] = [:],
                 hooks: HookSet = HookSet(), origin: ValueOrigin, retention: RetentionPolicy? = nil, maxAge: Double? = nil) {
@@ -69,6 +73,8 @@ public struct Configuration: Sendable {
     public var lockLease: Double = 60
     /// `metrics:`: where Prometheus metrics go after every run (docs/monitoring.md).
     public var metrics = MetricsSettings()
+    /// `plugins:`: how each plugin's instances run (isolation, memory limit, cancel grace).
+    public var plugins: [String: IsolationConfig] = [:]
     /// Thresholds of the host pre-checks (disk, memory, load).
     public var hostChecks: HostCheckThresholds
     /// Incidents and escalation hooks (docs/escalation.md).

@@ -2,6 +2,7 @@ import CairnCore
 import CairnArchive
 import CairnInterfaces
 import CCairnPlugin
+import CairnPluginIPC
 import Foundation
 
 /// A plugin library that passed validation. It stays loaded for the life of the process.
@@ -12,9 +13,18 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let libraryURL: URL
     let handle: UnsafeMutableRawPointer
     let descriptor: UnsafePointer<cairn_plugin>
+    /// Where discovery found it ("bundled", "plugin_dirs", ...): decides the default isolation.
+    public let origin: String
+    /// The plugin's tables with every function forwarding to a worker process (isolation: process).
+    let workerComponent: UnsafePointer<cairn_component_api>?
+    let workerStorage: UnsafePointer<cairn_storage_api>?
 
-    init(manifest: PluginManifest, libraryURL: URL, handle: UnsafeMutableRawPointer, descriptor: UnsafePointer<cairn_plugin>) {
+    init(manifest: PluginManifest, libraryURL: URL, handle: UnsafeMutableRawPointer, descriptor: UnsafePointer<cairn_plugin>,
+         origin: String) {
         self.manifest = manifest; self.libraryURL = libraryURL; self.handle = handle; self.descriptor = descriptor
+        self.origin = origin
+        workerComponent = descriptor.pointee.component.map { cairn_proxy_component_table($0) }
+        workerStorage = descriptor.pointee.storage.map { cairn_proxy_storage_table($0) }
     }
 
     public var name: String { manifest.name }

@@ -2,6 +2,7 @@ import CairnCore
 import CairnArchive
 import CairnInterfaces
 import CCairnPlugin
+import CairnPluginIPC
 import CFFI
 import Foundation
 import Logging
@@ -13,8 +14,9 @@ extension NativeAction {
     /// and then freed with the host allocator's `free`, as cairn_plugin.h promises the plugin.
     /// A plugin reports failure only through its return value (count_files' -1 is just -1); for
     /// int64/uint64 results beyond ±2^53 the JSON number is the nearest double.
+    /// With `isolation: process` the call is made the same way in a worker started for it.
     public func call(arguments: [JSONValue], settings: PluginSettings, logger: Logger, cancellation: Cancellation,
-                     temporaryDirectory: String) throws -> JSONValue {
+                     temporaryDirectory: String, isolation: PluginIsolation? = nil) throws -> JSONValue {
         // Checked again here: the marshalling below relies on every value having its declared type.
         let values = try check(positional: arguments)
         guard let function = plugin.symbol(spec.symbol) else {
@@ -22,13 +24,15 @@ extension NativeAction {
         }
         let context = PluginContext(label: plugin.name, settings: settings, logger: logger, cancellation: cancellation,
                                     tempDirectory: temporaryDirectory)
+        let isolation = isolation ?? .default(for: plugin)
+        let worker = isolation.mode == .process ? (isolation, context) : nil
         return try HostServices.withTable(for: context) { host in
-            try ffiCall(function, host: host, values: values)
+            try ffiCall(function, host: host, values: values, worker: worker)
         }
     }
 
     private func ffiCall(_ function: UnsafeMutableRawPointer, host: UnsafePointer<cairn_host_api>,
-                         values: [JSONValue]) throws -> JSONValue {
+                         values: [JSONValue], worker: (PluginIsolation, PluginContext)?) throws -> JSONValue {
         let count = values.count + 1
         // Every C type an action takes fits one 8-byte, 8-aligned slot. libffi reads the arguments
         // through `avalues` during ffi_call, so all of this lives until the function returns.
@@ -76,11 +80,15 @@ extension NativeAction {
             }
         }
 
-        let status = ffi_prep_cif(cif, FFI_DEFAULT_ABI, UInt32(count), returnType?.ffiType ?? cairn_ffi_type_void(), types)
-        guard status == FFI_OK else {
-            throw CairnError.failure("action \(qualifiedName): libffi cannot prepare the call \(signature) (ffi_status \(status.rawValue))")
+        if let (isolation, context) = worker {
+            try callInWorker(host: host, slots: slots, result: result, isolation: isolation, context: context)
+        } else {
+            let status = ffi_prep_cif(cif, FFI_DEFAULT_ABI, UInt32(count), returnType?.ffiType ?? cairn_ffi_type_void(), types)
+            guard status == FFI_OK else {
+                throw CairnError.failure("action \(qualifiedName): libffi cannot prepare the call \(signature) (ffi_status \(status.rawValue))")
+            }
+            ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), result, avalues)
         }
-        ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), result, avalues)
 
         switch returnType {
         case nil: return .null
@@ -100,7 +108,46 @@ extension NativeAction {
     }
 }
 
+extension NativeAction {
+    /// The same call in a worker: the arguments' slots as they are laid out here, the result's
+    /// bits (or a string result, copied into memory `host->free` releases) written back to `result`.
+    private func callInWorker(host: UnsafePointer<cairn_host_api>, slots: UnsafeMutableRawPointer, result: UnsafeMutableRawPointer,
+                              isolation: PluginIsolation, context: PluginContext) throws {
+        let codes = parameterTypes.map(\.actionType)
+        let bits = parameterTypes.indices.map { (slots + ($0 + 1) * 8).load(as: UInt64.self) }
+        let strings: [UnsafePointer<CChar>?] = parameterTypes.indices.map {
+            parameterTypes[$0] == .string ? (slots + ($0 + 1) * 8).load(as: UnsafePointer<CChar>?.self) : nil
+        }
+        var bitsOut: UInt64 = 0
+        var text: UnsafeMutablePointer<CChar>?
+        let box = ErrorBox()
+        let status = WorkerSpec.with(plugin: plugin, label: "plugin \(plugin.name)", isolation: isolation, context: context) { workerSpec in
+            box.withCStruct { err in
+                cairn_proxy_call_action(workerSpec, host, self.spec.symbol, returnType?.actionType ?? CAIRN_ACTION_VOID, UInt32(codes.count),
+                                        codes, bits, strings, &bitsOut, &text, err)
+            }
+        }
+        guard status == CAIRN_OK else {
+            throw CairnError.failure("action \(qualifiedName): \(box.message ?? "the worker gave no reason")")
+        }
+        if returnType == .string { result.storeBytes(of: text, as: UnsafeMutablePointer<CChar>?.self) } else {
+            result.storeBytes(of: bitsOut, as: UInt64.self)
+        }
+    }
+}
+
 extension NativeType {
+    var actionType: cairn_action_type {
+        switch self {
+        case .bool, .int32: return CAIRN_ACTION_INT32
+        case .uint32: return CAIRN_ACTION_UINT32
+        case .int64: return CAIRN_ACTION_INT64
+        case .uint64: return CAIRN_ACTION_UINT64
+        case .double: return CAIRN_ACTION_DOUBLE
+        case .string: return CAIRN_ACTION_STRING
+        }
+    }
+
     /// The libffi type of the C parameter or result; "bool" is a C int (cairn_plugin.h).
     var ffiType: UnsafeMutablePointer<ffi_type> {
         switch self {

@@ -6,7 +6,7 @@ import Foundation
 
 /// A component plugin instance as a `ComponentSource`: the ABI's operations as Swift methods.
 public final class PluginComponent: PluginInstance, ComponentSource, @unchecked Sendable {
-    var api: cairn_component_api { plugin.component!.pointee }  // non-nil: checked by PluginLoader
+    var api: cairn_component_api { componentTable!.pointee }  // non-nil: checked by PluginLoader
 
     public var traits: ComponentTraits { Self.traits(of: plugin) }
 
@@ -43,7 +43,12 @@ public final class PluginComponent: PluginInstance, ComponentSource, @unchecked 
                     var request = cairn_backup_request(
                         struct_size: UInt32(MemoryLayout<cairn_backup_request>.size),
                         backup_id: text[0], component: text[1], environment: text[2], options_json: text[3])
-                    try call("backup", box: errors) { err in api.backup(handle, &request, entrySink, err) }
+                    do {
+                        try call("backup", box: errors) { err in api.backup(handle, &request, entrySink, err) }
+                    } catch let error as CairnError where workerFailure != nil {
+                        // A failed backup is never published: say so with the crash, in one line.
+                        throw CairnError(error.kind, "\(error.message); \(StorageLayout.latestName) unchanged")
+                    }
                 }
             }
         }

@@ -29,9 +29,12 @@ public struct PluginSearchPath: Sendable {
             entries.append((URL(fileURLWithPath: String(dir)), "CAIRN_PLUGIN_PATH"))
         }
         for dir in configDirs { entries.append((URL(fileURLWithPath: dir), "plugin_dirs")) }
-        if let bundled = bundledDirectory() { entries.append((bundled, "bundled")) }
+        if let bundled = bundledDirectory() { entries.append((bundled, bundledOrigin)) }
         return PluginSearchPath(entries: entries)
     }
+
+    /// The origin of plugins shipped with Cairn (beside the executable).
+    public static let bundledOrigin = "bundled"
 
     /// The folder of the running executable. SwiftPM builds the plugin libraries there, with each
     /// manifest in a `<Package>_<Target>.resources` folder beside them; an installed Cairn keeps

@@ -7,6 +7,9 @@ import Foundation
 /// Opens a plugin library and validates it against its manifest and this host. Fails closed:
 /// every mismatch is an error that names the plugin, the file and the field.
 public enum PluginLoader {
+    /// The origin of a plugin compiled into this program: it has no library a worker could load.
+    public static let linkedOrigin = "linked"
+
     public static func load(_ candidate: PluginCandidate) throws -> LoadedPlugin {
         guard let manifest = candidate.manifest, let libraryURL = candidate.libraryURL else {
             throw failure(candidate, candidate.problem ?? "no usable manifest")
@@ -31,7 +34,8 @@ public enum PluginLoader {
         }
         try validate(descriptor.pointee, manifest: manifest, candidate: candidate)
         try validateActions(manifest: manifest, handle: handle, candidate: candidate)
-        return LoadedPlugin(manifest: manifest, libraryURL: libraryURL, handle: handle, descriptor: descriptor)
+        return LoadedPlugin(manifest: manifest, libraryURL: libraryURL, handle: handle, descriptor: descriptor,
+                            origin: candidate.origin)
     }
 
     /// A plugin compiled into this program rather than loaded from a library (a static build; a
@@ -39,13 +43,14 @@ public enum PluginLoader {
     /// descriptor gets the same checks. Its native actions are looked up among this program's symbols.
     public static func load(linkedEntry entry: cairn_plugin_entry_fn, manifestURL: URL) throws -> LoadedPlugin {
         let manifest = try PluginManifest.load(from: manifestURL)
-        let candidate = PluginCandidate(manifestURL: manifestURL, manifest: manifest, libraryURL: nil, origin: "linked", problem: nil)
+        let candidate = PluginCandidate(manifestURL: manifestURL, manifest: manifest, libraryURL: nil, origin: linkedOrigin, problem: nil)
         guard let descriptor = entry(HostABI.major, HostABI.minor) else {
             throw failure(candidate, "the linked entry returned NULL: the plugin refuses host ABI \(HostABI.major).\(HostABI.minor)")
         }
         try validate(descriptor.pointee, manifest: manifest, candidate: candidate)
         guard let program = dlopen(nil, RTLD_NOW) else { throw failure(candidate, "cannot look up this program's own symbols") }
-        return LoadedPlugin(manifest: manifest, libraryURL: URL(fileURLWithPath: "/proc/self/exe"), handle: program, descriptor: descriptor)
+        return LoadedPlugin(manifest: manifest, libraryURL: URL(fileURLWithPath: "/proc/self/exe"), handle: program, descriptor: descriptor,
+                            origin: candidate.origin)
     }
 
     static func validate(_ d: cairn_plugin, manifest: PluginManifest, candidate: PluginCandidate) throws {

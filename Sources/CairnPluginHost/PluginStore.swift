@@ -7,11 +7,18 @@ import Foundation
 /// A storage plugin instance as an `ObjectStore`: the ABI's operations as Swift methods. The
 /// plugin's failures become `StoreError`s naming the plugin, the operation and its own words.
 public final class PluginStore: PluginInstance, ObjectStore, @unchecked Sendable {
-    var api: cairn_storage_api { plugin.storage!.pointee }  // non-nil: checked by PluginLoader
+    var api: cairn_storage_api { storageTable!.pointee }  // non-nil: checked by PluginLoader
 
     /// Runs one store operation; a plugin failure is the store's failure.
     func storeCall(_ operation: String, _ body: (UnsafePointer<cairn_error>) -> cairn_status) throws {
-        do { try call(operation, body) } catch let error as PluginCallError { throw error.storeError }
+        do { try call(operation, body) } catch let error as PluginCallError { throw error.storeError } catch {
+            throw workerStoreError(operation) ?? error
+        }
+    }
+
+    /// The store failed because its worker died or hung: the store's failure, in the worker's words.
+    func workerStoreError(_ operation: String) -> StoreError? {
+        workerFailure.map { StoreError(store: label, operation: operation, reason: "worker stopped", message: $0) }
     }
 
     public func openWriter(key: String) throws -> any ObjectWriter {
@@ -70,7 +77,7 @@ public final class PluginStore: PluginInstance, ObjectStore, @unchecked Sendable
     public func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject? {
         let operation = ifVersion == nil ? "create '\(key)' if absent" : "replace '\(key)' if unchanged"
         // Appended in ABI 1.1: a plugin built before it has a shorter table.
-        let table = plugin.storage!
+        let table = storageTable!
         guard Int(table.pointee.struct_size) >= FrozenABI.sizeThrough(\cairn_storage_api.put_if), let putIf = table.pointee.put_if else {
             throw StoreError.unsupported(store: label, operation: operation)
         }
@@ -157,6 +164,7 @@ final class StorageReader: ObjectReader {
             storage.api.read(handle, base.assumingMemoryBound(to: UInt8.self), buffer.count, err)
         }
         if count < 0 {
+            if let failure = storage.workerStoreError("read '\(key)'") { throw failure }
             throw PluginCallError(label: storage.label, operation: "read '\(key)'", status: Int32(-count),
                                   message: box.message ?? PluginCallError.noReason).storeError
         }

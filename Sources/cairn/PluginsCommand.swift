@@ -182,7 +182,8 @@ struct PluginsCommand: ParsableCommand {
             let settings = try workspace.actionSettings(for: loaded, instance: instance)
             let result = try native.call(arguments: values, settings: settings, logger: workspace.scope.logger,
                                          cancellation: workspace.scope.cancellation,
-                                         temporaryDirectory: try workspace.temporaryDirectory().path)
+                                         temporaryDirectory: try workspace.temporaryDirectory().path,
+                                         isolation: try workspace.isolation(of: loaded, instance: instance.flatMap { workspace.config.component(named: $0)?.isolation }))
             if globals.json { return try Output.json(CallReport(plugin: plugin, action: action, result: result)) }
             if native.spec.returns != "void" { Output.line(Self.plain(result, returns: native.spec.returns)) }
         }

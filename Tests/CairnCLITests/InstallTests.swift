@@ -49,6 +49,19 @@ struct InstallTests {
         #expect(failed.status == 1)
         #expect(webhook.bodies.count == 1, "\(failed.stderr)")
 
+        // The plugin worker is installed beside the binary: a bundled plugin runs in it on request.
+        try FileManager.default.createDirectory(at: temp.path("data"), withIntermediateDirectories: true)
+        try "data\n".write(to: temp.path("data/file.txt"), atomically: true, encoding: .utf8)
+        try """
+            storage: { type: filesystem, root: \(temp.path("store").path) }
+            state: { path: \(temp.path("state.sqlite").path) }
+            components: { data: { plugin: directory, path: \(temp.path("data").path), isolation: process } }
+            """.write(to: temp.path("isolated.yaml"), atomically: true, encoding: .utf8)
+        environment["CAIRN_CONFIG"] = temp.path("isolated.yaml").path
+        environment["CAIRN_PLUGIN_WORKER"] = nil
+        let isolated = try runTool([cairn, "backup", "data"], in: temp.url, environment: environment, check: false)
+        #expect(isolated.status == 0, "\(isolated.stderr)")
+
         let completion = try runShell("""
             PATH='\(prefix.path)/bin':$PATH bash -c 'source "\(prefix.path)/share/bash-completion/completions/cairn"; \
             COMP_WORDS=(cairn ba); COMP_CWORD=1; COMP_LINE="cairn ba"; COMP_POINT=8; _cairn cairn ba cairn; echo "${COMPREPLY[@]}"'

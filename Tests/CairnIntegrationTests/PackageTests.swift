@@ -23,6 +23,9 @@ struct PackageTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!toolchain.isEmpty)
         #expect(try runShell("readelf -d '\(cairn)' | grep -c 'RUNPATH.*\\$ORIGIN/swift'").text.hasPrefix("1"))
+        // The plugin worker beside it finds the same runtime (the job runs plugins in it below too).
+        let worker = root.appendingPathComponent("lib/cairn/cairn-plugin-worker").path
+        #expect(try runShell("readelf -d '\(worker)' | grep -c 'RUNPATH.*\\$ORIGIN/swift'").text.hasPrefix("1"))
 
         let redis = try RedisServer(in: temp.path("redis"))
         try redis.populate()
@@ -33,7 +36,9 @@ struct PackageTests {
             cd '\(work.path)' && unset CAIRN_CONFIG && export REDIS_URL=redis://127.0.0.1:\(redis.port) && \
             unshare -m sh -c "mount -t tmpfs tmpfs '\(toolchain)' && ! ls '\(toolchain)'/libswiftCore.so 2>/dev/null && \
               '\(cairn)' plugins list && '\(cairn)' backup redis && '\(cairn)' verify redis --backup latest && \
-              '\(cairn)' restore redis --backup latest --drill"
+              '\(cairn)' restore redis --backup latest --drill && \
+              CAIRN_PLUGIN_ISOLATION=process '\(cairn)' backup redis && \
+              CAIRN_PLUGIN_ISOLATION=process '\(cairn)' restore redis --backup latest --drill"
             """, check: false)
         #expect(job.status == 0, "\(job.text)\(job.stderr)")
         #expect(!job.text.contains("broken"), "\(job.text)")

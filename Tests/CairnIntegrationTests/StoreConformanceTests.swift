@@ -13,12 +13,13 @@ import Testing
 /// insides), so no second copy of it is ever loaded here.
 @Suite("Store conformance: filesystem and S3 plugins")
 struct StoreConformanceTests {
-    static func open(_ plugin: LoadedPlugin, settings: [String: JSONValue], scratch: URL) throws -> PluginStore {
+    static func open(_ plugin: LoadedPlugin, settings: [String: JSONValue], scratch: URL,
+                     isolation: PluginIsolation? = nil) throws -> PluginStore {
         let resolved = try SettingsResolver.resolve(
             manifest: plugin.manifest, configured: settings.mapValues { ConfigValue($0, .builtIn) }, environment: [:],
             baseDirectory: scratch, workingDirectory: scratch, owner: "storage '\(plugin.name)'")
         return try PluginStore(plugin: plugin, instanceName: plugin.name, settings: resolved, logger: Logger(label: "conformance"),
-                               cancellation: Cancellation(), tempDirectory: scratch.path)
+                               cancellation: Cancellation(), tempDirectory: scratch.path, isolation: isolation)
     }
 
     @Test(arguments: StoreConformance.checks)
@@ -27,6 +28,17 @@ struct StoreConformanceTests {
         let registry = PluginRegistry(searchPath: PluginSearchPath(entries: [(TestPaths.buildDirectory, "bundled")]))
         let store = try Self.open(try registry.load("filesystem", kind: .storage), settings: ["root": .string(dir.path("store").path)],
                                   scratch: dir.url)
+        try check.run(on: store)
+    }
+
+    /// The same plugin in a worker process: every operation through the proxy and the socket.
+    @Test(arguments: StoreConformance.checks)
+    func filesystemInAWorker(_ check: StoreConformance.Check) throws {
+        let dir = try TemporaryDirectory("conformance-fs-worker")
+        let registry = PluginRegistry(searchPath: PluginSearchPath(entries: [(TestPaths.buildDirectory, "bundled")]))
+        let store = try Self.open(try registry.load("filesystem", kind: .storage), settings: ["root": .string(dir.path("store").path)],
+                                  scratch: dir.url, isolation: PluginIsolation(mode: .process))
+        #expect(store.isolation.mode == .process)
         try check.run(on: store)
     }
 

@@ -84,12 +84,14 @@ private final class LogRecorder: @unchecked Sendable {
 }
 
 /// Calls `name` of `plugin` with a fresh temporary folder.
+/// A plugin built here runs in a worker by default (isolation: process), a bundled one in cairn.
 private func call(_ plugin: LoadedPlugin, _ name: String, _ arguments: [JSONValue], settings: PluginSettings = PluginSettings(),
-                  logs: LogRecorder = LogRecorder(), temporary: TemporaryDirectory? = nil) throws -> JSONValue {
+                  logs: LogRecorder = LogRecorder(), temporary: TemporaryDirectory? = nil,
+                  isolation: PluginIsolation? = nil) throws -> JSONValue {
     let folder = try temporary ?? TemporaryDirectory("cairn-action")
     return try NativeAction(plugin: plugin, name: name).call(
         arguments: arguments, settings: settings, logger: logs.logger, cancellation: Cancellation(),
-        temporaryDirectory: folder.url.path)
+        temporaryDirectory: folder.url.path, isolation: isolation)
 }
 
 /// The message of the error `body` throws.
@@ -149,6 +151,26 @@ struct NativeActionTests {
     }
 
     // Marshalling of every type (test_plugin.c)
+
+    /// The same calls through libffi in cairn and in a worker give the same values, and a
+    /// worker's string result comes back in memory the host frees.
+    @Test func everyTypeCrossesTheSameInAWorkerAndInCairn() throws {
+        let dir = try TemporaryDirectory("cairn-action-modes")
+        let plugin = try PluginLoader.load(try buildFixture(in: dir))
+        #expect(PluginIsolation.defaultMode(for: plugin) == .process)
+        let calls: [(String, [JSONValue])] = [
+            ("add", [.number(-3), .number(1e15)]), ("negate32", [.number(-2_147_483_647)]), ("xor32", [.number(4_294_967_295), .number(1)]),
+            ("half64", [.number(0x1p63)]), ("scale", [.number(0.1), .number(3)]), ("not", [.bool(true)]),
+            ("mix", [.number(-1), .number(2), .number(-3), .number(4), .number(0.5), .bool(true), .string("six"), .number(-7), .number(8)]),
+            ("greet", [.string("wörld")]),
+        ]
+        for (name, arguments) in calls {
+            let inCairn = try call(plugin, name, arguments, isolation: PluginIsolation(mode: .inProcess))
+            let inWorker = try call(plugin, name, arguments, isolation: PluginIsolation(mode: .process))
+            #expect(inCairn == inWorker, "\(name): \(inCairn) in cairn, \(inWorker) in a worker")
+        }
+        #expect(try call(plugin, "greet", [.string("wörld")], isolation: PluginIsolation(mode: .process)) != .null)
+    }
 
     @Test func integersCrossInBothDirections() throws {
         let dir = try TemporaryDirectory()

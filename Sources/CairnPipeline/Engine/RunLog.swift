@@ -56,7 +56,12 @@ struct RunLogHandler: LogHandler {
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let prefix = merged.isEmpty ? "" : merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " "
-        if event.level >= .info || next.logLevel <= event.level { log.write(event.level.rawValue, prefix + event.message.description) }
+        // A plugin worker's own output (a crash's backtrace) is logged at debug so that the
+        // terminal shows it only with --log-level debug; the run log always keeps it.
+        let fromWorker = merged["stream"].map { "\($0)" } == "worker"
+        if event.level >= .info || next.logLevel <= event.level || fromWorker {
+            log.write(event.level.rawValue, prefix + event.message.description)
+        }
         next.log(level: event.level, event.message, metadata: event.metadata, source: event.source,
                  file: event.file, function: event.function, line: event.line)
     }

@@ -30,6 +30,13 @@ extension Workspace {
             note { try openComponentForCheck(component.name) }
             for spec in component.hooks.all { note { _ = try hooks.resolve(spec) } }
         }
+        for name in config.plugins.keys.sorted() where registry.candidate(named: name) == nil {
+            note {
+                let known = (registry.names(of: .component) + registry.names(of: .storage)).sorted()
+                let hint = closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
+                throw CairnError.usage("\(config.file ?? "the configuration"): plugins.\(name): no plugin is named '\(name)' (known: \(known.joined(separator: ", "))).\(hint)")
+            }
+        }
         for spec in config.hooks.all { note { _ = try hooks.resolve(spec) } }
         // An escalation hook that cannot be found or run would page no one, silently, at the
         // worst moment: that is a configuration error now, not a warning when an incident opens.
@@ -67,7 +74,8 @@ extension Workspace {
         let (plugin, settings) = try resolveComponent(name)
         do {
             let instance = try PluginComponent(plugin: plugin, instanceName: name, settings: settings, logger: scope.logger,
-                                               cancellation: scope.cancellation, tempDirectory: config.stagingDir)
+                                               cancellation: scope.cancellation, tempDirectory: config.stagingDir,
+                                               isolation: try componentIsolation(name, plugin: plugin))
             instance.close()
         } catch let error as CairnError where error.kind == .usage {
             // It names the setting's origin when the plugin names the setting; else the component's entry.

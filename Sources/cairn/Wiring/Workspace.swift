@@ -99,7 +99,8 @@ final class Workspace: RunResources, @unchecked Sendable {
     func openStore(_ scope: RunScope) throws -> any ObjectStore {
         let (plugin, settings) = try storageSettings()
         return try PluginStore(plugin: plugin, instanceName: plugin.name, settings: settings, logger: scope.logger,
-                               cancellation: scope.cancellation, tempDirectory: try temporaryDirectory().path)
+                               cancellation: scope.cancellation, tempDirectory: try temporaryDirectory().path,
+                               isolation: try isolation(of: plugin, instance: config.storage.isolation))
     }
 
     /// "filesystem /var/backups/cairn" or "s3 bucket-name": the plugin's `location`.
@@ -180,7 +181,8 @@ final class Workspace: RunResources, @unchecked Sendable {
     func openComponent(_ name: String, _ scope: RunScope) throws -> any ComponentSource {
         let (plugin, settings) = try resolveComponent(name)
         let instance = try PluginComponent(plugin: plugin, instanceName: name, settings: settings, logger: scope.logger,
-                                           cancellation: scope.cancellation, tempDirectory: try temporaryDirectory().path)
+                                           cancellation: scope.cancellation, tempDirectory: try temporaryDirectory().path,
+                                           isolation: try componentIsolation(name, plugin: plugin))
         // The "cairn.store" host table (cairn_plugin.h) lends the plugin the configured store.
         instance.storeProvider = { [weak self] in
             guard let self else { throw CairnError.failure("the store is no longer available") }
@@ -253,7 +255,8 @@ final class Workspace: RunResources, @unchecked Sendable {
     /// cancellation, and this invocation's scratch space.
     func call(_ action: NativeAction, arguments: [JSONValue], _ scope: RunScope) throws -> JSONValue {
         try action.call(arguments: arguments, settings: try actionSettings(for: action.plugin), logger: scope.logger,
-                        cancellation: scope.cancellation, temporaryDirectory: try temporaryDirectory().path)
+                        cancellation: scope.cancellation, temporaryDirectory: try temporaryDirectory().path,
+                        isolation: try isolation(of: action.plugin, instance: nil))
     }
 
     // MARK: State and scratch space

@@ -1,0 +1,837 @@
+/* cairn's side of a plugin in a worker process (cairn_ipc.h): starting and ending the worker,
+ * tables that forward each plugin function to it, and the host services it asks for, one small
+ * function each in `services` below. A worker that dies, hangs past its grace after a cancel, or
+ * breaks the protocol fails the call with one sentence saying so, and every later call too. */
+#define _GNU_SOURCE
+#include "cairn_ipc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct proxy {
+    cairn_ipc_conn conn;
+    pthread_mutex_t lock;
+    pid_t pid;
+    const cairn_host_api *host;
+    char *label;
+    uint64_t memory_limit;
+    uint32_t grace_ms;
+    const char *operation;
+    /* cancellation: when the worker was asked to stop */
+    int cancel_sent;
+    struct timespec cancel_at;
+    int killed_for_cancel;
+    /* what the worker's death or misbehaviour was, once it happened */
+    int dead;
+    char failure[512];
+    /* the worker's stdout and stderr, relayed line by line */
+    int output_fd;
+    pthread_t output_thread;
+    int output_running;
+    volatile int output_stop;
+    void (*output_line)(void *, const char *);
+    void *output_ctx;
+    /* the host-owned structs of the call in progress */
+    const cairn_entry_sink *sink;
+    const cairn_entry_source *source;
+    const cairn_report *report;
+    const cairn_object_sink *objects;
+    uint8_t *scratch;
+} proxy;
+
+/* A writer or reader of a storage plugin in the worker: the proxy and the worker's handle. */
+typedef struct proxy_stream { proxy *p; uint64_t remote; } proxy_stream;
+
+static double seconds_since(const struct timespec *t) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* ---- cancellation and the grace period -------------------------------------------------------- */
+
+/* Passes a cancel on to the worker (SIGUSR1: the plugin's is_cancelled() turns true) and, once the
+ * grace is over, kills it. Returns -1 when the worker was killed. */
+static int watch(proxy *p) {
+    if (p->dead || p->pid <= 0) return p->dead ? -1 : 0;
+    if (!p->cancel_sent) {
+        if (p->host && p->host->is_cancelled && p->host->is_cancelled(p->host->host_ctx)) {
+            kill(p->pid, SIGUSR1);
+            p->cancel_sent = 1;
+            clock_gettime(CLOCK_MONOTONIC, &p->cancel_at);
+        }
+        return 0;
+    }
+    if (seconds_since(&p->cancel_at) * 1000.0 >= (double)p->grace_ms) {
+        kill(p->pid, SIGKILL);
+        p->killed_for_cancel = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int wait_for_worker(cairn_ipc_conn *c, short events) {
+    proxy *p = c->owner;
+    for (;;) {
+        struct pollfd pfd = { c->fd, events, 0 };
+        int n = poll(&pfd, 1, 100);
+        if (n > 0) return 0;  /* ready, or hung up: the read or write says which */
+        if (n < 0 && errno != EINTR) return -1;
+        if (watch(p) != 0) return -1;
+    }
+}
+
+/* ---- the worker's death ----------------------------------------------------------------------- */
+
+static void signal_name(int number, char *out, size_t size) {
+    const char *abbreviation = sigabbrev_np(number);
+    if (abbreviation) snprintf(out, size, "SIG%s", abbreviation);
+    else snprintf(out, size, "signal %d", number);
+}
+
+/* Reaps the worker, waiting at most `ms` before killing it. Returns its wait status. */
+static int reap(proxy *p, int ms) {
+    int status = 0;
+    if (p->pid <= 0) return 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t done = waitpid(p->pid, &status, WNOHANG);
+        if (done == p->pid || (done < 0 && errno != EINTR)) break;
+        if (waited >= ms) { kill(p->pid, SIGKILL); waitpid(p->pid, &status, 0); break; }
+        usleep(10000);
+    }
+    p->pid = 0;
+    return status;
+}
+
+/* Records why the worker is gone, in the words every later call repeats. */
+static void bury(proxy *p) {
+    if (p->dead) return;
+    const char *during = p->operation ? p->operation : "a call";
+    int garbage = p->conn.broken && strcmp(p->conn.broken, "garbage") == 0;
+    if (garbage && p->pid > 0) kill(p->pid, SIGKILL);
+    int status = reap(p, p->killed_for_cancel || garbage ? 0 : 2000);
+    char limit[96] = "";
+    if (p->memory_limit) snprintf(limit, sizeof limit, " (its memory limit is %llu MiB)", (unsigned long long)(p->memory_limit >> 20));
+    if (p->killed_for_cancel) {
+        snprintf(p->failure, sizeof p->failure, "%s did not stop within %.3g s of being cancelled during %s; its worker was killed",
+                 p->label, p->grace_ms / 1000.0, during);
+    } else if (garbage) {
+        snprintf(p->failure, sizeof p->failure, "%s broke the worker protocol during %s (unexpected bytes on its channel); its worker was killed",
+                 p->label, during);
+    } else if (WIFSIGNALED(status)) {
+        char name[32];
+        signal_name(WTERMSIG(status), name, sizeof name);
+        snprintf(p->failure, sizeof p->failure, "%s crashed (%s) during %s%s", p->label, name, during, limit);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == CAIRN_WORKER_EXIT_LOAD) {
+        snprintf(p->failure, sizeof p->failure, "%s: its worker could not load the plugin's library (the reason is in the run log)", p->label);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == CAIRN_WORKER_EXIT_LOST) {
+        snprintf(p->failure, sizeof p->failure, "%s: its worker lost the channel during %s", p->label, during);
+    } else if (WIFEXITED(status)) {
+        snprintf(p->failure, sizeof p->failure, "%s exited (status %d) during %s%s", p->label, WEXITSTATUS(status), during, limit);
+    } else {
+        snprintf(p->failure, sizeof p->failure, "%s: its worker closed the channel during %s", p->label, during);
+    }
+    p->dead = 1;
+}
+
+/* ---- the worker's output ---------------------------------------------------------------------- */
+
+static void *relay_output(void *context) {
+    proxy *p = context;
+    char line[4096];
+    size_t used = 0;
+    for (;;) {
+        struct pollfd pfd = { p->output_fd, POLLIN, 0 };
+        int n = poll(&pfd, 1, 100);
+        if (n == 0) { if (p->output_stop) break; continue; }
+        if (n < 0) { if (errno == EINTR) continue; break; }
+        ssize_t got = read(p->output_fd, line + used, sizeof line - 1 - used);
+        if (got <= 0) { if (got < 0 && errno == EINTR) continue; break; }
+        used += (size_t)got;
+        size_t start = 0;
+        for (size_t i = 0; i < used; i++) {
+            if (line[i] != '\n') continue;
+            line[i] = 0;
+            if (p->output_line) p->output_line(p->output_ctx, line + start);
+            start = i + 1;
+        }
+        memmove(line, line + start, used - start);
+        used -= start;
+        if (used == sizeof line - 1) {  /* a line longer than the buffer: pass it on in pieces */
+            line[used] = 0;
+            if (p->output_line) p->output_line(p->output_ctx, line);
+            used = 0;
+        }
+    }
+    if (used > 0) { line[used] = 0; if (p->output_line) p->output_line(p->output_ctx, line); }
+    return NULL;
+}
+
+/* ---- host services and callbacks the worker asks for: one function each ----------------------- */
+
+typedef int (*service_fn)(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out);
+
+static int sv_log(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    cairn_log_level level = (cairn_log_level)cairn_ipc_get_u64(in);
+    const char *message = cairn_ipc_get_str(in);
+    if (message && p->host->log) p->host->log(p->host->host_ctx, level, message);
+    cairn_ipc_put_u64(out, 0);
+    return 0;
+}
+
+static int sv_progress(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    uint64_t done = cairn_ipc_get_u64(in);
+    uint64_t total = cairn_ipc_get_u64(in);
+    const char *what = cairn_ipc_get_str(in);
+    if (!in->bad && p->host->progress) p->host->progress(p->host->host_ctx, done, total, what);
+    cairn_ipc_put_u64(out, 0);
+    return 0;
+}
+
+static int sv_config_get(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    cairn_ipc_put_str(out, key && p->host->config_get ? p->host->config_get(p->host->host_ctx, key) : NULL);
+    return 0;
+}
+
+static int sv_secret_get(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    cairn_ipc_put_str(out, key && p->host->secret_get ? p->host->secret_get(p->host->host_ctx, key) : NULL);
+    return 0;
+}
+
+static int sv_temp_dir(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    cairn_ipc_put_str(out, p->host->temp_dir ? p->host->temp_dir(p->host->host_ctx) : NULL);
+    return 0;
+}
+
+static int sv_get_api(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *name = cairn_ipc_get_str(in);
+    uint32_t version = (uint32_t)cairn_ipc_get_u64(in);
+    const void *table = name && p->host->get_api ? p->host->get_api(p->host->host_ctx, name, version) : NULL;
+    cairn_ipc_put_u64(out, table != NULL);
+    return 0;
+}
+
+static int sv_report_check(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *name = cairn_ipc_get_str(in);
+    cairn_check_status status = (cairn_check_status)cairn_ipc_get_u64(in);
+    const char *message = cairn_ipc_get_str(in);
+    const char *detail = cairn_ipc_get_str(in);
+    if (p->report == NULL || in->bad) return -1;
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->report->check(p->report->ctx, name, status, message, detail));
+    return 0;
+}
+
+static int sv_sink_begin(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
+    entry.path = cairn_ipc_get_str(in);
+    entry.type = (cairn_entry_type)cairn_ipc_get_u64(in);
+    entry.mode = (uint32_t)cairn_ipc_get_u64(in);
+    entry.mtime = (int64_t)cairn_ipc_get_u64(in);
+    entry.size = (int64_t)cairn_ipc_get_u64(in);
+    if (p->sink == NULL || in->bad) return -1;
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->begin(p->sink->ctx, &entry));
+    return 0;
+}
+
+static int sv_sink_write(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    if (p->sink == NULL) return -1;
+    /* The data is the frame's payload itself (sent as `extra`), not a field. */
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->write(p->sink->ctx, in->data, in->len));
+    in->pos = in->len;
+    return 0;
+}
+
+static int sv_sink_end(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    if (p->sink == NULL) return -1;
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->end(p->sink->ctx));
+    return 0;
+}
+
+static int sv_sink_fact(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    const char *json = cairn_ipc_get_str(in);
+    if (p->sink == NULL || p->sink->fact == NULL || in->bad) return -1;
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->fact(p->sink->ctx, key, json));
+    return 0;
+}
+
+static int sv_source_next(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    if (p->source == NULL) return -1;
+    cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
+    int code = p->source->next(p->source->ctx, &entry);
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)code);
+    if (code == 1) {
+        cairn_ipc_put_str(out, entry.path);
+        cairn_ipc_put_u64(out, (uint64_t)entry.type);
+        cairn_ipc_put_u64(out, entry.mode);
+        cairn_ipc_put_u64(out, (uint64_t)entry.mtime);
+        cairn_ipc_put_u64(out, (uint64_t)entry.size);
+    }
+    return 0;
+}
+
+static int sv_source_read(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    size_t cap = (size_t)cairn_ipc_get_u64(in);
+    if (p->source == NULL || in->bad) return -1;
+    if (cap > CAIRN_IPC_MAX_CHUNK) cap = CAIRN_IPC_MAX_CHUNK;
+    if (p->scratch == NULL && (p->scratch = malloc(CAIRN_IPC_MAX_CHUNK)) == NULL) return -1;
+    int64_t count = p->source->read(p->source->ctx, p->scratch, cap);
+    cairn_ipc_put_u64(out, (uint64_t)count);
+    cairn_ipc_put_bytes(out, p->scratch, count > 0 ? (size_t)count : 0);
+    return 0;
+}
+
+static int sv_source_metadata(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    if (p->source == NULL) return -1;
+    cairn_ipc_put_str(out, p->source->metadata ? p->source->metadata(p->source->ctx) : NULL);
+    return 0;
+}
+
+static int sv_object(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    cairn_object_info info = { sizeof info, NULL, 0, 0, NULL };
+    info.key = cairn_ipc_get_str(in);
+    info.size = cairn_ipc_get_u64(in);
+    info.modified_ms = (int64_t)cairn_ipc_get_u64(in);
+    info.etag = cairn_ipc_get_str(in);
+    if (p->objects == NULL || in->bad || info.key == NULL) return -1;
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->objects->object(p->objects->ctx, &info));
+    return 0;
+}
+
+static int sv_next_page(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *token = cairn_ipc_get_str(in);
+    if (p->objects == NULL || p->objects->next_page == NULL || in->bad) return -1;
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->objects->next_page(p->objects->ctx, token));
+    return 0;
+}
+
+/* cairn.store: the call runs here; the plugin's sink and chunk callbacks are asked in the worker. */
+typedef struct captured { cairn_error err; cairn_status status; char message[2048]; int has; } captured;
+
+static void capture_set(void *ctx, cairn_status status, const char *message) {
+    captured *c = ctx;
+    c->status = status;
+    c->has = message != NULL;
+    if (message) snprintf(c->message, sizeof c->message, "%s", message);
+}
+
+static void capture_init(captured *c) {
+    memset(c, 0, sizeof *c);
+    c->err = (cairn_error){ sizeof(cairn_error), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, c, capture_set };
+}
+
+static void put_captured(cairn_ipc_buf *out, cairn_status status, const captured *c) {
+    cairn_ipc_put_u64(out, (uint64_t)status);
+    cairn_ipc_put_str(out, c->has ? c->message : NULL);
+}
+
+static const cairn_store_api *store_of(proxy *p) {
+    return p->host->get_api ? p->host->get_api(p->host->host_ctx, CAIRN_STORE_API_NAME, CAIRN_STORE_API_VERSION) : NULL;
+}
+
+static int store_object_to_worker(void *ctx, const cairn_object_info *info) {
+    proxy *p = ctx;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, info->key);
+    cairn_ipc_put_u64(&request, info->size);
+    cairn_ipc_put_u64(&request, (uint64_t)info->modified_ms);
+    cairn_ipc_put_str(&request, info->etag);
+    int code = cairn_ipc_call(&p->conn, CAIRN_OP_STORE_OBJECT, &request, NULL, 0, &reply, p) == 0
+        ? (int)(int64_t)cairn_ipc_get_u64(&reply) : CAIRN_IO;
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return code;
+}
+
+static int store_chunk_to_worker(void *ctx, const uint8_t *data, size_t len) {
+    proxy *p = ctx;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_bytes(&request, data, len);
+    int code = cairn_ipc_call(&p->conn, CAIRN_OP_STORE_CHUNK, &request, NULL, 0, &reply, p) == 0
+        ? (int)(int64_t)cairn_ipc_get_u64(&reply) : CAIRN_IO;
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return code;
+}
+
+static int sv_store_list(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *prefix = cairn_ipc_get_str(in);
+    const cairn_store_api *store = store_of(p);
+    if (store == NULL || in->bad) return -1;
+    cairn_object_sink sink = { sizeof sink, CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, p, store_object_to_worker, NULL };
+    captured c; capture_init(&c);
+    put_captured(out, store->list(p->host->host_ctx, prefix, &sink, &c.err), &c);
+    return 0;
+}
+
+static int sv_store_read(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    const cairn_store_api *store = store_of(p);
+    if (store == NULL || in->bad) return -1;
+    captured c; capture_init(&c);
+    put_captured(out, store->read(p->host->host_ctx, key, store_chunk_to_worker, p, &c.err), &c);
+    return 0;
+}
+
+static int sv_store_write(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    const cairn_store_api *store = store_of(p);
+    if (store == NULL || in->bad) return -1;
+    captured c; capture_init(&c);
+    put_captured(out, store->write(p->host->host_ctx, key, in->data + in->pos, in->len - in->pos, &c.err), &c);
+    in->pos = in->len;
+    return 0;
+}
+
+static const service_fn services[CAIRN_OP_LIMIT] = {
+    [CAIRN_OP_LOG] = sv_log, [CAIRN_OP_PROGRESS] = sv_progress, [CAIRN_OP_CONFIG_GET] = sv_config_get,
+    [CAIRN_OP_SECRET_GET] = sv_secret_get, [CAIRN_OP_TEMP_DIR] = sv_temp_dir, [CAIRN_OP_GET_API] = sv_get_api,
+    [CAIRN_OP_REPORT_CHECK] = sv_report_check, [CAIRN_OP_SINK_BEGIN] = sv_sink_begin,
+    [CAIRN_OP_SINK_WRITE] = sv_sink_write, [CAIRN_OP_SINK_END] = sv_sink_end, [CAIRN_OP_SINK_FACT] = sv_sink_fact,
+    [CAIRN_OP_SOURCE_NEXT] = sv_source_next, [CAIRN_OP_SOURCE_READ] = sv_source_read,
+    [CAIRN_OP_SOURCE_METADATA] = sv_source_metadata, [CAIRN_OP_OBJECT] = sv_object,
+    [CAIRN_OP_NEXT_PAGE] = sv_next_page, [CAIRN_OP_STORE_LIST] = sv_store_list,
+    [CAIRN_OP_STORE_READ] = sv_store_read, [CAIRN_OP_STORE_WRITE] = sv_store_write,
+};
+
+static int serve_worker(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *in, cairn_ipc_buf *out, void *call_ctx) {
+    (void)call_ctx;
+    proxy *p = c->owner;
+    if (watch(p) != 0) return -1;
+    return services[op] ? services[op](p, in, out) : -1;
+}
+
+/* ---- one call into the worker ----------------------------------------------------------------- */
+
+/* Sends `op`, serves the worker until it replies, and passes the plugin's status and message on
+ * to `err`. The rest of the reply (handles, counts) stays in `reply` for the caller. */
+static cairn_status round_trip(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, const void *extra,
+                               size_t extra_len, cairn_ipc_buf *reply, const cairn_error *err) {
+    cairn_status status = CAIRN_ERROR;
+    pthread_mutex_lock(&p->lock);
+    if (!p->dead) {
+        p->operation = operation;
+        /* Each call after a cancel gets the whole grace: cleaning up (an abort, a remove) after a
+         * cancelled backup must not be killed for the time the backup took to stop. */
+        if (p->cancel_sent) clock_gettime(CLOCK_MONOTONIC, &p->cancel_at);
+        if (watch(p) == 0 && cairn_ipc_call(&p->conn, op, request, extra, extra_len, reply, p) == 0) {
+            status = (cairn_status)cairn_ipc_get_u64(reply);
+            const char *message = cairn_ipc_get_str(reply);
+            if (reply->bad) { p->conn.broken = "garbage"; bury(p); }
+            else if (status != CAIRN_OK && message && err && err->set) err->set(err->ctx, status, message);
+        } else {
+            bury(p);
+        }
+    }
+    if (p->dead) {
+        status = CAIRN_ERROR;
+        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
+    }
+    pthread_mutex_unlock(&p->lock);
+    cairn_ipc_buf_free(request);
+    return status;
+}
+
+static cairn_status simple(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, const cairn_error *err) {
+    cairn_ipc_buf reply = {0};
+    cairn_status status = round_trip(p, operation, op, request, NULL, 0, &reply, err);
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
+/* ---- starting and ending the worker ------------------------------------------------------------ */
+
+/* Starts a worker for `spec`; the instance is not opened yet. */
+static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_api *host, proxy **started,
+                                 const cairn_error *err) {
+    int channel[2], output[2];
+    *started = NULL;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0) {
+        return cairn_fail(err, CAIRN_ERROR, "%s: cannot create the worker's channel: %s", spec->label, strerror(errno));
+    }
+    if (pipe2(output, O_CLOEXEC) != 0) {
+        close(channel[0]); close(channel[1]);
+        return cairn_fail(err, CAIRN_ERROR, "%s: cannot create the worker's output pipe: %s", spec->label, strerror(errno));
+    }
+    proxy *p = calloc(1, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    p->host = host;
+    p->label = strdup(spec->label);
+    p->memory_limit = spec->memory_limit;
+    p->grace_ms = spec->grace_ms;
+    p->output_line = spec->output_line;
+    p->output_ctx = spec->output_ctx;
+    p->conn = (cairn_ipc_conn){ channel[0], serve_worker, wait_for_worker, p, NULL };
+    p->output_fd = output[0];
+
+    /* The worker: channel on fd 3, stdout and stderr into the output pipe, no stdin, nothing else
+     * of ours. A process group of its own, so the terminal's Ctrl-C reaches cairn only: cairn
+     * then asks the plugin to cancel. Signals back to their defaults. */
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, output[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, output[1], 2);
+    posix_spawn_file_actions_adddup2(&actions, channel[1], CAIRN_IPC_FD);
+    posix_spawn_file_actions_addclosefrom_np(&actions, CAIRN_IPC_FD + 1);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    int reset[] = { SIGINT, SIGTERM, SIGPIPE, SIGUSR1, SIGCHLD, SIGHUP, SIGQUIT };
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) sigaddset(&defaults, reset[i]);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    char limit[32];
+    snprintf(limit, sizeof limit, "%llu", (unsigned long long)spec->memory_limit);
+    char *argv[] = { (char *)spec->worker_path, (char *)spec->library_path, limit, NULL };
+    int spawned = posix_spawn(&p->pid, spec->worker_path, &actions, &attributes, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(channel[1]);
+    close(output[1]);
+    if (spawned != 0) {
+        cairn_status status = cairn_fail(err, CAIRN_ERROR, "%s: cannot start the plugin worker %s: %s (reinstall Cairn, or set isolation: in-process)",
+                                         spec->label, spec->worker_path, strerror(spawned));
+        p->pid = 0;
+        cairn_proxy_close(p);
+        return status;
+    }
+    fcntl(p->conn.fd, F_SETFL, fcntl(p->conn.fd, F_GETFL) | O_NONBLOCK);
+    p->output_running = pthread_create(&p->output_thread, NULL, relay_output, p) == 0;
+    *started = p;
+    return CAIRN_OK;
+}
+
+cairn_status cairn_proxy_open(const cairn_proxy_spec *spec, const cairn_host_api *host, void **instance,
+                              const cairn_error *err) {
+    proxy *p;
+    *instance = NULL;
+    cairn_status status = start_worker(spec, host, &p, err);
+    if (status != CAIRN_OK) return status;
+    cairn_ipc_buf request = {0};
+    status = simple(p, "open", CAIRN_OP_OPEN, &request, err);
+    if (status != CAIRN_OK) { cairn_proxy_close(p); return status; }
+    *instance = p;
+    return CAIRN_OK;
+}
+
+cairn_status cairn_proxy_call_action(const cairn_proxy_spec *spec, const cairn_host_api *host, const char *symbol,
+                                     cairn_action_type returns, uint32_t count, const cairn_action_type *types,
+                                     const uint64_t *slots, const char *const *strings, uint64_t *result, char **text,
+                                     const cairn_error *err) {
+    proxy *p;
+    *result = 0;
+    *text = NULL;
+    cairn_status status = start_worker(spec, host, &p, err);
+    if (status != CAIRN_OK) return status;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, symbol);
+    cairn_ipc_put_u64(&request, (uint64_t)returns);
+    cairn_ipc_put_u64(&request, count);
+    for (uint32_t i = 0; i < count; i++) {
+        cairn_ipc_put_u64(&request, (uint64_t)types[i]);
+        if (types[i] == CAIRN_ACTION_STRING) cairn_ipc_put_str(&request, strings[i]);
+        else cairn_ipc_put_u64(&request, slots[i]);
+    }
+    status = round_trip(p, symbol, CAIRN_OP_ACTION, &request, NULL, 0, &reply, err);
+    if (status == CAIRN_OK) {
+        if (returns == CAIRN_ACTION_STRING) {
+            const char *value = cairn_ipc_get_str(&reply);
+            *text = value ? strdup(value) : NULL;
+        } else {
+            *result = cairn_ipc_get_u64(&reply);
+        }
+    }
+    cairn_ipc_buf_free(&reply);
+    cairn_proxy_close(p);
+    return status;
+}
+
+void cairn_proxy_close(void *instance) {
+    proxy *p = instance;
+    if (p == NULL) return;
+    if (!p->dead && p->pid > 0) {
+        cairn_ipc_buf request = {0};
+        simple(p, "close", CAIRN_OP_CLOSE, &request, NULL);
+    }
+    reap(p, (int)p->grace_ms);
+    close(p->conn.fd);
+    if (p->output_running) {
+        p->output_stop = 1;
+        pthread_join(p->output_thread, NULL);
+    }
+    close(p->output_fd);
+    pthread_mutex_destroy(&p->lock);
+    free(p->scratch);
+    free(p->label);
+    free(p);
+}
+
+const char *cairn_proxy_failure(void *instance) {
+    proxy *p = instance;
+    return p && p->dead ? p->failure : NULL;
+}
+
+pid_t cairn_proxy_pid(void *instance) {
+    proxy *p = instance;
+    return p ? p->pid : 0;
+}
+
+/* ---- the component table ---------------------------------------------------------------------- */
+
+static cairn_status px_check(void *instance, const cairn_report *report, const cairn_error *err) {
+    proxy *p = instance;
+    p->report = report;
+    cairn_ipc_buf request = {0};
+    cairn_status status = simple(p, "check", CAIRN_OP_CHECK, &request, err);
+    p->report = NULL;
+    return status;
+}
+
+static cairn_status px_backup(void *instance, const cairn_backup_request *r, const cairn_entry_sink *sink, const cairn_error *err) {
+    proxy *p = instance;
+    p->sink = sink;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, r->backup_id);
+    cairn_ipc_put_str(&request, r->component);
+    cairn_ipc_put_str(&request, r->environment);
+    cairn_ipc_put_str(&request, r->options_json);
+    cairn_status status = simple(p, "backup", CAIRN_OP_BACKUP, &request, err);
+    p->sink = NULL;
+    return status;
+}
+
+static cairn_status px_verify(void *instance, const cairn_entry_source *source, const cairn_report *report, const cairn_error *err) {
+    proxy *p = instance;
+    p->source = source;
+    p->report = report;
+    cairn_ipc_buf request = {0};
+    cairn_status status = simple(p, "verify", CAIRN_OP_VERIFY, &request, err);
+    p->source = NULL;
+    p->report = NULL;
+    return status;
+}
+
+static cairn_status px_restore(void *instance, const cairn_restore_request *r, const cairn_entry_source *source,
+                               const cairn_report *report, const cairn_error *err) {
+    proxy *p = instance;
+    p->source = source;
+    p->report = report;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, r->backup_id);
+    cairn_ipc_put_str(&request, r->target);
+    cairn_ipc_put_str(&request, r->options_json);
+    cairn_status status = simple(p, "restore", CAIRN_OP_RESTORE, &request, err);
+    p->source = NULL;
+    p->report = NULL;
+    return status;
+}
+
+const cairn_component_api *cairn_proxy_component_table(const cairn_component_api *plugin_table) {
+    cairn_component_api *table = calloc(1, sizeof *table);
+    table->struct_size = sizeof *table;
+    table->abi_major = plugin_table->abi_major;
+    table->abi_minor = plugin_table->abi_minor;
+    table->check = plugin_table->check ? px_check : NULL;
+    table->backup = plugin_table->backup ? px_backup : NULL;
+    table->verify = plugin_table->verify ? px_verify : NULL;
+    table->restore = plugin_table->restore ? px_restore : NULL;
+    return table;
+}
+
+/* ---- the storage table ------------------------------------------------------------------------- */
+
+static cairn_status with_handle(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, void **handle,
+                                const cairn_error *err) {
+    cairn_ipc_buf reply = {0};
+    cairn_status status = round_trip(p, operation, op, request, NULL, 0, &reply, err);
+    if (status == CAIRN_OK) {
+        proxy_stream *stream = calloc(1, sizeof *stream);
+        stream->p = p;
+        stream->remote = cairn_ipc_get_u64(&reply);
+        *handle = stream;
+    }
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
+static cairn_status px_open_writer(void *instance, const char *key, void **writer, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, key);
+    return with_handle(instance, "open_writer", CAIRN_OP_OPEN_WRITER, &request, writer, err);
+}
+
+static cairn_status px_write(void *writer, const uint8_t *data, size_t len, const cairn_error *err) {
+    proxy_stream *w = writer;
+    while (len > 0) {
+        size_t n = len < CAIRN_IPC_MAX_CHUNK ? len : CAIRN_IPC_MAX_CHUNK;
+        cairn_ipc_buf request = {0}, reply = {0};
+        cairn_ipc_put_u64(&request, w->remote);
+        /* The bytes follow the handle as the rest of the frame, sent without a copy. */
+        cairn_status status = round_trip(w->p, "write", CAIRN_OP_WRITE, &request, data, n, &reply, err);
+        cairn_ipc_buf_free(&reply);
+        if (status != CAIRN_OK) return status;
+        data += n;
+        len -= n;
+    }
+    return CAIRN_OK;
+}
+
+static cairn_status px_commit(void *writer, const cairn_error *err) {
+    proxy_stream *w = writer;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, w->remote);
+    cairn_status status = simple(w->p, "commit", CAIRN_OP_COMMIT, &request, err);
+    free(w);
+    return status;
+}
+
+static void px_abort(void *writer) {
+    proxy_stream *w = writer;
+    if (w == NULL) return;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, w->remote);
+    simple(w->p, "abort", CAIRN_OP_ABORT, &request, NULL);
+    free(w);
+}
+
+static cairn_status px_open_reader(void *instance, const char *key, void **reader, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, key);
+    return with_handle(instance, "open_reader", CAIRN_OP_OPEN_READER, &request, reader, err);
+}
+
+static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error *err) {
+    proxy_stream *r = reader;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_u64(&request, r->remote);
+    cairn_ipc_put_u64(&request, cap < CAIRN_IPC_MAX_CHUNK ? cap : CAIRN_IPC_MAX_CHUNK);
+    /* The reply leads with the count where others have a status; the message is passed on below. */
+    round_trip(r->p, "read", CAIRN_OP_READ, &request, NULL, 0, &reply, NULL);
+    if (r->p->dead) {
+        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, r->p->failure);
+        cairn_ipc_buf_free(&reply);
+        return -CAIRN_ERROR;
+    }
+    reply.pos = 0;
+    int64_t count = (int64_t)cairn_ipc_get_u64(&reply);
+    const char *message = cairn_ipc_get_str(&reply);
+    size_t len = 0;
+    const uint8_t *data = cairn_ipc_get_bytes(&reply, &len);
+    if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
+    if (count > 0) {
+        if (data == NULL || len != (size_t)count || len > cap) count = -CAIRN_IO;
+        else memcpy(buf, data, len);
+    }
+    cairn_ipc_buf_free(&reply);
+    return count;
+}
+
+static void px_close_reader(void *reader) {
+    proxy_stream *r = reader;
+    if (r == NULL) return;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, r->remote);
+    simple(r->p, "close_reader", CAIRN_OP_CLOSE_READER, &request, NULL);
+    free(r);
+}
+
+static cairn_status with_objects(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request,
+                                 const cairn_object_sink *sink, const cairn_error *err) {
+    p->objects = sink;
+    cairn_status status = simple(p, operation, op, request, err);
+    p->objects = NULL;
+    return status;
+}
+
+static cairn_status px_list(void *instance, const char *prefix, const char *token, uint32_t max_keys,
+                            const cairn_object_sink *sink, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, prefix);
+    cairn_ipc_put_str(&request, token);
+    cairn_ipc_put_u64(&request, max_keys);
+    return with_objects(instance, "list", CAIRN_OP_LIST, &request, sink, err);
+}
+
+static cairn_status px_stat(void *instance, const char *key, const cairn_object_sink *sink, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, key);
+    return with_objects(instance, "stat", CAIRN_OP_STAT, &request, sink, err);
+}
+
+static cairn_status px_copy(void *instance, const char *from, const char *to, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, from);
+    cairn_ipc_put_str(&request, to);
+    return simple(instance, "copy", CAIRN_OP_COPY, &request, err);
+}
+
+static cairn_status px_remove(void *instance, const char *key, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, key);
+    return simple(instance, "remove", CAIRN_OP_REMOVE, &request, err);
+}
+
+static cairn_status px_check_access(void *instance, const cairn_report *report, const cairn_error *err) {
+    proxy *p = instance;
+    p->report = report;
+    cairn_ipc_buf request = {0};
+    cairn_status status = simple(p, "check_access", CAIRN_OP_CHECK_ACCESS, &request, err);
+    p->report = NULL;
+    return status;
+}
+
+static cairn_status px_put_if(void *instance, const char *key, const uint8_t *data, size_t len, const char *if_version,
+                              const cairn_object_sink *sink, const cairn_error *err) {
+    if (len > CAIRN_IPC_MAX_CHUNK) return cairn_fail(err, CAIRN_INVALID, "put_if of %zu bytes: too large for a conditional write", len);
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, key);
+    cairn_ipc_put_str(&request, if_version);
+    cairn_ipc_put_bytes(&request, data ? data : (const uint8_t *)"", len);
+    return with_objects(instance, "put_if", CAIRN_OP_PUT_IF, &request, sink, err);
+}
+
+const cairn_storage_api *cairn_proxy_storage_table(const cairn_storage_api *plugin_table) {
+    cairn_storage_api *table = calloc(1, sizeof *table);
+    table->struct_size = sizeof *table;
+    table->abi_major = plugin_table->abi_major;
+    table->abi_minor = plugin_table->abi_minor;
+    table->open_writer = px_open_writer;
+    table->write = px_write;
+    table->commit = px_commit;
+    table->abort = px_abort;
+    table->open_reader = px_open_reader;
+    table->read = px_read;
+    table->close_reader = px_close_reader;
+    table->list = px_list;
+    table->stat = px_stat;
+    table->copy = px_copy;
+    table->remove = px_remove;
+    table->check_access = px_check_access;
+    int has_put_if = plugin_table->struct_size >= CAIRN_SIZE_THROUGH(cairn_storage_api, put_if) && plugin_table->put_if;
+    table->put_if = has_put_if ? px_put_if : NULL;
+    return table;
+}

@@ -1,0 +1,709 @@
+/*
+ * cairn-plugin-worker: runs one plugin instance in a process of its own (isolation: process).
+ *
+ *   cairn-plugin-worker LIBRARY MEMORY_LIMIT_BYTES
+ *
+ * cairn starts it with the channel on fd 3 (cairn_ipc.h), stdout and stderr on a pipe that goes
+ * to the run log, and stdin on /dev/null. The worker loads LIBRARY, then runs each operation cairn
+ * sends, handing the plugin a host table whose services forward to cairn. Those services may be
+ * called from any thread of the plugin during a call: one lock serializes the channel. SIGUSR1
+ * is cairn asking the plugin to cancel; is_cancelled() answers from that, without a message.
+ * When cairn goes away (killed, say) the worker exits at once.
+ */
+#include "cairn_ipc.h"
+
+#include <dlfcn.h>
+#include <ffi.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Exit codes cairn reads as "the worker gave up", not as a plugin's own exit. */
+enum { EXIT_LOAD = CAIRN_WORKER_EXIT_LOAD, EXIT_LOST = CAIRN_WORKER_EXIT_LOST };
+
+static const cairn_plugin *plugin;
+static void *library;
+static void *instance;
+static int opened;
+static cairn_ipc_conn channel = { .fd = CAIRN_IPC_FD };
+static pthread_mutex_t channel_lock;
+static volatile sig_atomic_t cancelled;
+
+/* ---- calling cairn ---------------------------------------------------------------------------- */
+
+/* One request to cairn and its reply, from any thread. A broken channel means cairn is gone or
+ * has given up on this worker: nothing is left to do but exit. */
+static void forward(uint16_t op, const cairn_ipc_buf *request, const void *extra, size_t extra_len,
+                    cairn_ipc_buf *reply, void *call_ctx) {
+    pthread_mutex_lock(&channel_lock);
+    int rc = cairn_ipc_call(&channel, op, request, extra, extra_len, reply, call_ctx);
+    pthread_mutex_unlock(&channel_lock);
+    if (rc != 0) _exit(EXIT_LOST);
+}
+
+/* A request whose reply is one integer (a callback's return code). */
+static int64_t forward_code(uint16_t op, cairn_ipc_buf *request, const void *extra, size_t extra_len, void *call_ctx) {
+    cairn_ipc_buf reply = {0};
+    forward(op, request, extra, extra_len, &reply, call_ctx);
+    int64_t code = (int64_t)cairn_ipc_get_u64(&reply);
+    cairn_ipc_buf_free(&reply);
+    cairn_ipc_buf_free(request);
+    return code;
+}
+
+/* Strings the host table hands out stay valid until close: the worker ends at close, so they are
+ * kept for its life. */
+typedef struct kept_value { struct kept_value *next; uint16_t op; char *key; char *value; } kept_value;
+static kept_value *kept;
+
+static const char *kept_lookup(uint16_t op, const char *key) {
+    pthread_mutex_lock(&channel_lock);  /* recursive: also guards the list */
+    for (kept_value *k = kept; k; k = k->next) {
+        if (k->op == op && strcmp(k->key, key) == 0) { pthread_mutex_unlock(&channel_lock); return k->value; }
+    }
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, key);
+    forward(op, &request, NULL, 0, &reply, NULL);
+    const char *value = cairn_ipc_get_str(&reply);
+    kept_value *k = calloc(1, sizeof *k);
+    k->op = op;
+    k->key = strdup(key);
+    k->value = value ? strdup(value) : NULL;
+    k->next = kept;
+    kept = k;
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    pthread_mutex_unlock(&channel_lock);
+    return k->value;
+}
+
+/* ---- the host table the plugin gets: one function per service -------------------------------- */
+
+static void sv_log(void *ctx, cairn_log_level level, const char *message) {
+    (void)ctx;
+    if (message == NULL) return;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, (uint64_t)level);
+    cairn_ipc_put_str(&request, message);
+    forward_code(CAIRN_OP_LOG, &request, NULL, 0, NULL);
+}
+
+static void sv_progress(void *ctx, uint64_t done, uint64_t total, const char *what) {
+    (void)ctx;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, done);
+    cairn_ipc_put_u64(&request, total);
+    cairn_ipc_put_str(&request, what);
+    forward_code(CAIRN_OP_PROGRESS, &request, NULL, 0, NULL);
+}
+
+static int sv_is_cancelled(void *ctx) { (void)ctx; return cancelled != 0; }
+
+static const char *sv_config_get(void *ctx, const char *key) {
+    (void)ctx;
+    return key ? kept_lookup(CAIRN_OP_CONFIG_GET, key) : NULL;
+}
+
+static const char *sv_secret_get(void *ctx, const char *key) {
+    (void)ctx;
+    return key ? kept_lookup(CAIRN_OP_SECRET_GET, key) : NULL;
+}
+
+static void *sv_alloc(void *ctx, size_t size) { (void)ctx; return malloc(size); }
+static void sv_free(void *ctx, void *ptr) { (void)ctx; free(ptr); }
+static const char *sv_temp_dir(void *ctx) { (void)ctx; return kept_lookup(CAIRN_OP_TEMP_DIR, ""); }
+
+static const cairn_store_api store_table;
+
+static const void *sv_get_api(void *ctx, const char *name, uint32_t min_version) {
+    (void)ctx;
+    if (name == NULL || strcmp(name, CAIRN_STORE_API_NAME) != 0 || min_version > CAIRN_STORE_API_VERSION) return NULL;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, name);
+    cairn_ipc_put_u64(&request, min_version);
+    return forward_code(CAIRN_OP_GET_API, &request, NULL, 0, NULL) ? &store_table : NULL;
+}
+
+static const cairn_host_api host_table = {
+    sizeof(cairn_host_api), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL,
+    sv_log, sv_progress, sv_is_cancelled, sv_config_get, sv_secret_get, sv_alloc, sv_free, sv_get_api, sv_temp_dir,
+};
+
+/* ---- results: the plugin's err->set, sent back with the status -------------------------------- */
+
+typedef struct captured {
+    cairn_error err;
+    int has_message;
+    char message[4096];
+} captured;
+
+static void capture_set(void *ctx, cairn_status status, const char *message) {
+    (void)status;
+    captured *c = ctx;
+    pthread_mutex_lock(&channel_lock);
+    c->has_message = message != NULL;
+    if (message) snprintf(c->message, sizeof c->message, "%s", message);
+    pthread_mutex_unlock(&channel_lock);
+}
+
+static void capture_init(captured *c) {
+    memset(c, 0, sizeof *c);
+    c->err = (cairn_error){ sizeof(cairn_error), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, c, capture_set };
+}
+
+static void put_result(cairn_ipc_buf *out, cairn_status status, const captured *c) {
+    cairn_ipc_put_u64(out, (uint64_t)status);
+    cairn_ipc_put_str(out, c->has_message ? c->message : NULL);
+}
+
+/* The reply of a function that returns nothing: CAIRN_OK without a message. */
+static void put_done(cairn_ipc_buf *out) {
+    cairn_ipc_put_u64(out, CAIRN_OK);
+    cairn_ipc_put_str(out, NULL);
+}
+
+/* Relays the message of a cairn-side failure (a cairn.store call) to the plugin's err. */
+static cairn_status take_result(cairn_ipc_buf *reply, const cairn_error *err) {
+    cairn_status status = (cairn_status)cairn_ipc_get_u64(reply);
+    const char *message = cairn_ipc_get_str(reply);
+    if (status != CAIRN_OK && err && err->set) err->set(err->ctx, status, message ? message : "cairn.store failed");
+    return status;
+}
+
+/* ---- callbacks of the structs cairn passed, forwarded ----------------------------------------- */
+
+static int rp_check(void *ctx, const char *name, cairn_check_status status, const char *message, const char *detail) {
+    (void)ctx;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, name);
+    cairn_ipc_put_u64(&request, (uint64_t)status);
+    cairn_ipc_put_str(&request, message);
+    cairn_ipc_put_str(&request, detail);
+    return (int)forward_code(CAIRN_OP_REPORT_CHECK, &request, NULL, 0, NULL);
+}
+
+static const cairn_report report_table = { sizeof(cairn_report), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, rp_check };
+
+static int sk_begin(void *ctx, const cairn_entry *entry) {
+    (void)ctx;
+    if (entry == NULL) return CAIRN_INVALID;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, entry->path);
+    cairn_ipc_put_u64(&request, (uint64_t)entry->type);
+    cairn_ipc_put_u64(&request, entry->mode);
+    cairn_ipc_put_u64(&request, (uint64_t)entry->mtime);
+    cairn_ipc_put_u64(&request, (uint64_t)entry->size);
+    return (int)forward_code(CAIRN_OP_SINK_BEGIN, &request, NULL, 0, NULL);
+}
+
+static int sk_write(void *ctx, const uint8_t *data, size_t len) {
+    (void)ctx;
+    while (len > 0) {
+        size_t n = len < CAIRN_IPC_MAX_CHUNK ? len : CAIRN_IPC_MAX_CHUNK;
+        cairn_ipc_buf request = {0};
+        int code = (int)forward_code(CAIRN_OP_SINK_WRITE, &request, data, n, NULL);
+        if (code != 0) return code;
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int sk_end(void *ctx) {
+    (void)ctx;
+    cairn_ipc_buf request = {0};
+    return (int)forward_code(CAIRN_OP_SINK_END, &request, NULL, 0, NULL);
+}
+
+static int sk_fact(void *ctx, const char *key, const char *json) {
+    (void)ctx;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, key);
+    cairn_ipc_put_str(&request, json);
+    return (int)forward_code(CAIRN_OP_SINK_FACT, &request, NULL, 0, NULL);
+}
+
+static const cairn_entry_sink sink_table = {
+    sizeof(cairn_entry_sink), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, sk_begin, sk_write, sk_end, sk_fact,
+};
+
+/* The entry source: the current entry's path and the metadata live until the next call / the
+ * end of the operation. */
+static char *source_path;
+static char *source_metadata;
+
+static int so_next(void *ctx, cairn_entry *out) {
+    (void)ctx;
+    if (out == NULL) return -CAIRN_INVALID;
+    cairn_ipc_buf request = {0}, reply = {0};
+    forward(CAIRN_OP_SOURCE_NEXT, &request, NULL, 0, &reply, NULL);
+    int code = (int)(int64_t)cairn_ipc_get_u64(&reply);
+    if (code == 1) {
+        const char *path = cairn_ipc_get_str(&reply);
+        free(source_path);
+        source_path = strdup(path ? path : "");
+        /* Fields one at a time: the order of an initializer's calls is unspecified in C. */
+        cairn_entry filled = { out->struct_size, source_path, CAIRN_ENTRY_FILE, 0, 0, 0 };
+        filled.type = (cairn_entry_type)cairn_ipc_get_u64(&reply);
+        filled.mode = (uint32_t)cairn_ipc_get_u64(&reply);
+        filled.mtime = (int64_t)cairn_ipc_get_u64(&reply);
+        filled.size = (int64_t)cairn_ipc_get_u64(&reply);
+        /* The plugin says how big its struct is: fill only what fits (cairn_plugin.h). */
+        size_t size = out->struct_size < sizeof filled ? out->struct_size : sizeof filled;
+        memcpy(out, &filled, size);
+    }
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return code;
+}
+
+static int64_t so_read(void *ctx, uint8_t *buf, size_t cap) {
+    (void)ctx;
+    if (buf == NULL || cap == 0) return 0;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_u64(&request, cap < CAIRN_IPC_MAX_CHUNK ? cap : CAIRN_IPC_MAX_CHUNK);
+    forward(CAIRN_OP_SOURCE_READ, &request, NULL, 0, &reply, NULL);
+    int64_t count = (int64_t)cairn_ipc_get_u64(&reply);
+    size_t len = 0;
+    const uint8_t *data = cairn_ipc_get_bytes(&reply, &len);
+    if (count > 0) {
+        if (data == NULL || len != (size_t)count || len > cap) _exit(EXIT_LOST);
+        memcpy(buf, data, len);
+    }
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return count;
+}
+
+static const char *so_metadata(void *ctx) {
+    (void)ctx;
+    pthread_mutex_lock(&channel_lock);
+    if (source_metadata == NULL) {
+        cairn_ipc_buf request = {0}, reply = {0};
+        forward(CAIRN_OP_SOURCE_METADATA, &request, NULL, 0, &reply, NULL);
+        const char *text = cairn_ipc_get_str(&reply);
+        source_metadata = strdup(text ? text : "{}");
+        cairn_ipc_buf_free(&reply);
+    }
+    pthread_mutex_unlock(&channel_lock);
+    return source_metadata;
+}
+
+static const cairn_entry_source source_table = {
+    sizeof(cairn_entry_source), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, so_next, so_read, so_metadata,
+};
+
+static void source_done(void) {
+    free(source_path); source_path = NULL;
+    free(source_metadata); source_metadata = NULL;
+}
+
+static int ob_object(void *ctx, const cairn_object_info *info) {
+    (void)ctx;
+    if (info == NULL) return CAIRN_INVALID;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, info->key);
+    cairn_ipc_put_u64(&request, info->size);
+    cairn_ipc_put_u64(&request, (uint64_t)info->modified_ms);
+    cairn_ipc_put_str(&request, info->etag);
+    return (int)forward_code(CAIRN_OP_OBJECT, &request, NULL, 0, NULL);
+}
+
+static int ob_next_page(void *ctx, const char *token) {
+    (void)ctx;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_str(&request, token);
+    return (int)forward_code(CAIRN_OP_NEXT_PAGE, &request, NULL, 0, NULL);
+}
+
+static const cairn_object_sink object_table = {
+    sizeof(cairn_object_sink), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, ob_object, ob_next_page,
+};
+
+/* ---- the cairn.store table, forwarded; cairn calls back into the plugin's sink / chunk ------- */
+
+typedef struct store_call { const cairn_object_sink *sink; int (*chunk)(void *, const uint8_t *, size_t); void *chunk_ctx; } store_call;
+
+static cairn_status st_list(void *ctx, const char *prefix, const cairn_object_sink *sink, const cairn_error *err) {
+    (void)ctx;
+    if (sink == NULL || sink->object == NULL) return cairn_fail(err, CAIRN_INVALID, "cairn.store list: no sink");
+    store_call call = { sink, NULL, NULL };
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, prefix ? prefix : "");
+    forward(CAIRN_OP_STORE_LIST, &request, NULL, 0, &reply, &call);
+    cairn_status status = take_result(&reply, err);
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
+static cairn_status st_read(void *ctx, const char *key, int (*chunk)(void *, const uint8_t *, size_t), void *chunk_ctx,
+                            const cairn_error *err) {
+    (void)ctx;
+    if (key == NULL || chunk == NULL) return cairn_fail(err, CAIRN_INVALID, "cairn.store read: a required argument is NULL");
+    store_call call = { NULL, chunk, chunk_ctx };
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, key);
+    forward(CAIRN_OP_STORE_READ, &request, NULL, 0, &reply, &call);
+    cairn_status status = take_result(&reply, err);
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
+static cairn_status st_write(void *ctx, const char *key, const uint8_t *data, size_t len, const cairn_error *err) {
+    (void)ctx;
+    if (key == NULL || (data == NULL && len > 0)) return cairn_fail(err, CAIRN_INVALID, "cairn.store write: a required argument is NULL");
+    if (len > CAIRN_IPC_MAX_CHUNK) {
+        return cairn_fail(err, CAIRN_INVALID, "cairn.store write: %zu bytes for '%s'; it takes small objects (at most %zu bytes)",
+                          len, key, CAIRN_IPC_MAX_CHUNK);
+    }
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, key);
+    forward(CAIRN_OP_STORE_WRITE, &request, data, len, &reply, NULL);
+    cairn_status status = take_result(&reply, err);
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
+static const cairn_store_api store_table = {
+    sizeof(cairn_store_api), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, st_list, st_read, st_write,
+};
+
+/* cairn's requests nested in a cairn.store call: the plugin's sink or chunk callback. */
+static int serve_nested(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *in, cairn_ipc_buf *out, void *call_ctx) {
+    (void)c;
+    store_call *call = call_ctx;
+    if (call == NULL) return -1;
+    if (op == CAIRN_OP_STORE_CHUNK && call->chunk) {
+        size_t len = 0;
+        const uint8_t *data = cairn_ipc_get_bytes(in, &len);
+        cairn_ipc_put_u64(out, (uint64_t)(int64_t)call->chunk(call->chunk_ctx, data, len));
+        return 0;
+    }
+    if (op == CAIRN_OP_STORE_OBJECT && call->sink) {
+        cairn_object_info info = { sizeof info, NULL, 0, 0, NULL };
+        info.key = cairn_ipc_get_str(in);
+        info.size = cairn_ipc_get_u64(in);
+        info.modified_ms = (int64_t)cairn_ipc_get_u64(in);
+        info.etag = cairn_ipc_get_str(in);
+        if (in->bad || info.key == NULL) return -1;
+        cairn_ipc_put_u64(out, (uint64_t)(int64_t)call->sink->object(call->sink->ctx, &info));
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- operations: one function each ------------------------------------------------------------ */
+
+typedef void (*operation_fn)(cairn_ipc_buf *in, cairn_ipc_buf *out);
+#define HANDLE(h) ((void *)(uintptr_t)(h))
+
+static void op_open(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    captured c; capture_init(&c);
+    cairn_status status = plugin->open(&host_table, &instance, &c.err);
+    opened = status == CAIRN_OK;
+    put_result(out, status, &c);
+}
+
+static void op_check(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    captured c; capture_init(&c);
+    put_result(out, plugin->component->check(instance, &report_table, &c.err), &c);
+}
+
+static void op_backup(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    cairn_backup_request request = { sizeof request, NULL, NULL, NULL, NULL };
+    request.backup_id = cairn_ipc_get_str(in);
+    request.component = cairn_ipc_get_str(in);
+    request.environment = cairn_ipc_get_str(in);
+    request.options_json = cairn_ipc_get_str(in);
+    if (in->bad) return;
+    captured c; capture_init(&c);
+    put_result(out, plugin->component->backup(instance, &request, &sink_table, &c.err), &c);
+}
+
+static void op_verify(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    captured c; capture_init(&c);
+    put_result(out, plugin->component->verify(instance, &source_table, &report_table, &c.err), &c);
+    source_done();
+}
+
+static void op_restore(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    cairn_restore_request request = { sizeof request, NULL, NULL, NULL };
+    request.backup_id = cairn_ipc_get_str(in);
+    request.target = cairn_ipc_get_str(in);
+    request.options_json = cairn_ipc_get_str(in);
+    if (in->bad) return;
+    captured c; capture_init(&c);
+    put_result(out, plugin->component->restore(instance, &request, &source_table, &report_table, &c.err), &c);
+    source_done();
+}
+
+static void op_open_writer(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    void *writer = NULL;
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->open_writer(instance, key, &writer, &c.err), &c);
+    cairn_ipc_put_u64(out, (uint64_t)(uintptr_t)writer);
+}
+
+static void op_write(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    uint64_t writer = cairn_ipc_get_u64(in);
+    if (in->bad) return;
+    /* The bytes are the rest of the frame. */
+    const uint8_t *data = in->data + in->pos;
+    size_t len = in->len - in->pos;
+    in->pos = in->len;
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->write(HANDLE(writer), data, len, &c.err), &c);
+}
+
+static void op_commit(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    uint64_t writer = cairn_ipc_get_u64(in);
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->commit(HANDLE(writer), &c.err), &c);
+}
+
+static void op_abort(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    plugin->storage->abort(HANDLE(cairn_ipc_get_u64(in)));
+    put_done(out);
+}
+
+static void op_open_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    void *reader = NULL;
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->open_reader(instance, key, &reader, &c.err), &c);
+    cairn_ipc_put_u64(out, (uint64_t)(uintptr_t)reader);
+}
+
+static uint8_t *read_buffer;
+
+static void op_read(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    uint64_t reader = cairn_ipc_get_u64(in);
+    size_t cap = (size_t)cairn_ipc_get_u64(in);
+    if (in->bad) return;
+    if (cap > CAIRN_IPC_MAX_CHUNK) cap = CAIRN_IPC_MAX_CHUNK;
+    if (read_buffer == NULL) read_buffer = malloc(CAIRN_IPC_MAX_CHUNK);
+    captured c; capture_init(&c);
+    int64_t count = read_buffer ? plugin->storage->read(HANDLE(reader), read_buffer, cap, &c.err) : -CAIRN_ERROR;
+    if (count > (int64_t)cap) count = -CAIRN_ERROR;
+    cairn_ipc_put_u64(out, (uint64_t)count);
+    cairn_ipc_put_str(out, c.has_message ? c.message : NULL);
+    cairn_ipc_put_bytes(out, read_buffer, count > 0 ? (size_t)count : 0);
+}
+
+static void op_close_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    plugin->storage->close_reader(HANDLE(cairn_ipc_get_u64(in)));
+    put_done(out);
+}
+
+static void op_list(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *prefix = cairn_ipc_get_str(in);
+    const char *token = cairn_ipc_get_str(in);
+    uint32_t max_keys = (uint32_t)cairn_ipc_get_u64(in);
+    if (in->bad) return;
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->list(instance, prefix, token, max_keys, &object_table, &c.err), &c);
+}
+
+static void op_stat(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->stat(instance, key, &object_table, &c.err), &c);
+}
+
+static void op_copy(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *from = cairn_ipc_get_str(in);
+    const char *to = cairn_ipc_get_str(in);
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->copy(instance, from, to, &c.err), &c);
+}
+
+static void op_remove(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->remove(instance, key, &c.err), &c);
+}
+
+static void op_check_access(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->check_access(instance, &report_table, &c.err), &c);
+}
+
+static void op_put_if(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    const char *version = cairn_ipc_get_str(in);
+    size_t len = 0;
+    const uint8_t *data = cairn_ipc_get_bytes(in, &len);
+    if (in->bad) return;
+    captured c; capture_init(&c);
+    put_result(out, plugin->storage->put_if(instance, key, data, len, version, &object_table, &c.err), &c);
+}
+
+/* A native action: the host table first, then the arguments, through libffi as cairn would. */
+static ffi_type *action_type(uint64_t code) {
+    switch (code) {
+    case CAIRN_ACTION_VOID: return &ffi_type_void;
+    case CAIRN_ACTION_INT32: return &ffi_type_sint32;
+    case CAIRN_ACTION_UINT32: return &ffi_type_uint32;
+    case CAIRN_ACTION_INT64: return &ffi_type_sint64;
+    case CAIRN_ACTION_UINT64: return &ffi_type_uint64;
+    case CAIRN_ACTION_DOUBLE: return &ffi_type_double;
+    case CAIRN_ACTION_STRING: return &ffi_type_pointer;
+    default: return NULL;
+    }
+}
+
+enum { MAX_ACTION_ARGUMENTS = 32 };
+
+static void op_action(cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *symbol = cairn_ipc_get_str(in);
+    uint64_t returns = cairn_ipc_get_u64(in);
+    uint64_t count = cairn_ipc_get_u64(in);
+    if (in->bad || symbol == NULL || count > MAX_ACTION_ARGUMENTS || action_type(returns) == NULL) { in->bad = 1; return; }
+    ffi_type *types[MAX_ACTION_ARGUMENTS + 1];
+    void *values[MAX_ACTION_ARGUMENTS + 1];
+    uint64_t slots[MAX_ACTION_ARGUMENTS + 1];
+    const cairn_host_api *host = &host_table;
+    types[0] = &ffi_type_pointer;
+    values[0] = &host;
+    for (uint64_t i = 1; i <= count; i++) {
+        uint64_t code = cairn_ipc_get_u64(in);
+        types[i] = code == CAIRN_ACTION_VOID ? NULL : action_type(code);
+        if (types[i] == NULL) { in->bad = 1; return; }
+        if (code == CAIRN_ACTION_STRING) {
+            const char *text = cairn_ipc_get_str(in);  /* lives in `in` until the reply is sent */
+            memcpy(&slots[i], &text, sizeof text);
+        } else {
+            slots[i] = cairn_ipc_get_u64(in);  /* the bits as cairn laid them out in its own slot */
+        }
+        values[i] = &slots[i];
+    }
+    if (in->bad) return;
+    captured c; capture_init(&c);
+    void *function = dlsym(library, symbol);
+    ffi_cif cif;
+    if (function == NULL) {
+        put_result(out, cairn_fail(&c.err, CAIRN_NOT_FOUND, "symbol '%s' is not exported", symbol), &c);
+        return;
+    }
+    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)count + 1, action_type(returns), types) != FFI_OK) {
+        put_result(out, cairn_fail(&c.err, CAIRN_ERROR, "libffi cannot prepare the call of '%s'", symbol), &c);
+        return;
+    }
+    uint64_t result[2] = {0, 0};
+    ffi_call(&cif, FFI_FN(function), result, values);
+    put_result(out, CAIRN_OK, &c);
+    if (returns == CAIRN_ACTION_STRING) {
+        char *text;
+        memcpy(&text, result, sizeof text);
+        cairn_ipc_put_str(out, text);
+        free(text);  /* allocated with host->alloc, which is malloc here */
+    } else {
+        cairn_ipc_put_u64(out, result[0]);
+    }
+}
+
+static const operation_fn operations[CAIRN_OP_LIMIT] = {
+    [CAIRN_OP_ACTION] = op_action,
+    [CAIRN_OP_OPEN] = op_open, [CAIRN_OP_CHECK] = op_check, [CAIRN_OP_BACKUP] = op_backup,
+    [CAIRN_OP_VERIFY] = op_verify, [CAIRN_OP_RESTORE] = op_restore,
+    [CAIRN_OP_OPEN_WRITER] = op_open_writer, [CAIRN_OP_WRITE] = op_write, [CAIRN_OP_COMMIT] = op_commit,
+    [CAIRN_OP_ABORT] = op_abort, [CAIRN_OP_OPEN_READER] = op_open_reader, [CAIRN_OP_READ] = op_read,
+    [CAIRN_OP_CLOSE_READER] = op_close_reader, [CAIRN_OP_LIST] = op_list, [CAIRN_OP_STAT] = op_stat,
+    [CAIRN_OP_COPY] = op_copy, [CAIRN_OP_REMOVE] = op_remove, [CAIRN_OP_CHECK_ACCESS] = op_check_access,
+    [CAIRN_OP_PUT_IF] = op_put_if,
+};
+
+/* ---- startup and the serving loop ------------------------------------------------------------- */
+
+static void on_cancel(int signal_number) { (void)signal_number; cancelled = 1; }
+
+/* cairn gone (its end of the channel hung up): nobody is left to answer, so stop now. */
+static void *watch_cairn(void *unused) {
+    (void)unused;
+    struct pollfd pfd = { CAIRN_IPC_FD, 0, 0 };
+    for (;;) {
+        if (poll(&pfd, 1, -1) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))) _exit(EXIT_LOST);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "cairn-plugin-worker is started by cairn for plugins with isolation: process; it is not run by hand\n");
+        return 64;
+    }
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&channel_lock, &attributes);
+    channel.dispatch = serve_nested;
+
+    struct sigaction action = {0};
+    action.sa_handler = on_cancel;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    unsigned long long limit = strtoull(argv[2], NULL, 10);
+    if (limit > 0) {
+        struct rlimit rl = { (rlim_t)limit, (rlim_t)limit };
+        if (setrlimit(RLIMIT_DATA, &rl) != 0) fprintf(stderr, "cannot set the memory limit: %s\n", strerror(errno));
+    }
+    /* Programs the plugin starts (a drill's redis-server) must not hold cairn's channel open. */
+    fcntl(CAIRN_IPC_FD, F_SETFD, FD_CLOEXEC);
+    pthread_t watcher;
+    pthread_create(&watcher, NULL, watch_cairn, NULL);
+
+    library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (library == NULL) { fprintf(stderr, "cannot load %s: %s\n", argv[1], dlerror()); return EXIT_LOAD; }
+    cairn_plugin_entry_fn entry = (cairn_plugin_entry_fn)dlsym(library, CAIRN_PLUGIN_ENTRY_SYMBOL);
+    plugin = entry ? entry(CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR) : NULL;
+    if (plugin == NULL) { fprintf(stderr, "%s: no plugin descriptor\n", argv[1]); return EXIT_LOAD; }
+    /* The host owns libcurl's global init (cairn_plugin.h); here the worker is the host. */
+    int (*curl_init)(long) = (int (*)(long))dlsym(library, "curl_global_init");
+    if (curl_init) curl_init(3 /* CURL_GLOBAL_DEFAULT */);
+
+    cairn_ipc_buf in = {0}, out = {0};
+    for (;;) {
+        uint8_t kind;
+        uint16_t op;
+        pthread_mutex_lock(&channel_lock);
+        int received = cairn_ipc_recv(&channel, &kind, &op, &in);
+        pthread_mutex_unlock(&channel_lock);
+        if (received != 0) return channel.broken && strcmp(channel.broken, "closed") == 0 ? 0 : EXIT_LOST;
+        if (kind != CAIRN_IPC_REQUEST) return EXIT_LOST;
+        out.len = 0;
+        if (op == CAIRN_OP_CLOSE) {
+            if (opened) plugin->close(instance);
+            put_done(&out);
+            pthread_mutex_lock(&channel_lock);
+            cairn_ipc_send(&channel, CAIRN_IPC_REPLY, op, &out, NULL, 0);
+            pthread_mutex_unlock(&channel_lock);
+            return 0;
+        }
+        if (operations[op] == NULL) return EXIT_LOST;
+        operations[op](&in, &out);
+        if (in.bad) return EXIT_LOST;
+        pthread_mutex_lock(&channel_lock);
+        int sent = cairn_ipc_send(&channel, CAIRN_IPC_REPLY, op, &out, NULL, 0);
+        pthread_mutex_unlock(&channel_lock);
+        if (sent != 0) return EXIT_LOST;
+    }
+}
