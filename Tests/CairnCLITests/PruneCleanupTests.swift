@@ -25,7 +25,7 @@ struct PruneCleanupTests {
     }
 
     func manifest(actions: [String: Any]) throws {
-        let manifest: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0", "abi": ["major": 1, "minor": 2],
+        let manifest: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0", "abi": ["major": 1, "minor": Int(HostABI.minor)],
                                        "library": "libteststore.so", "language": "c", "actions": actions]
         try JSONSerialization.data(withJSONObject: manifest).write(to: dir.path("plugin.json"))
     }
