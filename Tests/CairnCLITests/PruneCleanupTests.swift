@@ -1,3 +1,4 @@
+import CairnPluginHost
 import CairnTestSupport
 import Foundation
 import Testing
