@@ -4,7 +4,7 @@ import Foundation
 /// Tuning for ArchiveWriter. The defaults suit a small server: compression uses the active
 /// cores (at most 4, beyond which the caller's reading and hashing becomes the bottleneck).
 public struct ArchiveOptions: Sendable {
-    /// zlib level 0...9 (-1 is zlib's default, 6).
+    /// libdeflate level 0...12 (0 stores, 6 is gzip's default; 10...12 are much slower).
     public var compressionLevel: Int32
     /// Compression worker threads, >= 1.
     public var threads: Int
@@ -27,8 +27,8 @@ public struct ArchiveOptions: Sendable {
     }
 
     func validate() throws {
-        guard (-1...9).contains(compressionLevel) else {
-            throw ArchiveError.invalidOptions("compression level \(compressionLevel) is outside -1...9")
+        guard (0...12).contains(compressionLevel) else {
+            throw ArchiveError.invalidOptions("compression level \(compressionLevel) is outside 0...12")
         }
         guard (1...64).contains(threads) else {
             throw ArchiveError.invalidOptions("threads \(threads) is outside 1...64")

@@ -5,7 +5,7 @@ import Foundation
 /// Streams a backup archive into a ByteSink. Not thread-safe: one producer.
 ///
 /// Layout: `<rootFolder>/` first, then the entries, then `<rootFolder>/backup_metadata.json`
-/// and two zero blocks, as a single gzip stream compressed on `options.threads` threads.
+/// and two zero blocks, as gzip members compressed on `options.threads` threads (ParallelGzipEncoder).
 ///
 /// Errors thrown before anything reached the archive (an invalid path, a write beyond the
 /// declared size, calls out of order) leave the writer usable. Any other error leaves it
@@ -23,7 +23,7 @@ public final class ArchiveWriter {
 
     private let rootFolder: String
     private let options: ArchiveOptions
-    private let encoder: ParallelGzipEncoder
+    private let encoder: ArchiveCompressor
     private var state = State.open
     private var current: OpenFile?
     private var memberNames: Set<String> = []
