@@ -11,7 +11,7 @@ import CZlib
 /// exactly the sizes it declares. Any other member (GNU tar's, pigz's, one larger than the
 /// bound, a hostile one) is inflated by zlib as a stream, so memory stays bounded whatever the
 /// input claims.
-final class GzipDecoder {
+final class GzipDecoder: ArchiveDecompressor {
     /// The largest member taken whole: ParallelGzipEncoder's chunks are 512 KiB by default.
     static let maxWholeMember = 4 << 20
     private static let inputCapacity = maxWholeMember + GzipMember.overhead + (64 << 10)
