@@ -3,13 +3,14 @@ import CZstd
 
 /// Zstd compression on zstd's own worker threads (ZSTD_c_nbWorkers), into frames with a content
 /// checksum that `zstd -t` and `tar --zstd` check. Memory is bounded by zstd's job size, set
-/// to 2 MiB (its default at level 3 is 8 MiB per job and worker).
+/// to its minimum, 512 KiB: with 2 workers at level 3, zstd's own peak measured 8 MB against 25 MB
+/// at 2 MiB and 93 MB at its default, for 0.2 % more output than 2 MiB jobs.
 ///
 /// A deferred segment (an entry of unknown size) is compressed as its own frame into the spool
 /// file; at its end the tar header is compressed as a frame of its own and written first, then
 /// the segment's frame: concatenated frames are one zstd stream.
 final class ZstdEncoder: ArchiveCompressor {
-    private static let jobSize: Int32 = 2 << 20
+    private static let jobSize: Int32 = 512 << 10
     private let sink: ByteSink
     private let threads: Int
     private var context: OpaquePointer?
