@@ -44,13 +44,17 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate",
+                       providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
                        providers: [.apt(["libffi-dev"])]),
 
         // The host, one module per responsibility.
         .target(name: "CairnCore"),
         .target(name: "CairnArchive",
-                dependencies: ["CairnCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+                dependencies: ["CairnCore", "CZlib", "CDeflate", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnInterfaces", dependencies: ["CairnCore", "CairnArchive"]),
         .target(name: "CairnState", dependencies: ["CairnCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "CairnHooks", dependencies: ["CairnCore"]),

@@ -16,6 +16,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case truncated(String)
     /// The gzip layer is damaged.
     case corruptGzip(String)
+    /// The zstd layer is damaged.
+    case corruptZstd(String)
     /// The tar layer is damaged; `offset` is in the uncompressed tar stream.
     case corruptTar(offset: Int64, String)
     /// Non-zero data after the end-of-archive blocks; `offset` is in the uncompressed tar stream.
@@ -55,6 +57,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
             return "archive is truncated: \(detail); the upload or copy was probably interrupted"
         case .corruptGzip(let detail):
             return "gzip data is corrupt: \(detail)"
+        case .corruptZstd(let detail):
+            return "zstd data is corrupt: \(detail)"
         case .corruptTar(let offset, let detail):
             return "tar data is corrupt at uncompressed offset \(offset): \(detail)"
         case .trailingData(let offset):

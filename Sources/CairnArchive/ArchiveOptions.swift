@@ -4,7 +4,9 @@ import Foundation
 /// Tuning for ArchiveWriter. The defaults suit a small server: compression uses the active
 /// cores (at most 4, beyond which the caller's reading and hashing becomes the bottleneck).
 public struct ArchiveOptions: Sendable {
-    /// zlib level 0...9 (-1 is zlib's default, 6).
+    /// gzip (the default) or zstd.
+    public var format: ArchiveFormat
+    /// The format's level (ArchiveFormat.levels); gzip also takes 0, which stores.
     public var compressionLevel: Int32
     /// Compression worker threads, >= 1.
     public var threads: Int
@@ -19,16 +21,18 @@ public struct ArchiveOptions: Sendable {
     /// in flight holds ~2x its size). 512 KiB keeps the ratio of the larger ones at low memory.
     public static let defaultChunkSize = 512 << 10
 
-    public init(compressionLevel: Int32 = 6, threads: Int = ArchiveOptions.defaultThreads,
+    public init(format: ArchiveFormat = .gzip, compressionLevel: Int32? = nil, threads: Int = ArchiveOptions.defaultThreads,
                 chunkSize: Int = ArchiveOptions.defaultChunkSize,
                 spoolDirectory: URL = FileManager.default.temporaryDirectory) {
-        self.compressionLevel = compressionLevel; self.threads = threads
+        self.format = format
+        self.compressionLevel = compressionLevel ?? format.defaultLevel; self.threads = threads
         self.chunkSize = chunkSize; self.spoolDirectory = spoolDirectory
     }
 
     func validate() throws {
-        guard (-1...9).contains(compressionLevel) else {
-            throw ArchiveError.invalidOptions("compression level \(compressionLevel) is outside -1...9")
+        let levels = format == .gzip ? 0...format.levels.upperBound : format.levels
+        guard levels.contains(compressionLevel) else {
+            throw ArchiveError.invalidOptions("\(format.rawValue) level \(compressionLevel) is outside \(levels.lowerBound)...\(levels.upperBound)")
         }
         guard (1...64).contains(threads) else {
             throw ArchiveError.invalidOptions("threads \(threads) is outside 1...64")

@@ -2,8 +2,9 @@ import CairnCore
 import Crypto
 import Foundation
 
-/// Reads a .tar.gz (ours, or one written by GNU tar / Python tarfile, including multi-member
-/// gzip, pax 'x' and 'g' headers, GNU 'L' long names, ustar prefix).
+/// Reads a .tar.gz or .tar.zst (ours, or one written by GNU tar / Python tarfile, including
+/// multi-member gzip, pax 'x' and 'g' headers, GNU 'L' long names, ustar prefix); the format
+/// is recognised by its magic bytes.
 ///
 /// Reading to the end (next() returning nil) also checks that the gzip stream is complete
 /// and that nothing but zero padding follows the end-of-archive blocks.
@@ -13,7 +14,7 @@ public final class ArchiveReader {
     private static let maxExtendedHeader: Int64 = 1 << 20
     private static let maxLongName: Int64 = 64 << 10
 
-    private let gzip: GzipDecoder
+    private let decompression: ArchiveDecompression
     private let expectedFiles: [String: FileRecord]?
     private let scratch: UnsafeMutableRawBufferPointer
     private var header = [UInt8](repeating: 0, count: 512)
@@ -34,13 +35,13 @@ public final class ArchiveReader {
     /// Sees every entry and every completed file, whoever drives the reader (a plugin reading
     /// its backup): the host's structure checks ride along on the same pass.
     public var observer: ArchiveStructureCheck?
-    public var compressedBytesRead: Int64 { gzip.compressedBytesRead }
+    public var compressedBytesRead: Int64 { decompression.compressedBytesRead }
 
     /// expectedFiles: when given (keyed by full member path, e.g. "<id>/dump.rdb"), each file's
     /// SHA-256 and size are compared at the end of its data and a mismatch throws
     /// ArchiveError.checksumMismatch.
     public init(source: ByteSource, expectedFiles: [String: FileRecord]? = nil) {
-        gzip = GzipDecoder(source: source)
+        decompression = ArchiveDecompression(source: source)
         self.expectedFiles = expectedFiles
         scratch = .allocate(byteCount: 64 << 10, alignment: 16)
     }
@@ -251,11 +252,13 @@ public final class ArchiveReader {
     /// Reads decompressed bytes, naming the member being read in gzip errors.
     private func streamRead(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         do {
-            let n = try gzip.read(into: buffer)
+            let n = try decompression.read(into: buffer)
             uncompressedBytesRead += Int64(n)
             return n
         } catch ArchiveError.corruptGzip(let detail) where currentPath != nil {
             throw ArchiveError.corruptGzip("\(detail), while reading '\(currentPath!)'")
+        } catch ArchiveError.corruptZstd(let detail) where currentPath != nil {
+            throw ArchiveError.corruptZstd("\(detail), while reading '\(currentPath!)'")
         } catch ArchiveError.truncated(let detail) where currentPath != nil {
             throw ArchiveError.truncated("\(detail), while reading '\(currentPath!)'")
         }

@@ -5,7 +5,7 @@ import Foundation
 /// Streams a backup archive into a ByteSink. Not thread-safe: one producer.
 ///
 /// Layout: `<rootFolder>/` first, then the entries, then `<rootFolder>/backup_metadata.json`
-/// and two zero blocks, as a single gzip stream compressed on `options.threads` threads.
+/// and two zero blocks, as gzip members compressed on `options.threads` threads (ParallelGzipEncoder).
 ///
 /// Errors thrown before anything reached the archive (an invalid path, a write beyond the
 /// declared size, calls out of order) leave the writer usable. Any other error leaves it
@@ -23,7 +23,7 @@ public final class ArchiveWriter {
 
     private let rootFolder: String
     private let options: ArchiveOptions
-    private let encoder: ParallelGzipEncoder
+    private let encoder: ArchiveCompressor
     private var state = State.open
     private var current: OpenFile?
     private var memberNames: Set<String> = []
@@ -37,7 +37,7 @@ public final class ArchiveWriter {
     public private(set) var files: [FileRecord] = []
     /// Tar bytes produced so far.
     public var uncompressedBytes: Int64 { encoder.inputBytes }
-    /// Gzip bytes handed to the sink so far.
+    /// Compressed bytes handed to the sink so far.
     public var compressedBytes: Int64 { encoder.outputBytes }
 
     /// Chunks stored rather than deflated because the data did not compress.
@@ -50,8 +50,13 @@ public final class ArchiveWriter {
         try options.validate()
         self.rootFolder = rootFolder
         self.options = options
-        encoder = ParallelGzipEncoder(sink: sink, level: options.compressionLevel, threads: options.threads,
-                                      chunkSize: options.chunkSize)
+        switch options.format {
+        case .gzip:
+            encoder = ParallelGzipEncoder(sink: sink, level: options.compressionLevel, threads: options.threads,
+                                          chunkSize: options.chunkSize)
+        case .zstd:
+            encoder = try ZstdEncoder(sink: sink, level: options.compressionLevel, threads: options.threads)
+        }
         try emitHeader(name: rootFolder + "/", isDirectory: true, mode: 0o755, mtime: Self.now(), size: 0)
     }
 

@@ -1,5 +1,5 @@
 import CairnCore
-import CZlib
+import CDeflate
 import Foundation
 
 /// Compression threads and the queue between them and the producer. Workers take chunks in
@@ -14,16 +14,11 @@ final class GzipWorkerPool: @unchecked Sendable {
     private static let chunkDone = 1
 
     private let monitor = ThreadMonitor(conditionCount: 2)
-    private let level: Int32
     private var queue: [GzipChunk] = []
     private var completed: [Int: GzipChunk] = [:]
     private var stopping = false
     private var failure: String?
     private var liveWorkers = 0
-
-    init(level: Int32) {
-        self.level = level
-    }
 
     func start(threads: Int) {
         monitor.withLock { liveWorkers += threads }
@@ -68,23 +63,12 @@ final class GzipWorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop() {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        // Raw deflate (negative window bits): the gzip header and trailer are written once by
-        // the producer around the concatenated chunk outputs.
-        let initResult = deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
-                                       ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        let compressors = DeflateCompressors()
         defer {
-            if initResult == Z_OK { deflateEnd(stream) }
-            stream.deallocate()
             monitor.withLock {
                 liveWorkers -= 1
                 monitor.broadcast(Self.chunkDone)
             }
-        }
-        if initResult != Z_OK {
-            monitor.withLock { failure = "deflateInit2 returned \(initResult)"; monitor.broadcast(Self.chunkDone) }
-            return
         }
         while true {
             monitor.lock()
@@ -93,7 +77,7 @@ final class GzipWorkerPool: @unchecked Sendable {
             let chunk = queue.removeFirst()
             monitor.unlock()
 
-            let problem = Self.compress(chunk, stream: stream)
+            let problem = Self.compress(chunk, with: compressors)
 
             monitor.lock()
             if let problem { failure = problem }
@@ -103,53 +87,74 @@ final class GzipWorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Whether the chunk's first 64 KiB shrink by at least 1 % at level 1: a cheap look at data
-    /// that has not compressed lately. The chunk's output buffer is the scratch space.
-    private static func sampleShrinks(_ chunk: GzipChunk, stream: UnsafeMutablePointer<z_stream>) -> Bool {
-        guard deflateReset(stream) == Z_OK, deflateParams(stream, 1, Z_DEFAULT_STRATEGY) == Z_OK else { return true }
-        let sample = min(chunk.length, 64 << 10)
-        stream.pointee.next_in = chunk.data.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_in = uInt(sample)
-        stream.pointee.next_out = chunk.output.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = uInt(chunk.outputCapacity)
-        guard deflate(stream, Z_FINISH) == Z_STREAM_END else { return true }
-        let produced = chunk.outputCapacity - Int(stream.pointee.avail_out)
-        return produced * 100 < sample * 99
+    /// Slices the probe samples, spread evenly over the chunk: a compressible stretch longer than
+    /// the gap between two slices cannot be missed, so a stored chunk holds at most one gap
+    /// (chunk / 16) of data that would have shrunk.
+    static let probeSlices = 16
+    static let probeSliceSize = 4 << 10
+
+    /// Whether slices from across the chunk, deflated together at level 1 (cheap), shrink by at
+    /// least 1 %: a look at data that has not compressed lately. Level 1 codes float32 vectors'
+    /// predictable exponent bytes as well as level 6 does, so they are never taken for noise.
+    private static func sampleShrinks(_ chunk: GzipChunk, with compressors: DeflateCompressors) -> Bool {
+        guard let compressor = compressors.compressor(level: 1) else { return true }
+        let sample = compressors.sampleBuffer
+        var sampled = 0
+        if chunk.length <= probeSlices * probeSliceSize {
+            sample.copyMemory(from: chunk.data, byteCount: chunk.length)
+            sampled = chunk.length
+        } else {
+            let stride = chunk.length / probeSlices
+            for slice in 0..<probeSlices {
+                (sample + sampled).copyMemory(from: chunk.data + slice * stride, byteCount: probeSliceSize)
+                sampled += probeSliceSize
+            }
+        }
+        // The chunk's output buffer is the scratch space; it is filled for real afterwards.
+        let produced = libdeflate_deflate_compress(compressor, sample, sampled, chunk.output, chunk.outputCapacity)
+        return produced > 0 && produced * 100 < sampled * 99
     }
 
-    /// Deflates one chunk, primed with the previous chunk's tail, ending on a byte boundary
-    /// (Z_SYNC_FLUSH) so outputs concatenate into one deflate stream; the last one ends it.
-    private static func compress(_ chunk: GzipChunk, stream: UnsafeMutablePointer<z_stream>) -> String? {
-        if chunk.isProbe && !sampleShrinks(chunk, stream: stream) { chunk.level = 0 }
-        guard deflateReset(stream) == Z_OK else { return "deflateReset failed" }
-        guard deflateParams(stream, chunk.level, Z_DEFAULT_STRATEGY) == Z_OK else { return "deflateParams failed" }
-        if chunk.dictionaryLength > 0 {
-            let dictionary = (chunk.data - chunk.dictionaryLength).assumingMemoryBound(to: Bytef.self)
-            guard deflateSetDictionary(stream, dictionary, uInt(chunk.dictionaryLength)) == Z_OK else {
-                return "deflateSetDictionary failed"
-            }
+    /// Compresses one chunk into one complete gzip member (GzipMember).
+    private static func compress(_ chunk: GzipChunk, with compressors: DeflateCompressors) -> String? {
+        if chunk.isProbe && !sampleShrinks(chunk, with: compressors) { chunk.level = 0 }
+        let space = chunk.outputCapacity - GzipMember.overhead
+        let body = chunk.output + GzipMember.headerSize
+        var produced = 0
+        if let compressor = compressors.compressor(level: chunk.level) {
+            produced = libdeflate_deflate_compress(compressor, chunk.data, chunk.length, body, space)
         }
-        let input = chunk.data.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.next_in = input
-        stream.pointee.avail_in = uInt(chunk.length)
-        chunk.outputLength = 0
-        let flush = chunk.isLast ? Z_FINISH : Z_SYNC_FLUSH
-        while true {
-            if chunk.outputCapacity - chunk.outputLength < 64 { chunk.growOutput() }
-            let space = chunk.outputCapacity - chunk.outputLength
-            stream.pointee.next_out = (chunk.output + chunk.outputLength).assumingMemoryBound(to: Bytef.self)
-            stream.pointee.avail_out = uInt(space)
-            let result = deflate(stream, flush)
-            chunk.outputLength += space - Int(stream.pointee.avail_out)
-            if result == Z_STREAM_ERROR { return "deflate returned Z_STREAM_ERROR" }
-            if chunk.isLast {
-                if result == Z_STREAM_END { break }
-            } else if stream.pointee.avail_out > 0 {
-                // zlib's contract: the flush is complete once it leaves output space unused.
-                break
-            }
+        if produced == 0 {
+            // Cannot happen with the bound-sized buffer; stored blocks are the safe answer anyway.
+            guard let store = compressors.compressor(level: 0) else { return "libdeflate could not allocate a compressor" }
+            chunk.level = 0
+            produced = libdeflate_deflate_compress(store, chunk.data, chunk.length, body, space)
+            if produced == 0 { return "libdeflate could not store \(chunk.length) bytes in \(space)" }
         }
-        chunk.crc = crc32(0, input, uInt(chunk.length))
+        let crc = libdeflate_crc32(0, chunk.data, chunk.length)
+        chunk.outputLength = produced + GzipMember.overhead
+        GzipMember.writeHeader(chunk.output, memberSize: chunk.outputLength, uncompressedSize: chunk.length)
+        GzipMember.writeTrailer(body + produced, crc: crc, uncompressedSize: chunk.length)
         return nil
+    }
+}
+
+/// One worker's libdeflate compressors, by level (allocated when first needed), and its
+/// scratch space for probes.
+private final class DeflateCompressors {
+    private var byLevel: [Int32: OpaquePointer] = [:]
+    let sampleBuffer = UnsafeMutableRawPointer.allocate(
+        byteCount: GzipWorkerPool.probeSlices * GzipWorkerPool.probeSliceSize, alignment: 64)
+
+    func compressor(level: Int32) -> OpaquePointer? {
+        if let existing = byLevel[level] { return existing }
+        guard let made = libdeflate_alloc_compressor(level) else { return nil }
+        byLevel[level] = made
+        return made
+    }
+
+    deinit {
+        byLevel.values.forEach { libdeflate_free_compressor($0) }
+        sampleBuffer.deallocate()
     }
 }

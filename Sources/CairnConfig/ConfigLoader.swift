@@ -1,5 +1,6 @@
 import CairnCore
 import CairnHooks
+import CairnArchive
 import CairnOperations
 import Foundation
 import Yams
@@ -58,7 +59,7 @@ public enum ConfigLoader {
 
     // MARK: - Parsing
 
-    static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
+    static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive", "compression",
                                "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks", "plugins"]
 
     /// Parses one config file. Every error names file:line:column and the key.
@@ -83,6 +84,7 @@ public enum ConfigLoader {
         try YAMLBounds.check(root, reader: reader)
         var config = Configuration.embeddedDefaults(workingDirectory: baseDirectory)
         config.file = path
+        var levelNode: Node?
         let top = try reader.mapping(root, context: "the top level")
         try reader.rejectUnknownKeys(top, known: topLevelKeys, context: "the top level")
         for (keyNode, valueNode) in top {
@@ -112,11 +114,28 @@ public enum ConfigLoader {
                 for (k, v) in archive {
                     let number = try reader.integer(v, key: "archive.\(k.string ?? "")")
                     if k.string == "compression_level" {
-                        guard (1...9).contains(number) else { throw reader.error(v, "archive.compression_level must be 1 (fastest) to 9 (smallest), got \(number)") }
-                        config.compressionLevel = Int32(number)
+                        if levelNode != nil { throw reader.error(v, "archive.compression_level and compression.level both set the level; keep compression.level") }
+                        levelNode = v
+                        config.compressionLevel = Int32(clamping: number)
                     } else {
                         guard (1...64).contains(number) else { throw reader.error(v, "archive.threads must be 1 to 64, got \(number)") }
                         config.compressionThreads = number
+                    }
+                }
+            case "compression":
+                let compression = try reader.mapping(valueNode, context: "'compression'")
+                try reader.rejectUnknownKeys(compression, known: ["format", "level"], context: "'compression'")
+                for (k, v) in compression {
+                    if k.string == "format" {
+                        let text = try reader.string(v, key: "compression.format")
+                        guard let format = ArchiveFormat(rawValue: text) else {
+                            throw reader.error(v, "compression.format must be gzip (the runbook's .tar.gz, the default) or zstd (.tar.zst), got '\(text)'")
+                        }
+                        config.compressionFormat = format
+                    } else {
+                        if levelNode != nil { throw reader.error(v, "archive.compression_level and compression.level both set the level; keep compression.level") }
+                        levelNode = v
+                        config.compressionLevel = Int32(clamping: try reader.integer(v, key: "compression.level"))
                     }
                 }
             case "pipelines":
@@ -180,6 +199,12 @@ public enum ConfigLoader {
             default:
                 break  // rejectUnknownKeys already refused it
             }
+        }
+        // The level's range depends on the format, which may come after it.
+        if let levelNode, let level = config.compressionLevel, !config.compressionFormat.levels.contains(level) {
+            let format = config.compressionFormat
+            throw reader.error(levelNode, "compression level \(level) is outside \(format.levels.lowerBound)...\(format.levels.upperBound) for \(format.rawValue): "
+                               + format.levelAdvice)
         }
         return config
     }

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnHooks
+import CairnArchive
 import CairnOperations
 import Foundation
 
@@ -55,7 +56,10 @@ public struct Configuration: Sendable {
     public var statePath: String?
     /// Where plugins may put temporary files and unknown-size entries are spooled.
     public var stagingDir: String
-    public var compressionLevel: Int32
+    /// `compression.level` (or `archive.compression_level`); nil means the format's default.
+    public var compressionLevel: Int32?
+    /// `compression.format`: gzip (`.tar.gz`, the default) or zstd (`.tar.zst`).
+    public var compressionFormat: ArchiveFormat = .gzip
     public var compressionThreads: Int?
     /// Pipelines from cairn.yaml; they add to, or replace, the built-in ones.
     public var pipelines: [Pipeline]
@@ -104,7 +108,7 @@ public struct Configuration: Sendable {
             pluginDirs: [],
             statePath: nil,
             stagingDir: FileManager.default.temporaryDirectory.path,
-            compressionLevel: 6,
+            compressionLevel: nil,
             compressionThreads: nil,
             pipelines: [],
             hooks: HookSet(),

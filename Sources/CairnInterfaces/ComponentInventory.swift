@@ -48,8 +48,16 @@ public struct ComponentInventory: Sendable {
         let layout = StorageLayout(component: component, environment: environment)
         var inventory = ComponentInventory(component: component, environment: environment, archives: [], latest: nil, foreign: [])
         for object in try store.list(prefix: layout.prefix) {
-            if object.key == layout.latestKey {
-                inventory.latest = object
+            if layout.isLatestKey(object.key) {
+                // Two names only after a run died between publishing one and removing the other:
+                // the newer is latest, the older is reported like any other object.
+                if let other = inventory.latest {
+                    let (newer, older) = other.modified > object.modified ? (other, object) : (object, other)
+                    inventory.latest = newer
+                    inventory.foreign.append(older)
+                } else {
+                    inventory.latest = object
+                }
             } else if object.key == layout.lockKey {
                 continue  // Cairn's own lock (StoreLease): neither a backup nor someone else's object
             } else if let id = layout.backupID(fromKey: object.key) {

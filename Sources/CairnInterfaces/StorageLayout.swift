@@ -3,26 +3,40 @@ import CairnArchive
 import Foundation
 
 /// The runbook's layout, identical in every store:
-/// `<component>/<environment>/<backup_id>.tar.gz` and `<component>/<environment>/latest.tar.gz`.
+/// `<component>/<environment>/<backup_id>.tar.gz` and `<component>/<environment>/latest.tar.gz`;
+/// `.tar.zst` instead with `compression.format: zstd` (ArchiveSuffix). Readers accept every suffix.
 public struct StorageLayout: Sendable {
-    public static let latestName = "latest.tar.gz"
-    public static let archiveSuffix = ".tar.gz"
+    public static let latestStem = "latest"
+    public static let latestName = latestStem + ArchiveSuffix().text
 
     public var component: String
     public var environment: String
+    /// How new archives and the latest copy made from them are named.
+    public var suffix: ArchiveSuffix
 
-    public init(component: String, environment: String) { self.component = component; self.environment = environment }
+    public init(component: String, environment: String, suffix: ArchiveSuffix = ArchiveSuffix()) {
+        self.component = component; self.environment = environment; self.suffix = suffix
+    }
 
     public var prefix: String { "\(component)/\(environment)/" }
-    public var latestKey: String { prefix + Self.latestName }
+    public var latestKey: String { prefix + Self.latestStem + suffix.text }
+    /// Every name latest may have, this layout's own first.
+    public var latestKeys: [String] {
+        ([suffix] + ArchiveSuffix.readable.filter { $0 != suffix }).map { prefix + Self.latestStem + $0.text }
+    }
+    public func isLatestKey(_ key: String) -> Bool { latestKeys.contains(key) }
     /// The lock of the component in the environment: who is writing its backups now.
     public var lockKey: String { prefix + "cairn.lock" }
-    public func archiveKey(_ backupID: String) -> String { prefix + backupID + Self.archiveSuffix }
+    public func archiveKey(_ backupID: String) -> String { prefix + backupID + suffix.text }
+    /// Every name the archive of `backupID` may have, this layout's own first.
+    public func archiveKeys(_ backupID: String) -> [String] {
+        ([suffix] + ArchiveSuffix.readable.filter { $0 != suffix }).map { prefix + backupID + $0.text }
+    }
 
-    /// The backup id of an archive key in this folder, or nil for latest.tar.gz and foreign objects.
+    /// The backup id of an archive key in this folder, or nil for latest and foreign objects.
     public func backupID(fromKey key: String) -> String? {
-        guard key.hasPrefix(prefix), key.hasSuffix(Self.archiveSuffix), key != latestKey else { return nil }
-        let id = String(key.dropFirst(prefix.count).dropLast(Self.archiveSuffix.count))
+        guard key.hasPrefix(prefix), !isLatestKey(key), let found = ArchiveSuffix.of(key) else { return nil }
+        let id = String(key.dropFirst(prefix.count).dropLast(found.text.count))
         return BackupID.isValid(id) ? id : nil
     }
 }

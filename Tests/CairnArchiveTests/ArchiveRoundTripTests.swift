@@ -103,9 +103,21 @@ struct ArchiveRoundTripTests {
         #expect(writer.compressedBytes == Int64(sink.data.count))
         #expect(writer.uncompressedBytes % 512 == 0)
         #expect(writer.uncompressedBytes > 300_000)
-        // gzip's trailer records the uncompressed size modulo 2^32.
-        let isize = sink.data.suffix(4).reversed().reduce(0) { $0 << 8 | Int64($1) }
-        #expect(isize == writer.uncompressedBytes)
+        // One gzip member per chunk: each header declares the member's size, each trailer its
+        // uncompressed size; together they account for every byte.
+        let bytes = [UInt8](sink.data)
+        var offset = 0, isizes: Int64 = 0, members = 0
+        func le32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        while offset < bytes.count {
+            #expect(bytes[offset] == 0x1f && bytes[offset + 1] == 0x8b && bytes[offset + 12] == UInt8(ascii: "C"))
+            let size = le32(offset + 16)
+            #expect(le32(offset + size - 4) == le32(offset + 20), "ISIZE equals the declared size")
+            isizes += Int64(le32(offset + size - 4))
+            offset += size; members += 1
+        }
+        #expect(offset == bytes.count)
+        #expect(members > 1)
+        #expect(isizes == writer.uncompressedBytes)
     }
 
     @Test(arguments: [Int32(0), 1, 9])

@@ -65,7 +65,7 @@ struct ArchiveWriterTests {
     }
 
     @Test func invalidOptionsAreRejected() {
-        for options in [ArchiveOptions(compressionLevel: 10), ArchiveOptions(threads: 0), ArchiveOptions(chunkSize: 1000)] {
+        for options in [ArchiveOptions(compressionLevel: 13), ArchiveOptions(compressionLevel: -1), ArchiveOptions(threads: 0), ArchiveOptions(chunkSize: 1000)] {
             guard case .invalidOptions = archiveError({ _ = try ArchiveWriter(sink: DataByteSink(), rootFolder: "id", options: options) }) else {
                 Issue.record("accepted \(options)"); continue
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CairnArchive
 @testable import CairnCore
 @testable import CairnHooks
 @testable import CairnOperations
@@ -48,9 +49,17 @@ struct ConfigTests {
 
     @Test func wrongTypesAreNamed() {
         let error = #expect(throws: CairnError.self) {
-            try ConfigLoader.parse(text: "archive:\n  compression_level: 12\n", path: "c.yaml", baseDirectory: base)
+            try ConfigLoader.parse(text: "archive:\n  compression_level: 13\n", path: "c.yaml", baseDirectory: base)
         }
-        #expect(error?.message == "c.yaml:2:22: archive.compression_level must be 1 (fastest) to 9 (smallest), got 12")
+        #expect(error?.message == "c.yaml:2:22: compression level 13 is outside 1...12 for gzip: "
+                + "gzip (libdeflate) takes 1 (fastest) to 12 (smallest, much slower); 6 is gzip's default")
+        // The range is the format's, whichever key comes first.
+        let zstd = try? ConfigLoader.parse(text: "compression:\n  level: 19\n  format: zstd\n", path: "c.yaml", baseDirectory: base)
+        #expect(zstd?.compressionLevel == 19 && zstd?.compressionFormat == .zstd)
+        let tooHigh = #expect(throws: CairnError.self) {
+            try ConfigLoader.parse(text: "compression:\n  level: 19\n", path: "c.yaml", baseDirectory: base)
+        }
+        #expect(tooHigh?.message.hasPrefix("c.yaml:2:10: compression level 19 is outside 1...12 for gzip") == true, "\(tooHigh?.message ?? "")")
     }
 
     @Test func environmentVariablesAndFlagsOverrideTheFile() throws {

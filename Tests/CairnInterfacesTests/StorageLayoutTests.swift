@@ -12,4 +12,34 @@ struct StorageLayoutTests {
         #expect(layout.archiveKey("redis_20261126_190102") == "redis/prod/redis_20261126_190102.tar.gz")
         #expect(layout.backupID(fromKey: "redis/prod/latest.tar.gz") == nil)
         #expect(layout.backupID(fromKey: "redis/prod/redis_20261126_190102.tar.gz") == "redis_20261126_190102")
-    }}
+    }
+    @Test func zstdArchivesAreNamedAndRecognised() {
+        let zstd = StorageLayout(component: "redis", environment: "prod", suffix: ArchiveSuffix(format: .zstd))
+        #expect(zstd.archiveKey("redis_20261126_190102") == "redis/prod/redis_20261126_190102.tar.zst")
+        #expect(zstd.latestKey == "redis/prod/latest.tar.zst")
+        #expect(zstd.latestKeys == ["redis/prod/latest.tar.zst", "redis/prod/latest.tar.gz"])
+        // Any layout reads either name.
+        let gzip = StorageLayout(component: "redis", environment: "prod")
+        for layout in [gzip, zstd] {
+            #expect(layout.backupID(fromKey: "redis/prod/redis_20261126_190102.tar.zst") == "redis_20261126_190102")
+            #expect(layout.backupID(fromKey: "redis/prod/redis_20261126_190102.tar.gz") == "redis_20261126_190102")
+            #expect(layout.backupID(fromKey: "redis/prod/latest.tar.zst") == nil)
+            #expect(layout.backupID(fromKey: "redis/prod/redis_20261126_190102.tar") == nil)
+            #expect(layout.backupID(fromKey: "redis/prod/redis_20261126_190102.tar.zst.part") == nil)
+            #expect(layout.isLatestKey("redis/prod/latest.tar.gz") && layout.isLatestKey("redis/prod/latest.tar.zst"))
+        }
+        #expect(ArchiveSuffix.of("x.tar.zst") == ArchiveSuffix(format: .zstd))
+        #expect(ArchiveSuffix.of("x.tar.gz") == ArchiveSuffix(format: .gzip))
+        #expect(ArchiveSuffix.of("x.zst") == nil)
+    }
+
+    @Test func aStoredArchiveIsFoundUnderEitherName() throws {
+        let store = MemoryStore()
+        let layout = StorageLayout(component: "redis", environment: "prod")
+        store.put("redis/prod/redis_20261126_190102.tar.zst", Data([1]))
+        #expect(try BackupSelector.id("redis_20261126_190102").resolvedKey(in: layout, store: store) == "redis/prod/redis_20261126_190102.tar.zst")
+        #expect(try BackupSelector.latest.resolvedKey(in: layout, store: store) == "redis/prod/latest.tar.gz", "none stored: the layout's own name")
+        store.put("redis/prod/latest.tar.zst", Data([1]))
+        #expect(try BackupSelector.latest.resolvedKey(in: layout, store: store) == "redis/prod/latest.tar.zst")
+    }
+}

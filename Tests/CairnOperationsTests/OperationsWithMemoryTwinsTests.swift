@@ -147,16 +147,19 @@ struct OperationsWithMemoryTwinsTests {
     // MARK: What ArchiveCheck finds
 
     @Test func aFlippedByteInAStoredFilesDataIsAChecksumFinding() throws {
-        // Random data does not compress, so the gzip stream carries it verbatim: the flip lands in
-        // the file's bytes (not in the deflate codes), the archive still decompresses, and the
-        // file's SHA-256 is checked at the end of its entry, before the gzip CRC at the very end.
+        // A file's bytes changed under an intact gzip layer (each of Cairn's gzip members has its
+        // own CRC, so damage to the stored bytes is found there first): the tar is changed and
+        // compressed again by gzip, and the file's SHA-256 is what tells.
         let noise = TestData.random(200_000, seed: 11)
         let source = ScriptedComponent(name: "app", files: ["noise.bin": noise, "readme.txt": Data("hello\n".utf8)])
         let made = try backUp(source, publish: false)
-        var damaged = try #require(store.data(made.key))
-        let sample = noise[100_000..<100_064]
-        let at = try #require(damaged.range(of: sample), "the random file is stored verbatim in the gzip stream")
-        damaged[at.lowerBound] ^= 0x01
+        let temp = try TemporaryDirectory()
+        try #require(store.data(made.key)).write(to: temp.path("a.tgz"))
+        var tar = try runShell("gzip -dc '\(temp.path("a.tgz").path)'").stdout
+        let at = try #require(tar.range(of: noise[100_000..<100_064]))
+        tar[at.lowerBound] ^= 0x01
+        try tar.write(to: temp.path("a.tar"))
+        let damaged = try runShell("gzip -c '\(temp.path("a.tar").path)'").stdout
         store.put(made.key, damaged)
 
         let report = try ArchiveCheck(store: store).full(key: made.key, expectedBackupID: made.backupID, component: source)

@@ -39,7 +39,7 @@ public struct BackupService {
     public func backup(component name: String, plugin: String, options: JSONValue = .object([:]),
                        progress: (@Sendable (UInt64, UInt64, String?) -> Void)? = nil,
                        open: () throws -> any ComponentSource) throws -> BackupSummary {
-        let layout = StorageLayout(component: name, environment: environment)
+        let layout = StorageLayout(component: name, environment: environment, suffix: ArchiveSuffix(format: archiveOptions.format))
         let started = Date()
         var record = BackupRecord(backupID: BackupID.make(component: name, date: started), component: name,
                                   plugin: plugin, environment: environment,
@@ -116,13 +116,26 @@ public struct BackupService {
         return (verified, report)
     }
 
-    /// Makes a verified backup the new latest.tar.gz (an atomic copy in the store).
+    /// Makes a verified backup the new latest.tar.gz (an atomic copy in the store). Latest under
+    /// another format's name (the compression format changed) is removed after the copy, so
+    /// latest has one name and there is always one.
     public func publish(_ backup: BackupSummary) throws -> BackupSummary {
         guard backup.verified else {
             throw CairnError.usage("refusing to publish \(backup.backupID) as latest: it was not verified in this run (add a 'verify: \(backup.component)' step before 'publish')")
         }
-        try openStore().copy(from: backup.key, to: backup.latestKey)
+        let store = try openStore()
+        try store.copy(from: backup.key, to: backup.latestKey)
         logger.info("\(backup.latestKey) now holds \(backup.backupID)")
+        let layout = StorageLayout(component: backup.component, environment: backup.environment)
+        for stale in layout.latestKeys where stale != backup.latestKey {
+            do {
+                guard try store.stat(key: stale) != nil else { continue }
+                try store.remove(key: stale)
+                logger.info("removed \(stale): \(backup.latestKey) replaces it")
+            } catch {
+                logger.warning("could not remove \(stale), which \(backup.latestKey) replaces: \(describe(error)); readers take the newer of the two")
+            }
+        }
         var published = backup
         published.published = true
         return published

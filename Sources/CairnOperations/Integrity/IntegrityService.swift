@@ -32,12 +32,14 @@ public struct IntegrityService {
         let layout = StorageLayout(component: name, environment: environment)
         var health = BackupHealth(component: name, environment: environment, key: layout.latestKey)
         do {
-            guard try store.stat(key: layout.latestKey) != nil else {
+            let latestKey = try BackupSelector.latest.resolvedKey(in: layout, store: store)
+            health.key = latestKey
+            guard try store.stat(key: latestKey) != nil else {
                 health.fail(.missing, "no \(layout.latestKey) in \(storeDescription)")
                 return health
             }
             let source = try openComponent(name)
-            let report = try ArchiveCheck(store: store).full(key: layout.latestKey, component: source)
+            let report = try ArchiveCheck(store: store).full(key: latestKey, component: source)
             health.backupID = report.backupID
             health.checks = report.checks
             if let problem = report.problem {

@@ -77,7 +77,7 @@ public struct ReportService {
                 row.backupID = id
                 row.bytes = latest.size
                 row.createdAt = archive?.created ?? latest.modified
-                if archive == nil { row.note = "\(inventory.layout.latestKey) holds \(id ?? "an unnamed archive"), which is not stored under its own key" }
+                if archive == nil { row.note = "\(latest.key) holds \(id ?? "an unnamed archive"), which is not stored under its own key" }
             } else if let archive = inventory.archives.first {
                 row.backupID = archive.backupID
                 row.bytes = archive.size

@@ -49,7 +49,7 @@ extension PipelineRunner {
         let service = BackupService(openStore: { try self.resources.openStore(cleanupScope) },
                                     storeDescription: resources.storeDescription, state: try resources.openState(),
                                     environment: resources.environmentName,
-                                    archiveOptions: ArchiveOptions(compressionLevel: config.compressionLevel), logger: scope.logger)
+                                    archiveOptions: ArchiveOptions(format: config.compressionFormat, compressionLevel: config.compressionLevel), logger: scope.logger)
         try service.discard(backup, because: reason)
     }
 }

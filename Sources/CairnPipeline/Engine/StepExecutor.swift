@@ -123,7 +123,8 @@ struct StepExecutor {
     }
 
     private func backupService() throws -> BackupService {
-        var options = ArchiveOptions(compressionLevel: config.compressionLevel, spoolDirectory: try resources.temporaryDirectory())
+        var options = ArchiveOptions(format: config.compressionFormat, compressionLevel: config.compressionLevel,
+                                     spoolDirectory: try resources.temporaryDirectory())
         if let threads = config.compressionThreads { options.threads = threads }
         // A store whose sweep cannot even be loaded still takes backups; `cairn prune` reports it.
         let cleanup = (try? resources.storeCleanup(scope)) ?? nil

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import CairnCore
+@testable import CairnArchive
+import CairnTestSupport
+
+/// Cairn's gzip members declare their sizes so the reader can take each whole; the reader
+/// trusts that hint only as far as the data proves it, and falls back to streaming otherwise.
+struct GzipMemberTests {
+    static let id = "data_20261126_230000"
+
+    private func archive() throws -> Data {
+        let sink = DataByteSink()
+        _ = try writeArchive(id: Self.id, files: [
+            TestFile(path: "text.txt", data: TestData.text(300_000, seed: 41)),
+            TestFile(path: "random.bin", data: TestData.random(200_000, seed: 42)),
+        ], sink: sink, options: ArchiveOptions(threads: 2, chunkSize: 64 << 10))
+        return sink.data
+    }
+
+    private func store(_ value: UInt32, in data: inout Data, at offset: Int) {
+        for i in 0..<4 { data[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+    }
+
+    @Test func everyMemberDeclaresItsSizes() throws {
+        let data = [UInt8](try archive())
+        var offset = 0, members = 0
+        while offset < data.count {
+            let header = data.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[offset..<offset + GzipMember.headerSize]) }
+            let sizes = try #require(GzipMember.declaredSizes(header))
+            #expect(sizes.uncompressed <= 64 << 10)
+            offset += sizes.member; members += 1
+        }
+        #expect(offset == data.count && members > 6)
+    }
+
+    /// A member whose header claims other sizes than its data has is refused, though gzip,
+    /// which ignores the hint, reads it.
+    @Test func aLyingSizeIsCorruption() throws {
+        for field in [16, 20] {
+            var data = try archive()
+            let value = data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: field, as: UInt32.self) }
+            store(value - 1, in: &data, at: field)
+            let temp = try TemporaryDirectory()
+            try data.write(to: temp.path("a.tgz"))
+            try runTool(["gzip", "-t", temp.path("a.tgz").path])
+            let error = archiveError { _ = try ArchiveVerifier.verify(source: DataByteSource(data)) }
+            guard case .corruptGzip(let detail) = error else { Issue.record("field \(field): got \(String(describing: error))"); continue }
+            #expect(detail.contains("member at compressed offset 0"), "\(detail)")
+        }
+    }
+
+    /// A size beyond what is taken whole (hostile, or another writer's) is read by streaming,
+    /// in bounded memory, and the archive still verifies when its data is sound.
+    @Test func anOversizedClaimIsStreamed() throws {
+        var data = try archive()
+        store(UInt32.max, in: &data, at: 16)
+        store(UInt32.max, in: &data, at: 20)
+        let verified = try ArchiveVerifier.verify(source: DataByteSource(data), expectedBackupID: Self.id)
+        #expect(verified.metadata.files.count == 2)
+    }
+
+    /// Members of other writers (gzip, pigz: no size hint) mixed with ours read as one stream.
+    @Test func foreignMembersBetweenOursAreStreamed() throws {
+        let ours = try archive()
+        let temp = try TemporaryDirectory()
+        // Recompress the first member's content with gzip and put it in place of that member.
+        let firstSize = ours.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian) }
+        try ours.prefix(firstSize).write(to: temp.path("first.gz"))
+        let plain = try runShell("gzip -dc '\(temp.path("first.gz").path)' | gzip -1 -c | base64 -w0").text
+        let replaced = try #require(Data(base64Encoded: plain.trimmingCharacters(in: .whitespacesAndNewlines))) + ours.dropFirst(firstSize)
+        #expect(replaced != ours)
+        let verified = try ArchiveVerifier.verify(source: DataByteSource(replaced), expectedBackupID: Self.id)
+        #expect(verified.metadata.files.map(\.path) == ["text.txt", "random.bin"])
+    }
+}
