@@ -77,6 +77,10 @@ struct NetworkRDB {
         if error.hasPrefix("NOAUTH") {
             return RedisError(CAIRN_DENIED, "\(command) at \(settings.address) needs authentication (\(error)): set REDIS_PASSWORD / the 'password' setting")
         }
+        if error.contains("unknown command") || error.contains("not allowed") {
+            return RedisError(CAIRN_IO, "\(command) failed at \(settings.address): \(error): the server refuses replication, as managed Redis "
+                              + "(ElastiCache, Memorystore, Redis Cloud) does; set method: logical for a key-by-key backup (not point-in-time)")
+        }
         return RedisError(CAIRN_IO, "\(command) failed at \(settings.address): \(error) (network RDB backups need Redis 7.0+ for REPLCONF rdb-only)")
     }
 

@@ -48,6 +48,22 @@ final class RedisComponent {
 
         try memoryCheck(client, report)
         try configCheck(client, report)
+        if settings.type.wantsRDB && settings.method == .logical { try logicalCheck(client, report) }
+    }
+
+    /// A logical backup needs SCAN, DUMP and PTTL: tried on a key that does not exist.
+    private func logicalCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
+        let probe = "cairn:probe:absent"
+        for args in [["SCAN", "0", "COUNT", "1"], ["DUMP", probe], ["PTTL", probe]] {
+            if let error = try client.command(args).errorText {
+                let user = settings.username ?? "default"
+                try report.add("rdb.logical", CAIRN_CHECK_FAIL,
+                               "\(args[0]) refused at \(settings.address) (\(error)): a logical backup needs SCAN, DUMP, PTTL and INFO; grant them with ACL SETUSER \(user) +scan +dump +pttl +info +select ~*")
+                return
+            }
+        }
+        try report.add("rdb.logical", CAIRN_CHECK_PASS,
+                       "logical RDB (SCAN + DUMP + PTTL, key by key): not point-in-time, writes made during the backup may be partly in it")
     }
 
     private func memoryCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
@@ -98,7 +114,7 @@ final class RedisComponent {
     /// What the configured type and mode need from the server.
     private func modeCheck(_ report: CheckReport, config: [String: String]?) throws(RedisError) {
         let type = settings.type
-        if type.wantsRDB && settings.mode == .network {
+        if type.wantsRDB && settings.mode == .network && settings.method == .replication {
             if let diskless = config?["repl-diskless-sync"], diskless == "no", !settings.allowDiskSync {
                 try report.add("rdb.sync", CAIRN_CHECK_FAIL, Self.diskSyncRefusal)
             } else {
@@ -158,7 +174,9 @@ final class RedisComponent {
 
         if type.wantsRDB {
             try sink.fact("rdb_mode", json: JSONText.quote(settings.mode.rawValue))
-            if settings.mode == .network {
+            if settings.method == .logical {
+                try LogicalRDB(component: self).run(client: client, serverVersion: server["redis_version"] ?? "unknown", sink: sink)
+            } else if settings.mode == .network {
                 try NetworkRDB(component: self).run(client: client, sink: sink)
             } else {
                 try DiskBackup(component: self, client: client).rdb(sink: sink)

@@ -33,7 +33,8 @@ final class RespClient {
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var start = 0
     private var end = 0
-    static let maxBulk = 64 << 20
+    /// The largest bulk reply accepted; a logical backup raises it for big keys' DUMP payloads.
+    var maxBulk = 64 << 20
 
     /// Connects and authenticates (AUTH [user] password), then SELECTs `db` if given.
     static func connect(_ settings: Settings) throws(RedisError) -> RespClient {
@@ -132,14 +133,31 @@ final class RespClient {
 
     /// Sends one command as a RESP array of bulk strings and reads its reply.
     func command(_ args: [String]) throws(RedisError) -> Reply {
-        var out = Array("*\(args.count)\r\n".utf8)
-        for arg in args {
-            out += Array("$\(arg.utf8.count)\r\n".utf8)
-            out += Array(arg.utf8)
-            out += [13, 10]
-        }
+        var out: [UInt8] = []
+        Self.encode(args.map { Array($0.utf8) }, into: &out)
         try send(out)
         return try readReply(depth: 0)
+    }
+
+    /// Sends several commands (binary-safe arguments, such as keys) in one write, then reads
+    /// their replies in order: one round trip for a whole batch.
+    func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [Reply] {
+        var out: [UInt8] = []
+        for args in commands { Self.encode(args, into: &out) }
+        try send(out)
+        var replies: [Reply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands { replies.append(try readReply(depth: 0)) }
+        return replies
+    }
+
+    static func encode(_ args: [[UInt8]], into out: inout [UInt8]) {
+        out += Array("*\(args.count)\r\n".utf8)
+        for arg in args {
+            out += Array("$\(arg.count)\r\n".utf8)
+            out += arg
+            out += [13, 10]
+        }
     }
 
     // MARK: Reading
@@ -249,7 +267,10 @@ final class RespClient {
             guard let value = Int64(rest) else { throw protocolError(line) }
             return .integer(value)
         case UInt8(ascii: "$"):
-            guard let length = Int(rest), length >= -1, length <= Self.maxBulk else { throw protocolError(line) }
+            guard let length = Int(rest), length >= -1 else { throw protocolError(line) }
+            guard length <= maxBulk else {
+                throw RedisError(CAIRN_IO, "Redis at \(address) sent a reply of \(length) bytes, more than the \(maxBulk >> 20) MiB accepted")
+            }
             if length == -1 { return .bulk(nil) }
             let data = try readExact(length)
             guard try readLine().isEmpty else { throw protocolError(line) }

@@ -41,6 +41,20 @@ extension RedisComponent {
 
 /// Facts about the local redis-server binary.
 enum LocalRedis {
+    /// The RDB version a Redis release writes (RDB_VERSION in src/rdb.h): 5.x/6.x 9, 7.0 10,
+    /// 7.2 11, 7.4+ 12; nil when `version` is not "major.minor[.patch]".
+    static func rdbVersion(forRedis version: String) -> Int? {
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        guard parts.count >= 2 else { return nil }
+        switch (parts[0], parts[1]) {
+        case (..<5, _): return 8
+        case (5, _), (6, _): return 9
+        case (7, 0): return 10
+        case (7, 1), (7, 2), (7, 3): return 11
+        default: return 12
+        }
+    }
+
     /// The newest RDB version the local redis-server loads, from its --version.
     static func supportedRDBVersion() -> (version: String, rdb: Int)? {
         guard let pipe = popen("redis-server --version 2>/dev/null", "r") else { return nil }
@@ -51,17 +65,7 @@ enum LocalRedis {
         let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let range = text.firstRange(of: "v=") else { return nil }
         let version = String(text[range.upperBound...].prefix(while: { $0 != " " && $0 != "\n" }))
-        let parts = version.split(separator: ".").compactMap { Int($0) }
-        guard parts.count >= 2 else { return nil }
-        // RDB_VERSION per release (src/rdb.h): 5.x/6.x 9, 7.0 10, 7.2 11, 7.4+ 12.
-        let rdb: Int
-        switch (parts[0], parts[1]) {
-        case (..<5, _): rdb = 8
-        case (5, _), (6, _): rdb = 9
-        case (7, 0): rdb = 10
-        case (7, 1), (7, 2), (7, 3): rdb = 11
-        default: rdb = 12
-        }
+        guard let rdb = rdbVersion(forRedis: version) else { return nil }
         return (version, rdb)
     }
 }

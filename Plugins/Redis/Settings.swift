@@ -14,6 +14,12 @@ enum RDBMode: String {
     case network, disk
 }
 
+/// How the RDB's contents are read: the server's own snapshot over the replication protocol, or
+/// key by key (SCAN + DUMP + PTTL) for managed services that refuse SYNC.
+enum RDBMethod: String {
+    case replication, logical
+}
+
 /// The instance's configuration, validated once in `open`.
 struct Settings {
     var host = "127.0.0.1"
@@ -23,6 +29,7 @@ struct Settings {
     var db: Int?
     var type = BackupType.rdb
     var mode = RDBMode.network
+    var method = RDBMethod.replication
     var allowDiskSync = false
     var connectTimeout = 5
     var readTimeout = 60
@@ -62,6 +69,16 @@ struct Settings {
                 throw RedisError(CAIRN_INVALID, "setting 'mode' must be network or disk, not '\(text)'")
             }
             mode = value
+        }
+        if let text = try host.setting("method") {
+            guard let value = RDBMethod(rawValue: text) else {
+                throw RedisError(CAIRN_INVALID, "setting 'method' must be replication or logical, not '\(text)'")
+            }
+            method = value
+        }
+        if method == .logical && mode == .disk {
+            throw RedisError(CAIRN_INVALID, "settings 'method: logical' and 'mode: disk' exclude each other: a logical backup reads keys over the network "
+                             + "(drop 'mode: disk', or use 'method: replication' for a BGSAVE read from the server's dir)")
         }
         if let text = try host.setting("allow_disk_sync") {
             switch text.lowercased() {
