@@ -30,6 +30,8 @@ enum Reply {
 final class RespClient {
     let fd: Int32
     let address: String
+    /// Set once the TLS handshake is done: every byte then goes through it.
+    private var tls: TLSSession?
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var start = 0
     private var end = 0
@@ -38,8 +40,21 @@ final class RespClient {
 
     /// Connects and authenticates (AUTH [user] password), then SELECTs `db` if given.
     static func connect(_ settings: Settings) throws(RedisError) -> RespClient {
-        let client = try RespClient(host: settings.host, port: settings.port, address: settings.address,
+        try connect(settings, host: settings.host, port: settings.port)
+    }
+
+    /// Connects to `host`:`port` (a Sentinel's answer, a cluster node) with the settings' TLS and
+    /// credentials.
+    static func connect(_ settings: Settings, host: String, port: UInt16) throws(RedisError) -> RespClient {
+        let address = Settings.address(host, port)
+        let client = try RespClient(host: host, port: port, address: address,
                                     connectTimeout: settings.connectTimeout, readTimeout: settings.readTimeout)
+        if let tls = settings.tls {
+            // The handshake gets connect_timeout: a plain port never answers a ClientHello.
+            client.setTimeouts(settings.connectTimeout)
+            client.tls = try TLSSession(fd: client.fd, settings: tls, host: host, address: address)
+            client.setTimeouts(settings.readTimeout)
+        }
         if let password = settings.password {
             var args = ["AUTH"]
             if let user = settings.username { args.append(user) }
@@ -115,10 +130,25 @@ final class RespClient {
 
     deinit { Glibc.close(fd) }
 
+    func setTimeouts(_ seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     // MARK: Writing
 
     func send(_ bytes: [UInt8]) throws(RedisError) {
         var offset = 0
+        if let tls {
+            while offset < bytes.count {
+                offset += try withBytes(bytes) { raw throws(RedisError) in
+                    guard let base = raw.baseAddress else { return bytes.count }
+                    return try tls.send(base + offset, bytes.count - offset)
+                }
+            }
+            return
+        }
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
                 Glibc.send(fd, raw.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL))
@@ -177,6 +207,14 @@ final class RespClient {
                 throw RedisError(CAIRN_IO, "Redis at \(address) sent a line longer than \(buffer.count) bytes")
             }
         }
+        if let tls {
+            let n = try withMutableBytes(&buffer) { raw throws(RedisError) in
+                guard let base = raw.baseAddress else { return 0 }
+                return try tls.recv(base + end, raw.count - end)
+            }
+            end += n
+            return n
+        }
         while true {
             let n = buffer.withUnsafeMutableBytes { raw in
                 Glibc.recv(fd, raw.baseAddress.map { $0 + end }, raw.count - end, 0)
@@ -230,6 +268,7 @@ final class RespClient {
             start += n
             return n
         }
+        if let tls { return try tls.recv(target, capacity) }
         while true {
             let n = Glibc.recv(fd, target, capacity, 0)
             if n >= 0 { return n }

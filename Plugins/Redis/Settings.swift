@@ -34,9 +34,12 @@ struct Settings {
     var connectTimeout = 5
     var readTimeout = 60
     var dir: String?
+    /// TLS for every connection (rediss:// or a `tls` mapping); nil for plain TCP.
+    var tls: TLSSettings?
 
     /// "host:port" for messages.
-    var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    var address: String { Self.address(host, port) }
+    static func address(_ host: String, _ port: UInt16) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     init(_ host: PluginHost) throws(RedisError) {
         var urlHost: String?, urlPort: UInt16?
@@ -47,6 +50,10 @@ struct Settings {
             username = parsed.user
             password = parsed.password
             db = parsed.db
+            if parsed.tls { tls = TLSSettings() }
+        }
+        if let text = try host.setting("tls"), !text.isEmpty {
+            tls = try TLSSettings.parse(text)
         }
         let hostSetting = try host.setting("host")
         self.host = urlHost ?? hostSetting.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
@@ -112,17 +119,19 @@ struct Settings {
         var user: String?
         var password: String?
         var db: Int?
+        var tls = false
     }
 
-    /// redis://[user:password@]host:port[/db]. The error never repeats the URL: it may hold a password.
+    /// redis[s]://[user:password@]host:port[/db]. The error never repeats the URL: it may hold a password.
     static func parseURL(_ url: String) throws(RedisError) -> ParsedURL {
-        let scheme = "redis://"
+        let secure = url.hasPrefix("rediss://")
+        let scheme = secure ? "rediss://" : "redis://"
         guard url.hasPrefix(scheme) else {
-            let shown = url.hasPrefix("rediss://") ? "rediss:// (TLS) is not supported" : "it must start with redis://"
-            throw RedisError(CAIRN_INVALID, "setting 'url' (REDIS_URL) is not usable: \(shown)")
+            throw RedisError(CAIRN_INVALID, "setting 'url' (REDIS_URL) is not usable: it must start with redis:// (or rediss:// for TLS)")
         }
         var rest = Substring(url.dropFirst(scheme.count))
         var result = ParsedURL(host: "127.0.0.1", port: 6379)
+        result.tls = secure
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]

@@ -358,7 +358,7 @@ extension RedisBackupTests {
         let bad: [(url: String, message: String)] = [
             ("redis://user:hunter2@127.0.0.1:99999", "the port in setting 'url' must be a port number (1-65535), not '99999'"),
             ("redis://user:hunter2@127.0.0.1:6379/three", "the database after '/' must be a number, not 'three'"),
-            ("rediss://user:hunter2@127.0.0.1:6379", "rediss:// (TLS) is not supported"),
+            ("rediss://user:hunter2@127.0.0.1:0", "must be a port number (1-65535), not '0'"),
             ("http://user:hunter2@127.0.0.1:6379", "it must start with redis://"),
         ]
         for (url, message) in bad {
