@@ -5,14 +5,29 @@ import Glibc
 /// One configured Redis instance: settings plus the host's services.
 final class RedisComponent {
     let host: PluginHost
-    let settings: Settings
+    /// The configured settings; with Sentinel, host and port become the node last resolved.
+    private(set) var settings: Settings
+    private(set) var resolved: SentinelResolver.Node?
 
     init(host: PluginHost) throws(RedisError) {
         self.host = host
         settings = try Settings(host)
     }
 
-    func connect() throws(RedisError) -> RespClient { try RespClient.connect(settings) }
+    /// A connection to the server to back up: with Sentinel, asked anew each time, so a failover
+    /// between the pre-checks and the backup is followed.
+    func connect() throws(RedisError) -> RespClient {
+        guard let sentinel = settings.sentinel else { return try RespClient.connect(settings) }
+        let (client, node) = try SentinelResolver(settings: settings, sentinel: sentinel, host: host).connect()
+        if let before = resolved, before.host != node.host || before.port != node.port {
+            host.log(CAIRN_LOG_WARNING, "'\(sentinel.master)' moved: the Sentinels now name \(Settings.address(node.host, node.port)), not \(Settings.address(before.host, before.port)) (a failover)")
+        }
+        settings.host = node.host
+        settings.port = node.port
+        resolved = node
+        host.log(CAIRN_LOG_INFO, "the Sentinels name \(settings.address) as \(node.role == .master ? "the master" : "a healthy replica") of '\(sentinel.master)'")
+        return client
+    }
 
     // MARK: Pre-checks (runbook 1.1-1.2)
 
@@ -30,6 +45,11 @@ final class RedisComponent {
             return
         }
         try report.add("ping", CAIRN_CHECK_PASS, "PING at \(settings.address) answered \(ping.text ?? "?")")
+        if let sentinel = settings.sentinel, let node = resolved {
+            try report.add("sentinel", CAIRN_CHECK_PASS,
+                           "the Sentinels name \(settings.address) as \(node.role == .master ? "the master" : "a healthy replica") of '\(sentinel.master)'",
+                           detail: "{\"master\":\(JSONText.quote(sentinel.master)),\"address\":\(JSONText.quote(settings.address)),\"role\":\(JSONText.quote(node.role.rawValue))}")
+        }
 
         let server = try client.info("server")
         let replication = (try? client.info("replication")) ?? [:]
@@ -171,6 +191,8 @@ final class RedisComponent {
         if let used = memory["used_memory"].flatMap({ UInt64($0) }) { try sink.fact("used_memory", json: String(used)) }
         try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
         try sink.fact("backup_type", json: JSONText.quote(type.rawValue))
+        try sink.fact("source_address", json: JSONText.quote(settings.address))
+        if let sentinel = settings.sentinel { try sink.fact("sentinel_master", json: JSONText.quote(sentinel.master)) }
 
         if type.wantsRDB {
             try sink.fact("rdb_mode", json: JSONText.quote(settings.mode.rawValue))
@@ -185,6 +207,20 @@ final class RedisComponent {
         if type.wantsAOF {
             // A fresh connection: the replication stream closed the first one.
             try DiskBackup(component: self, client: try connect()).aof(sink: sink)
+        }
+        try reportFailover(sink: sink)
+    }
+
+    /// With Sentinel: a failover during the backup is reported (the snapshot is still whole: it
+    /// is the old master's at the time it was taken).
+    private func reportFailover(sink: EntrySink) throws(RedisError) {
+        guard let sentinel = settings.sentinel, let node = resolved, node.role == .master else { return }
+        guard let now = try? SentinelResolver(settings: settings, sentinel: sentinel, host: host).resolve() else { return }
+        let moved = now.host != node.host || now.port != node.port
+        try sink.fact("failover_during_backup", json: moved ? "true" : "false")
+        if moved {
+            host.log(CAIRN_LOG_WARNING, "'\(sentinel.master)' failed over during the backup: the snapshot is from \(Settings.address(node.host, node.port)), "
+                     + "the master is now \(Settings.address(now.host, now.port)); writes accepted by the new master after the switch are not in it")
         }
     }
 

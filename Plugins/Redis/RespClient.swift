@@ -44,8 +44,8 @@ final class RespClient {
     }
 
     /// Connects to `host`:`port` (a Sentinel's answer, a cluster node) with the settings' TLS and
-    /// credentials.
-    static func connect(_ settings: Settings, host: String, port: UInt16) throws(RedisError) -> RespClient {
+    /// credentials; a Sentinel (`sentinel: true`) gets `sentinel_password` alone, and no SELECT.
+    static func connect(_ settings: Settings, host: String, port: UInt16, sentinel: Bool = false) throws(RedisError) -> RespClient {
         let address = Settings.address(host, port)
         let client = try RespClient(host: host, port: port, address: address,
                                     connectTimeout: settings.connectTimeout, readTimeout: settings.readTimeout)
@@ -55,13 +55,13 @@ final class RespClient {
             client.tls = try TLSSession(fd: client.fd, settings: tls, host: host, address: address)
             client.setTimeouts(settings.readTimeout)
         }
-        if let password = settings.password {
+        if let password = sentinel ? settings.sentinelPassword : settings.password {
             var args = ["AUTH"]
-            if let user = settings.username { args.append(user) }
+            if !sentinel, let user = settings.username { args.append(user) }
             args.append(password)
             let reply = try client.command(args)
             if let error = reply.errorText {
-                let who = settings.username.map { "user '\($0)'" } ?? "the default user"
+                let who = sentinel ? "the Sentinel (sentinel_password)" : settings.username.map { "user '\($0)'" } ?? "the default user"
                 if error.hasPrefix("WRONGPASS") || error.contains("invalid password") || error.contains("invalid username") {
                     throw RedisError(CAIRN_DENIED, "authentication failed at \(settings.address) for \(who): \(error) "
                                      + "(check REDIS_PASSWORD / the 'password' setting and the user name)")
@@ -69,7 +69,7 @@ final class RespClient {
                 throw RedisError(CAIRN_DENIED, "AUTH at \(settings.address) for \(who) was refused: \(error)")
             }
         }
-        if let db = settings.db, db != 0 {
+        if !sentinel, let db = settings.db, db != 0 {
             let reply = try client.command(["SELECT", String(db)])
             if let error = reply.errorText { throw client.serverError("SELECT \(db)", error) }
         }

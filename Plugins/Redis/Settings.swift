@@ -36,6 +36,9 @@ struct Settings {
     var dir: String?
     /// TLS for every connection (rediss:// or a `tls` mapping); nil for plain TCP.
     var tls: TLSSettings?
+    var sentinel: SentinelSettings?
+    var sentinelPassword: String?
+    var prefer = Prefer.master
 
     /// "host:port" for messages.
     var address: String { Self.address(host, port) }
@@ -54,6 +57,14 @@ struct Settings {
         }
         if let text = try host.setting("tls"), !text.isEmpty {
             tls = try TLSSettings.parse(text)
+        }
+        if let text = try host.setting("sentinel"), !text.isEmpty { sentinel = try SentinelSettings.parse(text) }
+        if let secret = try host.secret("sentinel_password"), !secret.isEmpty { sentinelPassword = secret }
+        if let text = try host.setting("prefer") {
+            guard let value = Prefer(rawValue: text) else {
+                throw RedisError(CAIRN_INVALID, "setting 'prefer' must be master or replica, not '\(text)'")
+            }
+            prefer = value
         }
         let hostSetting = try host.setting("host")
         self.host = urlHost ?? hostSetting.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
