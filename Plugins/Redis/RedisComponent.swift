@@ -66,6 +66,20 @@ final class RedisComponent {
                            detail: "{\"redis_version\":\(JSONText.quote(version)),\"role\":\(JSONText.quote(role)),\"uptime_in_seconds\":\(Int(uptime) ?? 0)}")
         }
 
+        if settings.cluster {
+            do throws(RedisError) {
+                let topology = try ClusterTopology.discover(client)
+                let problem = ClusterTopology.coverageProblem(topology.shards.flatMap(\.slots))
+                try report.add("cluster", problem == nil ? CAIRN_CHECK_PASS : CAIRN_CHECK_FAIL,
+                               "\(topology.shards.count) shards (\(topology.source)): " + (problem ?? "every slot 0-16383 served exactly once")
+                                   + "; snapshots from " + topology.shards.map { shard in
+                                       let replica = settings.prefer == .replica && shard.nodes.contains { $0.role == .replica && $0.healthy }
+                                       return "\(shard.name) (\(replica ? "a replica" : (shard.master?.address ?? "?")))"
+                                   }.joined(separator: ", "))
+            } catch where !error.hostKnows {
+                try report.add("cluster", CAIRN_CHECK_FAIL, error.message)
+            }
+        }
         try memoryCheck(client, report)
         try configCheck(client, report)
         if settings.type.wantsRDB && settings.method == .logical { try logicalCheck(client, report) }
@@ -189,8 +203,16 @@ final class RedisComponent {
         try sink.fact("redis_version", json: JSONText.quote(server["redis_version"] ?? "unknown"))
         try sink.fact("role", json: JSONText.quote(replication["role"] ?? "unknown"))
         if let used = memory["used_memory"].flatMap({ UInt64($0) }) { try sink.fact("used_memory", json: String(used)) }
-        try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
         try sink.fact("backup_type", json: JSONText.quote(type.rawValue))
+        if settings.cluster {
+            guard type == .rdb else {
+                throw RedisError(CAIRN_UNSUPPORTED, "type \(type.rawValue) is not supported with 'cluster: true': a cluster backup holds each shard's RDB (type: rdb)")
+            }
+            try sink.fact("cluster", json: "true")
+            try ClusterBackup(component: self).run(seed: client, sink: sink)
+            return
+        }
+        try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
         try sink.fact("source_address", json: JSONText.quote(settings.address))
         if let sentinel = settings.sentinel { try sink.fact("sentinel_master", json: JSONText.quote(sentinel.master)) }
 

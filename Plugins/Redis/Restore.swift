@@ -31,8 +31,13 @@ extension RedisComponent {
         }
         var what = written.hasRDB ? ["dump.rdb"] : []
         if let aof = written.aofDir { what.append(aof + "/") }
+        if !written.shards.isEmpty {
+            what = ["cluster.json", "\(written.shards.count) shard folders (shards/<id>_<slots>/dump.rdb)"]
+            try report.add("restore.cluster", CAIRN_CHECK_PASS,
+                           "one folder per shard under \(target)/shards: start one redis-server per folder (cluster-enabled, appendonly no) and assign each its slots, or load them as standalone servers: \(written.shards.sorted().joined(separator: ", "))")
+        }
         try report.add("restore.files", CAIRN_CHECK_PASS, "wrote \(what.joined(separator: " and ")) (\(written.files) files, \(written.bytes) bytes) to \(target)")
-        if written.hasRDB {
+        if written.hasRDB || !written.shards.isEmpty {
             try report.add("restore.appendonly", CAIRN_CHECK_WARN,
                            "start the server on this dir with appendonly no first: with appendonly yes and no AOF, Redis 7 creates an empty AOF and ignores dump.rdb. After it loaded, run CONFIG SET appendonly yes, then CONFIG REWRITE")
         }
@@ -72,7 +77,12 @@ enum LocalRedis {
 
 /// File-system helpers for restores: safe paths, exclusive creates, recursive removal.
 enum Files {
-    struct Written { var files = 0; var bytes: Int64 = 0; var hasRDB = false; var aofDir: String?; var rdbVersion: Int? }
+    struct Written {
+        var files = 0; var bytes: Int64 = 0; var hasRDB = false; var aofDir: String?; var rdbVersion: Int?
+        /// A cluster backup's shard folders (under shards/) and its cluster.json.
+        var shards: [String] = []
+        var clusterJSON: [UInt8] = []
+    }
 
     static func isEmptyDirectory(_ path: String) throws(RedisError) -> Bool {
         guard let dir = opendir(path) else { throw RedisError(errno: errno, "cannot read directory \(path)") }
@@ -124,7 +134,7 @@ enum Files {
         while let entry = try source.next() {
             let relative = try safe(entry.path)
             if let why = contents.admit(relative, directory: entry.directory) {
-                throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(why); a Redis backup holds only dump.rdb and the AOF folder its manifest describes")
+                throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(why); a Redis backup holds only dump.rdb and the AOF folder its manifest describes, or a cluster's cluster.json and shards/<id>_<slots>/dump.rdb")
             }
             let path = root + "/" + relative
             if entry.directory {
@@ -135,7 +145,7 @@ enum Files {
             guard fd >= 0 else { throw RedisError(errno: errno, "cannot create \(path)") }
             defer { close(fd) }
             let isRDB = relative.hasSuffix(".rdb")
-            let isManifest = relative == contents.manifest
+            let isManifest = relative == contents.manifest || relative == "cluster.json"
             var tail = CRCTail()
             var captured: [UInt8] = []
             var bytes: Int64 = 0
@@ -169,7 +179,12 @@ enum Files {
             guard fsync(fd) == 0 else { throw RedisError(errno: errno, "flushing \(path)") }
             written.files += 1
             written.bytes += bytes
-            if isManifest { manifestBytes = captured }
+            if relative == "cluster.json" { written.clusterJSON = captured }
+            else if isManifest { manifestBytes = captured }
+            if relative.hasPrefix("shards/"), relative.hasSuffix("/dump.rdb") {
+                written.shards.append(String(relative.split(separator: "/")[1]))
+                written.rdbVersion = max(written.rdbVersion ?? 0, tail.rdbVersion ?? 0)
+            }
             if relative == "dump.rdb" { written.hasRDB = true; written.rdbVersion = tail.rdbVersion }
             else if written.rdbVersion == nil, relative.hasSuffix(".base.rdb") { written.rdbVersion = tail.rdbVersion }
         }

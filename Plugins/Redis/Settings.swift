@@ -39,6 +39,7 @@ struct Settings {
     var sentinel: SentinelSettings?
     var sentinelPassword: String?
     var prefer = Prefer.master
+    var cluster = false
 
     /// "host:port" for messages.
     var address: String { Self.address(host, port) }
@@ -60,6 +61,10 @@ struct Settings {
         }
         if let text = try host.setting("sentinel"), !text.isEmpty { sentinel = try SentinelSettings.parse(text) }
         if let secret = try host.secret("sentinel_password"), !secret.isEmpty { sentinelPassword = secret }
+        if let text = try host.setting("cluster") { cluster = try Self.bool(text, "cluster") }
+        if cluster && sentinel != nil {
+            throw RedisError(CAIRN_INVALID, "settings 'cluster' and 'sentinel' exclude each other: a Redis Cluster fails over by itself, without Sentinel")
+        }
         if let text = try host.setting("prefer") {
             guard let value = Prefer(rawValue: text) else {
                 throw RedisError(CAIRN_INVALID, "setting 'prefer' must be master or replica, not '\(text)'")
@@ -108,6 +113,14 @@ struct Settings {
         if let text = try host.setting("connect_timeout") { connectTimeout = try Self.integer(text, "connect_timeout", 1 ... 3600) }
         if let text = try host.setting("read_timeout") { readTimeout = try Self.integer(text, "read_timeout", 1 ... 86400) }
         if let text = try host.setting("dir"), !text.isEmpty { dir = text }
+    }
+
+    static func bool(_ text: String, _ name: String) throws(RedisError) -> Bool {
+        switch text.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw RedisError(CAIRN_INVALID, "setting '\(name)' must be true or false, not '\(text)'")
+        }
     }
 
     static func integer(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(RedisError) -> Int {

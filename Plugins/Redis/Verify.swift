@@ -22,7 +22,8 @@ extension RedisComponent {
             if entry.directory { continue }
             if entry.path.hasSuffix(".rdb") {
                 let result = try RDBValidator.validate(entry.path) { buffer throws(RedisError) in try source.read(buffer) }
-                let prefix = entry.path == "dump.rdb" ? "" : "aof.base."
+                let prefix = entry.path == "dump.rdb" ? "" : entry.path.hasPrefix("shards/")
+                    ? "shard." + entry.path.split(separator: "/")[1].prefix(while: { $0 != "_" }).prefix(8) + "." : "aof.base."
                 for finding in result.findings {
                     var finding = finding
                     finding.name = prefix + finding.name
@@ -58,6 +59,16 @@ extension RedisComponent {
         }
         if let problem = contents.problem(listed: items) {
             try report.add("redis.contents", CAIRN_CHECK_FAIL, problem)
+        }
+        if contents.isCluster {
+            let names = contents.shardRDBs.sorted()
+            let ranges = names.flatMap { ClusterTopology.ranges(inName: $0) ?? [] }
+            if let problem = ClusterTopology.coverageProblem(ranges) {
+                try report.add("cluster.slots", CAIRN_CHECK_FAIL, "the \(names.count) shards' RDBs do not cover the cluster: \(problem)")
+            } else {
+                try report.add("cluster.slots", CAIRN_CHECK_PASS, "\(names.count) shards' RDBs cover slots 0-16383 exactly once",
+                               detail: "{\"shards\":[\(names.map(JSONText.quote).joined(separator: ","))]}")
+            }
         }
     }
 }
