@@ -90,38 +90,48 @@ struct ClusterBackup {
         for (index, shard) in topology.shards.enumerated() {
             let node = try choose(shard)
             host.log(CAIRN_LOG_INFO, "shard \(shard.name): snapshot from \(node.address) (\(node.role.rawValue))")
-            jobs.append(Job(shard: shard, node: node, settings: settings, spool: index == 0 ? nil : spoolDir + "/\(index).rdb"))
+            // With allow_partial every shard spools, so any of them can be left out afterwards.
+            let streamed = index == 0 && !settings.allowPartial
+            jobs.append(Job(shard: shard, node: node, settings: settings, spool: streamed ? nil : spoolDir + "/\(index).rdb"))
         }
         try sink.begin("shards", directory: true, mode: 0o755, mtime: now(), size: 0)
         try sink.end()
         // The first shard writes into the archive from its thread while this one waits: the
         // sink is used by one thread at a time, and this thread makes no host call meanwhile.
         let first = jobs[0]
-        try sink.begin("shards/\(first.shard.name)", directory: true, mode: 0o755, mtime: now(), size: 0)
-        try sink.end()
-        try sink.begin("shards/\(first.shard.name)/dump.rdb", mtime: now(), size: CAIRN_SIZE_UNKNOWN)
-        first.output = NetworkRDB.Output(begin: { _ in }, write: { data throws(RedisError) in try sink.write(data) }, end: {})
+        if first.spool == nil {
+            try sink.begin("shards/\(first.shard.name)", directory: true, mode: 0o755, mtime: now(), size: 0)
+            try sink.end()
+            try sink.begin("shards/\(first.shard.name)/dump.rdb", mtime: now(), size: CAIRN_SIZE_UNKNOWN)
+            first.output = NetworkRDB.Output(begin: { _ in }, write: { data throws(RedisError) in try sink.write(data) }, end: {})
+        }
         for job in jobs { try start(job) }
         for job in jobs { pthread_join(job.thread, nil) }
         try host.checkCancelled()
 
         let failed = jobs.filter { $0.error != nil }
-        if !failed.isEmpty {
-            let list = failed.map { "shard \($0.shard.name) at \($0.node.address): \($0.error?.message ?? "?")" }
-            throw RedisError(failed[0].error?.status ?? CAIRN_IO, "\(failed.count) of \(jobs.count) cluster shards failed: \(list.joined(separator: "; "))")
+        let list = failed.map { "shard \($0.shard.name) at \($0.node.address): \($0.error?.message ?? "?")" }
+        let summary = "\(failed.count) of \(jobs.count) cluster shards failed: \(list.joined(separator: "; "))"
+        if !failed.isEmpty && (!settings.allowPartial || failed.count == jobs.count) {
+            throw RedisError(failed[0].error?.status ?? CAIRN_IO, summary)
         }
-        try sink.end()
-        for job in jobs.dropFirst() {
+        if first.spool == nil { try sink.end() }
+        for job in jobs where job.spool != nil && job.error == nil {
             try sink.begin("shards/\(job.shard.name)", directory: true, mode: 0o755, mtime: now(), size: 0)
             try sink.end()
             try copySpool(job, sink: sink)
         }
         let json = Self.describe(topology, jobs)
         try sink.file("cluster.json", Array(json.utf8), mtime: now())
+        if !failed.isEmpty {
+            // allow_partial: the archive holds the other shards; the host ends the step as partial.
+            try sink.fact("partial", json: JSONText.quote(summary))
+            host.log(CAIRN_LOG_WARNING, "partial cluster backup (allow_partial): " + summary)
+        }
 
-        let total = jobs.reduce(UInt64(0)) { $0 + $1.keyCount }
+        let total = jobs.filter { $0.error == nil }.reduce(UInt64(0)) { $0 + $1.keyCount }
         try sink.fact("keys", json: "{\"db0\":{\"keys\":\(total)}}")
-        try sink.fact("cluster_shards", json: String(jobs.count))
+        try sink.fact("cluster_shards", json: String(jobs.count - failed.count))
         try sink.fact("cluster_topology_source", json: JSONText.quote(topology.source))
         if let epoch = topology.currentEpoch { try sink.fact("cluster_current_epoch", json: String(epoch)) }
         try sink.fact("rdb_version", json: String(jobs.compactMap { $0.result?.version }.max() ?? 0))
@@ -178,7 +188,7 @@ struct ClusterBackup {
     /// cluster.json: one shard per line, so the drill can read it without a JSON library.
     static func describe(_ topology: ClusterTopology, _ jobs: [Job]) -> String {
         var lines: [String] = []
-        for job in jobs {
+        for job in jobs where job.error == nil {
             let slots = job.shard.slots.map { "[\($0.lowerBound),\($0.upperBound)]" }.joined(separator: ",")
             let nodes = job.shard.nodes.map { node in
                 "{\"id\":\(JSONText.quote(node.id)),\"address\":\(JSONText.quote(node.address)),\"role\":\(JSONText.quote(node.role.rawValue)),"
@@ -189,7 +199,11 @@ struct ClusterBackup {
                          + "\"keys\":\(job.keyCount),\"keyspace\":\(job.keys),\"digest\":\(job.digest.map(JSONText.quote) ?? "null"),"
                          + "\"rdb_version\":\(job.result?.version ?? 0),\"rdb_bytes\":\(job.result?.bytes ?? 0),\"nodes\":[\(nodes)]}")
         }
+        // Shards left out (allow_partial): verify accepts their slots as missing, and only theirs.
+        let failed = jobs.filter { $0.error != nil }.map { job in
+            "{\"failed\":\(JSONText.quote(job.shard.name)),\"source\":\(JSONText.quote(job.node.address)),\"error\":\(JSONText.quote(job.error?.message ?? "?"))}"
+        }
         return "{\"format\":1,\"source\":\(JSONText.quote(topology.source)),\"current_epoch\":\(topology.currentEpoch.map(String.init) ?? "null"),\"shards\":[\n"
-            + lines.joined(separator: ",\n") + "\n]}\n"
+            + lines.joined(separator: ",\n") + "\n],\"failed\":[\n" + failed.joined(separator: ",\n") + "\n]}\n"
     }
 }

@@ -40,6 +40,7 @@ struct Settings {
     var sentinelPassword: String?
     var prefer = Prefer.master
     var cluster = false
+    var allowPartial = false
 
     /// "host:port" for messages.
     var address: String { Self.address(host, port) }
@@ -62,6 +63,7 @@ struct Settings {
         if let text = try host.setting("sentinel"), !text.isEmpty { sentinel = try SentinelSettings.parse(text) }
         if let secret = try host.secret("sentinel_password"), !secret.isEmpty { sentinelPassword = secret }
         if let text = try host.setting("cluster") { cluster = try Self.bool(text, "cluster") }
+        if let text = try host.setting("allow_partial") { allowPartial = try Self.bool(text, "allow_partial") }
         if cluster && sentinel != nil {
             throw RedisError(CAIRN_INVALID, "settings 'cluster' and 'sentinel' exclude each other: a Redis Cluster fails over by itself, without Sentinel")
         }

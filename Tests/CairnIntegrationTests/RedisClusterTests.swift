@@ -197,5 +197,19 @@ struct RedisClusterTests {
         #expect(failed.status == 1, "\(failed.text)\(failed.stderr)")
         #expect((failed.text + failed.stderr).contains("1 of 3 cluster shards failed: shard \(id)_"), "\(failed.text)\(failed.stderr)")
         #expect(try Data(contentsOf: latest) == before, "latest changed")
+
+        // allow_partial: the other shards are saved and published, the run ends partial (exit 3).
+        try writeConfig("url: redis://127.0.0.1:\(cluster.nodes[0].port)\ncluster: true\nallow_partial: true")
+        let partial = try cairn(["backup", "redis"])
+        #expect(partial.status == 3, "\(partial.text)\(partial.stderr)")
+        #expect((partial.text + partial.stderr).contains("partial backup: 1 of 3 cluster shards failed: shard \(id)_"), "\(partial.text)\(partial.stderr)")
+        let folder = try extractLatest("partial")
+        let shards = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("shards").path)
+        #expect(shards.count == 2 && !shards.contains { $0.hasPrefix(id) }, "\(shards)")
+        let metadata = try JSONValue.parse(String(decoding: try Data(contentsOf: folder.appendingPathComponent("backup_metadata.json")), as: UTF8.self))
+        #expect(metadata["source"]?["partial"] != nil)
+        let verify = try cairn(["verify", "redis", "--backup", "latest"])
+        #expect(verify.status == 0, "\(verify.text)\(verify.stderr)")
+        #expect((verify.text + verify.stderr).contains("a partial backup: 2 shards' RDBs"), "\(verify.text)\(verify.stderr)")
     }
 }

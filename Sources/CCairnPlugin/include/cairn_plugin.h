@@ -95,7 +95,8 @@ extern "C" {
  *
  *  History (fields are marked "since 1.N" where they are declared):
  *    1.0  the first release.
- *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store. */
+ *    1.1  cairn_storage_api.put_if: conditional writes, for locks in the store; the reserved
+ *         source fact "partial" (cairn_entry_sink.fact): a backup saved with parts missing. */
 #define CAIRN_ABI_MINOR 1
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
@@ -280,7 +281,11 @@ typedef struct cairn_entry_sink {
     int (*end)(void *ctx);
     /** Add a source fact to backup_metadata.json under "source": `key` (e.g. "redis_version") and
      *  `json_value` (valid JSON text: "\"7.0.15\"", "42", "{...}"). Borrowed; may be called at any
-     *  point of the backup; a later call with the same key replaces the value. */
+     *  point of the backup; a later call with the same key replaces the value.
+     *  Since 1.1 the key "partial" is reserved: a JSON string naming what the backup lacks (for
+     *  example shards of a cluster that failed while the others were saved, as the operator
+     *  allowed). The host stores, verifies and publishes the backup as usual and ends the backup
+     *  step as partial (exit 3); a 1.0 host records the fact and ends it as a success. */
     int (*fact)(void *ctx, const char *key, const char *json_value);
 } cairn_entry_sink;
 
