@@ -142,9 +142,16 @@ struct ClusterBackup {
     /// The shard's master, or with `prefer: replica` its healthy replica with the highest offset.
     private func choose(_ shard: ClusterTopology.Shard) throws(RedisError) -> ClusterTopology.Node {
         if settings.prefer == .replica {
+            // The cluster's view lags (a replica's offset arrives by gossip): ask the replica itself.
             let replicas = shard.nodes.filter { $0.role == .replica && $0.healthy }.sorted { $0.offset > $1.offset }
-            if let replica = replicas.first { return replica }
-            host.log(CAIRN_LOG_WARNING, "shard \(shard.name) has no healthy replica: its snapshot comes from the master")
+            var rejected = shard.nodes.filter { $0.role == .replica && !$0.healthy }.map { "\($0.address) failing (\($0.flags))" }
+            for replica in replicas {
+                guard let client = try? RespClient.connect(settings, host: replica.host, port: replica.port),
+                      let info = try? client.info("replication") else { rejected.append("\(replica.address) unreachable"); continue }
+                if info["master_link_status"] == "up" && info["master_sync_in_progress"] != "1" { return replica }
+                rejected.append("\(replica.address) link \(info["master_link_status"] ?? "?")")
+            }
+            host.log(CAIRN_LOG_WARNING, "shard \(shard.name) has no healthy replica (\(rejected.isEmpty ? "none known: \(shard.nodes.map { "\($0.address) \($0.role.rawValue)" }.joined(separator: ", "))" : rejected.joined(separator: ", "))): its snapshot comes from the master")
         }
         guard let master = shard.master else {
             throw RedisError(CAIRN_IO, "shard \(shard.name) has no master in the topology")

@@ -10,6 +10,7 @@ struct ClusterTopology {
         var host: String
         var port: UInt16
         var role: Prefer
+        /// Not failing as the cluster sees it; a replica's own link is checked before it is used.
         var healthy: Bool
         var flags = ""
         var configEpoch: Int64?
@@ -111,7 +112,7 @@ struct ClusterTopology {
                     guard let id = n["id"]?.text, let host = n["ip"]?.text ?? n["endpoint"]?.text,
                           let port = (n["port"]?.text ?? n["tls-port"]?.text).flatMap({ UInt16($0) }) else { continue }
                     nodes.append(Node(id: id, host: host, port: port, role: n["role"]?.text == "master" ? .master : .replica,
-                                      healthy: n["health"]?.text == "online", offset: Int64(n["replication-offset"]?.text ?? "") ?? 0))
+                                      healthy: n["health"]?.text != "fail", offset: Int64(n["replication-offset"]?.text ?? "") ?? 0))
                 }
             }
             guard let master = nodes.first(where: { $0.role == .master }) else { continue }

@@ -74,7 +74,7 @@ final class RedisComponent {
                                "\(topology.shards.count) shards (\(topology.source)): " + (problem ?? "every slot 0-16383 served exactly once")
                                    + "; snapshots from " + topology.shards.map { shard in
                                        let replica = settings.prefer == .replica && shard.nodes.contains { $0.role == .replica && $0.healthy }
-                                       return "\(shard.name) (\(replica ? "a replica" : (shard.master?.address ?? "?")))"
+                                       return "\(shard.name) (\(replica ? "a replica, if its link is up" : (shard.master?.address ?? "?")))"
                                    }.joined(separator: ", "))
             } catch where !error.hostKnows {
                 try report.add("cluster", CAIRN_CHECK_FAIL, error.message)

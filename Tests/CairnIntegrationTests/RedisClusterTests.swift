@@ -13,7 +13,8 @@ final class RedisCluster {
             let folder = dir.appendingPathComponent("node\(index)")
             nodes.append(try RedisServer(in: folder, extra: [
                 "--cluster-enabled", "yes", "--cluster-config-file", folder.appendingPathComponent("nodes.conf").path,
-                "--cluster-node-timeout", "5000",
+                // Long enough that a busy test machine does not mark a slow node as failing.
+                "--cluster-node-timeout", "20000",
             ]))
         }
         self.nodes = nodes
@@ -153,12 +154,23 @@ struct RedisClusterTests {
     }
 
     @Test func preferReplicaTakesEachSnapshotFromAReplica() throws {
-        try writeConfig("url: redis://127.0.0.1:\(cluster.nodes[0].port)\ncluster: true\nprefer: replica")
+        // The seed learns by gossip that a node became a replica (until then it is a master
+        // without slots): wait until it knows all three replicas, and that they are online.
+        let seed = cluster.nodes[0]
+        try cluster.wait("the seed to know every replica") {
+            let nodes = ((try? seed.cli(["CLUSTER", "NODES"])) ?? "").split(separator: "\n")
+            let shards = (try? seed.cli(["CLUSTER", "SHARDS"])) ?? ""
+            return nodes.filter { $0.contains("slave") && $0.contains(" connected") }.count == 3
+                && shards.components(separatedBy: "\nonline").count - 1 == 6
+        }
+        try writeConfig("url: redis://127.0.0.1:\(seed.port)\ncluster: true\nprefer: replica")
         let backup = try cairn(["backup", "redis"])
         #expect(backup.status == 0, "\(backup.text)\(backup.stderr)")
         let topology = try String(contentsOf: try extractLatest("r").appendingPathComponent("cluster.json"), encoding: .utf8)
         let replicaPorts = cluster.replicas.map { "127.0.0.1:\($0.port)" }
-        for port in replicaPorts { #expect(topology.contains("\"source\":\"\(port)\",\"source_role\":\"replica\""), "\(port): \(topology)") }
+        for port in replicaPorts {
+            #expect(topology.contains("\"source\":\"\(port)\",\"source_role\":\"replica\""), "\(port): \(topology)\n\(backup.stderr)")
+        }
     }
 
     @Test func clusterNodesStandsInForClusterShardsAndAMissingShardFailsVerify() throws {
