@@ -50,6 +50,9 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
                        providers: [.apt(["libffi-dev"])]),
+        // TLS for the Redis plugin only (rediss://, the replication stream included).
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
 
         // The host, one module per responsibility.
         .target(name: "CairnCore"),
@@ -94,7 +97,7 @@ let package = Package(
         .target(name: "CairnPluginSupport", dependencies: ["CCairnPlugin"], path: "Plugins/Support"),
         .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Filesystem",
                 resources: [.copy("plugin.json")]),
-        .target(name: "CairnRedis", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Redis",
+        .target(name: "CairnRedis", dependencies: ["CCairnPlugin", "CairnPluginSupport", "COpenSSL"], path: "Plugins/Redis",
                 resources: [.copy("plugin.json")]),
         // HTTP over the host's libcurl, compiled into the plugins that speak HTTP.
         .target(name: "CairnPluginHTTP", dependencies: ["CCurl"], path: "Plugins/HTTP"),

@@ -9,10 +9,16 @@ struct BackupContents {
     private(set) var aofFiles: Set<String> = []
     /// The manifest's path in the archive.
     private(set) var manifest: String?
+    /// A cluster backup: `cluster.json` and `shards/<id>_<slots>/dump.rdb` per shard.
+    private(set) var hasClusterDescription = false
+    private(set) var shardFolders: Set<String> = []
+    private(set) var shardRDBs: Set<String> = []
+    var isCluster: Bool { hasClusterDescription || !shardFolders.isEmpty || !shardRDBs.isEmpty }
 
     /// Records `path` when the plugin writes such an entry; otherwise says why it does not.
     mutating func admit(_ path: String, directory: Bool) -> String? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.first == "shards" || path == "cluster.json" { return admitCluster(parts, directory: directory) }
         if directory {
             guard parts.count == 1 else { return "'\(path)' is a nested folder" }
             if let aofDir { return "'\(path)' is a second folder besides the AOF folder '\(aofDir)'" }
@@ -38,10 +44,42 @@ struct BackupContents {
         return nil
     }
 
+    private mutating func admitCluster(_ parts: [Substring], directory: Bool) -> String? {
+        let path = parts.joined(separator: "/")
+        if path == "cluster.json" {
+            if directory { return "'cluster.json' is a folder" }
+            hasClusterDescription = true
+            return nil
+        }
+        if parts.count == 1 { return directory ? nil : "'shards' is a file, not the shards' folder" }
+        let name = String(parts[1])
+        guard ClusterTopology.ranges(inName: name) != nil else {
+            return "'\(path)' is not a shard folder (shards/<id>_<first>-<last>...)"
+        }
+        if parts.count == 2 && directory { shardFolders.insert(name); return nil }
+        guard parts.count == 3, parts[2] == "dump.rdb", !directory else {
+            return "'\(path)' is not a shard's dump.rdb"
+        }
+        shardRDBs.insert(name)
+        return nil
+    }
+
+    /// A cluster backup's shape: cluster.json, every shard folder with its dump.rdb, nothing else.
+    func clusterProblem() -> String? {
+        guard isCluster else { return nil }
+        if hasRDB || aofDir != nil { return "the backup mixes a cluster's shards with a single server's dump.rdb or AOF folder" }
+        if !hasClusterDescription { return "the cluster backup has no cluster.json (its topology)" }
+        if shardRDBs.isEmpty { return "the cluster backup holds no shard's dump.rdb" }
+        let empty = shardFolders.subtracting(shardRDBs).sorted()
+        if !empty.isEmpty { return "shard folders without a dump.rdb: \(Self.sample(empty.map { "shards/\($0)" }))" }
+        return nil
+    }
+
     /// After the last entry, with the manifest's items when there is one: something to restore,
     /// and no AOF file the manifest does not list (one it lists but the folder lacks is the
     /// manifest check's finding).
     func problem(listed items: [AOFManifest.Item]?) -> String? {
+        if isCluster { return clusterProblem() }
         if !hasRDB && manifest == nil {
             return aofDir.map { "the AOF folder '\($0)' has no manifest and there is no dump.rdb" }
                 ?? "the backup holds neither dump.rdb nor an AOF manifest"

@@ -20,19 +20,30 @@ struct DRDrill {
             throw RedisError(CAIRN_NOT_FOUND, "the DR drill needs redis-server in PATH (apt-get install redis-server)")
         }
         let written = try Files.extract(source, into: dir, host: host, newest: local)
+        if !written.shards.isEmpty { return try runCluster(written, dir: dir, local: local.version, report: report) }
         guard written.hasRDB || written.aofDir != nil else {
             throw RedisError(CAIRN_CORRUPT, "the backup holds neither dump.rdb nor an AOF directory: nothing to load")
         }
-        var args = ["redis-server", "--bind", "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb",
-                    "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log",
-                    "--enable-debug-command", "local", "--protected-mode", "yes"]
         // Redis 7 ignores dump.rdb when appendonly is on; an AOF-only backup loads from its dir.
+        var extra: [String] = []
         if written.hasRDB {
-            args += ["--appendonly", "no"]
+            extra = ["--appendonly", "no"]
         } else if let aof = written.aofDir {
-            args += ["--appendonly", "yes", "--appenddirname", aof]
+            extra = ["--appendonly", "yes", "--appenddirname", aof]
         }
+        let loaded = try load(dir: dir, extra: extra)
+        try report.add("drill", CAIRN_CHECK_PASS,
+                       "DR drill: redis-server \(local.version) on 127.0.0.1:\(loaded.port) loaded the backup: \(Self.describe(loaded.keyspace)); DEBUG DIGEST \(loaded.digest)",
+                       detail: "{\"keys\":\(RedisComponent.keyspaceJSON(loaded.keyspace)),\"digest\":\(JSONText.quote(loaded.digest)),\"redis_version\":\(JSONText.quote(local.version))}")
+    }
 
+    struct Loaded { var port: UInt16; var keyspace: [String: String]; var digest: String }
+
+    /// A throwaway redis-server on `dir`'s dump.rdb (or AOF): what it holds once loaded.
+    private func load(dir: String, extra: [String]) throws(RedisError) -> Loaded {
+        let args = ["redis-server", "--bind", "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb",
+                    "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log",
+                    "--enable-debug-command", "local", "--protected-mode", "yes"] + extra
         var lastError = RedisError(CAIRN_IO, "the DR drill's redis-server did not start")
         for _ in 0 ..< 3 {  // a free port can be taken between the probe and the bind
             let port = try Self.freePort()
@@ -40,14 +51,65 @@ struct DRDrill {
             defer { Self.stop(process, port: port) }
             do throws(RedisError) {
                 let client = try waitUntilLoaded(process: process, port: port, dir: dir)
-                try inspect(client, port: port, local: local.version, report: report)
-                return
+                let keyspace = try client.info("keyspace")
+                let digestReply = try client.command(["DEBUG", "DIGEST"])
+                if let error = digestReply.errorText { throw client.serverError("DEBUG DIGEST", error) }
+                return Loaded(port: port, keyspace: keyspace, digest: digestReply.text ?? "?")
             } catch {
                 lastError = error
                 if error.status != CAIRN_IO || error.message.contains("exited") { break }
             }
         }
         throw lastError
+    }
+
+    static func describe(_ keyspace: [String: String]) -> String {
+        let dbs = keyspace.keys.filter { $0.hasPrefix("db") }.sorted().map { db in
+            "\(db) \((keyspace[db] ?? "").split(separator: ",").first ?? "")"
+        }
+        return dbs.isEmpty ? "no keys" : dbs.joined(separator: ", ")
+    }
+
+    /// One throwaway server per shard, one after another; each shard's key count (and digest,
+    /// where the backup recorded the source's) must match cluster.json.
+    private func runCluster(_ written: Files.Written, dir: String, local: String, report: CheckReport) throws(RedisError) {
+        let described = String(decoding: written.clusterJSON, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("{\"name\":") }
+        var expected: [String: (keys: UInt64?, digest: String?)] = [:]
+        for line in described {
+            let text = String(line)
+            guard let name = JSONText.option("name", in: text) else { continue }
+            let digest = JSONText.option("digest", in: text).flatMap { $0 == "null" ? nil : $0 }
+            expected[name] = (JSONText.option("keys", in: text).flatMap { UInt64($0) }, digest)
+        }
+        var total: UInt64 = 0
+        var failures: [String] = []
+        for name in written.shards.sorted() {
+            try host.checkCancelled()
+            let loaded = try load(dir: dir + "/shards/" + name, extra: ["--appendonly", "no"])
+            let keys = loaded.keyspace.values.reduce(UInt64(0)) { sum, line in
+                sum + (line.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0)
+            }
+            total += keys
+            var problems: [String] = []
+            let source = expected[name]
+            if let want = source?.keys, want != keys { problems.append("\(keys) keys, the source had \(want)") }
+            if let want = source?.digest, want != loaded.digest { problems.append("DEBUG DIGEST \(loaded.digest), the source's was \(want)") }
+            if source == nil { problems.append("cluster.json does not describe it") }
+            let summary = "shard \(name): \(keys) keys, DEBUG DIGEST \(loaded.digest)"
+                + (source?.digest == nil ? " (the source's digest was not recorded)" : "")
+            if problems.isEmpty {
+                try report.add("drill.shard", CAIRN_CHECK_PASS, summary + (source?.digest != nil ? ", as the source's" : ""),
+                               detail: "{\"shard\":\(JSONText.quote(name)),\"keys\":\(keys),\"digest\":\(JSONText.quote(loaded.digest))}")
+            } else {
+                failures.append(name)
+                try report.add("drill.shard", CAIRN_CHECK_FAIL, "shard \(name): \(problems.joined(separator: "; "))",
+                               detail: "{\"shard\":\(JSONText.quote(name)),\"keys\":\(keys),\"digest\":\(JSONText.quote(loaded.digest))}")
+            }
+        }
+        try report.add("drill", failures.isEmpty ? CAIRN_CHECK_PASS : CAIRN_CHECK_FAIL,
+                       "DR drill: redis-server \(local) loaded \(written.shards.count) shards one by one: \(total) keys"
+                           + (failures.isEmpty ? ", every shard as its source" : "; shards that differ: \(failures.joined(separator: ", "))"),
+                       detail: "{\"keys\":{\"db0\":{\"keys\":\(total)}},\"shards\":\(written.shards.count),\"redis_version\":\(JSONText.quote(local))}")
     }
 
     private func waitUntilLoaded(process: pid_t, port: UInt16, dir: String) throws(RedisError) -> RespClient {
@@ -68,20 +130,6 @@ struct DRDrill {
             if now() > deadline { throw RedisError(CAIRN_IO, "the DR drill's redis-server did not finish loading in time: \(Self.logTail(dir + "/redis.log"))") }
             usleep(50_000)
         }
-    }
-
-    private func inspect(_ client: RespClient, port: UInt16, local: String, report: CheckReport) throws(RedisError) {
-        let keyspace = try client.info("keyspace")
-        let digestReply = try client.command(["DEBUG", "DIGEST"])
-        if let error = digestReply.errorText { throw client.serverError("DEBUG DIGEST", error) }
-        let digest = digestReply.text ?? "?"
-        let keysJSON = RedisComponent.keyspaceJSON(keyspace)
-        let dbs = keyspace.keys.filter { $0.hasPrefix("db") }.sorted().map { db in
-            "\(db) \((keyspace[db] ?? "").split(separator: ",").first ?? "")"
-        }
-        try report.add("drill", CAIRN_CHECK_PASS,
-                       "DR drill: redis-server \(local) on 127.0.0.1:\(port) loaded the backup: \(dbs.isEmpty ? "no keys" : dbs.joined(separator: ", ")); DEBUG DIGEST \(digest)",
-                       detail: "{\"keys\":\(keysJSON),\"digest\":\(JSONText.quote(digest)),\"redis_version\":\(JSONText.quote(local))}")
     }
 
     // MARK: Processes

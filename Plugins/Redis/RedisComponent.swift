@@ -5,14 +5,29 @@ import Glibc
 /// One configured Redis instance: settings plus the host's services.
 final class RedisComponent {
     let host: PluginHost
-    let settings: Settings
+    /// The configured settings; with Sentinel, host and port become the node last resolved.
+    private(set) var settings: Settings
+    private(set) var resolved: SentinelResolver.Node?
 
     init(host: PluginHost) throws(RedisError) {
         self.host = host
         settings = try Settings(host)
     }
 
-    func connect() throws(RedisError) -> RespClient { try RespClient.connect(settings) }
+    /// A connection to the server to back up: with Sentinel, asked anew each time, so a failover
+    /// between the pre-checks and the backup is followed.
+    func connect() throws(RedisError) -> RespClient {
+        guard let sentinel = settings.sentinel else { return try RespClient.connect(settings) }
+        let (client, node) = try SentinelResolver(settings: settings, sentinel: sentinel, host: host).connect()
+        if let before = resolved, before.host != node.host || before.port != node.port {
+            host.log(CAIRN_LOG_WARNING, "'\(sentinel.master)' moved: the Sentinels now name \(Settings.address(node.host, node.port)), not \(Settings.address(before.host, before.port)) (a failover)")
+        }
+        settings.host = node.host
+        settings.port = node.port
+        resolved = node
+        host.log(CAIRN_LOG_INFO, "the Sentinels name \(settings.address) as \(node.role == .master ? "the master" : "a healthy replica") of '\(sentinel.master)'")
+        return client
+    }
 
     // MARK: Pre-checks (runbook 1.1-1.2)
 
@@ -30,6 +45,11 @@ final class RedisComponent {
             return
         }
         try report.add("ping", CAIRN_CHECK_PASS, "PING at \(settings.address) answered \(ping.text ?? "?")")
+        if let sentinel = settings.sentinel, let node = resolved {
+            try report.add("sentinel", CAIRN_CHECK_PASS,
+                           "the Sentinels name \(settings.address) as \(node.role == .master ? "the master" : "a healthy replica") of '\(sentinel.master)'",
+                           detail: "{\"master\":\(JSONText.quote(sentinel.master)),\"address\":\(JSONText.quote(settings.address)),\"role\":\(JSONText.quote(node.role.rawValue))}")
+        }
 
         let server = try client.info("server")
         let replication = (try? client.info("replication")) ?? [:]
@@ -46,8 +66,38 @@ final class RedisComponent {
                            detail: "{\"redis_version\":\(JSONText.quote(version)),\"role\":\(JSONText.quote(role)),\"uptime_in_seconds\":\(Int(uptime) ?? 0)}")
         }
 
+        if settings.cluster {
+            do throws(RedisError) {
+                let topology = try ClusterTopology.discover(client)
+                let problem = ClusterTopology.coverageProblem(topology.shards.flatMap(\.slots))
+                try report.add("cluster", problem == nil ? CAIRN_CHECK_PASS : CAIRN_CHECK_FAIL,
+                               "\(topology.shards.count) shards (\(topology.source)): " + (problem ?? "every slot 0-16383 served exactly once")
+                                   + "; snapshots from " + topology.shards.map { shard in
+                                       let replica = settings.prefer == .replica && shard.nodes.contains { $0.role == .replica && $0.healthy }
+                                       return "\(shard.name) (\(replica ? "a replica, if its link is up" : (shard.master?.address ?? "?")))"
+                                   }.joined(separator: ", "))
+            } catch where !error.hostKnows {
+                try report.add("cluster", CAIRN_CHECK_FAIL, error.message)
+            }
+        }
         try memoryCheck(client, report)
         try configCheck(client, report)
+        if settings.type.wantsRDB && settings.method == .logical { try logicalCheck(client, report) }
+    }
+
+    /// A logical backup needs SCAN, DUMP and PTTL: tried on a key that does not exist.
+    private func logicalCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
+        let probe = "cairn:probe:absent"
+        for args in [["SCAN", "0", "COUNT", "1"], ["DUMP", probe], ["PTTL", probe]] {
+            if let error = try client.command(args).errorText {
+                let user = settings.username ?? "default"
+                try report.add("rdb.logical", CAIRN_CHECK_FAIL,
+                               "\(args[0]) refused at \(settings.address) (\(error)): a logical backup needs SCAN, DUMP, PTTL and INFO; grant them with ACL SETUSER \(user) +scan +dump +pttl +info +select ~*")
+                return
+            }
+        }
+        try report.add("rdb.logical", CAIRN_CHECK_PASS,
+                       "logical RDB (SCAN + DUMP + PTTL, key by key): not point-in-time, writes made during the backup may be partly in it")
     }
 
     private func memoryCheck(_ client: RespClient, _ report: CheckReport) throws(RedisError) {
@@ -98,7 +148,7 @@ final class RedisComponent {
     /// What the configured type and mode need from the server.
     private func modeCheck(_ report: CheckReport, config: [String: String]?) throws(RedisError) {
         let type = settings.type
-        if type.wantsRDB && settings.mode == .network {
+        if type.wantsRDB && settings.mode == .network && settings.method == .replication {
             if let diskless = config?["repl-diskless-sync"], diskless == "no", !settings.allowDiskSync {
                 try report.add("rdb.sync", CAIRN_CHECK_FAIL, Self.diskSyncRefusal)
             } else {
@@ -153,12 +203,24 @@ final class RedisComponent {
         try sink.fact("redis_version", json: JSONText.quote(server["redis_version"] ?? "unknown"))
         try sink.fact("role", json: JSONText.quote(replication["role"] ?? "unknown"))
         if let used = memory["used_memory"].flatMap({ UInt64($0) }) { try sink.fact("used_memory", json: String(used)) }
-        try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
         try sink.fact("backup_type", json: JSONText.quote(type.rawValue))
+        if settings.cluster {
+            guard type == .rdb else {
+                throw RedisError(CAIRN_UNSUPPORTED, "type \(type.rawValue) is not supported with 'cluster: true': a cluster backup holds each shard's RDB (type: rdb)")
+            }
+            try sink.fact("cluster", json: "true")
+            try ClusterBackup(component: self).run(seed: client, sink: sink)
+            return
+        }
+        try sink.fact("keys", json: Self.keyspaceJSON(keyspace))
+        try sink.fact("source_address", json: JSONText.quote(settings.address))
+        if let sentinel = settings.sentinel { try sink.fact("sentinel_master", json: JSONText.quote(sentinel.master)) }
 
         if type.wantsRDB {
             try sink.fact("rdb_mode", json: JSONText.quote(settings.mode.rawValue))
-            if settings.mode == .network {
+            if settings.method == .logical {
+                try LogicalRDB(component: self).run(client: client, serverVersion: server["redis_version"] ?? "unknown", sink: sink)
+            } else if settings.mode == .network {
                 try NetworkRDB(component: self).run(client: client, sink: sink)
             } else {
                 try DiskBackup(component: self, client: client).rdb(sink: sink)
@@ -167,6 +229,20 @@ final class RedisComponent {
         if type.wantsAOF {
             // A fresh connection: the replication stream closed the first one.
             try DiskBackup(component: self, client: try connect()).aof(sink: sink)
+        }
+        try reportFailover(sink: sink)
+    }
+
+    /// With Sentinel: a failover during the backup is reported (the snapshot is still whole: it
+    /// is the old master's at the time it was taken).
+    private func reportFailover(sink: EntrySink) throws(RedisError) {
+        guard let sentinel = settings.sentinel, let node = resolved, node.role == .master else { return }
+        guard let now = try? SentinelResolver(settings: settings, sentinel: sentinel, host: host).resolve() else { return }
+        let moved = now.host != node.host || now.port != node.port
+        try sink.fact("failover_during_backup", json: moved ? "true" : "false")
+        if moved {
+            host.log(CAIRN_LOG_WARNING, "'\(sentinel.master)' failed over during the backup: the snapshot is from \(Settings.address(node.host, node.port)), "
+                     + "the master is now \(Settings.address(now.host, now.port)); writes accepted by the new master after the switch are not in it")
         }
     }
 

@@ -30,22 +30,38 @@ enum Reply {
 final class RespClient {
     let fd: Int32
     let address: String
+    /// Set once the TLS handshake is done: every byte then goes through it.
+    private var tls: TLSSession?
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var start = 0
     private var end = 0
-    static let maxBulk = 64 << 20
+    /// The largest bulk reply accepted; a logical backup raises it for big keys' DUMP payloads.
+    var maxBulk = 64 << 20
 
     /// Connects and authenticates (AUTH [user] password), then SELECTs `db` if given.
     static func connect(_ settings: Settings) throws(RedisError) -> RespClient {
-        let client = try RespClient(host: settings.host, port: settings.port, address: settings.address,
+        try connect(settings, host: settings.host, port: settings.port)
+    }
+
+    /// Connects to `host`:`port` (a Sentinel's answer, a cluster node) with the settings' TLS and
+    /// credentials; a Sentinel (`sentinel: true`) gets `sentinel_password` alone, and no SELECT.
+    static func connect(_ settings: Settings, host: String, port: UInt16, sentinel: Bool = false) throws(RedisError) -> RespClient {
+        let address = Settings.address(host, port)
+        let client = try RespClient(host: host, port: port, address: address,
                                     connectTimeout: settings.connectTimeout, readTimeout: settings.readTimeout)
-        if let password = settings.password {
+        if let tls = settings.tls {
+            // The handshake gets connect_timeout: a plain port never answers a ClientHello.
+            client.setTimeouts(settings.connectTimeout)
+            client.tls = try TLSSession(fd: client.fd, settings: tls, host: host, address: address)
+            client.setTimeouts(settings.readTimeout)
+        }
+        if let password = sentinel ? settings.sentinelPassword : settings.password {
             var args = ["AUTH"]
-            if let user = settings.username { args.append(user) }
+            if !sentinel, let user = settings.username { args.append(user) }
             args.append(password)
             let reply = try client.command(args)
             if let error = reply.errorText {
-                let who = settings.username.map { "user '\($0)'" } ?? "the default user"
+                let who = sentinel ? "the Sentinel (sentinel_password)" : settings.username.map { "user '\($0)'" } ?? "the default user"
                 if error.hasPrefix("WRONGPASS") || error.contains("invalid password") || error.contains("invalid username") {
                     throw RedisError(CAIRN_DENIED, "authentication failed at \(settings.address) for \(who): \(error) "
                                      + "(check REDIS_PASSWORD / the 'password' setting and the user name)")
@@ -53,7 +69,7 @@ final class RespClient {
                 throw RedisError(CAIRN_DENIED, "AUTH at \(settings.address) for \(who) was refused: \(error)")
             }
         }
-        if let db = settings.db, db != 0 {
+        if !sentinel, let db = settings.db, db != 0 {
             let reply = try client.command(["SELECT", String(db)])
             if let error = reply.errorText { throw client.serverError("SELECT \(db)", error) }
         }
@@ -114,10 +130,25 @@ final class RespClient {
 
     deinit { Glibc.close(fd) }
 
+    func setTimeouts(_ seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     // MARK: Writing
 
     func send(_ bytes: [UInt8]) throws(RedisError) {
         var offset = 0
+        if let tls {
+            while offset < bytes.count {
+                offset += try withBytes(bytes) { raw throws(RedisError) in
+                    guard let base = raw.baseAddress else { return bytes.count }
+                    return try tls.send(base + offset, bytes.count - offset)
+                }
+            }
+            return
+        }
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
                 Glibc.send(fd, raw.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL))
@@ -132,14 +163,31 @@ final class RespClient {
 
     /// Sends one command as a RESP array of bulk strings and reads its reply.
     func command(_ args: [String]) throws(RedisError) -> Reply {
-        var out = Array("*\(args.count)\r\n".utf8)
-        for arg in args {
-            out += Array("$\(arg.utf8.count)\r\n".utf8)
-            out += Array(arg.utf8)
-            out += [13, 10]
-        }
+        var out: [UInt8] = []
+        Self.encode(args.map { Array($0.utf8) }, into: &out)
         try send(out)
         return try readReply(depth: 0)
+    }
+
+    /// Sends several commands (binary-safe arguments, such as keys) in one write, then reads
+    /// their replies in order: one round trip for a whole batch.
+    func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [Reply] {
+        var out: [UInt8] = []
+        for args in commands { Self.encode(args, into: &out) }
+        try send(out)
+        var replies: [Reply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands { replies.append(try readReply(depth: 0)) }
+        return replies
+    }
+
+    static func encode(_ args: [[UInt8]], into out: inout [UInt8]) {
+        out += Array("*\(args.count)\r\n".utf8)
+        for arg in args {
+            out += Array("$\(arg.count)\r\n".utf8)
+            out += arg
+            out += [13, 10]
+        }
     }
 
     // MARK: Reading
@@ -158,6 +206,14 @@ final class RespClient {
             } else {
                 throw RedisError(CAIRN_IO, "Redis at \(address) sent a line longer than \(buffer.count) bytes")
             }
+        }
+        if let tls {
+            let n = try withMutableBytes(&buffer) { raw throws(RedisError) in
+                guard let base = raw.baseAddress else { return 0 }
+                return try tls.recv(base + end, raw.count - end)
+            }
+            end += n
+            return n
         }
         while true {
             let n = buffer.withUnsafeMutableBytes { raw in
@@ -212,6 +268,7 @@ final class RespClient {
             start += n
             return n
         }
+        if let tls { return try tls.recv(target, capacity) }
         while true {
             let n = Glibc.recv(fd, target, capacity, 0)
             if n >= 0 { return n }
@@ -249,7 +306,10 @@ final class RespClient {
             guard let value = Int64(rest) else { throw protocolError(line) }
             return .integer(value)
         case UInt8(ascii: "$"):
-            guard let length = Int(rest), length >= -1, length <= Self.maxBulk else { throw protocolError(line) }
+            guard let length = Int(rest), length >= -1 else { throw protocolError(line) }
+            guard length <= maxBulk else {
+                throw RedisError(CAIRN_IO, "Redis at \(address) sent a reply of \(length) bytes, more than the \(maxBulk >> 20) MiB accepted")
+            }
             if length == -1 { return .bulk(nil) }
             let data = try readExact(length)
             guard try readLine().isEmpty else { throw protocolError(line) }

@@ -31,8 +31,13 @@ extension RedisComponent {
         }
         var what = written.hasRDB ? ["dump.rdb"] : []
         if let aof = written.aofDir { what.append(aof + "/") }
+        if !written.shards.isEmpty {
+            what = ["cluster.json", "\(written.shards.count) shard folders (shards/<id>_<slots>/dump.rdb)"]
+            try report.add("restore.cluster", CAIRN_CHECK_PASS,
+                           "one folder per shard under \(target)/shards: start one redis-server per folder (cluster-enabled, appendonly no) and assign each its slots, or load them as standalone servers: \(written.shards.sorted().joined(separator: ", "))")
+        }
         try report.add("restore.files", CAIRN_CHECK_PASS, "wrote \(what.joined(separator: " and ")) (\(written.files) files, \(written.bytes) bytes) to \(target)")
-        if written.hasRDB {
+        if written.hasRDB || !written.shards.isEmpty {
             try report.add("restore.appendonly", CAIRN_CHECK_WARN,
                            "start the server on this dir with appendonly no first: with appendonly yes and no AOF, Redis 7 creates an empty AOF and ignores dump.rdb. After it loaded, run CONFIG SET appendonly yes, then CONFIG REWRITE")
         }
@@ -41,6 +46,20 @@ extension RedisComponent {
 
 /// Facts about the local redis-server binary.
 enum LocalRedis {
+    /// The RDB version a Redis release writes (RDB_VERSION in src/rdb.h): 5.x/6.x 9, 7.0 10,
+    /// 7.2 11, 7.4+ 12; nil when `version` is not "major.minor[.patch]".
+    static func rdbVersion(forRedis version: String) -> Int? {
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        guard parts.count >= 2 else { return nil }
+        switch (parts[0], parts[1]) {
+        case (..<5, _): return 8
+        case (5, _), (6, _): return 9
+        case (7, 0): return 10
+        case (7, 1), (7, 2), (7, 3): return 11
+        default: return 12
+        }
+    }
+
     /// The newest RDB version the local redis-server loads, from its --version.
     static func supportedRDBVersion() -> (version: String, rdb: Int)? {
         guard let pipe = popen("redis-server --version 2>/dev/null", "r") else { return nil }
@@ -51,24 +70,19 @@ enum LocalRedis {
         let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let range = text.firstRange(of: "v=") else { return nil }
         let version = String(text[range.upperBound...].prefix(while: { $0 != " " && $0 != "\n" }))
-        let parts = version.split(separator: ".").compactMap { Int($0) }
-        guard parts.count >= 2 else { return nil }
-        // RDB_VERSION per release (src/rdb.h): 5.x/6.x 9, 7.0 10, 7.2 11, 7.4+ 12.
-        let rdb: Int
-        switch (parts[0], parts[1]) {
-        case (..<5, _): rdb = 8
-        case (5, _), (6, _): rdb = 9
-        case (7, 0): rdb = 10
-        case (7, 1), (7, 2), (7, 3): rdb = 11
-        default: rdb = 12
-        }
+        guard let rdb = rdbVersion(forRedis: version) else { return nil }
         return (version, rdb)
     }
 }
 
 /// File-system helpers for restores: safe paths, exclusive creates, recursive removal.
 enum Files {
-    struct Written { var files = 0; var bytes: Int64 = 0; var hasRDB = false; var aofDir: String?; var rdbVersion: Int? }
+    struct Written {
+        var files = 0; var bytes: Int64 = 0; var hasRDB = false; var aofDir: String?; var rdbVersion: Int?
+        /// A cluster backup's shard folders (under shards/) and its cluster.json.
+        var shards: [String] = []
+        var clusterJSON: [UInt8] = []
+    }
 
     static func isEmptyDirectory(_ path: String) throws(RedisError) -> Bool {
         guard let dir = opendir(path) else { throw RedisError(errno: errno, "cannot read directory \(path)") }
@@ -120,7 +134,7 @@ enum Files {
         while let entry = try source.next() {
             let relative = try safe(entry.path)
             if let why = contents.admit(relative, directory: entry.directory) {
-                throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(why); a Redis backup holds only dump.rdb and the AOF folder its manifest describes")
+                throw RedisError(CAIRN_CORRUPT, "refusing to restore into \(root): \(why); a Redis backup holds only dump.rdb and the AOF folder its manifest describes, or a cluster's cluster.json and shards/<id>_<slots>/dump.rdb")
             }
             let path = root + "/" + relative
             if entry.directory {
@@ -131,7 +145,7 @@ enum Files {
             guard fd >= 0 else { throw RedisError(errno: errno, "cannot create \(path)") }
             defer { close(fd) }
             let isRDB = relative.hasSuffix(".rdb")
-            let isManifest = relative == contents.manifest
+            let isManifest = relative == contents.manifest || relative == "cluster.json"
             var tail = CRCTail()
             var captured: [UInt8] = []
             var bytes: Int64 = 0
@@ -165,7 +179,12 @@ enum Files {
             guard fsync(fd) == 0 else { throw RedisError(errno: errno, "flushing \(path)") }
             written.files += 1
             written.bytes += bytes
-            if isManifest { manifestBytes = captured }
+            if relative == "cluster.json" { written.clusterJSON = captured }
+            else if isManifest { manifestBytes = captured }
+            if relative.hasPrefix("shards/"), relative.hasSuffix("/dump.rdb") {
+                written.shards.append(String(relative.split(separator: "/")[1]))
+                written.rdbVersion = max(written.rdbVersion ?? 0, tail.rdbVersion ?? 0)
+            }
             if relative == "dump.rdb" { written.hasRDB = true; written.rdbVersion = tail.rdbVersion }
             else if written.rdbVersion == nil, relative.hasSuffix(".base.rdb") { written.rdbVersion = tail.rdbVersion }
         }

@@ -14,6 +14,12 @@ enum RDBMode: String {
     case network, disk
 }
 
+/// How the RDB's contents are read: the server's own snapshot over the replication protocol, or
+/// key by key (SCAN + DUMP + PTTL) for managed services that refuse SYNC.
+enum RDBMethod: String {
+    case replication, logical
+}
+
 /// The instance's configuration, validated once in `open`.
 struct Settings {
     var host = "127.0.0.1"
@@ -23,13 +29,22 @@ struct Settings {
     var db: Int?
     var type = BackupType.rdb
     var mode = RDBMode.network
+    var method = RDBMethod.replication
     var allowDiskSync = false
     var connectTimeout = 5
     var readTimeout = 60
     var dir: String?
+    /// TLS for every connection (rediss:// or a `tls` mapping); nil for plain TCP.
+    var tls: TLSSettings?
+    var sentinel: SentinelSettings?
+    var sentinelPassword: String?
+    var prefer = Prefer.master
+    var cluster = false
+    var allowPartial = false
 
     /// "host:port" for messages.
-    var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    var address: String { Self.address(host, port) }
+    static func address(_ host: String, _ port: UInt16) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     init(_ host: PluginHost) throws(RedisError) {
         var urlHost: String?, urlPort: UInt16?
@@ -40,6 +55,23 @@ struct Settings {
             username = parsed.user
             password = parsed.password
             db = parsed.db
+            if parsed.tls { tls = TLSSettings() }
+        }
+        if let text = try host.setting("tls"), !text.isEmpty {
+            tls = try TLSSettings.parse(text)
+        }
+        if let text = try host.setting("sentinel"), !text.isEmpty { sentinel = try SentinelSettings.parse(text) }
+        if let secret = try host.secret("sentinel_password"), !secret.isEmpty { sentinelPassword = secret }
+        if let text = try host.setting("cluster") { cluster = try Self.bool(text, "cluster") }
+        if let text = try host.setting("allow_partial") { allowPartial = try Self.bool(text, "allow_partial") }
+        if cluster && sentinel != nil {
+            throw RedisError(CAIRN_INVALID, "settings 'cluster' and 'sentinel' exclude each other: a Redis Cluster fails over by itself, without Sentinel")
+        }
+        if let text = try host.setting("prefer") {
+            guard let value = Prefer(rawValue: text) else {
+                throw RedisError(CAIRN_INVALID, "setting 'prefer' must be master or replica, not '\(text)'")
+            }
+            prefer = value
         }
         let hostSetting = try host.setting("host")
         self.host = urlHost ?? hostSetting.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
@@ -63,6 +95,16 @@ struct Settings {
             }
             mode = value
         }
+        if let text = try host.setting("method") {
+            guard let value = RDBMethod(rawValue: text) else {
+                throw RedisError(CAIRN_INVALID, "setting 'method' must be replication or logical, not '\(text)'")
+            }
+            method = value
+        }
+        if method == .logical && mode == .disk {
+            throw RedisError(CAIRN_INVALID, "settings 'method: logical' and 'mode: disk' exclude each other: a logical backup reads keys over the network "
+                             + "(drop 'mode: disk', or use 'method: replication' for a BGSAVE read from the server's dir)")
+        }
         if let text = try host.setting("allow_disk_sync") {
             switch text.lowercased() {
             case "true", "yes", "on", "1": allowDiskSync = true
@@ -73,6 +115,14 @@ struct Settings {
         if let text = try host.setting("connect_timeout") { connectTimeout = try Self.integer(text, "connect_timeout", 1 ... 3600) }
         if let text = try host.setting("read_timeout") { readTimeout = try Self.integer(text, "read_timeout", 1 ... 86400) }
         if let text = try host.setting("dir"), !text.isEmpty { dir = text }
+    }
+
+    static func bool(_ text: String, _ name: String) throws(RedisError) -> Bool {
+        switch text.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw RedisError(CAIRN_INVALID, "setting '\(name)' must be true or false, not '\(text)'")
+        }
     }
 
     static func integer(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(RedisError) -> Int {
@@ -95,17 +145,19 @@ struct Settings {
         var user: String?
         var password: String?
         var db: Int?
+        var tls = false
     }
 
-    /// redis://[user:password@]host:port[/db]. The error never repeats the URL: it may hold a password.
+    /// redis[s]://[user:password@]host:port[/db]. The error never repeats the URL: it may hold a password.
     static func parseURL(_ url: String) throws(RedisError) -> ParsedURL {
-        let scheme = "redis://"
+        let secure = url.hasPrefix("rediss://")
+        let scheme = secure ? "rediss://" : "redis://"
         guard url.hasPrefix(scheme) else {
-            let shown = url.hasPrefix("rediss://") ? "rediss:// (TLS) is not supported" : "it must start with redis://"
-            throw RedisError(CAIRN_INVALID, "setting 'url' (REDIS_URL) is not usable: \(shown)")
+            throw RedisError(CAIRN_INVALID, "setting 'url' (REDIS_URL) is not usable: it must start with redis:// (or rediss:// for TLS)")
         }
         var rest = Substring(url.dropFirst(scheme.count))
         var result = ParsedURL(host: "127.0.0.1", port: 6379)
+        result.tls = secure
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]

@@ -11,6 +11,7 @@ extension RedisComponent {
         var foreign: [String] = []
         var foreignCount = 0
         var manifestBytes: [UInt8]?
+        var clusterBytes: [UInt8] = []
         while let entry = try source.next() {
             try host.checkCancelled()
             if let why = contents.admit(entry.path, directory: entry.directory) {
@@ -22,7 +23,8 @@ extension RedisComponent {
             if entry.directory { continue }
             if entry.path.hasSuffix(".rdb") {
                 let result = try RDBValidator.validate(entry.path) { buffer throws(RedisError) in try source.read(buffer) }
-                let prefix = entry.path == "dump.rdb" ? "" : "aof.base."
+                let prefix = entry.path == "dump.rdb" ? "" : entry.path.hasPrefix("shards/")
+                    ? "shard." + entry.path.split(separator: "/")[1].prefix(while: { $0 != "_" }).prefix(8) + "." : "aof.base."
                 for finding in result.findings {
                     var finding = finding
                     finding.name = prefix + finding.name
@@ -30,6 +32,8 @@ extension RedisComponent {
                 }
             } else if entry.path == contents.manifest {
                 manifestBytes = try source.readAll(limit: 16 << 20, what: entry.path)
+            } else if entry.path == "cluster.json" {
+                clusterBytes = try source.readAll(limit: 16 << 20, what: entry.path)
             }
         }
         if foreignCount > 0 {
@@ -58,6 +62,23 @@ extension RedisComponent {
         }
         if let problem = contents.problem(listed: items) {
             try report.add("redis.contents", CAIRN_CHECK_FAIL, problem)
+        }
+        if contents.isCluster {
+            let names = contents.shardRDBs.sorted()
+            let ranges = names.flatMap { ClusterTopology.ranges(inName: $0) ?? [] }
+            // Shards a partial backup (allow_partial) left out, as cluster.json lists them.
+            let failed = String(decoding: clusterBytes, as: UTF8.self).split(separator: "\n")
+                .filter { $0.hasPrefix("{\"failed\":") }.compactMap { JSONText.option("failed", in: String($0)) }
+            let failedRanges = failed.flatMap { ClusterTopology.ranges(inName: $0) ?? [] }
+            if !failed.isEmpty, ClusterTopology.coverageProblem(ranges + failedRanges) == nil {
+                try report.add("cluster.slots", CAIRN_CHECK_WARN,
+                               "a partial backup: \(names.count) shards' RDBs; the slots of \(failed.count) shard\(failed.count == 1 ? "" : "s") that failed are not in it (\(failed.joined(separator: ", ")))")
+            } else if let problem = ClusterTopology.coverageProblem(ranges) {
+                try report.add("cluster.slots", CAIRN_CHECK_FAIL, "the \(names.count) shards' RDBs do not cover the cluster: \(problem)")
+            } else {
+                try report.add("cluster.slots", CAIRN_CHECK_PASS, "\(names.count) shards' RDBs cover slots 0-16383 exactly once",
+                               detail: "{\"shards\":[\(names.map(JSONText.quote).joined(separator: ","))]}")
+            }
         }
     }
 }

@@ -6,7 +6,8 @@ import CairnTestSupport
 /// demand: a SYNC stream cut short, a server that is still loading. It logs every command it gets,
 /// one per line, so tests can see what the plugin sent (AUTH, SELECT).
 final class FakeRedis {
-    enum Mode: String { case eof, length, loading, normal }
+    /// `newerdump`: INFO says Redis 7.0.15 (RDB 10) but DUMP payloads carry RDB version 11.
+    enum Mode: String { case eof, length, loading, normal, newerdump }
 
     let log: URL
     private let server: FixtureServer
@@ -42,6 +43,18 @@ final class FakeRedis {
         def bulk(b):
             return b"$%d\r\n%s\r\n" % (len(b), b)
 
+        def crc64(data):
+            crc = 0
+            for byte in data:
+                crc ^= byte
+                for _ in range(8):
+                    crc = (crc >> 1) ^ 0x95AC9329AC4BC9B5 if crc & 1 else crc >> 1
+            return crc
+
+        def dump_payload(version):
+            body = b"\x00\x01v" + version.to_bytes(2, "little")
+            return body + crc64(body).to_bytes(8, "little")
+
         def read_command(f):
             line = f.readline()
             if not line:
@@ -76,6 +89,12 @@ final class FakeRedis {
                         value = config.get(args[2])
                         reply = b"*0\r\n" if value is None else b"*2\r\n" + bulk(args[2].encode()) + bulk(value.encode())
                         conn.sendall(reply)
+                    elif name == "SCAN":
+                        conn.sendall(b"*2\r\n" + bulk(b"0") + b"*1\r\n" + bulk(b"k"))
+                    elif name == "DUMP":
+                        conn.sendall(bulk(dump_payload(11)))
+                    elif name == "PTTL":
+                        conn.sendall(b":-1\r\n")
                     elif name == "SYNC":
                         half = rdb[: len(rdb) // 2]
                         if mode == "eof":
@@ -339,7 +358,7 @@ extension RedisBackupTests {
         let bad: [(url: String, message: String)] = [
             ("redis://user:hunter2@127.0.0.1:99999", "the port in setting 'url' must be a port number (1-65535), not '99999'"),
             ("redis://user:hunter2@127.0.0.1:6379/three", "the database after '/' must be a number, not 'three'"),
-            ("rediss://user:hunter2@127.0.0.1:6379", "rediss:// (TLS) is not supported"),
+            ("rediss://user:hunter2@127.0.0.1:0", "must be a port number (1-65535), not '0'"),
             ("http://user:hunter2@127.0.0.1:6379", "it must start with redis://"),
         ]
         for (url, message) in bad {

@@ -117,7 +117,8 @@ extern "C" {
  *         config_list) and set_interrupt, which wakes a blocked plugin on cancellation.
  *         cairn_entry_source: fact, fact_int (the backup's own facts in verify and restore).
  *         Host services callable from any thread during a call (THREADING).
- *    1.2  cairn_object_info.locked_until_ms: a store's retention lock (S3 Object Lock). */
+ *    1.2  cairn_object_info.locked_until_ms: a store's retention lock (S3 Object Lock); the reserved
+ *         source fact "partial" (cairn_entry_sink.fact): a backup saved with parts missing. */
 #define CAIRN_ABI_MINOR 2
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
@@ -361,7 +362,11 @@ typedef struct cairn_entry_sink {
     int (*end)(void *ctx);
     /** Add a source fact to backup_metadata.json under "source": `key` (e.g. "redis_version") and
      *  `json_value` (valid JSON text: "\"7.0.15\"", "42", "{...}"). Borrowed; may be called at any
-     *  point of the backup; a later call with the same key replaces the value. */
+     *  point of the backup; a later call with the same key replaces the value.
+     *  Since 1.2 the key "partial" is reserved: a JSON string naming what the backup lacks (for
+     *  example shards of a cluster that failed while the others were saved, as the operator
+     *  allowed). The host stores, verifies and publishes the backup as usual and ends the backup
+     *  step as partial (exit 3); an older host records the fact and ends it as a success. */
     int (*fact)(void *ctx, const char *key, const char *json_value);
 } cairn_entry_sink;
 

@@ -50,6 +50,10 @@ struct StepExecutor {
                 progress: { done, total, _ in reporter.stepProgress(name, done: done, total: total) },
                 open: { try resources.openComponent(component, scope) })
             context.store(backup)
+            // The component saved what it could and says what is missing (ABI 1.2 fact "partial").
+            if case .string(let missing)? = backup.metadata?.source["partial"] {
+                return StepWork(outcome: .partial, error: "\(component): partial backup: \(missing)")
+            }
             return StepWork()
         case .verify(let component, let which):
             if which == "new" { return try verifyNew(component) }
