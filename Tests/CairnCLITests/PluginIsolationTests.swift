@@ -1,4 +1,5 @@
 import CairnCore
+import CairnPluginHost
 import CairnTestSupport
 import Foundation
 import Testing
@@ -21,7 +22,7 @@ struct PluginIsolationTests {
         try runTool(["cc", "-shared", "-fPIC", "-pthread", "-o", plugin.appendingPathComponent("libmisbehaving.so").path,
                      "-I", TestPaths.header.path, TestPaths.fixtures.appendingPathComponent("misbehaving_plugin.c").path])
         try """
-            { "name": "misbehaving", "kind": "component", "version": "1.0.0", "abi": { "major": 1, "minor": 1 },
+            { "name": "misbehaving", "kind": "component", "version": "1.0.0", "abi": { "major": 1, "minor": \(HostABI.minor) },
               "library": "libmisbehaving.so", "language": "c",
               "settings": {
                 "mode": { "type": "string", "env": "MISBEHAVE_MODE", "default": "ok", "description": "what backup does" },

@@ -113,8 +113,9 @@ struct PluginKitTests {
 
     // MARK: Interrupts through the real binary
 
-    /// The probe plugin (Tests/Fixtures/probe_plugin.c) in block mode, as a configured component.
-    func blockedProbe() throws -> URL {
+    /// The probe plugin (Tests/Fixtures/probe_plugin.c) in block mode, as a configured component
+    /// running in `isolation` (in a worker, cairn's SIGUSR1 makes the worker call the interrupt).
+    func blockedProbe(_ isolation: PluginIsolation.Mode) throws -> URL {
         let folder = temp.path("plugins/probe")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try runTool(["cc", "-shared", "-fPIC", "-pthread", "-I", TestPaths.header.path, "-o", folder.appendingPathComponent("libprobe.so").path,
@@ -125,7 +126,7 @@ struct PluginKitTests {
         try writeFilesystemConfig(config, store: temp.path("store"), """
             plugin_dirs: [\(temp.path("plugins").path)]
             components:
-              probe: { plugin: probe, mode: block }
+              probe: { plugin: probe, mode: block, isolation: \(isolation.rawValue) }
             pipelines:
               p:
                 steps:
@@ -135,8 +136,9 @@ struct PluginKitTests {
         return config
     }
 
-    @Test func aStepTimeoutWakesABlockedPluginThroughItsInterrupt() throws {
-        let config = try blockedProbe()
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func aStepTimeoutWakesABlockedPluginThroughItsInterrupt(isolation: PluginIsolation.Mode) throws {
+        let config = try blockedProbe(isolation)
         let started = Date()
         let run = try runCairn(["run", "p"], config: config, in: temp.url)
         let seconds = Date().timeIntervalSince(started)
@@ -145,8 +147,9 @@ struct PluginKitTests {
         #expect((run.text + run.stderr).contains("woken by the host's interrupt"), "\(run.text)\(run.stderr)")
     }
 
-    @Test func sigtermWakesABlockedPluginThroughItsInterrupt() throws {
-        let config = try blockedProbe()
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func sigtermWakesABlockedPluginThroughItsInterrupt(isolation: PluginIsolation.Mode) throws {
+        let config = try blockedProbe(isolation)
         let process = Process()
         process.executableURL = TestPaths.cairnExecutable
         process.arguments = ["backup", "probe"]
