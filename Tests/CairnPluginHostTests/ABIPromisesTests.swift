@@ -177,6 +177,21 @@ struct ABIPromisesTests {
         #expect(Date().timeIntervalSince(lateStart) < 5)
     }
 
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func aReplacedInterruptIsNeverCalledAndItsReplacementOnce(mode: PluginIsolation.Mode) throws {
+        let probe = try Probe()
+        let cancellation = Cancellation()
+        let component = try probe.open(["mode": .string("replace")], cancellation: cancellation, mode: mode)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { cancellation.cancel() }
+        do {
+            _ = try component.backup(id: "probe_1", environment: "test", options: .object([:]),
+                                     into: try ArchiveWriter(sink: DataByteSink(), rootFolder: "probe_1"), progress: nil)
+            Issue.record("the replace probe returned without being cancelled")
+        } catch {
+            #expect(describe(error).contains("the replacing interrupt was called 1 time(s), the replaced one 0"), "\(describe(error))")
+        }
+    }
+
     @Test func aPluginBuiltAgainstANewerMinorsHostTableStillLoadsAndRuns() throws {
         // The header of a future minor: fields appended to the host table, the entry source and the
         // descriptor. The probe, built against it, reads only what the host's struct_size covers.
