@@ -71,9 +71,12 @@ public class PluginInstance: @unchecked Sendable {
     private func openInWorker(_ table: UnsafePointer<cairn_host_api>, _ opened: inout UnsafeMutableRawPointer?) throws {
         let box = ErrorBox()
         let who = "plugin \(plugin.name)" + (instanceName == plugin.name ? "" : " (instance \(instanceName))")
+        // `open` is a call: the settings the plugin reads during it are no stray service calls.
+        context.beginActivity()
         let status = WorkerSpec.with(plugin: plugin, label: who, isolation: isolation, context: context) { spec in
             box.withCStruct { err in cairn_proxy_open(spec, table, &opened, err) }
         }
+        context.endActivity()
         guard status == CAIRN_OK else {
             throw PluginCallError(label: label, operation: "open", status: Int32(status.rawValue), message: box.message ?? "the worker gave no reason")
         }

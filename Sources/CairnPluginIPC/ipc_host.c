@@ -307,11 +307,8 @@ static int sv_source_metadata(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
 }
 
 static int sv_object(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
-    cairn_object_info info = { sizeof info, NULL, 0, 0, NULL };
-    info.key = cairn_ipc_get_str(in);
-    info.size = cairn_ipc_get_u64(in);
-    info.modified_ms = (int64_t)cairn_ipc_get_u64(in);
-    info.etag = cairn_ipc_get_str(in);
+    cairn_object_info info;
+    cairn_ipc_get_object(in, &info);
     if (p->objects == NULL || in->bad || info.key == NULL) return -1;
     cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->objects->object(p->objects->ctx, &info));
     return 0;
@@ -351,10 +348,7 @@ static const cairn_store_api *store_of(proxy *p) {
 static int store_object_to_worker(void *ctx, const cairn_object_info *info) {
     proxy *p = ctx;
     cairn_ipc_buf request = {0}, reply = {0};
-    cairn_ipc_put_str(&request, info->key);
-    cairn_ipc_put_u64(&request, info->size);
-    cairn_ipc_put_u64(&request, (uint64_t)info->modified_ms);
-    cairn_ipc_put_str(&request, info->etag);
+    cairn_ipc_put_object(&request, info);
     int code = cairn_ipc_call(&p->conn, CAIRN_OP_STORE_OBJECT, &request, NULL, 0, &reply, p) == 0
         ? (int)(int64_t)cairn_ipc_get_u64(&reply) : CAIRN_IO;
     cairn_ipc_buf_free(&request);
@@ -402,7 +396,62 @@ static int sv_store_write(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     return 0;
 }
 
+/* ABI 1.1: the typed getters run here, on the same settings; a refusal's message goes back with
+ * the status for the plugin's err (and cairn's context notes where the value came from). */
+static int sv_config_typed(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    uint64_t type = cairn_ipc_get_u64(in);
+    const char *key = cairn_ipc_get_str(in);
+    if (in->bad || key == NULL || !CAIRN_HAS_FIELD(cairn_host_api, p->host, config_list)) return -1;
+    captured c; capture_init(&c);
+    cairn_status status;
+    int64_t value = 0;
+    int flag = 0;
+    switch (type) {
+    case CAIRN_SETTING_INT: status = p->host->config_int(p->host->host_ctx, key, &value, &c.err); break;
+    case CAIRN_SETTING_BOOL: status = p->host->config_bool(p->host->host_ctx, key, &flag, &c.err); value = flag; break;
+    case CAIRN_SETTING_DURATION_MS: status = p->host->config_duration_ms(p->host->host_ctx, key, &value, &c.err); break;
+    default: return -1;
+    }
+    put_captured(out, status, &c);
+    cairn_ipc_put_u64(out, (uint64_t)value);
+    return 0;
+}
+
+static int sv_config_list(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    if (in->bad || key == NULL || !CAIRN_HAS_FIELD(cairn_host_api, p->host, config_list)) return -1;
+    captured c; capture_init(&c);
+    const char *const *items = NULL;
+    size_t count = 0;
+    cairn_status status = p->host->config_list(p->host->host_ctx, key, &items, &count, &c.err);
+    put_captured(out, status, &c);
+    if (status != CAIRN_OK) count = 0;
+    cairn_ipc_put_u64(out, count);
+    for (size_t i = 0; i < count; i++) cairn_ipc_put_str(out, items[i]);
+    return 0;
+}
+
+static int sv_source_fact(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    if (p->source == NULL || in->bad || key == NULL) return -1;
+    int has = CAIRN_HAS_FIELD(cairn_entry_source, p->source, fact) && p->source->fact;
+    cairn_ipc_put_str(out, has ? p->source->fact(p->source->ctx, key) : NULL);
+    return 0;
+}
+
+static int sv_source_fact_int(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    const char *key = cairn_ipc_get_str(in);
+    if (p->source == NULL || in->bad || key == NULL) return -1;
+    int64_t value = 0;
+    int has = CAIRN_HAS_FIELD(cairn_entry_source, p->source, fact_int) && p->source->fact_int;
+    cairn_ipc_put_u64(out, (uint64_t)(has ? p->source->fact_int(p->source->ctx, key, &value) : CAIRN_NOT_FOUND));
+    cairn_ipc_put_u64(out, (uint64_t)value);
+    return 0;
+}
+
 static const service_fn services[CAIRN_OP_LIMIT] = {
+    [CAIRN_OP_CONFIG_TYPED] = sv_config_typed, [CAIRN_OP_CONFIG_LIST] = sv_config_list,
+    [CAIRN_OP_SOURCE_FACT] = sv_source_fact, [CAIRN_OP_SOURCE_FACT_INT] = sv_source_fact_int,
     [CAIRN_OP_LOG] = sv_log, [CAIRN_OP_PROGRESS] = sv_progress, [CAIRN_OP_CONFIG_GET] = sv_config_get,
     [CAIRN_OP_SECRET_GET] = sv_secret_get, [CAIRN_OP_TEMP_DIR] = sv_temp_dir, [CAIRN_OP_GET_API] = sv_get_api,
     [CAIRN_OP_REPORT_CHECK] = sv_report_check, [CAIRN_OP_SINK_BEGIN] = sv_sink_begin,
@@ -495,12 +544,15 @@ static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_
     posix_spawn_file_actions_addclosefrom_np(&actions, CAIRN_IPC_FD + 1);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    sigset_t none, defaults;
-    sigemptyset(&none);
+    sigset_t blocked, defaults;
+    sigemptyset(&blocked);
+    /* SIGUSR1 (cancel) starts blocked: one sent before the worker has set its handler stays
+     * pending until it has, instead of killing it. */
+    sigaddset(&blocked, SIGUSR1);
     sigemptyset(&defaults);
     int reset[] = { SIGINT, SIGTERM, SIGPIPE, SIGUSR1, SIGCHLD, SIGHUP, SIGQUIT };
     for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) sigaddset(&defaults, reset[i]);
-    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigmask(&attributes, &blocked);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
     posix_spawnattr_setpgroup(&attributes, 0);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);

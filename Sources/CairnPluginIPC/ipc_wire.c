@@ -179,3 +179,22 @@ int cairn_ipc_call(cairn_ipc_conn *c, uint16_t op, const cairn_ipc_buf *request,
         if (sent != 0) return -1;
     }
 }
+
+void cairn_ipc_put_object(cairn_ipc_buf *b, const cairn_object_info *info) {
+    cairn_ipc_put_str(b, info->key);
+    cairn_ipc_put_u64(b, info->size);
+    cairn_ipc_put_u64(b, (uint64_t)info->modified_ms);
+    cairn_ipc_put_str(b, info->etag);
+    cairn_ipc_put_u64(b, CAIRN_HAS_FIELD(cairn_object_info, info, locked_until_ms) ? (uint64_t)info->locked_until_ms : 0);
+}
+
+void cairn_ipc_get_object(cairn_ipc_buf *b, cairn_object_info *info) {
+    /* Fields one at a time: the order of an initializer's calls is unspecified in C. */
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    info->key = cairn_ipc_get_str(b);
+    info->size = cairn_ipc_get_u64(b);
+    info->modified_ms = (int64_t)cairn_ipc_get_u64(b);
+    info->etag = cairn_ipc_get_str(b);
+    info->locked_until_ms = (int64_t)cairn_ipc_get_u64(b);
+}

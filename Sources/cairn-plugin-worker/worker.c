@@ -7,9 +7,11 @@
  * to the run log, and stdin on /dev/null. The worker loads LIBRARY, then runs each operation cairn
  * sends, handing the plugin a host table whose services forward to cairn. Those services may be
  * called from any thread of the plugin during a call: one lock serializes the channel. SIGUSR1
- * is cairn asking the plugin to cancel; is_cancelled() answers from that, without a message.
+ * is cairn asking the plugin to cancel; is_cancelled() answers from that, without a message, and
+ * a thread of the worker calls the plugin's set_interrupt callback, as cairn would in process.
  * When cairn goes away (killed, say) the worker exits at once.
  */
+#define _GNU_SOURCE
 #include "cairn_ipc.h"
 
 #include <dlfcn.h>
@@ -56,6 +58,14 @@ static int64_t forward_code(uint16_t op, cairn_ipc_buf *request, const void *ext
     cairn_ipc_buf_free(&reply);
     cairn_ipc_buf_free(request);
     return code;
+}
+
+/* Relays the message of a cairn-side failure (a cairn.store call) to the plugin's err. */
+static cairn_status take_result(cairn_ipc_buf *reply, const cairn_error *err) {
+    cairn_status status = (cairn_status)cairn_ipc_get_u64(reply);
+    const char *message = cairn_ipc_get_str(reply);
+    if (status != CAIRN_OK && err && err->set) err->set(err->ctx, status, message ? message : "cairn.store failed");
+    return status;
 }
 
 /* Strings the host table hands out stay valid until close: the worker ends at close, so they are
@@ -131,9 +141,145 @@ static const void *sv_get_api(void *ctx, const char *name, uint32_t min_version)
     return forward_code(CAIRN_OP_GET_API, &request, NULL, 0, NULL) ? &store_table : NULL;
 }
 
+/* A getter's status; its message to `err` (which may be NULL), except for CAIRN_NOT_FOUND, which
+ * leaves `err` untouched (cairn_plugin.h). */
+static cairn_status take_setting_result(cairn_ipc_buf *reply, const cairn_error *err) {
+    cairn_status status = (cairn_status)cairn_ipc_get_u64(reply);
+    const char *message = cairn_ipc_get_str(reply);
+    if (status != CAIRN_OK && status != CAIRN_NOT_FOUND && message && err && err->set) err->set(err->ctx, status, message);
+    return status;
+}
+
+/* ABI 1.1's typed getters: cairn converts (the same code as in process) and sends the value, or
+ * the refusal's message for the plugin's err. */
+static cairn_status config_typed(cairn_ipc_setting_type type, const char *key, int64_t *value, const cairn_error *err) {
+    if (key == NULL || value == NULL) return cairn_fail(err, CAIRN_INVALID, "a typed setting getter needs a key and a place for the value");
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_u64(&request, type);
+    cairn_ipc_put_str(&request, key);
+    forward(CAIRN_OP_CONFIG_TYPED, &request, NULL, 0, &reply, NULL);
+    cairn_status status = take_setting_result(&reply, err);
+    int64_t got = (int64_t)cairn_ipc_get_u64(&reply);
+    if (status == CAIRN_OK) *value = got;
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
+static cairn_status sv_config_int(void *ctx, const char *key, int64_t *out, const cairn_error *err) {
+    (void)ctx;
+    return config_typed(CAIRN_SETTING_INT, key, out, err);
+}
+
+static cairn_status sv_config_bool(void *ctx, const char *key, int *out, const cairn_error *err) {
+    (void)ctx;
+    int64_t value = 0;
+    cairn_status status = config_typed(CAIRN_SETTING_BOOL, key, &value, err);
+    if (status == CAIRN_OK && out) *out = value != 0;
+    return status;
+}
+
+static cairn_status sv_config_duration_ms(void *ctx, const char *key, int64_t *out, const cairn_error *err) {
+    (void)ctx;
+    return config_typed(CAIRN_SETTING_DURATION_MS, key, out, err);
+}
+
+/* A list setting's items, kept for the worker's life as config_get's strings are (valid until
+ * close); asked once per key. */
+typedef struct kept_list { struct kept_list *next; char *key; char **items; size_t count; } kept_list;
+static kept_list *kept_lists;
+
+static cairn_status sv_config_list(void *ctx, const char *key, const char *const **items, size_t *count, const cairn_error *err) {
+    (void)ctx;
+    if (key == NULL || items == NULL || count == NULL)
+        return cairn_fail(err, CAIRN_INVALID, "config_list needs a key and places for the items and their count");
+    pthread_mutex_lock(&channel_lock);  /* recursive: also guards the list */
+    for (kept_list *k = kept_lists; k; k = k->next) {
+        if (strcmp(k->key, key) == 0) {
+            *items = (const char *const *)k->items;
+            *count = k->count;
+            pthread_mutex_unlock(&channel_lock);
+            return CAIRN_OK;
+        }
+    }
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, key);
+    forward(CAIRN_OP_CONFIG_LIST, &request, NULL, 0, &reply, NULL);
+    cairn_status status = take_setting_result(&reply, err);
+    if (status == CAIRN_OK) {
+        size_t n = (size_t)cairn_ipc_get_u64(&reply);
+        if (n > reply.len) _exit(EXIT_LOST);  /* more items than bytes: not cairn's reply */
+        kept_list *k = calloc(1, sizeof *k);
+        k->key = strdup(key);
+        k->items = calloc(n + 1, sizeof *k->items);
+        for (size_t i = 0; i < n; i++) {
+            const char *item = cairn_ipc_get_str(&reply);
+            k->items[i] = strdup(item ? item : "");
+        }
+        if (reply.bad) _exit(EXIT_LOST);
+        k->count = n;
+        k->next = kept_lists;
+        kept_lists = k;
+        *items = (const char *const *)k->items;
+        *count = n;
+    }
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    pthread_mutex_unlock(&channel_lock);
+    return status;
+}
+
+/* ---- set_interrupt: kept here, fired by a thread of the worker's own on cairn's SIGUSR1 ------- */
+
+/* The signal handler writes to `cancel_pipe`; `interrupter` wakes and calls the registration.
+ * `interrupt_lock` is held while the callback runs, so replacing or removing a registration waits
+ * for it, and the plugin may free the old data once set_interrupt returns (cairn_plugin.h). */
+static int cancel_pipe[2] = { -1, -1 };
+static pthread_mutex_t interrupt_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*interrupt_fn)(void *);
+static void *interrupt_data;
+
+/* Calls the registration, if any, once: it is removed before it runs. Under interrupt_lock. */
+static void fire_interrupt_locked(void) {
+    void (*fn)(void *) = interrupt_fn;
+    void *data = interrupt_data;
+    interrupt_fn = NULL;
+    interrupt_data = NULL;
+    if (fn) fn(data);
+}
+
+static void sv_set_interrupt(void *ctx, void (*fn)(void *), void *data) {
+    (void)ctx;
+    pthread_mutex_lock(&interrupt_lock);
+    interrupt_fn = fn;
+    interrupt_data = data;
+    /* Already cancelled: called at once, on this thread, before set_interrupt returns. */
+    if (fn && cancelled) fire_interrupt_locked();
+    pthread_mutex_unlock(&interrupt_lock);
+}
+
+/* Removes the registration (close, the end of a native action); waits for a running callback. */
+static void clear_interrupt(void) { sv_set_interrupt(NULL, NULL, NULL); }
+
+static void *interrupter(void *unused) {
+    (void)unused;
+    char byte;
+    for (;;) {
+        ssize_t got = read(cancel_pipe[0], &byte, 1);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return NULL;
+        pthread_mutex_lock(&interrupt_lock);
+        fire_interrupt_locked();
+        pthread_mutex_unlock(&interrupt_lock);
+    }
+}
+
 static const cairn_host_api host_table = {
-    sizeof(cairn_host_api), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL,
-    sv_log, sv_progress, sv_is_cancelled, sv_config_get, sv_secret_get, sv_alloc, sv_free, sv_get_api, sv_temp_dir,
+    .struct_size = sizeof(cairn_host_api), .abi_major = CAIRN_ABI_MAJOR, .abi_minor = CAIRN_ABI_MINOR, .host_ctx = NULL,
+    .log = sv_log, .progress = sv_progress, .is_cancelled = sv_is_cancelled, .config_get = sv_config_get,
+    .secret_get = sv_secret_get, .alloc = sv_alloc, .free = sv_free, .get_api = sv_get_api, .temp_dir = sv_temp_dir,
+    .config_int = sv_config_int, .config_bool = sv_config_bool, .config_duration_ms = sv_config_duration_ms,
+    .config_list = sv_config_list, .set_interrupt = sv_set_interrupt,
 };
 
 /* ---- results: the plugin's err->set, sent back with the status -------------------------------- */
@@ -167,14 +313,6 @@ static void put_result(cairn_ipc_buf *out, cairn_status status, const captured *
 static void put_done(cairn_ipc_buf *out) {
     cairn_ipc_put_u64(out, CAIRN_OK);
     cairn_ipc_put_str(out, NULL);
-}
-
-/* Relays the message of a cairn-side failure (a cairn.store call) to the plugin's err. */
-static cairn_status take_result(cairn_ipc_buf *reply, const cairn_error *err) {
-    cairn_status status = (cairn_status)cairn_ipc_get_u64(reply);
-    const char *message = cairn_ipc_get_str(reply);
-    if (status != CAIRN_OK && err && err->set) err->set(err->ctx, status, message ? message : "cairn.store failed");
-    return status;
 }
 
 /* ---- callbacks of the structs cairn passed, forwarded ----------------------------------------- */
@@ -296,23 +434,66 @@ static const char *so_metadata(void *ctx) {
     return source_metadata;
 }
 
+/* The backup's facts (ABI 1.1), asked once per key; the texts live until the operation ends. */
+typedef struct kept_fact { struct kept_fact *next; char *key; char *value; } kept_fact;
+static kept_fact *source_facts;
+
+static const char *so_fact(void *ctx, const char *key) {
+    (void)ctx;
+    if (key == NULL) return NULL;
+    pthread_mutex_lock(&channel_lock);
+    for (kept_fact *k = source_facts; k; k = k->next) {
+        if (strcmp(k->key, key) == 0) { pthread_mutex_unlock(&channel_lock); return k->value; }
+    }
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, key);
+    forward(CAIRN_OP_SOURCE_FACT, &request, NULL, 0, &reply, NULL);
+    const char *value = cairn_ipc_get_str(&reply);
+    kept_fact *k = calloc(1, sizeof *k);
+    k->key = strdup(key);
+    k->value = value ? strdup(value) : NULL;
+    k->next = source_facts;
+    source_facts = k;
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    pthread_mutex_unlock(&channel_lock);
+    return k->value;
+}
+
+static cairn_status so_fact_int(void *ctx, const char *key, int64_t *out) {
+    (void)ctx;
+    if (key == NULL || out == NULL) return CAIRN_INVALID;
+    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_put_str(&request, key);
+    forward(CAIRN_OP_SOURCE_FACT_INT, &request, NULL, 0, &reply, NULL);
+    cairn_status status = (cairn_status)cairn_ipc_get_u64(&reply);
+    int64_t value = (int64_t)cairn_ipc_get_u64(&reply);
+    if (status == CAIRN_OK) *out = value;
+    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(&reply);
+    return status;
+}
+
 static const cairn_entry_source source_table = {
-    sizeof(cairn_entry_source), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, so_next, so_read, so_metadata,
+    .struct_size = sizeof(cairn_entry_source), .abi_major = CAIRN_ABI_MAJOR, .abi_minor = CAIRN_ABI_MINOR, .ctx = NULL,
+    .next = so_next, .read = so_read, .metadata = so_metadata, .fact = so_fact, .fact_int = so_fact_int,
 };
 
 static void source_done(void) {
     free(source_path); source_path = NULL;
     free(source_metadata); source_metadata = NULL;
+    while (source_facts) {
+        kept_fact *k = source_facts;
+        source_facts = k->next;
+        free(k->key); free(k->value); free(k);
+    }
 }
 
 static int ob_object(void *ctx, const cairn_object_info *info) {
     (void)ctx;
     if (info == NULL) return CAIRN_INVALID;
     cairn_ipc_buf request = {0};
-    cairn_ipc_put_str(&request, info->key);
-    cairn_ipc_put_u64(&request, info->size);
-    cairn_ipc_put_u64(&request, (uint64_t)info->modified_ms);
-    cairn_ipc_put_str(&request, info->etag);
+    cairn_ipc_put_object(&request, info);  /* locked_until_ms only if the plugin's struct has it */
     return (int)forward_code(CAIRN_OP_OBJECT, &request, NULL, 0, NULL);
 }
 
@@ -390,11 +571,8 @@ static int serve_nested(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *in, cairn
         return 0;
     }
     if (op == CAIRN_OP_STORE_OBJECT && call->sink) {
-        cairn_object_info info = { sizeof info, NULL, 0, 0, NULL };
-        info.key = cairn_ipc_get_str(in);
-        info.size = cairn_ipc_get_u64(in);
-        info.modified_ms = (int64_t)cairn_ipc_get_u64(in);
-        info.etag = cairn_ipc_get_str(in);
+        cairn_object_info info;
+        cairn_ipc_get_object(in, &info);
         if (in->bad || info.key == NULL) return -1;
         cairn_ipc_put_u64(out, (uint64_t)(int64_t)call->sink->object(call->sink->ctx, &info));
         return 0;
@@ -606,6 +784,7 @@ static void op_action(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     }
     uint64_t result[2] = {0, 0};
     ffi_call(&cif, FFI_FN(function), result, values);
+    clear_interrupt();  /* an action's registration ends when it returns */
     put_result(out, CAIRN_OK, &c);
     if (returns == CAIRN_ACTION_STRING) {
         char *text;
@@ -630,7 +809,16 @@ static const operation_fn operations[CAIRN_OP_LIMIT] = {
 
 /* ---- startup and the serving loop ------------------------------------------------------------- */
 
-static void on_cancel(int signal_number) { (void)signal_number; cancelled = 1; }
+/* Async-signal-safe: a flag for is_cancelled, a byte for the interrupter thread (once). */
+static void on_cancel(int signal_number) {
+    (void)signal_number;
+    if (cancelled) return;
+    cancelled = 1;
+    int saved = errno;
+    char byte = 1;
+    (void)!write(cancel_pipe[1], &byte, 1);
+    errno = saved;
+}
 
 /* cairn gone (its end of the channel hung up): nobody is left to answer, so stop now. */
 static void *watch_cairn(void *unused) {
@@ -653,11 +841,20 @@ int main(int argc, char **argv) {
     pthread_mutex_init(&channel_lock, &attributes);
     channel.dispatch = serve_nested;
 
+    if (pipe2(cancel_pipe, O_CLOEXEC) != 0) { fprintf(stderr, "cannot create the cancel pipe: %s\n", strerror(errno)); return EXIT_LOAD; }
+    pthread_t interrupt_thread;
+    pthread_create(&interrupt_thread, NULL, interrupter, NULL);
     struct sigaction action = {0};
     action.sa_handler = on_cancel;
     action.sa_flags = SA_RESTART;
     sigemptyset(&action.sa_mask);
     sigaction(SIGUSR1, &action, NULL);
+    /* cairn starts the worker with SIGUSR1 blocked (a cancel before this point waits): the
+     * handler is in place now, so take it, and a pending one arrives here. */
+    sigset_t cancel_signal;
+    sigemptyset(&cancel_signal);
+    sigaddset(&cancel_signal, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &cancel_signal, NULL);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -691,6 +888,7 @@ int main(int argc, char **argv) {
         if (kind != CAIRN_IPC_REQUEST) return EXIT_LOST;
         out.len = 0;
         if (op == CAIRN_OP_CLOSE) {
+            clear_interrupt();  /* never called during or after close */
             if (opened) plugin->close(instance);
             put_done(&out);
             pthread_mutex_lock(&channel_lock);

@@ -31,6 +31,7 @@ extension PluginsCommand {
               cairn plugins test ./libmydb.so --set path=/srv/data
               cairn plugins test directory --set path=/etc
               cairn plugins test filesystem --set root=/tmp/store --json
+              cairn plugins test s3 --isolation process --set bucket=backups
             """)
 
         @Argument(help: "A plugin name, or the path of a plugin's .so, plugin.json or folder.")
@@ -41,6 +42,9 @@ extension PluginsCommand {
 
         @Option(help: "Seconds a cancelled backup may take to return.")
         var cancelBound: Double = 10
+
+        @Option(help: ArgumentHelp("Run the plugin in a worker process (process) or inside cairn (in-process). Default: as a configured instance of it runs, in-process for the plugins shipped with Cairn, process for every other; CAIRN_PLUGIN_ISOLATION sets it too. The 'host services only during a call' case is seen in-process only.", valueName: "mode"))
+        var isolation: String?
 
         @OptionGroup var globals: GlobalOptions
 
@@ -58,7 +62,7 @@ extension PluginsCommand {
                 baseDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
                 workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath), owner: "plugin '\(loaded.name)'")
             let results = PluginConformance.run(loaded, settings: resolved, scratch: scratch, logger: workspace.scope.logger,
-                                                cancelBound: cancelBound)
+                                                cancelBound: cancelBound, isolation: try chosenIsolation(loaded))
             let failed = results.filter { $0.status == .fail }.count
             if globals.json {
                 try Output.json(Report(plugin: loaded.name, kind: loaded.manifest.kind.rawValue, version: loaded.version,
@@ -74,6 +78,21 @@ extension PluginsCommand {
             }
             // Process-wide: a case that timed out may have left the plugin's thread running.
             if failed > 0 { throw ExitRequest(code: .failure) }
+        }
+
+        /// --isolation, else CAIRN_PLUGIN_ISOLATION, else the plugin's default.
+        func chosenIsolation(_ plugin: LoadedPlugin) throws -> PluginIsolation {
+            var result = PluginIsolation.default(for: plugin)
+            let environment = ProcessInfo.processInfo.environment["CAIRN_PLUGIN_ISOLATION"].flatMap { $0.isEmpty ? nil : $0 }
+            guard let text = isolation ?? environment else { return result }
+            guard let mode = PluginIsolation.Mode(rawValue: text) else {
+                throw CairnError.usage("\(isolation != nil ? "--isolation" : "CAIRN_PLUGIN_ISOLATION") must be process or in-process, got '\(text)'")
+            }
+            if mode == .process && plugin.origin == PluginLoader.linkedOrigin {
+                throw CairnError.usage("plugin \(plugin.name) is compiled into this program and cannot run in a worker; use --isolation in-process")
+            }
+            result.mode = mode
+            return result
         }
 
         /// --set key=value, read as each setting's declared type.

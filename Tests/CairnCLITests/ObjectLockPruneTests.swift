@@ -1,4 +1,5 @@
 import CairnCore
+import CairnPluginHost
 import CairnTestSupport
 import Foundation
 import Testing
@@ -19,7 +20,8 @@ struct ObjectLockPruneTests {
         try Data("settings\n".utf8).write(to: data.appendingPathComponent("app.conf"))
     }
 
-    func config(lock: Bool) throws {
+    /// `isolation` nil: the s3 plugin's default (in-process, it is shipped with Cairn).
+    func config(lock: Bool, isolation: PluginIsolation.Mode? = nil) throws {
         try """
             environment: test
             state: { path: \(setup.temp.path("state.sqlite").path) }
@@ -29,6 +31,7 @@ struct ObjectLockPruneTests {
               bucket: vault
               endpoint: \(setup.moto.endpoint)
             \(lock ? "  object_lock: { mode: governance, retain: 3d }" : "")
+            \(isolation.map { "  isolation: \($0.rawValue)" } ?? "")
             retention: { keep_last: 1 }
             components:
               configs: { plugin: directory, path: \(data.path) }
@@ -52,11 +55,13 @@ struct ObjectLockPruneTests {
         return try JSONValue.parse(result.text)
     }
 
-    @Test func aLockedArchiveIsListedUntilItsDateAndNeverDeleted() throws {
+    /// In a worker too: the lock date crosses the worker's channel with each object's info.
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func aLockedArchiveIsListedUntilItsDateAndNeverDeleted(isolation: PluginIsolation.Mode) throws {
         #expect(try setup.aws("s3api create-bucket --bucket vault --object-lock-enabled-for-bucket").status == 0)
-        try config(lock: false)
+        try config(lock: false, isolation: isolation)
         let unlocked = try backup()
-        try config(lock: true)
+        try config(lock: true, isolation: isolation)
         Thread.sleep(forTimeInterval: 1.1)  // a new backup id
         let locked = try backup()
         Thread.sleep(forTimeInterval: 1.1)
@@ -99,6 +104,10 @@ struct ObjectLockPruneTests {
             Issue.record("no versions of latest.tar.gz"); return
         }
         #expect(latest.count == 3, "\(latest)")
+        // The store ran where it was asked to: the run log names its worker, or none.
+        let files = FileManager.default.enumerator(at: setup.temp.path("logs"), includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
+        let logged = files.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined()
+        #expect(logged.contains("runs in worker process") == (isolation == .process), "\(isolation)")
     }
 
     /// A bucket whose default retention locks every new version, without `object_lock`: backups

@@ -9,7 +9,8 @@ import Testing
 @testable import CairnPluginHost
 import CairnTestSupport
 
-/// Counts the log lines a plugin writes, from whichever thread.
+/// Counts the log lines the probe's threads write ("probe worker"), from whichever thread; cairn's
+/// own lines (which worker process an instance runs in) are not counted.
 private struct CountingLogHandler: LogHandler {
     let lines: Lines
     final class Lines: Sendable { let count = Atomic<Int>(0) }
@@ -17,7 +18,7 @@ private struct CountingLogHandler: LogHandler {
     var logLevel: Logger.Level = .trace
     subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { metadata[key] } set { metadata[key] = newValue } }
     func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        lines.count.add(1, ordering: .relaxed)
+        if message.description == "probe worker" { lines.count.add(1, ordering: .relaxed) }
     }
 }
 
@@ -39,13 +40,14 @@ private struct Probe {
         plugin = try PluginLoader.load(try PluginDiscovery.candidate(forPath: dir.path("libprobe.so").path))
     }
 
+    /// An instance in `mode`: every promise is kept alike in cairn and in a worker process.
     func open(_ configured: [String: JSONValue] = [:], environment: [String: String] = [:], logger: Logger = Logger(label: "probe"),
-              cancellation: Cancellation = Cancellation()) throws -> PluginComponent {
+              cancellation: Cancellation = Cancellation(), mode: PluginIsolation.Mode = .inProcess) throws -> PluginComponent {
         let settings = try SettingsResolver.resolve(
             manifest: plugin.manifest, configured: configured.mapValues { ConfigValue($0, .file(path: "cairn.yaml", line: 1, column: 1)) },
             environment: environment, baseDirectory: dir.url, workingDirectory: dir.url, owner: "component 'probe'")
         return try PluginComponent(plugin: plugin, instanceName: "probe", settings: settings, logger: logger,
-                                   cancellation: cancellation, tempDirectory: dir.url.path)
+                                   cancellation: cancellation, tempDirectory: dir.url.path, isolation: PluginIsolation(mode: mode))
     }
 
     /// Backs up into memory; the facts and the archive's bytes.
@@ -62,10 +64,11 @@ private struct Probe {
 
 @Suite("ABI 1.1 promises, kept by a C plugin built in the suite")
 struct ABIPromisesTests {
-    @Test func typedGettersReadEachTypeAndTheManifestDefault() throws {
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func typedGettersReadEachTypeAndTheManifestDefault(mode: PluginIsolation.Mode) throws {
         let probe = try Probe()
         let component = try probe.open(["wait": .string("1m30s"), "names": .array([.string("alpha"), .string("beta")])],
-                                       environment: ["PROBE_VERBOSE": "yes"])
+                                       environment: ["PROBE_VERBOSE": "yes"], mode: mode)
         let settings = try probe.backup(component).facts["settings"]
         #expect(settings?["retries"] == .number(3))        // the manifest's default, a JSON number
         #expect(settings?["verbose"] == .number(1))        // "yes" from the environment
@@ -73,15 +76,16 @@ struct ABIPromisesTests {
         #expect(settings?["names"] == .number(2))
         #expect(settings?["first_name"] == .string("alpha"))
         // A list from a variable is split at commas.
-        let fromVariable = try probe.backup(try probe.open(environment: ["PROBE_NAMES": "x, y ,z"])).facts["settings"]
+        let fromVariable = try probe.backup(try probe.open(environment: ["PROBE_NAMES": "x, y ,z"], mode: mode)).facts["settings"]
         #expect(fromVariable?["names"] == .number(3))
         #expect(fromVariable?["wait_ms"] == .number(0))    // unset: CAIRN_NOT_FOUND left the plugin's own value
     }
 
-    @Test func aValueOfTheWrongTypeFailsOpenNamingTheSettingAndWhereItCameFrom() throws {
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func aValueOfTheWrongTypeFailsOpenNamingTheSettingAndWhereItCameFrom(mode: PluginIsolation.Mode) throws {
         let probe = try Probe()
-        #expect(throws: CairnError.self) { _ = try probe.open(["wait": .string("soon")]) }
-        do { _ = try probe.open(["wait": .string("soon")]) } catch {
+        #expect(throws: CairnError.self) { _ = try probe.open(["wait": .string("soon")], mode: mode) }
+        do { _ = try probe.open(["wait": .string("soon")], mode: mode) } catch {
             let message = describe(error)
             #expect(message.contains("cairn.yaml:1:1"), "\(message)")
             #expect(message.contains("setting 'wait' must be a positive duration such as 250ms, 30s, 5m or 1h30m, got \"soon\""), "\(message)")
@@ -102,9 +106,10 @@ struct ABIPromisesTests {
         #expect(TypedSetting.list(.object([:])) == nil)
     }
 
-    @Test func verifyReadsTheBackupsOwnFactsWithoutJSON() throws {
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func verifyReadsTheBackupsOwnFactsWithoutJSON(mode: PluginIsolation.Mode) throws {
         let probe = try Probe()
-        let component = try probe.open()
+        let component = try probe.open(mode: mode)
         let (_, archive) = try probe.backup(component)
         let checks = try component.verify(reader: ArchiveReader(source: DataByteSource(archive)), rootFolder: "probe_1",
                                           metadata: String(decoding: try readAllEntries(DataByteSource(archive)).last!.data, as: UTF8.self))
@@ -123,12 +128,13 @@ struct ABIPromisesTests {
         #expect(facts.message == "facts read back; with a second line")
     }
 
-    @Test func hostServicesAreSafeFromThePluginsOwnThreads() throws {
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func hostServicesAreSafeFromThePluginsOwnThreads(mode: PluginIsolation.Mode) throws {
         let probe = try Probe()
         let lines = CountingLogHandler.Lines()
         let logger = Logger(label: "probe") { _ in CountingLogHandler(lines: lines) }
         let progress = Atomic<Int>(0)
-        let component = try probe.open(["mode": .string("threads"), "names": .array([.string("a")])], logger: logger)
+        let component = try probe.open(["mode": .string("threads"), "names": .array([.string("a")])], logger: logger, mode: mode)
         let sink = DataByteSink()
         let writer = try ArchiveWriter(sink: sink, rootFolder: "probe_1")
         _ = try component.backup(id: "probe_1", environment: "test", options: .object([:]), into: writer) { _, _, _ in
@@ -137,14 +143,16 @@ struct ABIPromisesTests {
         // 8 threads x 250 rounds: every call arrived, none lost to a race.
         #expect(lines.count.load(ordering: .relaxed) == 8 * 250)
         #expect(progress.load(ordering: .relaxed) == 8 * 250)
-        #expect(component.context.allocatedBytes == 8 * 250 * 100)
+        // In a worker, alloc is the worker's own malloc, which cairn does not count.
+        if mode == .inProcess { #expect(component.context.allocatedBytes == 8 * 250 * 100) }
     }
 
-    @Test func theInterruptWakesABlockedBackupWhenTheRunIsCancelled() throws {
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func theInterruptWakesABlockedBackupWhenTheRunIsCancelled(mode: PluginIsolation.Mode) throws {
         let probe = try Probe()
         let cancellation = Cancellation()
         let step = Cancellation(parent: cancellation)   // as a step's: Ctrl-C cancels the run, the parent
-        let component = try probe.open(["mode": .string("block")], cancellation: step)
+        let component = try probe.open(["mode": .string("block")], cancellation: step, mode: mode)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { cancellation.cancel() }
         let start = Date()
         let writer = try ArchiveWriter(sink: DataByteSink(), rootFolder: "probe_1")
@@ -156,10 +164,31 @@ struct ABIPromisesTests {
         }
         #expect(Date().timeIntervalSince(start) < 5)
         // Registered after the cancellation: called at once, so a plugin cannot miss it.
-        let late = try probe.open(["mode": .string("block")], cancellation: step)
-        #expect(throws: PluginCallError.self) {
+        let late = try probe.open(["mode": .string("block")], cancellation: step, mode: mode)
+        let lateStart = Date()
+        do {
             _ = try late.backup(id: "probe_2", environment: "test", options: .object([:]),
                                 into: try ArchiveWriter(sink: DataByteSink(), rootFolder: "probe_2"), progress: nil)
+            Issue.record("a backup that registered its interrupt after the cancellation blocked and returned")
+        } catch {
+            // Woken by the interrupt itself, not by a worker killed after its grace.
+            #expect(describe(error).contains("woken by the host's interrupt"), "\(describe(error))")
+        }
+        #expect(Date().timeIntervalSince(lateStart) < 5)
+    }
+
+    @Test(arguments: PluginIsolation.Mode.allCases)
+    func aReplacedInterruptIsNeverCalledAndItsReplacementOnce(mode: PluginIsolation.Mode) throws {
+        let probe = try Probe()
+        let cancellation = Cancellation()
+        let component = try probe.open(["mode": .string("replace")], cancellation: cancellation, mode: mode)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { cancellation.cancel() }
+        do {
+            _ = try component.backup(id: "probe_1", environment: "test", options: .object([:]),
+                                     into: try ArchiveWriter(sink: DataByteSink(), rootFolder: "probe_1"), progress: nil)
+            Issue.record("the replace probe returned without being cancelled")
+        } catch {
+            #expect(describe(error).contains("the replacing interrupt was called 1 time(s), the replaced one 0"), "\(describe(error))")
         }
     }
 

@@ -3,7 +3,7 @@
  * typed setting getters, the backup's own facts in verify, host services called from the
  * plugin's own threads, and an interrupt callback that wakes a blocked backup.
  *
- * Settings (plugin.json written by the test): mode ("plain", "threads" or "block"), retries (int),
+ * Settings (plugin.json written by the test): mode ("plain", "threads", "block" or "replace"), retries (int),
  * verbose (bool), wait (a duration as text), names (list).
  */
 #define _GNU_SOURCE
@@ -29,7 +29,13 @@ typedef struct probe {
     size_t names;
     char first_name[64];
     int wake[2]; /* self-pipe: the interrupt writes, a blocked backup polls */
+    int calls;   /* times `counted` ran */
 } probe;
+
+static void counted(void *data) {
+    probe *p = data;
+    __atomic_add_fetch(&p->calls, 1, __ATOMIC_SEQ_CST);
+}
 
 static void woken(void *data) {
     probe *p = data;
@@ -125,6 +131,21 @@ static cairn_status block_until_interrupted(probe *p, const cairn_error *err) {
                       now_ms() - start);
 }
 
+/* Registers `woken`, replaces it with `counted`, waits for the cancellation (polling), and says
+ * how often each ran: the replacing one once, the replaced one never (cairn_plugin.h). */
+static cairn_status replace_and_count(probe *p, const cairn_error *err) {
+    const cairn_host_api *host = p->host;
+    host->set_interrupt(host->host_ctx, woken, p);
+    host->set_interrupt(host->host_ctx, counted, p);
+    for (int waited = 0; !host->is_cancelled(host->host_ctx) && waited < 10000; waited += 10) usleep(10000);
+    usleep(300000);  /* time for a second, wrong call to show */
+    host->set_interrupt(host->host_ctx, NULL, NULL);
+    struct pollfd fd = {p->wake[0], POLLIN, 0};
+    int replaced = poll(&fd, 1, 0) > 0;
+    return cairn_fail(err, CAIRN_CANCELLED, "probe: the replacing interrupt was called %d time(s), the replaced one %d",
+                      __atomic_load_n(&p->calls, __ATOMIC_SEQ_CST), replaced);
+}
+
 static cairn_status probe_backup(void *instance, const cairn_backup_request *request,
                                  const cairn_entry_sink *sink, const cairn_error *err) {
     probe *p = instance;
@@ -132,6 +153,7 @@ static cairn_status probe_backup(void *instance, const cairn_backup_request *req
     cairn_status status = CAIRN_OK;
     if (strcmp(p->mode, "threads") == 0) status = run_threads(p, err);
     if (strcmp(p->mode, "block") == 0) status = block_until_interrupted(p, err);
+    if (strcmp(p->mode, "replace") == 0) status = replace_and_count(p, err);
     if (status != CAIRN_OK) return status;
     static const char data[] = "probe\n";
     cairn_entry entry = {sizeof entry, "data.txt", CAIRN_ENTRY_FILE, 0644, 1700000000, sizeof data - 1};

@@ -58,8 +58,16 @@ typedef enum cairn_ipc_op {
     CAIRN_OP_SOURCE_NEXT, CAIRN_OP_SOURCE_READ, CAIRN_OP_SOURCE_METADATA, CAIRN_OP_OBJECT, CAIRN_OP_NEXT_PAGE,
     /* worker -> cairn: the cairn.store table */
     CAIRN_OP_STORE_LIST, CAIRN_OP_STORE_READ, CAIRN_OP_STORE_WRITE,
+    /* worker -> cairn: ABI 1.1's typed setting getters (a cairn_ipc_setting_type, then the key)
+     * and the entry source's facts */
+    CAIRN_OP_CONFIG_TYPED, CAIRN_OP_CONFIG_LIST, CAIRN_OP_SOURCE_FACT, CAIRN_OP_SOURCE_FACT_INT,
     CAIRN_OP_LIMIT = 128
 } cairn_ipc_op;
+
+/** Which typed getter CAIRN_OP_CONFIG_TYPED runs. */
+typedef enum cairn_ipc_setting_type {
+    CAIRN_SETTING_INT = 0, CAIRN_SETTING_BOOL, CAIRN_SETTING_DURATION_MS
+} cairn_ipc_setting_type;
 
 /** A growable payload; readers take fields in order and set `bad` on any overrun. */
 typedef struct cairn_ipc_buf {
@@ -77,6 +85,11 @@ void cairn_ipc_put_str(cairn_ipc_buf *b, const char *text);
 uint64_t cairn_ipc_get_u64(cairn_ipc_buf *b);
 const uint8_t *cairn_ipc_get_bytes(cairn_ipc_buf *b, size_t *len);
 const char *cairn_ipc_get_str(cairn_ipc_buf *b);
+/** An object's info (list, stat, cairn.store list): every field the sender's struct has, a
+ *  field its struct_size lacks (locked_until_ms of a 1.1 plugin) sent as 0. The reader's strings
+ *  point into `b`. */
+void cairn_ipc_put_object(cairn_ipc_buf *b, const cairn_object_info *info);
+void cairn_ipc_get_object(cairn_ipc_buf *b, cairn_object_info *info);
 
 struct cairn_ipc_conn;
 /** Handles a request that arrived while this side waited for a reply; fills `out`. Returns 0, or
