@@ -150,7 +150,7 @@ struct SecretSettingFileTests {
 
     @Test func everySecretSettingOfTheBundledPluginsComesFromAFile() throws {
         let secrets = try Self.bundledSecrets
-        #expect(Set(secrets.map(\.key)) == ["access_key_id", "secret_access_key", "session_token", "password", "api_key"])
+        #expect(Set(secrets.map(\.key)) == ["access_key_id", "secret_access_key", "session_token", "password", "sentinel_password", "api_key"])
         try Data("\(secret)\n".utf8).write(to: dir.path("mounted"))
         let origin = ValueOrigin.file(path: "cairn.yaml", line: 4, column: 3)
         for (manifest, key, env) in secrets {
