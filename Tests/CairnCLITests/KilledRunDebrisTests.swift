@@ -22,12 +22,14 @@ struct KilledRunDebrisTests {
         for made in [source, staging] { try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true) }
         try Data("small\n".utf8).write(to: source.appendingPathComponent("small.txt"))
         // Says it is ready, then waits to be killed: between the stored archive and its verification.
+        try hook("noop.sh", "#!/bin/sh\nexit 0\n")
         try hook("ready.sh", "#!/bin/sh\necho ready > '\(temp.path("ready").path)'\nsleep 60\n")
         try writeFilesystemConfig(temp.path("cairn.yaml"), store: store, """
             state: { path: \(temp.path("state.sqlite").path) }
             logs: { dir: \(temp.path("logs").path) }
             staging_dir: \(staging.path)
             archive: { compression_level: 9, threads: 1 }
+            escalation: { consecutive_failures: 2 }
             components:
               files: { plugin: directory, path: \(source.path) }
             pipelines:
@@ -37,6 +39,9 @@ struct KilledRunDebrisTests {
                   - hook: ready.sh
                   - verify: files
                   - publish: files
+              quiet:
+                steps:
+                  - hook: noop.sh
               timed_out:
                 steps:
                   - backup: files
@@ -143,6 +148,25 @@ struct KilledRunDebrisTests {
         let after = try listed()
         #expect(after.count == 2 && after.allSatisfy { $0["verified"] == .bool(true) }, "\(after)")
         #expect(try latestID() != good)
+    }
+
+    @Test func runsKilledBeforeTheyFinishCountAsFailedBackupsAndOpenAnIncident() throws {
+        for _ in 0..<2 {
+            try? FileManager.default.removeItem(at: temp.path("ready"))
+            let killed = try start(["run", "stalled"])
+            let ready = waitFor { FileManager.default.fileExists(atPath: temp.path("ready").path) }
+            kill(killed.processIdentifier, SIGKILL)
+            killed.waitUntilExit()
+            try #require(ready, "the hook never ran")
+            Thread.sleep(forTimeInterval: 1.1)  // a new run id
+        }
+        #expect(try cairn(["incidents", "--json"]).text.contains("consecutive_failures") == false)
+        // The next pipeline run, though it backs nothing up, finds both dead runs: two failed backups of files.
+        let next = try cairn(["run", "quiet"])
+        #expect(next.status == 0, "\(next.stderr)")
+        let incidents = try cairn(["incidents", "--json"]).text
+        #expect(incidents.contains("cairn/test/files/consecutive_failures"), "\(incidents)")
+        #expect(incidents.contains("died before it finished"), "\(incidents)")
     }
 
     @Test func aRunWhoseStepTimedOutBeforeTheVerificationRemovesItsArchive() throws {

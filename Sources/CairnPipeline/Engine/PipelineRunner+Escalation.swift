@@ -48,6 +48,31 @@ extension PipelineRunner {
         }
     }
 
+    /// A run whose process died (kill -9, the OOM killer, a lost node) never reached `escalate`:
+    /// each component it was backing up counts one failed backup, so runs killed night after night
+    /// still open `consecutive_failures`.
+    func escalateDeadRuns(_ runs: [RunRecord], state: StateStore, scope: RunScope) {
+        let catalog = try? PipelineCatalog(config: config)
+        for run in runs {
+            var components = ((try? state.steps(runID: run.runID)) ?? []).filter { $0.kind == "backup" }.compactMap(\.component)
+            if components.isEmpty, let pipeline = try? catalog?.pipeline(named: String(run.pipeline.split(separator: "/")[0])) {
+                let expanded = catalog?.expanded(pipeline.steps) ?? pipeline.steps
+                let backsUp = expanded.contains { if case .backup = $0.action { return true } else { return false } }
+                components = run.component.map { backsUp ? [$0] : [] } ?? Self.backupComponents(pipeline.steps, catalog: catalog)
+            }
+            let reason = "run \(run.runID) died before it finished: \(run.error ?? "its process is gone")"
+            let observations = Array(Set(components)).sorted().map { component in
+                ConditionObservation.problem(.consecutiveFailures, component: component, reason, evidence: [
+                    "last_error": .string(reason), "run_id": .string(run.runID), "pipeline": .string(run.pipeline),
+                    "log_file": run.logFile.map { .string($0) } ?? .null,
+                ], environment: run.environment)
+            }
+            guard !observations.isEmpty else { continue }
+            EscalationService(resources: resources, logger: scope.logger).report(
+                observations, source: ObservationSource(runID: run.runID, logFile: run.logFile, origin: "pipeline \(run.pipeline)"))
+        }
+    }
+
     /// Components named by `backup:` steps, including those inside parallel groups and nested
     /// pipelines (the emergency backup runs the `backup` pipeline once per component).
     static func backupComponents(_ steps: [PipelineStep], catalog: PipelineCatalog?) -> [String] {

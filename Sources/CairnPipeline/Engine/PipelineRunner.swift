@@ -41,9 +41,11 @@ public final class PipelineRunner: @unchecked Sendable {
             scope.logger.warning("\(describe(error)); \(pipeline.name) runs without history or lock (it changes nothing)")
             state = nil
         }
-        for run in try state?.markInterruptedRuns() ?? [] {
+        let dead = try state?.markInterruptedRuns() ?? []
+        for run in dead {
             scope.logger.warning("run \(run.runID) of \(run.pipeline) was interrupted (its process pid \(run.pid) is gone); marked interrupted")
         }
+        if let state { escalateDeadRuns(dead, state: state, scope: scope) }
         let started = Date()
         let logPath = RunLog.path(logDir: config.logDir, pipeline: pipeline.name, component: component, date: started)
         let lockName = component.map { "\(pipeline.name)/\($0)" } ?? pipeline.name
