@@ -16,6 +16,9 @@ public enum PluginLoader {
         }
         if let problem = candidate.problem { throw failure(candidate, problem) }
 
+        if ![PluginSearchPath.bundledOrigin, linkedOrigin].contains(candidate.origin) {
+            try LoadProbe.run(libraryURL) { failure(candidate, $0) }
+        }
         // RTLD_NOW: missing symbols fail here, not mid-backup. RTLD_NODELETE: Swift images must
         // never be unmapped (the runtime keeps pointers into them); we never dlclose anyway.
         guard let handle = dlopen(libraryURL.path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {

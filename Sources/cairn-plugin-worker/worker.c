@@ -830,7 +830,18 @@ static void *watch_cairn(void *unused) {
     return NULL;
 }
 
+/* `--probe LIBRARY`: load the library and call its entry function, nothing else. cairn runs
+ * this before it loads a plugin not shipped with it into itself (to read its descriptor), so a
+ * library whose constructors or entry function crash or hang takes down this process, not cairn. */
+static int probe(const char *path) {
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (handle == NULL) { fprintf(stderr, "cannot load %s: %s\n", path, dlerror()); return EXIT_LOAD; }
+    cairn_plugin_entry_fn entry = (cairn_plugin_entry_fn)dlsym(handle, CAIRN_PLUGIN_ENTRY_SYMBOL);
+    return entry != NULL && entry(CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR) != NULL ? 0 : EXIT_LOAD;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--probe") == 0) return probe(argv[2]);
     if (argc != 3) {
         fprintf(stderr, "cairn-plugin-worker is started by cairn for plugins with isolation: process; it is not run by hand\n");
         return 64;

@@ -99,6 +99,24 @@ struct PluginIsolationTests {
         _ = try expectCleanFailure(mode: "segfault", message: "plugin misbehaving (instance bad) crashed (SIGSEGV) during backup")
     }
 
+    @Test func aLibraryThatCrashesAsItLoadsFailsItsPluginNotCairn() throws {
+        let good = try cairn(["backup", "bad"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let before = try Data(contentsOf: latest)
+        let result = try cairn(["backup", "bad"], ["MISBEHAVE_AT_LOAD": "crash"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("plugin misbehaving"), "\(result.stderr)")
+        #expect(result.stderr.contains("crashed (SIGSEGV) while loading"), "\(result.stderr)")
+        #expect(try Data(contentsOf: latest) == before)
+        // Loading it to look at it fails the same way, and cairn goes on to say so.
+        let inspected = try cairn(["plugins", "inspect", temp.path("plugins/misbehaving/libmisbehaving.so").path], ["MISBEHAVE_AT_LOAD": "crash"])
+        #expect(inspected.status == 2, "\(inspected.stderr)")
+        #expect(inspected.stderr.contains("crashed (SIGSEGV) while loading"), "\(inspected.stderr)")
+        let hanging = try cairn(["plugins", "inspect", temp.path("plugins/misbehaving/libmisbehaving.so").path], ["MISBEHAVE_AT_LOAD": "hang", "CAIRN_PLUGIN_LOAD_TIMEOUT": "2"])
+        #expect(hanging.status == 2, "\(hanging.stderr)")
+        #expect(hanging.stderr.contains("did not finish within"), "\(hanging.stderr)")
+    }
+
     @Test func anAbortFailsTheStep() throws {
         _ = try expectCleanFailure(mode: "abort", message: "plugin misbehaving (instance bad) crashed (SIGABRT) during backup")
     }

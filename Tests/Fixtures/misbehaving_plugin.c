@@ -8,6 +8,8 @@
  *   stdout    print to stdout and stderr, then back up as `ok` does
  *   allocate  allocate and touch memory until malloc fails, then use the NULL it returned
  *   stream    stream `size` bytes of incompressible data into one entry, then segfault
+ * With MISBEHAVE_AT_LOAD=crash in the environment, the library's constructor writes through a NULL
+ * pointer as the library is loaded, before any call (=hang: it spins forever).
  */
 #include "cairn_plugin.h"
 
@@ -125,6 +127,12 @@ static const cairn_plugin descriptor = {
     sizeof(cairn_plugin), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, sizeof(void *), "misbehaving", "1.0.0",
     CAIRN_KIND_COMPONENT, CAIRN_TOOLCHAIN_NONE, 0, open_instance, close_instance, &component, NULL,
 };
+
+__attribute__((constructor)) static void at_load(void) {
+    const char *what = getenv("MISBEHAVE_AT_LOAD");
+    if (what != NULL && strcmp(what, "crash") == 0) *(volatile int *)NULL = 1;
+    if (what != NULL && strcmp(what, "hang") == 0) for (;;) {}
+}
 
 const cairn_plugin *cairn_plugin_entry_v1(uint32_t major, uint32_t minor) {
     (void)major; (void)minor;
