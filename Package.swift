@@ -5,13 +5,14 @@ import PackageDescription
 //   CairnCore                      the vocabulary: errors, JSON, byte streams, cancellation, check results
 //   CairnArchive                   tar + gzip, backup_metadata.json, the archive's structure rules
 //   CairnInterfaces                the ObjectStore and ComponentSource protocols, the store layout, MemoryStore
+//   CairnAge                       age encryption (age-encryption.org/v1) of stored archives: keys, the format, AgeStore
 //   CairnState  CairnHooks         SQLite history, locks, incidents | running operators' hook executables
 //   CairnPluginHost                the C ABI: loading plugins and adapting them to the interfaces
 //   CairnOperations                backup, verify, restore, list, validate, integrity, prune, reports
 //   CairnConfig                    cairn.yaml: every YAML parser, pipeline and escalation definitions
 //   CairnPipeline                  the engine: runs, steps, hooks around them, escalation
 //   cairn                          the command line: the only place that wires the others together
-let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
+let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnAge", "CairnState", "CairnHooks", "CairnPluginHost",
                                   "CairnOperations", "CairnConfig", "CairnPipeline", .product(name: "Logging", package: "swift-log")]
 
 let package = Package(
@@ -48,6 +49,9 @@ let package = Package(
         .target(name: "CairnArchive",
                 dependencies: ["CairnCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnInterfaces", dependencies: ["CairnCore", "CairnArchive"]),
+        .target(name: "CairnAge",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "CairnState", dependencies: ["CairnCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "CairnHooks", dependencies: ["CairnCore"]),
         .target(name: "CairnPluginHost",
@@ -65,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
+                "CairnCore", "CairnArchive", "CairnInterfaces", "CairnAge", "CairnState", "CairnHooks", "CairnPluginHost",
                 "CairnOperations", "CairnConfig", "CairnPipeline", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,6 +99,7 @@ let package = Package(
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CairnTestSupport"]),
         .testTarget(name: "CairnArchiveTests", dependencies: ["CairnArchive", "CairnTestSupport"]),
         .testTarget(name: "CairnInterfacesTests", dependencies: ["CairnInterfaces", "CairnTestSupport"]),
+        .testTarget(name: "CairnAgeTests", dependencies: ["CairnAge", "CairnTestSupport"]),
         .testTarget(name: "CairnStateTests", dependencies: ["CairnState", "CairnTestSupport"]),
         .testTarget(name: "CairnHooksTests", dependencies: ["CairnHooks", "CairnTestSupport"]),
         .testTarget(name: "CairnPluginHostTests", dependencies: ["CairnPluginHost", "CCairnPlugin", "CairnTestSupport"]),
