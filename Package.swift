@@ -62,7 +62,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnConfig",
-                dependencies: ["CairnCore", "CairnHooks", "CairnOperations", .product(name: "Yams", package: "Yams")]),
+                dependencies: ["CairnCore", "CairnHooks", "CairnOperations", "CairnAge", .product(name: "Yams", package: "Yams")]),
         .target(name: "CairnPipeline",
                 dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks",
                                "CairnOperations", "CairnConfig", .product(name: "Logging", package: "swift-log")]),

@@ -33,6 +33,7 @@ enum AgeHeader {
     /// Finds the file key among the stanzas with the keys given, then checks the MAC.
     /// `lines` is the header line of each stanza's argument line, for errors.
     static func unwrap(stanzas: [(AgeStanza, line: Int)], keys: AgeDecryptionKeys) throws -> [UInt8] {
+        if let fileKey = keys.fileKey { return fileKey }
         let scrypt = stanzas.filter { $0.0.arguments.first == "scrypt" }
         if let first = scrypt.first {
             guard stanzas.count == 1 else {

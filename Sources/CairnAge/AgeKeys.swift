@@ -82,8 +82,13 @@ public struct AgeDecryptionKeys: Sendable {
     public var passphrase: [UInt8]?
     /// scrypt stanzas asking for more than 2^maxWorkFactor are refused (age's own limit is 22).
     public var maxWorkFactor: Int
+    /// The file key itself, known to the process that wrote the file: its read-back needs no
+    /// identity, and the header MAC and every chunk are still checked.
+    var fileKey: [UInt8]?
 
     public init(identities: [AgeIdentity] = [], passphrase: [UInt8]? = nil, maxWorkFactor: Int = 22) {
         self.identities = identities; self.passphrase = passphrase; self.maxWorkFactor = maxWorkFactor
     }
+
+    init(fileKey: [UInt8]) { self.init(); self.fileKey = fileKey }
 }

@@ -12,11 +12,14 @@ public final class AgeWriter: ByteSink {
     private var chunk: [UInt8]
     private var counter: UInt64 = 0
     private var finished = false
+    /// Kept for the writing process's own read-back (AgeStore), never written anywhere.
+    let fileKey: [UInt8]
 
     public init(sink: any ByteSink, keys: AgeEncryptionKeys) throws {
         self.sink = sink
         var generator = SystemRandomNumberGenerator()
         let fileKey = (0..<AgeHeader.fileKeySize).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        self.fileKey = fileKey
         let stanzas: [AgeStanza]
         switch keys {
         case .recipients(let recipients):

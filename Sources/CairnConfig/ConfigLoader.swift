@@ -59,7 +59,8 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks",
+                               "encryption"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -175,6 +176,8 @@ public enum ConfigLoader {
                 for (_, value) in validation { config.maxBackupAge = try maxAge(value, key: "validation.max_age", reader: reader) }
             case "escalation":
                 config.escalation = try EscalationConfigParser(reader: reader).parse(valueNode)
+            case "encryption":
+                config.encryption = try EncryptionConfigParser.parse(valueNode, reader: reader, baseDirectory: baseDirectory)
             default:
                 break  // rejectUnknownKeys already refused it
             }

@@ -23,7 +23,9 @@ public struct StoredArchive: Codable, Sendable {
 public struct ComponentInventory: Sendable {
     public var component: String
     public var environment: String
-    public var layout: StorageLayout { StorageLayout(component: component, environment: environment) }
+    /// How the store the inventory was read from names archives.
+    public var naming: ArchiveNaming = .plain
+    public var layout: StorageLayout { StorageLayout(component: component, environment: environment, naming: naming) }
     public var archives: [StoredArchive]
     public var latest: StoredObject?
     public var foreign: [StoredObject]
@@ -37,6 +39,8 @@ public struct ComponentInventory: Sendable {
         guard let latest else { return nil }
         let sameSize = archives.filter { $0.size == latest.size }
         if sameSize.count == 1 { return sameSize[0].backupID }
+        // An encrypted latest cannot be read without the identity: then it is known by size alone.
+        if ArchiveNaming.isEncrypted(key: latest.key), !store.canDecrypt { return nil }
         let reader = try store.openReader(key: latest.key)
         defer { reader.close() }
         guard let first = try ArchiveReader(source: reader).next() else { return nil }
@@ -45,8 +49,9 @@ public struct ComponentInventory: Sendable {
 
     /// Lists the prefix once.
     public static func read(store: any ObjectStore, component: String, environment: String) throws -> ComponentInventory {
-        let layout = StorageLayout(component: component, environment: environment)
-        var inventory = ComponentInventory(component: component, environment: environment, archives: [], latest: nil, foreign: [])
+        let layout = store.layout(component: component, environment: environment)
+        var inventory = ComponentInventory(component: component, environment: environment, naming: store.archiveNaming,
+                                           archives: [], latest: nil, foreign: [])
         for object in try store.list(prefix: layout.prefix) {
             if object.key == layout.latestKey {
                 inventory.latest = object

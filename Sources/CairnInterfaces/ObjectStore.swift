@@ -31,6 +31,20 @@ public protocol ObjectStore: AnyObject {
     /// are built on. nil when the condition did not hold (nothing was written); throws
     /// `StoreError.unsupported` for a store that cannot (a plugin built before ABI 1.1).
     func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject?
+    /// How archives written through this store are named (encrypted stores: `.tar.gz.age`).
+    var archiveNaming: ArchiveNaming { get }
+    /// Can this store read encrypted archives (an identity or passphrase is configured)?
+    var canDecrypt: Bool { get }
+}
+
+extension ObjectStore {
+    public var archiveNaming: ArchiveNaming { .plain }
+    public var canDecrypt: Bool { false }
+
+    /// The layout of a component's folder as this store names archives.
+    public func layout(component: String, environment: String) -> StorageLayout {
+        StorageLayout(component: component, environment: environment, naming: archiveNaming)
+    }
 }
 
 /// An object being written; nothing is visible until `commit`.

@@ -3,26 +3,32 @@ import CairnArchive
 import Foundation
 
 /// The runbook's layout, identical in every store:
-/// `<component>/<environment>/<backup_id>.tar.gz` and `<component>/<environment>/latest.tar.gz`.
+/// `<component>/<environment>/<backup_id>.tar.gz` and `<component>/<environment>/latest.tar.gz`
+/// (`.tar.gz.age` for both when encrypted: `naming`).
 public struct StorageLayout: Sendable {
     public static let latestName = "latest.tar.gz"
     public static let archiveSuffix = ".tar.gz"
 
     public var component: String
     public var environment: String
+    public var naming: ArchiveNaming
 
-    public init(component: String, environment: String) { self.component = component; self.environment = environment }
+    public init(component: String, environment: String, naming: ArchiveNaming = .plain) {
+        self.component = component; self.environment = environment; self.naming = naming
+    }
 
     public var prefix: String { "\(component)/\(environment)/" }
-    public var latestKey: String { prefix + Self.latestName }
+    public var latestKey: String { prefix + "latest" + naming.suffix }
     /// The lock of the component in the environment: who is writing its backups now.
     public var lockKey: String { prefix + "cairn.lock" }
-    public func archiveKey(_ backupID: String) -> String { prefix + backupID + Self.archiveSuffix }
+    public func archiveKey(_ backupID: String) -> String { prefix + backupID + naming.suffix }
 
-    /// The backup id of an archive key in this folder, or nil for latest.tar.gz and foreign objects.
+    /// The backup id of an archive key in this folder (encrypted or not), or nil for latest and
+    /// foreign objects.
     public func backupID(fromKey key: String) -> String? {
-        guard key.hasPrefix(prefix), key.hasSuffix(Self.archiveSuffix), key != latestKey else { return nil }
-        let id = String(key.dropFirst(prefix.count).dropLast(Self.archiveSuffix.count))
+        guard key.hasPrefix(prefix), key != latestKey,
+              let suffix = naming.readableSuffixes.first(where: { key.hasSuffix($0) }) else { return nil }
+        let id = String(key.dropFirst(prefix.count).dropLast(suffix.count))
         return BackupID.isValid(id) ? id : nil
     }
 }

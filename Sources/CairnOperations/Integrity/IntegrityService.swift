@@ -29,7 +29,7 @@ public struct IntegrityService {
     }
 
     func check(component name: String, restoreDrill: Bool) -> BackupHealth {
-        let layout = StorageLayout(component: name, environment: environment)
+        let layout = store.layout(component: name, environment: environment)
         var health = BackupHealth(component: name, environment: environment, key: layout.latestKey)
         do {
             guard try store.stat(key: layout.latestKey) != nil else {
