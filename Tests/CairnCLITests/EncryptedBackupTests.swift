@@ -174,4 +174,59 @@ struct EncryptedBackupTests {
         #expect(typo.status == 2)
         #expect(typo.stderr.contains("encryption.recipients[0]") && typo.stderr.contains("checksum"), "\(typo.stderr)")
     }
+
+    /// Damage between the write and the read-back: the run's verify catches each kind with its own
+    /// message, removes the new archive and leaves latest as it was.
+    @Test func damageIsCaughtBeforePublishingAndLatestStays() throws {
+        let key = try keygen("key.txt")
+        try writeConfig(encryption: recipientsConfig([key.recipient], identityFile: key.file))
+        let first = try backup()
+        let latest = folder.appendingPathComponent("latest.tar.gz.age")
+        let published = try Data(contentsOf: latest)
+        let cases = [("truncate", "the file was cut short inside it"),
+                     ("header", "the age header's MAC does not match the header"),
+                     ("mac", "the age header's MAC does not match the header"),
+                     ("chunk", "payload chunk 1 (at byte ")]
+        for (mode, message) in cases {
+            try writeConfig(encryption: recipientsConfig([key.recipient], identityFile: key.file), extra: """
+                pipelines:
+                  damaged:
+                    steps:
+                      - backup: configs
+                      - hook: { path: \(TestPaths.fixtures.appendingPathComponent("age-damage.py").path), args: [\(mode), \(folder.path)] }
+                      - verify: configs
+                      - publish: configs
+                """)
+            sleep(1)  // a new backup id, so that the damaged archive is the newest
+            let run = try cairn(["run", "damaged"])
+            #expect(run.status == 1, "\(mode): \(run.text) \(run.stderr)")
+            #expect((run.text + run.stderr).contains(message), "\(mode): \(run.text) \(run.stderr)")
+            #expect((run.text + run.stderr).contains("cannot decrypt"), "\(mode)")
+            #expect(try Data(contentsOf: latest) == published, "\(mode): latest changed")
+            #expect(files() == ["\(first).tar.gz.age", "latest.tar.gz.age"], "\(mode): the damaged archive stayed")
+        }
+    }
+
+    /// Damage in a stored archive: verify names it, restore refuses before writing anything.
+    @Test func damagedStoredArchivesAreRefused() throws {
+        let key = try keygen("key.txt")
+        try writeConfig(encryption: recipientsConfig([key.recipient], identityFile: key.file))
+        let id = try backup()
+        let archive = folder.appendingPathComponent("\(id).tar.gz.age")
+        let good = try Data(contentsOf: archive)
+        for (mode, message) in [("truncate", "cut short"), ("mac", "MAC does not match"), ("chunk", "payload chunk 1")] {
+            try good.write(to: archive, options: .atomic)
+            try runTool(["python3", TestPaths.fixtures.appendingPathComponent("age-damage.py").path, mode, folder.path])
+            let verify = try cairn(["verify", "configs", "--backup", id])
+            #expect(verify.status == 1, "\(mode): \(verify.text) \(verify.stderr)")
+            #expect((verify.text + verify.stderr).contains(message), "\(mode): \(verify.text) \(verify.stderr)")
+            let target = temp.path("restore-\(mode)")
+            let restore = try cairn(["restore", "configs", "--backup", id, "--target", target.path])
+            #expect(restore.status != 0, "\(mode)")
+            #expect((restore.text + restore.stderr).contains(message), "\(mode): \(restore.text) \(restore.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: target.appendingPathComponent("etc").path), "\(mode): restore wrote files")
+        }
+        // latest is a separate copy, untouched by all of this.
+        #expect(try cairn(["verify", "configs", "--backup", "latest"]).status == 0)
+    }
 }
