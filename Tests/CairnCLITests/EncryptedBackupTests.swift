@@ -135,6 +135,13 @@ struct EncryptedBackupTests {
         let id = try backup()
         let plain = folder.appendingPathComponent("\(id).tar.gz")
         let key = try keygen("key.txt")
+        // Turning encryption on keeps the plain backups readable, by id and as latest.
+        try writeConfig(encryption: recipientsConfig([key.recipient], identityFile: key.file))
+        for selector in [id, "latest"] {
+            let verify = try cairn(["verify", "configs", "--backup", selector])
+            #expect(verify.status == 0, "\(selector): \(verify.text) \(verify.stderr)")
+        }
+        #expect(try cairn(["list", "configs"]).text.contains(id))
         try runTool(["age", "-r", key.recipient, "-o", folder.appendingPathComponent("\(id).tar.gz.age").path, plain.path])
         for name in ["\(id).tar.gz", "latest.tar.gz"] { try FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         try FileManager.default.copyItem(at: folder.appendingPathComponent("\(id).tar.gz.age"), to: folder.appendingPathComponent("latest.tar.gz.age"))
@@ -228,5 +235,53 @@ struct EncryptedBackupTests {
         }
         // latest is a separate copy, untouched by all of this.
         #expect(try cairn(["verify", "configs", "--backup", "latest"]).status == 0)
+    }
+
+    /// The identity and the passphrase reach no hook, log, record, state database or output.
+    @Test func secretsStayOutOfHooksLogsAndOutput() throws {
+        let key = try keygen("key.txt")
+        let secret = try String(contentsOf: key.file, encoding: .utf8)
+        let secretLine = secret.split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-1") }.map(String.init)!
+        let hook = temp.path("dump-env.sh")
+        try "#!/bin/sh\nenv > \"\(temp.path("hook-env").path)-$CAIRN_PIPELINE\"\n".write(to: hook, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
+        let passphrase = "passphrase that must stay secret"
+        let passphraseFile = temp.path("passphrase")
+        try passphrase.write(to: passphraseFile, atomically: true, encoding: .utf8)
+        let logs = temp.path("logs")
+        try writeConfig(encryption: recipientsConfig([key.recipient]), extra: """
+            hooks: { before: [\(hook.path)] }
+            logs: { dir: \(logs.path) }
+            state: { path: \(temp.path("state.sqlite").path) }
+            """)
+        let environment = ["CAIRN_AGE_IDENTITY": secret, "CAIRN_AGE_PASSPHRASE_FILE": passphraseFile.path]
+        var outputs = ""
+        _ = try backup()
+        for command in [["verify", "configs", "--backup", "latest", "--json"], ["integrity", "--json"], ["validate"],
+                        ["restore", "configs", "--backup", "latest", "--target", temp.path("out").path, "--verbose"]] {
+            let result = try cairn(command, environment)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+            outputs += result.text + result.stderr
+        }
+        // A wrong identity's error names where it came from, not what it is.
+        let wrong = try cairn(["verify", "configs", "--backup", "latest"], ["CAIRN_AGE_IDENTITY": "AGE-SECRET-KEY-1NOTAKEY"])
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("CAIRN_AGE_IDENTITY, line 1"), "\(wrong.stderr)")
+        outputs += wrong.stderr
+        var written = outputs
+        for folder in [temp.url, logs] {
+            for name in try FileManager.default.subpathsOfDirectory(atPath: folder.path) where !name.hasPrefix("source") && !name.hasPrefix("out")
+                && !["key.txt", "passphrase", "cairn.yaml"].contains(name) {
+                if let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) {
+                    written += String(decoding: data, as: UTF8.self)
+                }
+            }
+        }
+        let hookEnvironments = try FileManager.default.contentsOfDirectory(atPath: temp.url.path).filter { $0.hasPrefix("hook-env") }
+        #expect(hookEnvironments.count >= 4, "\(hookEnvironments)")
+        #expect(!written.contains(secretLine))
+        #expect(!written.contains("AGE-SECRET-KEY-1NOTAKEY"))
+        #expect(!written.contains(passphrase))
+        #expect(!written.contains("CAIRN_AGE_IDENTITY="), "a hook saw the variable")
     }
 }

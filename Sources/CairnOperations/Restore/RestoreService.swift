@@ -57,7 +57,7 @@ public struct RestoreService {
     public func restore(component name: String, source: any ComponentSource, selector: BackupSelector, target: String,
                         options: JSONValue = .object([:]), verified known: VerificationReport? = nil) throws -> RestoreSummary {
         try Self.check(component: name, traits: source.traits, target: target, drill: options["drill"] == .bool(true))
-        let key = selector.key(in: store.layout(component: name, environment: environment))
+        let key = try selector.storedKey(in: store.layout(component: name, environment: environment), store: store)
         guard try store.stat(key: key) != nil else {
             throw CairnError.failure("no backup at \(key) in \(storeDescription) (see cairn list \(name))")
         }

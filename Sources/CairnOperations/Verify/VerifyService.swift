@@ -12,7 +12,7 @@ public struct VerifyService {
     }
 
     public func verify(component name: String, source: any ComponentSource, selector: BackupSelector) throws -> VerificationReport {
-        let key = selector.key(in: store.layout(component: name, environment: environment))
+        let key = try selector.storedKey(in: store.layout(component: name, environment: environment), store: store)
         guard try store.stat(key: key) != nil else {
             throw CairnError.failure("no backup at \(key) in \(storeDescription) (see cairn list \(name))")
         }
