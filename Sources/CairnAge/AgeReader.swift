@@ -141,9 +141,13 @@ public final class AgeReader: ByteSource {
     }
 
     private func open(_ sealed: ArraySlice<UInt8>, final: Bool) -> Data? {
-        guard sealed.count >= 16,
-              let box = try? ChaChaPoly.SealedBox(nonce: AgeWriter.nonce(counter, final: final),
-                                                  ciphertext: sealed.dropLast(16), tag: sealed.suffix(16)) else { return nil }
+        guard sealed.count >= 16 else { return nil }
+        // The sealed box's own layout (nonce, ciphertext, tag) built with two copies of whole
+        // buffers: its initializer from parts copies byte by byte.
+        var combined = Data(capacity: 12 + sealed.count)
+        AgeWriter.nonce(counter, final: final).withUnsafeBytes { combined.append($0.assumingMemoryBound(to: UInt8.self)) }
+        sealed.withUnsafeBufferPointer { combined.append($0) }
+        guard let box = try? ChaChaPoly.SealedBox(combined: combined) else { return nil }
         return try? ChaChaPoly.open(box, using: payloadKey!)
     }
 

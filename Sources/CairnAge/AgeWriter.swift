@@ -9,7 +9,9 @@ public final class AgeWriter: ByteSink {
     static let chunkSize = 64 * 1024
     private let sink: any ByteSink
     private let payloadKey: SymmetricKey
-    private var chunk: [UInt8]
+    /// One chunk of plaintext being filled; `filled` bytes of it are used.
+    private let chunk: UnsafeMutableRawBufferPointer
+    private var filled = 0
     private var counter: UInt64 = 0
     private var finished = false
     /// Kept for the writing process's own read-back (AgeStore), never written anywhere.
@@ -30,20 +32,22 @@ public final class AgeWriter: ByteSink {
         }
         let nonce = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         payloadKey = AgeHeader.payloadKey(fileKey: fileKey, nonce: nonce)
-        chunk = []
-        chunk.reserveCapacity(Self.chunkSize)
+        chunk = .allocate(byteCount: Self.chunkSize, alignment: 16)
         let header = AgeHeader.encode(stanzas: stanzas, fileKey: fileKey) + nonce
         try header.withUnsafeBytes { try sink.write($0) }
     }
+
+    deinit { chunk.deallocate() }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !finished else { throw CairnError.failure("age writer: write after finish") }
         var offset = 0
         while offset < bytes.count {
             // A full chunk is sealed only when more bytes follow, so the last one can be marked final.
-            if chunk.count == Self.chunkSize { try seal(final: false) }
-            let take = min(Self.chunkSize - chunk.count, bytes.count - offset)
-            chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + take)]))
+            if filled == Self.chunkSize { try seal(final: false) }
+            let take = min(Self.chunkSize - filled, bytes.count - offset)
+            (chunk.baseAddress! + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+            filled += take
             offset += take
         }
     }
@@ -56,11 +60,12 @@ public final class AgeWriter: ByteSink {
     }
 
     private func seal(final: Bool) throws {
-        let box = try ChaChaPoly.seal(chunk, using: payloadKey, nonce: AgeWriter.nonce(counter, final: final))
-        try box.ciphertext.withUnsafeBytes { try sink.write($0) }
-        try box.tag.withUnsafeBytes { try sink.write($0) }
+        let box = try ChaChaPoly.seal(UnsafeRawBufferPointer(rebasing: chunk[0..<filled]), using: payloadKey,
+                                      nonce: AgeWriter.nonce(counter, final: final))
+        // `combined` is nonce, ciphertext, tag: the file holds the last two.
+        try box.combined.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[12...])) }
         counter += 1
-        chunk.removeAll(keepingCapacity: true)
+        filled = 0
     }
 
     /// An 11-byte big-endian chunk counter, then 1 for the final chunk and 0 before it.
