@@ -5,7 +5,13 @@ import Foundation
 /// Decrypts an age v1 file as it is read. The header is read and checked on the first `read`
 /// (so its errors arrive where the reader's do), then one 64 KiB chunk at a time is
 /// authenticated before any of its bytes are returned. Throws `AgeError`.
-public final class AgeReader: ByteSource {
+///
+/// With `prefetch`, the chunks after the header are read and decrypted on a thread of their own,
+/// a few chunks ahead of the reader (whose gunzip and hashing run on one thread): decryption then
+/// costs the reader no time when a core is free. `close` stops that thread.
+public final class AgeReader: ByteSource, @unchecked Sendable {
+    // @unchecked: after the header, the chunk state (input, counter...) belongs to the prefetch
+    // thread alone; the queue and `stopped` are guarded by `condition`.
     static let sealedChunk = AgeWriter.chunkSize + 16
     /// Longer header lines are refused before they are buffered whole.
     static let maxLine = 64 * 1024
@@ -25,22 +31,89 @@ public final class AgeReader: ByteSource {
     private var done = false
     private var readBuffer = [UInt8](repeating: 0, count: 128 * 1024)
 
-    public init(source: any ByteSource, keys: AgeDecryptionKeys) {
-        self.source = source; self.keys = keys
+    private let prefetch: Bool
+    private let condition = NSCondition()
+    /// Decrypted chunks (or the error that ended the file) waiting for the reader; nil: the end.
+    private var queue: [Result<Data, any Error>?] = []
+    private var stopped = false
+    private var started = false
+    private let finished = DispatchSemaphore(value: 0)
+    private var current = Data()
+    private var currentStart = 0
+    private var ended = false
+    /// Chunks decrypted ahead of the reader: 4 x 64 KiB.
+    static let ahead = 4
+
+    public init(source: any ByteSource, keys: AgeDecryptionKeys, prefetch: Bool = false) {
+        self.source = source; self.keys = keys; self.prefetch = prefetch
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if payloadKey == nil { try readHeader() }
-        while plainStart == plain.count {
-            if done { return 0 }
-            try nextChunk()
+        while currentStart == current.count {
+            if ended { return 0 }
+            switch try nextPlain() {
+            case .some(let data): current = data; currentStart = 0
+            case .none: ended = true; return 0
+            }
         }
-        let count = min(buffer.count, plain.count - plainStart)
-        plain.withUnsafeBytes { all in
-            buffer.baseAddress!.copyMemory(from: all.baseAddress! + plainStart, byteCount: count)
+        let count = min(buffer.count, current.count - currentStart)
+        current.withUnsafeBytes { all in
+            buffer.baseAddress!.copyMemory(from: all.baseAddress! + currentStart, byteCount: count)
         }
-        plainStart += count
+        currentStart += count
         return count
+    }
+
+    /// The next decrypted chunk, nil at the end; throws what ended the file early.
+    private func nextPlain() throws -> Data? {
+        guard prefetch else {
+            if done { return nil }
+            try nextChunk()
+            return plain
+        }
+        condition.lock()
+        if !started {
+            started = true
+            Thread.detachNewThread { [self] in produce() }
+        }
+        while queue.isEmpty { condition.wait() }
+        let next = queue.removeFirst()
+        condition.signal()
+        condition.unlock()
+        if let next { return try next.get() }
+        ended = true
+        return nil
+    }
+
+    private func produce() {
+        defer { finished.signal() }
+        while true {
+            let item: Result<Data, any Error>?
+            do {
+                if done { item = nil } else { try nextChunk(); item = .success(plain) }
+            } catch {
+                item = .failure(error)
+            }
+            condition.lock()
+            while queue.count >= Self.ahead && !stopped { condition.wait() }
+            if stopped { condition.unlock(); return }
+            queue.append(item)
+            condition.signal()
+            condition.unlock()
+            if item == nil { return }
+            if case .failure = item { return }
+        }
+    }
+
+    /// Stops the prefetch thread and waits for it, so the source is free to close.
+    public func stop() {
+        condition.lock()
+        let running = started && !stopped
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+        if running { finished.wait() }
     }
 
     private var available: Int { input.count - inputStart }

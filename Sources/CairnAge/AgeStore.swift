@@ -87,7 +87,7 @@ public final class AgeStore: ObjectStore {
             self.decryption = decryption
         }
         let inner = try base.openReader(key: key)
-        return AgeObjectReader(inner: inner, age: AgeReader(source: inner, keys: decryption), identityHint: keys.identityHint)
+        return AgeObjectReader(inner: inner, age: AgeReader(source: inner, keys: decryption, prefetch: true), identityHint: keys.identityHint)
     }
 
     public func list(prefix: String) throws -> [StoredObject] { try base.list(prefix: prefix) }
@@ -139,5 +139,10 @@ final class AgeObjectReader: ObjectReader {
             throw CairnError.usage("\(key) cannot be decrypted: \(error); \(identityHint)")
         }
     }
-    func close() { inner.close() }
+    func close() {
+        age.stop()
+        inner.close()
+    }
+
+    deinit { age.stop() }
 }

@@ -18,8 +18,21 @@ enum Age {
         return sink.data
     }
 
+    /// Both ways of reading (chunks decrypted on the reading thread, or prefetched on another)
+    /// must give the same bytes and the same error.
     static func decrypt(_ data: Data, _ keys: AgeDecryptionKeys, readSize: Int = 7_001) throws -> Data {
-        let reader = AgeReader(source: DataByteSource(data, maxReadSize: 50_000), keys: keys)
+        let direct = Result { try decrypt(data, keys, readSize: readSize, prefetch: false) }
+        let prefetched = Result { try decrypt(data, keys, readSize: readSize, prefetch: true) }
+        switch (direct, prefetched) {
+        case (.success(let a), .success(let b)) where a == b: return a
+        case (.failure(let a), .failure(let b)) where "\(a)" == "\(b)": throw a
+        default: throw AgeError.invalidKey(what: "test", "prefetching changed the result: \(direct) vs \(prefetched)")
+        }
+    }
+
+    static func decrypt(_ data: Data, _ keys: AgeDecryptionKeys, readSize: Int, prefetch: Bool) throws -> Data {
+        let reader = AgeReader(source: DataByteSource(data, maxReadSize: 50_000), keys: keys, prefetch: prefetch)
+        defer { reader.stop() }
         var out = Data()
         var buffer = [UInt8](repeating: 0, count: readSize)
         while true {
