@@ -65,7 +65,7 @@ public final class AgeStore: ObjectStore {
         self.encryption = encryption
         let inner = try base.openWriter(key: key)
         do {
-            let age = try AgeWriter(sink: inner, keys: encryption)
+            let age = try AgeWriter(sink: inner, keys: encryption, background: true)
             let written = self.written
             return AgeObjectWriter(inner: inner, age: age) { written[key] = age.fileKey }
         } catch {
@@ -120,7 +120,10 @@ final class AgeObjectWriter: ObjectWriter {
         try inner.commit()
         committed()
     }
-    func abort() { inner.abort() }
+    func abort() {
+        age.stop()
+        inner.abort()
+    }
 }
 
 /// Decrypts the store's reader. Damage becomes `ArchiveError.decryption`, so every check of an

@@ -105,3 +105,40 @@ struct AgeDamageTests {
         #expect(failure(Data([0x1f, 0x8b, 8, 0] + [UInt8](repeating: 0, count: 100))) == .notAgeFile)
     }
 }
+
+/// A store that fails while chunks are sealed in the background: the failure reaches the writer's
+/// caller (at a later write or at finish), and stopping an abandoned writer ends its thread.
+struct AgeWriterFailureTests {
+    final class FailingSink: ByteSink {
+        var written = 0
+        let limit: Int
+        init(limit: Int) { self.limit = limit }
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            written += bytes.count
+            if written > limit { throw CairnError.failure("store full") }
+        }
+    }
+
+    @Test func aSinkFailureReachesTheCaller() throws {
+        let writer = try AgeWriter(sink: FailingSink(limit: 300_000), keys: .recipients([AgeIdentity().recipient]), background: true)
+        let data = TestData.random(1_000_000, seed: 1)
+        do {
+            try data.withUnsafeBytes { try writer.write($0) }
+            try writer.finish()
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)".contains("store full"))
+        }
+    }
+
+    @Test func stoppingAnAbandonedWriterEndsItsThread() throws {
+        let sink = FailingSink(limit: .max)
+        let writer = try AgeWriter(sink: sink, keys: .recipients([AgeIdentity().recipient]), background: true)
+        try TestData.random(500_000, seed: 2).withUnsafeBytes { try writer.write($0) }
+        writer.stop()
+        let after = sink.written
+        #expect(after < 500_000 + 1_000)
+        #expect(throws: (any Error).self) { try TestData.random(200_000, seed: 3).withUnsafeBytes { try writer.write($0) } }
+        #expect(sink.written == after)
+    }
+}

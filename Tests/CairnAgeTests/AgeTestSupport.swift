@@ -5,9 +5,10 @@ import CairnTestSupport
 
 /// Encrypts and decrypts in memory, and runs the age CLI on files.
 enum Age {
-    static func encrypt(_ data: Data, _ keys: AgeEncryptionKeys, writeSize: Int = 10_000) throws -> Data {
+    /// Sealed in the background as AgeStore does, or on the calling thread.
+    static func encrypt(_ data: Data, _ keys: AgeEncryptionKeys, writeSize: Int = 10_000, background: Bool = true) throws -> Data {
         let sink = DataByteSink()
-        let writer = try AgeWriter(sink: sink, keys: keys)
+        let writer = try AgeWriter(sink: sink, keys: keys, background: background)
         var offset = 0
         while offset < data.count {
             let end = min(offset + writeSize, data.count)
