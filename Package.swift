@@ -5,6 +5,7 @@ import PackageDescription
 //   CairnCore                      the vocabulary: errors, JSON, byte streams, cancellation, check results
 //   CairnArchive                   tar + gzip, backup_metadata.json, the archive's structure rules
 //   CairnInterfaces                the ObjectStore and ComponentSource protocols, the store layout, MemoryStore
+//   CairnAge                       age encryption (age-encryption.org/v1) of stored archives: keys, the format, AgeStore
 //   CairnState  CairnHooks         SQLite history, locks, incidents | running operators' hook executables
 //   CairnPluginHost                the C ABI: loading plugins and adapting them to the interfaces
 //   CairnOperations                backup, verify, restore, list, validate, integrity, prune, reports
@@ -12,7 +13,7 @@ import PackageDescription
 //   CairnPipeline                  the engine: runs, steps, hooks around them, escalation
 //   CairnPluginKit                 for plugin authors: conformance suites and skeletons (cairn plugins test/new)
 //   cairn                          the command line: the only place that wires the others together
-let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
+let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnAge", "CairnState", "CairnHooks", "CairnPluginHost",
                                   "CairnOperations", "CairnConfig", "CairnPipeline", "CairnPluginKit",
                                   .product(name: "Logging", package: "swift-log")]
 
@@ -59,6 +60,9 @@ let package = Package(
         .target(name: "CairnArchive",
                 dependencies: ["CairnCore", "CZlib", "CDeflate", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnInterfaces", dependencies: ["CairnCore", "CairnArchive"]),
+        .target(name: "CairnAge",
+                dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "CairnState", dependencies: ["CairnCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "CairnHooks", dependencies: ["CairnCore"]),
         // The channel between cairn and a plugin worker, both ends (C: the worker links no Swift).
@@ -73,7 +77,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnConfig",
-                dependencies: ["CairnCore", "CairnHooks", "CairnOperations", .product(name: "Yams", package: "Yams")]),
+                dependencies: ["CairnCore", "CairnHooks", "CairnOperations", "CairnAge", .product(name: "Yams", package: "Yams")]),
         .target(name: "CairnPipeline",
                 dependencies: ["CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks",
                                "CairnOperations", "CairnConfig", .product(name: "Logging", package: "swift-log")]),
@@ -83,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "CairnCore", "CairnArchive", "CairnInterfaces", "CairnState", "CairnHooks", "CairnPluginHost",
+                "CairnCore", "CairnArchive", "CairnInterfaces", "CairnAge", "CairnState", "CairnHooks", "CairnPluginHost",
                 "CairnOperations", "CairnConfig", "CairnPipeline", "CairnPluginKit", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CairnTestSupport"]),
         .testTarget(name: "CairnArchiveTests", dependencies: ["CairnArchive", "CairnTestSupport"]),
         .testTarget(name: "CairnInterfacesTests", dependencies: ["CairnInterfaces", "CairnTestSupport"]),
+        .testTarget(name: "CairnAgeTests", dependencies: ["CairnAge", "CairnTestSupport"]),
         .testTarget(name: "CairnStateTests", dependencies: ["CairnState", "CairnTestSupport"]),
         .testTarget(name: "CairnHooksTests", dependencies: ["CairnHooks", "CairnTestSupport"]),
         .testTarget(name: "CairnPluginHostTests", dependencies: ["CairnPluginHost", "CCairnPlugin", "CairnTestSupport"]),

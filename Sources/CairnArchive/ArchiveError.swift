@@ -41,6 +41,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case compressionFailed(String)
     /// A local file operation failed (spool file, source file).
     case io(String)
+    /// The encryption layer (age) around the archive is damaged: header, MAC, a chunk, its end.
+    case decryption(String)
 
     public var description: String {
         switch self {
@@ -90,6 +92,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
             return "compression failed: \(detail)"
         case .io(let detail):
             return detail
+        case .decryption(let detail):
+            return "cannot decrypt: \(detail)"
         }
     }
 }

@@ -60,7 +60,8 @@ public enum ConfigLoader {
     // MARK: - Parsing
 
     static let topLevelKeys = ["environment", "storage", "components", "plugin_dirs", "state", "staging_dir", "archive", "compression",
-                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks", "plugins"]
+                               "pipelines", "hooks", "hooks_dirs", "logs", "checks", "retention", "validation", "escalation", "metrics", "locks", "plugins",
+                               "encryption"]
 
     /// Parses one config file. Every error names file:line:column and the key.
     public static func parse(file url: URL) throws -> Configuration {
@@ -196,6 +197,8 @@ public enum ConfigLoader {
                 config.escalation = try EscalationConfigParser(reader: reader).parse(valueNode)
             case "plugins":
                 config.plugins = try IsolationConfig.plugins(valueNode, reader: reader)
+            case "encryption":
+                config.encryption = try EncryptionConfigParser.parse(valueNode, reader: reader, baseDirectory: baseDirectory)
             default:
                 break  // rejectUnknownKeys already refused it
             }

@@ -92,6 +92,8 @@ public struct Configuration: Sendable {
     public var retention: RetentionPolicy? = nil
     /// `validation.max_age`: how old the newest backup may be before `cairn validate` calls it stale.
     public var maxBackupAge: Double = Configuration.defaultMaxBackupAge
+    /// `encryption:`: archives are age files (`.tar.gz.age`, `.tar.zst.age`); nil: written unencrypted.
+    public var encryption: EncryptionSettings? = nil
 
     public static let defaultMaxBackupAge: Double = 26 * 3600
 

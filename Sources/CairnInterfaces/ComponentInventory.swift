@@ -37,6 +37,8 @@ public struct ComponentInventory: Sendable {
         guard let latest else { return nil }
         let sameSize = archives.filter { $0.size == latest.size }
         if sameSize.count == 1 { return sameSize[0].backupID }
+        // An encrypted latest cannot be read without the identity: then it is known by size alone.
+        if ArchiveSuffix.isEncrypted(key: latest.key), !store.canDecrypt { return nil }
         let reader = try store.openReader(key: latest.key)
         defer { reader.close() }
         guard let first = try ArchiveReader(source: reader).next() else { return nil }

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnArchive
 import Foundation
 
 /// Where archives live: the local filesystem, S3, memory. Keys are `/`-separated paths
@@ -31,6 +32,21 @@ public protocol ObjectStore: AnyObject {
     /// are built on. nil when the condition did not hold (nothing was written); throws
     /// `StoreError.unsupported` for a store that cannot (a plugin built before ABI 1.1).
     func putIf(key: String, data: [UInt8], ifVersion: String?) throws -> StoredObject?
+    /// Does this store encrypt the archives written through it (their names end in `.age`)?
+    var encryptsArchives: Bool { get }
+    /// Can this store read encrypted archives (an identity or passphrase is configured)?
+    var canDecrypt: Bool { get }
+}
+
+extension ObjectStore {
+    public var encryptsArchives: Bool { false }
+    public var canDecrypt: Bool { false }
+
+    /// The layout of a component's folder as new archives of `format` are named through this store.
+    public func layout(component: String, environment: String, format: ArchiveFormat) -> StorageLayout {
+        StorageLayout(component: component, environment: environment,
+                      suffix: ArchiveSuffix(format: format, encrypted: encryptsArchives))
+    }
 }
 
 /// An object being written; nothing is visible until `commit`.

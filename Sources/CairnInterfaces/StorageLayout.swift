@@ -4,7 +4,8 @@ import Foundation
 
 /// The runbook's layout, identical in every store:
 /// `<component>/<environment>/<backup_id>.tar.gz` and `<component>/<environment>/latest.tar.gz`;
-/// `.tar.zst` instead with `compression.format: zstd` (ArchiveSuffix). Readers accept every suffix.
+/// `.tar.zst` instead with `compression.format: zstd`, and `.age` after either when encrypted
+/// (ArchiveSuffix). Readers accept every suffix.
 public struct StorageLayout: Sendable {
     public static let latestStem = "latest"
     public static let latestName = latestStem + ArchiveSuffix().text

@@ -44,10 +44,11 @@ struct BackupDryRun {
                                      thresholds: workspace.config.hostChecks)
         }
         for component in components { checks += try workspace.openComponent(component, workspace.scope).check() }
-        checks += try workspace.openStore(workspace.scope).checkAccess()
+        let store = try workspace.openStore(workspace.scope)
+        checks += try store.checkAccess()
         let destinations = Dictionary(uniqueKeysWithValues: components.map {
-            ($0, StorageLayout(component: $0, environment: workspace.environmentName,
-                               suffix: ArchiveSuffix(format: workspace.config.compressionFormat)).archiveKey("\($0)_YYYYMMDD_HHMMSS"))
+            ($0, store.layout(component: $0, environment: workspace.environmentName,
+                              format: workspace.config.compressionFormat).archiveKey("\($0)_YYYYMMDD_HHMMSS"))
         })
         let report = Report(ok: checks.failures.isEmpty, pipeline: PipelineView.json(pipeline), environment: workspace.environmentName,
                             store: workspace.storeDescription, destinations: destinations, checks: checks)

@@ -39,7 +39,7 @@ public struct BackupService {
     public func backup(component name: String, plugin: String, options: JSONValue = .object([:]),
                        progress: (@Sendable (UInt64, UInt64, String?) -> Void)? = nil,
                        open: () throws -> any ComponentSource) throws -> BackupSummary {
-        let layout = StorageLayout(component: name, environment: environment, suffix: ArchiveSuffix(format: archiveOptions.format))
+        var layout = StorageLayout(component: name, environment: environment, suffix: ArchiveSuffix(format: archiveOptions.format))
         let started = Date()
         var record = BackupRecord(backupID: BackupID.make(component: name, date: started), component: name,
                                   plugin: plugin, environment: environment,
@@ -48,6 +48,7 @@ public struct BackupService {
         do {
             let source = try open()
             let store = try openStore()
+            layout.suffix.encrypted = store.encryptsArchives
             removeDebris(layout: layout, store: store)
             // Two backups in the same second must not overwrite each other, nor the record of a
             // failed one (which stored nothing).
@@ -181,6 +182,11 @@ public struct BackupService {
             try archive.finish(metadata: try metadata.encoded())
             try object.commit()
             record.compressedBytes = archive.compressedBytes
+            // Encrypted, the stored object is larger than the gzip stream: prune compares the
+            // record with the stored size.
+            if ArchiveSuffix.isEncrypted(key: record.storageKey), let stored = try store.stat(key: record.storageKey) {
+                record.compressedBytes = Int64(stored.size)
+            }
             return metadata
         } catch {
             archive.abandon()

@@ -12,12 +12,15 @@ public enum ArchiveFindingKind: String, Codable, Sendable {
     case metadata
     /// The component's own validation of its files failed (RDB CRC, Weaviate's descriptors).
     case component
+    /// The age encryption around the archive: a damaged header, MAC or chunk, a cut-short file.
+    case encryption
 
     /// Where an archive error belongs.
     public init(_ error: ArchiveError) {
         switch error {
         case .missingMetadata, .invalidMetadata: self = .metadata
         case .checksumMismatch, .sizeMismatch, .missingFile, .unlistedFile: self = .checksum
+        case .decryption: self = .encryption
         default: self = .structure
         }
     }

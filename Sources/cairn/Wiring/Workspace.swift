@@ -1,3 +1,4 @@
+import CairnAge
 import CairnConfig
 import CairnCore
 import CairnHooks
@@ -32,6 +33,8 @@ final class Workspace: RunResources, @unchecked Sendable {
     /// and fixed for the invocation (configuration and environment do not change).
     private var selection: Result<StoreSelection, any Error>?
     private var storage: Result<(plugin: LoadedPlugin, settings: PluginSettings), any Error>?
+    /// File keys of the archives this invocation encrypted, for their read-back (AgeStore).
+    private let writtenKeys = AgeWrittenKeys()
 
     init(config: Configuration, environment: [String: String], workingDirectory: URL, scope: RunScope) {
         self.config = config
@@ -98,9 +101,12 @@ final class Workspace: RunResources, @unchecked Sendable {
 
     func openStore(_ scope: RunScope) throws -> any ObjectStore {
         let (plugin, settings) = try storageSettings()
-        return try PluginStore(plugin: plugin, instanceName: plugin.name, settings: settings, logger: scope.logger,
-                               cancellation: scope.cancellation, tempDirectory: try temporaryDirectory().path,
-                               isolation: try isolation(of: plugin, instance: config.storage.isolation))
+        let store = try PluginStore(plugin: plugin, instanceName: plugin.name, settings: settings, logger: scope.logger,
+                                    cancellation: scope.cancellation, tempDirectory: try temporaryDirectory().path,
+                                    isolation: try isolation(of: plugin, instance: config.storage.isolation))
+        // Always wrapped: without encryption configured, an encrypted archive still gets the
+        // error that says which key is missing, not a gzip error.
+        return AgeStore(base: store, keys: EncryptionKeys.source(config.encryption, environment: environment, written: writtenKeys))
     }
 
     /// "filesystem /var/backups/cairn" or "s3 bucket-name": the plugin's `location`.
