@@ -53,7 +53,7 @@ public struct IntegrityService {
                 drill(name, source: source, report: report, health: &health)
             }
         } catch {
-            health.fail(.unreachable, "\(layout.latestKey): \(describe(error))")
+            health.fail(ConfigurationFailure.describes(error) ? .misconfigured : .unreachable, "\(layout.latestKey): \(describe(error))")
         }
         return health
     }

@@ -20,6 +20,10 @@ public struct BackupHealth: Codable, Sendable {
         case drillMismatch = "drill_mismatch"
         /// The store (or the drill) could not be used; nothing is known about the backup.
         case unreachable
+        /// Cairn's configuration keeps it from reading the backup (an encrypted archive and no
+        /// identity): nothing is known about the backup, and the step stops as on any
+        /// configuration error (exit 2, no incident).
+        case misconfigured
     }
 
     public var component: String

@@ -31,7 +31,7 @@ public struct ValidationService {
         var health = BackupHealth(component: component, environment: environment, maxAgeSeconds: maxAge)
         let inventory: ComponentInventory
         do { inventory = try ComponentInventory.read(store: store, component: component, environment: environment) } catch {
-            health.fail(.unreachable, "cannot list \(StorageLayout(component: component, environment: environment).prefix) in \(storeDescription): \(describe(error))")
+            health.fail(ConfigurationFailure.describes(error) ? .misconfigured : .unreachable, "cannot list \(StorageLayout(component: component, environment: environment).prefix) in \(storeDescription): \(describe(error))")
             return health
         }
         health.foreignObjects = inventory.foreign.map(\.key)
@@ -52,7 +52,7 @@ public struct ValidationService {
                 return health
             }
         } catch {
-            health.fail(.unreachable, describe(error))
+            health.fail(ConfigurationFailure.describes(error) ? .misconfigured : .unreachable, describe(error))
             return health
         }
         guard metadata.backupID == newest.backupID else {

@@ -175,6 +175,9 @@ struct StepExecutor {
     /// A validation or integrity report: the step fails when any component failed.
     private func health(_ report: HealthReport) throws -> StepWork {
         let failed = report.results.filter { $0.status == .failed }
+        if let misconfigured = failed.first(where: { $0.problem == .misconfigured }) {
+            throw CairnError.usage("\(misconfigured.component)/\(misconfigured.environment): \(misconfigured.evidence)")
+        }
         return StepWork(outcome: failed.isEmpty ? .success : .failure, result: try encoded(report),
                         error: failed.isEmpty ? nil : failed.map { "\($0.component)/\($0.environment): \($0.evidence)" }.joined(separator: "; "),
                         health: report)

@@ -104,6 +104,8 @@ public enum ConditionFindings {
                 evidence["max_age_seconds"] = result.maxAgeSeconds.map { .number($0) } ?? .null
                 return [.problem(.backupStale, component: component, "no recent backup (\(what)): \(result.evidence)",
                                  evidence: evidence, environment: environment)]
+            case .misconfigured?:
+                return []  // the operator's to fix, not an incident (ConfigurationFailure)
             case .unreachable?:
                 guard !readsEverything else { return [] }  // the integrity test's drill may be what failed
                 return [.problem(.storageInaccessible, component: component, "store inaccessible (\(what)): \(result.evidence)",
