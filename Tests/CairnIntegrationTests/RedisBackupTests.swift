@@ -77,7 +77,7 @@ final class RedisServer {
 }
 
 @Suite("Redis plugin end to end", .serialized)
-struct RedisBackupTests {
+struct RedisBackupTests: RedisCLISuite {
     let temp: TemporaryDirectory
     let store: URL
     let configFile: URL
@@ -89,32 +89,6 @@ struct RedisBackupTests {
         configFile = temp.path("cairn.yaml")
         server = try RedisServer(in: temp.path("server"), extra: ["--appendonly", "yes"])
         try server.populate()
-    }
-
-    func writeConfig(_ settings: String) throws {
-        try writeFilesystemConfig(configFile, store: store, """
-            components:
-              redis:
-                plugin: redis
-            \(settings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-            """)
-    }
-
-    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
-        try runCairn(arguments, config: configFile, in: temp.url, unset: [
-            "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE",
-        ], environment: extra)
-    }
-
-    var latest: URL { store.appendingPathComponent("redis/test/latest.tar.gz") }
-
-    /// Extracts latest.tar.gz into `folder` and returns the backup's folder inside it.
-    func extractLatest(_ folder: String) throws -> URL {
-        let out = temp.path(folder)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try runTool(["tar", "-xzf", latest.path, "-C", out.path])
-        let id = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first)
-        return out.appendingPathComponent(id)
     }
 
     @Test func crc64MatchesTheReferenceVector() throws {

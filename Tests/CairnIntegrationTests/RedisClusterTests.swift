@@ -59,7 +59,7 @@ final class RedisCluster {
 }
 
 @Suite("Redis Cluster", .serialized)
-struct RedisClusterTests {
+struct RedisClusterTests: RedisCLISuite {
     let temp: TemporaryDirectory
     let store: URL
     let configFile: URL
@@ -71,31 +71,6 @@ struct RedisClusterTests {
         configFile = temp.path("cairn.yaml")
         cluster = try RedisCluster(in: temp.path("cluster"))
         try cluster.fill(3000)
-    }
-
-    func writeConfig(_ settings: String) throws {
-        try writeFilesystemConfig(configFile, store: store, """
-            components:
-              redis:
-                plugin: redis
-            \(settings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-            """)
-    }
-
-    func cairn(_ arguments: [String]) throws -> ToolResult {
-        try runCairn(arguments, config: configFile, in: temp.url, unset: [
-            "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE",
-        ])
-    }
-
-    var latest: URL { store.appendingPathComponent("redis/test/latest.tar.gz") }
-
-    func extractLatest(_ folder: String) throws -> URL {
-        let out = temp.path(folder)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try runTool(["tar", "-xzf", latest.path, "-C", out.path])
-        let id = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first)
-        return out.appendingPathComponent(id)
     }
 
     @Test func everyShardIsBackedUpVerifiedRestoredAndDrilled() throws {

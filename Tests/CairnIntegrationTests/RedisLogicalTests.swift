@@ -6,7 +6,7 @@ import CairnTestSupport
 /// `method: logical` against a server that refuses SYNC and PSYNC as a managed service does
 /// (here: both renamed away), judged by redis-check-rdb and the source's DEBUG DIGEST.
 @Suite("Redis logical backups (SCAN + DUMP + PTTL)", .serialized)
-struct RedisLogicalTests {
+struct RedisLogicalTests: RedisCLISuite {
     let temp: TemporaryDirectory
     let store: URL
     let configFile: URL
@@ -22,31 +22,6 @@ struct RedisLogicalTests {
         try server.cli(["SETRANGE", "big:string", "1500000", "end"])
         try server.cli(["SET", "key with spaces ünïcode", "v"])
         try server.cli(["FUNCTION", "LOAD", "#!lua name=cairnlib\nredis.register_function('cairn_one', function() return 1 end)"])
-    }
-
-    func writeConfig(_ settings: String) throws {
-        try writeFilesystemConfig(configFile, store: store, """
-            components:
-              redis:
-                plugin: redis
-            \(settings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-            """)
-    }
-
-    func cairn(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
-        try runCairn(arguments, config: configFile, in: temp.url, unset: [
-            "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE",
-        ], environment: extra)
-    }
-
-    var latest: URL { store.appendingPathComponent("redis/test/latest.tar.gz") }
-
-    func extractLatest(_ folder: String) throws -> URL {
-        let out = temp.path(folder)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try runTool(["tar", "-xzf", latest.path, "-C", out.path])
-        let id = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first)
-        return out.appendingPathComponent(id)
     }
 
     var totalKeys: Int {

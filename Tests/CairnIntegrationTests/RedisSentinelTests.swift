@@ -58,7 +58,7 @@ final class RedisSentinel {
 }
 
 @Suite("Redis through Sentinel", .serialized)
-struct RedisSentinelTests {
+struct RedisSentinelTests: RedisCLISuite {
     let temp: TemporaryDirectory
     let store: URL
     let configFile: URL
@@ -81,27 +81,8 @@ struct RedisSentinelTests {
         }
     }
 
-    func writeConfig(_ settings: String) throws {
-        try writeFilesystemConfig(configFile, store: store, """
-            components:
-              redis:
-                plugin: redis
-            \(settings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-            """)
-    }
-
-    func cairn(_ arguments: [String]) throws -> ToolResult {
-        try runCairn(arguments, config: configFile, in: temp.url, unset: [
-            "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE", "REDIS_SENTINEL_PASSWORD",
-        ])
-    }
-
     func latestSource(_ folder: String) throws -> JSONValue? {
-        let out = temp.path(folder)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try runTool(["tar", "-xzf", store.appendingPathComponent("redis/test/latest.tar.gz").path, "-C", out.path])
-        let id = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first)
-        let data = try Data(contentsOf: out.appendingPathComponent(id).appendingPathComponent("backup_metadata.json"))
+        let data = try Data(contentsOf: try extractLatest(folder).appendingPathComponent("backup_metadata.json"))
         return try JSONValue.parse(String(decoding: data, as: UTF8.self))["source"]
     }
 

@@ -36,13 +36,14 @@ struct TestCertificates {
 /// redis-server with a TLS port (client certificates required) next to its plain one, which the
 /// test alone uses to fill it and read its digest; Cairn is given only the TLS port.
 @Suite("Redis over TLS", .serialized)
-struct RedisTLSTests {
+struct RedisTLSTests: RedisCLISuite {
     let temp: TemporaryDirectory
     let store: URL
     let configFile: URL
     let certs: TestCertificates
     let server: RedisServer
     let tlsPort: Int
+    var cairnEnvironment: [String: String] { ["REDIS_PASSWORD": "tls-s3cret"] }
 
     init() throws {
         temp = try TemporaryDirectory("cairn-redis-tls")
@@ -56,21 +57,6 @@ struct RedisTLSTests {
         ])
         try server.populate()
         try server.cli(["CONFIG", "SET", "requirepass", "tls-s3cret"])
-    }
-
-    func writeConfig(_ settings: String) throws {
-        try writeFilesystemConfig(configFile, store: store, """
-            components:
-              redis:
-                plugin: redis
-            \(settings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-            """)
-    }
-
-    func cairn(_ arguments: [String]) throws -> ToolResult {
-        try runCairn(arguments, config: configFile, in: temp.url, unset: [
-            "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME", "REDIS_BACKUP_TYPE",
-        ], environment: ["REDIS_PASSWORD": "tls-s3cret"])
     }
 
     var digest: String { (try? runTool(["redis-cli", "-p", "\(server.port)", "-a", "tls-s3cret", "--no-auth-warning", "DEBUG", "DIGEST"]).text
