@@ -1,4 +1,5 @@
 import CairnCore
+import CairnPluginIPC
 import Foundation
 
 /// Loads a plugin library in a `cairn-plugin-worker --probe` process before cairn loads it into
@@ -32,14 +33,8 @@ enum LoadProbe {
     }
 
     static func signalName(_ number: Int32) -> String {
-        switch number {
-        case SIGSEGV: return "SIGSEGV"
-        case SIGABRT: return "SIGABRT"
-        case SIGBUS: return "SIGBUS"
-        case SIGILL: return "SIGILL"
-        case SIGFPE: return "SIGFPE"
-        case SIGKILL: return "SIGKILL"
-        default: return "signal \(number)"
-        }
+        var name = [CChar](repeating: 0, count: 32)
+        cairn_signal_name(number, &name, name.count)
+        return String(cString: name)
     }
 }

@@ -96,7 +96,7 @@ static int wait_for_worker(cairn_ipc_conn *c, short events) {
 
 /* ---- the worker's death ----------------------------------------------------------------------- */
 
-static void signal_name(int number, char *out, size_t size) {
+void cairn_signal_name(int number, char *out, size_t size) {
     const char *abbreviation = sigabbrev_np(number);
     if (abbreviation) snprintf(out, size, "SIG%s", abbreviation);
     else snprintf(out, size, "signal %d", number);
@@ -133,7 +133,7 @@ static void bury(proxy *p) {
                  p->label, during);
     } else if (WIFSIGNALED(status)) {
         char name[32];
-        signal_name(WTERMSIG(status), name, sizeof name);
+        cairn_signal_name(WTERMSIG(status), name, sizeof name);
         snprintf(p->failure, sizeof p->failure, "%s crashed (%s) during %s%s", p->label, name, during, limit);
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == CAIRN_WORKER_EXIT_LOAD) {
         snprintf(p->failure, sizeof p->failure, "%s: its worker could not load the plugin's library (the reason is in the run log)", p->label);

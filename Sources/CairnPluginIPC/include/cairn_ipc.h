@@ -163,6 +163,8 @@ cairn_status cairn_proxy_call_action(const cairn_proxy_spec *spec, const cairn_h
 const char *cairn_proxy_failure(void *instance);
 /** The worker's process id (0 once it is gone). */
 pid_t cairn_proxy_pid(void *instance);
+/** `number`'s name as the messages give it ("SIGSEGV"; "signal 99" for one without a name). */
+void cairn_signal_name(int number, char *out, size_t size);
 
 #ifdef __cplusplus
 }

@@ -18,8 +18,8 @@ enum EncryptionKeys {
         if let text = nonEmpty(environment["CAIRN_AGE_IDENTITY"]) {
             identityText = { text }
         } else if let path = nonEmpty(environment["CAIRN_AGE_IDENTITY_FILE"]) ?? settings?.identityFile {
-            let origin = environment["CAIRN_AGE_IDENTITY_FILE"] != nil ? "CAIRN_AGE_IDENTITY_FILE \(path)" : "encryption.identity_file \(path)"
-            identityText = { try readSecret(path, what: origin) }
+            let origin = environment["CAIRN_AGE_IDENTITY_FILE"] != nil ? "environment variable CAIRN_AGE_IDENTITY_FILE" : "encryption.identity_file"
+            identityText = { try SecretFile.read(path, source: origin) }
         } else {
             identityText = nil
         }
@@ -29,14 +29,9 @@ enum EncryptionKeys {
         if let text = nonEmpty(environment["CAIRN_AGE_PASSPHRASE"]) {
             passphrase = { Array(text.utf8) }
         } else if let path = nonEmpty(environment["CAIRN_AGE_PASSPHRASE_FILE"]) ?? settings?.passphraseFile {
-            let origin = environment["CAIRN_AGE_PASSPHRASE_FILE"] != nil ? "CAIRN_AGE_PASSPHRASE_FILE \(path)" : "encryption.passphrase_file \(path)"
-            passphrase = {
-                let text = try readSecret(path, what: origin)
-                // One trailing line break is the file's, not the passphrase's (echo pass > file).
-                let trimmed = text.hasSuffix("\r\n") ? String(text.dropLast(2)) : text.hasSuffix("\n") ? String(text.dropLast()) : text
-                guard !trimmed.isEmpty else { throw CairnError.usage("\(origin) is empty: it must hold the passphrase") }
-                return Array(trimmed.utf8)
-            }
+            let origin = environment["CAIRN_AGE_PASSPHRASE_FILE"] != nil ? "environment variable CAIRN_AGE_PASSPHRASE_FILE" : "encryption.passphrase_file"
+            // SecretFile drops the file's trailing line break (echo pass > file) and refuses an empty one.
+            passphrase = { Array(try SecretFile.read(path, source: origin).utf8) }
         } else {
             passphrase = nil
         }
@@ -67,17 +62,4 @@ enum EncryptionKeys {
     }
 
     private static func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
-
-    /// The text of a secret's file; the error says which file and why, never its content.
-    private static func readSecret(_ path: String, what: String) throws -> String {
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let text = String(data: data, encoding: .utf8) else { throw CairnError.usage("\(what) is not UTF-8 text") }
-            return text
-        } catch let error as CairnError {
-            throw error
-        } catch {
-            throw CairnError.usage("\(what) cannot be read: \((error as NSError).localizedFailureReason ?? describe(error))")
-        }
-    }
 }
