@@ -7,7 +7,7 @@ import CDeflate
 /// `@unchecked Sendable`: a chunk is owned by one thread at a time (producer fills it, one
 /// worker compresses it, the producer writes it out); every hand-over happens under the pool's
 /// lock, which orders the memory accesses.
-final class GzipChunk: @unchecked Sendable {
+final class GzipChunk: SequencedJob, @unchecked Sendable {
     let capacity: Int
     let data: UnsafeMutableRawPointer
     var length = 0

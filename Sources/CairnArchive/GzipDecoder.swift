@@ -8,12 +8,16 @@ import CZlib
 ///
 /// Members Cairn wrote declare their sizes (GzipMember); one within `maxWholeMember` is read
 /// whole and decompressed in one libdeflate call, about twice as fast as zlib, and must have
-/// exactly the sizes it declares. Any other member (GNU tar's, pigz's, one larger than the
-/// bound, a hostile one) is inflated by zlib as a stream, so memory stays bounded whatever the
-/// input claims.
+/// exactly the sizes it declares. Such members are independent, so the decoder reads ahead and
+/// decompresses up to `maxReadAheadBytes` of them on worker threads while the caller hashes
+/// what came before; they are handed out, and their errors thrown, in stream order. Any other
+/// member (GNU tar's, pigz's, one larger than the bound, a hostile one) is inflated by zlib as
+/// a stream, so memory stays bounded whatever the input claims.
 final class GzipDecoder: ArchiveDecompressor {
     /// The largest member taken whole: ParallelGzipEncoder's chunks are 512 KiB by default.
     static let maxWholeMember = 4 << 20
+    /// Compressed plus decompressed bytes of the members read ahead (at least one is).
+    static let maxReadAheadBytes = 3 << 20
     private static let inputCapacity = maxWholeMember + GzipMember.overhead + (64 << 10)
     private static let readSize = 256 << 10
 
@@ -23,12 +27,19 @@ final class GzipDecoder: ArchiveDecompressor {
     private var inputEnd = 0
     private var sourceEnded = false
 
-    /// Output of the member decompressed whole, handed out from `outputStart`.
-    private var output: UnsafeMutableRawPointer?
+    /// Decompression threads, started at the first member taken whole; none on one core.
+    private let threads: Int
+    private var pool: InflatePool?
+    /// Members taken whole, in stream order: submitted to the pool, or waiting to run here.
+    private var inFlight: [InflateJob] = []
+    private var inFlightBytes = 0
+    private var nextSequence = 0
+    private var spareJobs: [InflateJob] = []
+    private var decompressor: MemberDecompressor?
+    /// The member whose output is handed out, from `outputStart`.
+    private var current: InflateJob?
     private var outputStart = 0
-    private var outputEnd = 0
 
-    private let decompressor: OpaquePointer?
     private var stream: UnsafeMutablePointer<z_stream>?
     /// Inside a member being inflated by zlib.
     private var streaming = false
@@ -38,17 +49,16 @@ final class GzipDecoder: ArchiveDecompressor {
     /// Bytes read from the source so far.
     private(set) var compressedBytesRead: Int64 = 0
 
-    init(source: ByteSource) {
+    init(source: ByteSource, threads: Int = ArchiveOptions.defaultThreads) {
         self.source = source
+        self.threads = threads > 1 ? threads : 0
         input = .allocate(byteCount: Self.inputCapacity, alignment: 64)
-        decompressor = libdeflate_alloc_decompressor()
     }
 
     deinit {
+        pool?.stop()
         if let stream { inflateEnd(stream); stream.deallocate() }
-        output?.deallocate()
         input.deallocate()
-        if let decompressor { libdeflate_free_decompressor(decompressor) }
     }
 
     /// Compressed offset of the next undecoded byte.
@@ -59,24 +69,29 @@ final class GzipDecoder: ArchiveDecompressor {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
-            if outputStart < outputEnd, let output {
-                let n = min(buffer.count, outputEnd - outputStart)
+            if let current, let output = current.output, outputStart < current.uncompressedSize {
+                let n = min(buffer.count, current.uncompressedSize - outputStart)
                 base.copyMemory(from: output + outputStart, byteCount: n)
                 outputStart += n
                 return n
             }
+            if let done = current { spareJobs.append(done); current = nil }
             if finished { return 0 }
             if streaming {
                 let n = try inflateSome(into: base, count: buffer.count)
                 if n > 0 { return n }
                 continue
             }
+            if !inFlight.isEmpty {
+                try takeOldest()
+                continue
+            }
             try startMember()
         }
     }
 
-    /// At a member boundary: the end of the input, a member of ours taken whole, or any other
-    /// member handed to zlib.
+    /// At a member boundary with nothing read ahead: the end of the input, members of ours
+    /// taken whole, or any other member handed to zlib.
     private func startMember() throws {
         try fill(atLeast: GzipMember.headerSize)
         if buffered == 0 {
@@ -88,36 +103,75 @@ final class GzipDecoder: ArchiveDecompressor {
             if membersSeen == 0 { throw ArchiveError.corruptGzip("not gzip data (no gzip magic at the start)") }
             throw ArchiveError.corruptGzip("non-gzip data follows the gzip stream at compressed offset \(consumed)")
         }
-        membersSeen += 1
-        let header = UnsafeRawBufferPointer(start: input + inputStart, count: min(buffered, GzipMember.headerSize))
-        if let sizes = GzipMember.declaredSizes(header), sizes.uncompressed <= Self.maxWholeMember,
-           sizes.member >= GzipMember.overhead, sizes.member <= Self.inputCapacity, decompressor != nil {
-            try decompressWhole(memberSize: sizes.member, uncompressedSize: sizes.uncompressed)
-        } else {
+        guard let sizes = wholeMemberSizes() else {
+            membersSeen += 1
             try beginStreaming()
+            return
+        }
+        let at = consumed
+        try fill(atLeast: sizes.member)
+        guard buffered >= sizes.member else {
+            throw ArchiveError.truncated("the gzip stream ends inside the member at compressed offset \(at)")
+        }
+        takeWhole(sizes)
+        try readAhead()
+    }
+
+    /// The sizes of the buffered member at `inputStart` when it is one of ours to take whole.
+    private func wholeMemberSizes() -> (member: Int, uncompressed: Int)? {
+        let header = UnsafeRawBufferPointer(start: input + inputStart, count: min(buffered, GzipMember.headerSize))
+        guard let sizes = GzipMember.declaredSizes(header), sizes.uncompressed <= Self.maxWholeMember,
+              sizes.member >= GzipMember.overhead, sizes.member <= Self.inputCapacity else { return nil }
+        return sizes
+    }
+
+    /// Queues the buffered member at `inputStart` (whole in the buffer) for decompression.
+    private func takeWhole(_ sizes: (member: Int, uncompressed: Int)) {
+        membersSeen += 1
+        let job = spareJobs.popLast() ?? InflateJob()
+        job.prepare(sequence: nextSequence, offset: consumed, member: input + inputStart,
+                    memberSize: sizes.member, uncompressedSize: sizes.uncompressed)
+        nextSequence += 1
+        inputStart += sizes.member
+        inFlight.append(job)
+        inFlightBytes += job.footprint
+        if threads > 0 {
+            if pool == nil { pool = InflatePool(threads: threads) }
+            pool!.submit(job)
         }
     }
 
-    private func decompressWhole(memberSize: Int, uncompressedSize: Int) throws {
-        let at = consumed
-        try fill(atLeast: memberSize)
-        guard buffered >= memberSize else {
-            throw ArchiveError.truncated("the gzip stream ends inside the member at compressed offset \(at)")
+    /// Queues the members of ours that follow, complete, while the read-ahead has room. Anything
+    /// else (the end, another kind of member, damage) stops it, to be met in stream order.
+    private func readAhead() throws {
+        guard threads > 0 else { return }
+        while inFlightBytes < Self.maxReadAheadBytes {
+            try fill(atLeast: GzipMember.headerSize)
+            guard buffered >= GzipMember.headerSize, let sizes = wholeMemberSizes(),
+                  inFlightBytes + sizes.member + sizes.uncompressed <= Self.maxReadAheadBytes else { return }
+            try fill(atLeast: sizes.member)
+            guard buffered >= sizes.member else { return }
+            takeWhole(sizes)
         }
-        if output == nil { output = .allocate(byteCount: Self.maxWholeMember, alignment: 64) }
-        var usedIn = 0
-        var produced = 0
-        let result = libdeflate_gzip_decompress_ex(decompressor, input + inputStart, memberSize, output!, uncompressedSize,
-                                                   &usedIn, &produced)
-        guard result == LIBDEFLATE_SUCCESS, usedIn == memberSize, produced == uncompressedSize else {
-            let why = result == LIBDEFLATE_SUCCESS ? "its sizes differ from the ones its header declares"
-                : result == LIBDEFLATE_INSUFFICIENT_SPACE ? "it holds more data than its header declares"
-                : "invalid deflate data or CRC"
-            throw ArchiveError.corruptGzip("member at compressed offset \(at): \(why)")
+    }
+
+    /// Makes the oldest member read ahead the current one, once decompressed; tops up the
+    /// read-ahead first so the threads stay busy.
+    private func takeOldest() throws {
+        let job = inFlight.removeFirst()
+        inFlightBytes -= job.footprint
+        if let pool {
+            try readAhead()
+            _ = try pool.takeCompleted(sequence: job.sequence, wait: true)
+        } else {
+            if decompressor == nil { decompressor = MemberDecompressor() }
+            job.run(decompressor!)
         }
-        inputStart += memberSize
+        if let problem = job.problem {
+            throw ArchiveError.corruptGzip("member at compressed offset \(job.offset): \(problem)")
+        }
+        current = job
         outputStart = 0
-        outputEnd = produced
     }
 
     private func beginStreaming() throws {

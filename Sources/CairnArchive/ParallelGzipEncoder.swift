@@ -18,7 +18,7 @@ import Foundation
 ///
 /// Incompressible data (random, encrypted, already compressed) is not deflated in vain: once a
 /// chunk compressed at the configured level saves less than 1 %, every following chunk is first
-/// probed (slices from across it deflated at level 1, GzipWorkerPool.sampleShrinks) and stored
+/// probed (slices from across it deflated at level 1, ChunkCompression.sampleShrinks) and stored
 /// (level 0, still valid deflate) unless the sample shrinks by 1 %; a chunk that shrinks is
 /// compressed at the configured level, and decides again. No chunk is stored untested.
 ///
@@ -56,8 +56,7 @@ final class ParallelGzipEncoder: ArchiveCompressor {
         self.chunkSize = chunkSize
         self.maxChunks = threads + 2
         self.level = level
-        pool = GzipWorkerPool()
-        pool.start(threads: threads)
+        pool = GzipWorkerPool(threads: threads)
     }
 
     deinit {

@@ -73,4 +73,82 @@ struct GzipMemberTests {
         let verified = try ArchiveVerifier.verify(source: DataByteSource(replaced), expectedBackupID: Self.id)
         #expect(verified.metadata.files.map(\.path) == ["text.txt", "random.bin"])
     }
+
+    /// Members read ahead and decompressed on threads come out in stream order, byte for byte
+    /// what gzip makes of the stream, whatever the read sizes.
+    @Test func membersReadAheadComeOutInStreamOrder() throws {
+        let data = try bigArchive()
+        let temp = try TemporaryDirectory()
+        try data.write(to: temp.path("a.tgz"))
+        _ = try runShell("gzip -dc '\(temp.path("a.tgz").path)' > '\(temp.path("a.tar").path)'")
+        let expected = try Data(contentsOf: temp.path("a.tar"))
+        #expect(expected.count > 3_000_000)
+        for threads in [1, 2, 4] {
+            let (output, error) = decode(data, threads: threads, readSize: 12_345)
+            #expect(error == nil, "threads \(threads): \(String(describing: error))")
+            #expect(output == expected, "threads \(threads)")
+        }
+    }
+
+    /// Damage deep in the stream is met in stream order: every byte before the damaged member is
+    /// handed out, none after it, and the error names that member, though the threads reading
+    /// ahead decompressed later members first.
+    @Test func damageAheadIsReportedWhereItIs() throws {
+        let data = try bigArchive()
+        let members = memberOffsets(data)
+        let damaged = members.count / 2
+        let (clean, _) = decode(data, threads: 1, readSize: 1 << 20)
+        let before = members[..<damaged].reduce(0) { $0 + $1.uncompressed }
+
+        var flipped = data
+        flipped[members[damaged].offset + 40] ^= 0x55
+        var (output, error) = decode(flipped, threads: 2, readSize: 4096)
+        guard case .corruptGzip(let detail) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(detail.contains("member at compressed offset \(members[damaged].offset):"), "\(detail)")
+        #expect(output == clean.prefix(before))
+
+        // Cut inside that member: truncation, named at the member, after the same bytes.
+        (output, error) = decode(data.prefix(members[damaged].offset + 100), threads: 2, readSize: 4096)
+        guard case .truncated(let why) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(why.contains("inside the member at compressed offset \(members[damaged].offset)"), "\(why)")
+        #expect(output == clean.prefix(before))
+    }
+
+    /// ~3 MB of mixed data in 64 KiB chunks: dozens of members, some stored, most deflated.
+    private func bigArchive() throws -> Data {
+        let sink = DataByteSink()
+        _ = try writeArchive(id: Self.id, files: [
+            TestFile(path: "text.txt", data: TestData.text(1_500_000, seed: 43)),
+            TestFile(path: "random.bin", data: TestData.random(600_000, seed: 44)),
+            TestFile(path: "more.txt", data: TestData.text(900_000, seed: 45)),
+        ], sink: sink, options: ArchiveOptions(threads: 2, chunkSize: 64 << 10))
+        return sink.data
+    }
+
+    private func memberOffsets(_ data: Data) -> [(offset: Int, uncompressed: Int)] {
+        var offsets: [(offset: Int, uncompressed: Int)] = []
+        var offset = 0
+        while offset < data.count {
+            let sizes = data.withUnsafeBytes { GzipMember.declaredSizes(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + GzipMember.headerSize]))! }
+            offsets.append((offset, sizes.uncompressed))
+            offset += sizes.member
+        }
+        return offsets
+    }
+
+    /// Everything the decoder hands out before it ends or throws, and what it threw.
+    private func decode(_ data: Data, threads: Int, readSize: Int) -> (Data, ArchiveError?) {
+        let decoder = GzipDecoder(source: DataByteSource(data), threads: threads)
+        var output = Data()
+        var buffer = [UInt8](repeating: 0, count: readSize)
+        do {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try decoder.read(into: $0) }
+                if n == 0 { return (output, nil) }
+                output.append(contentsOf: buffer[..<n])
+            }
+        } catch {
+            return (output, error as? ArchiveError)
+        }
+    }
 }

@@ -2,91 +2,19 @@ import CairnCore
 import CDeflate
 import Foundation
 
-/// Compression threads and the queue between them and the producer. Workers take chunks in
-/// submission order and finish them in any order; the producer collects them by sequence number.
-///
-/// Plain threads rather than Swift tasks: each job is ~10-30 ms of blocking CPU work, and
-/// the producer must block when too many chunks are in flight, which tasks must not do.
-///
-/// `@unchecked Sendable`: all mutable state below is only touched with `monitor` held.
-final class GzipWorkerPool: @unchecked Sendable {
-    private static let workAvailable = 0
-    private static let chunkDone = 1
+/// The compression threads of ParallelGzipEncoder: each compresses one chunk into one gzip
+/// member with its own libdeflate compressors.
+typealias GzipWorkerPool = OrderedWorkerPool<GzipChunk, DeflateCompressors>
 
-    private let monitor = ThreadMonitor(conditionCount: 2)
-    private var queue: [GzipChunk] = []
-    private var completed: [Int: GzipChunk] = [:]
-    private var stopping = false
-    private var failure: String?
-    private var liveWorkers = 0
-
-    func start(threads: Int) {
-        monitor.withLock { liveWorkers += threads }
-        for index in 0..<threads {
-            let thread = Thread { [self] in workerLoop() }
-            thread.name = "cairn-gzip-\(index)"
-            thread.start()
-        }
+extension OrderedWorkerPool where Job == GzipChunk, Tools == DeflateCompressors {
+    convenience init(threads: Int) {
+        self.init(name: "gzip", threads: threads, makeTools: DeflateCompressors.init, work: ChunkCompression.compress)
     }
+}
 
-    /// Worker threads that have not exited yet.
-    var liveWorkerCount: Int { monitor.withLock { liveWorkers } }
-
-    func submit(_ chunk: GzipChunk) {
-        monitor.withLock {
-            queue.append(chunk)
-            monitor.signal(Self.workAvailable)
-        }
-    }
-
-    /// The chunk with `sequence` once compressed; nil if `wait` is false and it is not done yet.
-    func takeCompleted(sequence: Int, wait: Bool) throws -> GzipChunk? {
-        monitor.lock(); defer { monitor.unlock() }
-        while true {
-            if let failure { throw ArchiveError.compressionFailed(failure) }
-            if stopping { throw ArchiveError.invalidState("the archive writer was abandoned") }
-            if let chunk = completed.removeValue(forKey: sequence) { return chunk }
-            if !wait { return nil }
-            monitor.wait(Self.chunkDone)
-        }
-    }
-
-    /// Asks workers to exit after their current chunk and waits until they have; pending
-    /// chunks are dropped. Idempotent.
-    func stop() {
-        monitor.lock(); defer { monitor.unlock() }
-        stopping = true
-        queue.removeAll()
-        completed.removeAll()
-        monitor.broadcast(Self.workAvailable)
-        while liveWorkers > 0 { monitor.wait(Self.chunkDone) }
-    }
-
-    private func workerLoop() {
-        let compressors = DeflateCompressors()
-        defer {
-            monitor.withLock {
-                liveWorkers -= 1
-                monitor.broadcast(Self.chunkDone)
-            }
-        }
-        while true {
-            monitor.lock()
-            while queue.isEmpty && !stopping { monitor.wait(Self.workAvailable) }
-            if stopping { monitor.unlock(); return }
-            let chunk = queue.removeFirst()
-            monitor.unlock()
-
-            let problem = Self.compress(chunk, with: compressors)
-
-            monitor.lock()
-            if let problem { failure = problem }
-            if !stopping { completed[chunk.sequence] = chunk }
-            monitor.broadcast(Self.chunkDone)
-            monitor.unlock()
-        }
-    }
-
+/// How one chunk becomes one member: probed when recent data did not compress, deflated (or
+/// stored), framed with its sizes and CRC.
+enum ChunkCompression {
     /// Slices the probe samples, spread evenly over the chunk: a compressible stretch longer than
     /// the gap between two slices cannot be missed, so a stored chunk holds at most one gap
     /// (chunk / 16) of data that would have shrunk.
@@ -116,7 +44,7 @@ final class GzipWorkerPool: @unchecked Sendable {
     }
 
     /// Compresses one chunk into one complete gzip member (GzipMember).
-    private static func compress(_ chunk: GzipChunk, with compressors: DeflateCompressors) -> String? {
+    static func compress(_ chunk: GzipChunk, with compressors: DeflateCompressors) -> String? {
         if chunk.isProbe && !sampleShrinks(chunk, with: compressors) { chunk.level = 0 }
         let space = chunk.outputCapacity - GzipMember.overhead
         let body = chunk.output + GzipMember.headerSize
@@ -141,10 +69,10 @@ final class GzipWorkerPool: @unchecked Sendable {
 
 /// One worker's libdeflate compressors, by level (allocated when first needed), and its
 /// scratch space for probes.
-private final class DeflateCompressors {
+final class DeflateCompressors {
     private var byLevel: [Int32: OpaquePointer] = [:]
     let sampleBuffer = UnsafeMutableRawPointer.allocate(
-        byteCount: GzipWorkerPool.probeSlices * GzipWorkerPool.probeSliceSize, alignment: 64)
+        byteCount: ChunkCompression.probeSlices * ChunkCompression.probeSliceSize, alignment: 64)
 
     func compressor(level: Int32) -> OpaquePointer? {
         if let existing = byLevel[level] { return existing }
