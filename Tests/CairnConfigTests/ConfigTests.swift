@@ -52,7 +52,7 @@ struct ConfigTests {
             try ConfigLoader.parse(text: "archive:\n  compression_level: 13\n", path: "c.yaml", baseDirectory: base)
         }
         #expect(error?.message == "c.yaml:2:22: compression level 13 is outside 1...12 for gzip: "
-                + "gzip (libdeflate) takes 1 (fastest) to 12 (smallest, much slower); 6 is gzip's default")
+                + "gzip (libdeflate) takes 1 (fastest) to 12 (smallest, much slower); 5, the default, is already smaller than gzip -6")
         // The range is the format's, whichever key comes first.
         let zstd = try? ConfigLoader.parse(text: "compression:\n  level: 19\n  format: zstd\n", path: "c.yaml", baseDirectory: base)
         #expect(zstd?.compressionLevel == 19 && zstd?.compressionFormat == .zstd)
