@@ -48,7 +48,7 @@ struct Settings {
 
     init(_ host: PluginHost) throws(RedisError) {
         var urlHost: String?, urlPort: UInt16?
-        if let url = try host.setting("url"), !url.isEmpty {
+        if let url = try host.secret("url"), !url.isEmpty {  // secret: it may hold a password
             let parsed = try Self.parseURL(url)
             urlHost = parsed.host
             urlPort = parsed.port

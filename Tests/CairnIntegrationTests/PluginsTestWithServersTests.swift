@@ -21,7 +21,7 @@ struct PluginsTestWithServersTests {
         let temp = try TemporaryDirectory("redis-conformance")
         let redis = try RedisServer(in: temp.path("redis"))
         try redis.populate()
-        let result = try runCairn(["plugins", "test", "redis", "--isolation", mode.rawValue, "--set", "url=redis://127.0.0.1:\(redis.port)", "--json"], config: nil,
+        let result = try runCairn(["plugins", "test", "redis", "--isolation", mode.rawValue, "--set", "port=\(redis.port)", "--json"], config: nil,
                                   in: temp.url, unset: ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USERNAME"])
         #expect(result.status == 0, "\(result.text)\(result.stderr)")
         guard case .array(let cases)? = try JSONValue.parse(result.text)["cases"] else { Issue.record("no cases: \(result.text)"); return }

@@ -97,6 +97,48 @@ struct SecretFileTests {
         for result in [check, missing, both] { #expect(!(result.text + result.stderr).contains(password)) }
     }
 
+    /// A password written into the Redis URL (`redis://user:password@host`) is as secret as the
+    /// `password` setting: it authenticates, can come from a file, and shows up nowhere else,
+    /// not even in the environment of a hook (which sees every other variable).
+    @Test func aPasswordInTheRedisURLIsKeptLikeOne() throws {
+        let redis = try RedisServer(in: temp.path("redis"))
+        try redis.cli(["SET", "k", "v"])
+        try redis.cli(["CONFIG", "SET", "requirepass", password])
+        let url = "redis://:\(password)@127.0.0.1:\(redis.port)"
+        _ = try write(url + "\n", to: "secrets/redis-url")
+        _ = try write("#!/bin/sh\nenv > \"$0.env\"\n", to: "hooks/plain.sh")
+        #expect(chmod(temp.path("hooks/plain.sh").path, 0o755) == 0)
+        try writeFilesystemConfig(temp.path("cairn.yaml"), store: temp.path("store"), """
+            logs: { dir: \(temp.path("logs").path) }
+            state: { path: \(temp.path("state/state.sqlite").path) }
+            hooks_dirs: [\(temp.path("hooks").path)]
+            components:
+              redis:
+                plugin: redis
+                hooks:
+                  before: [{ path: plain.sh }]
+            """)
+        func cairn(_ arguments: [String], _ environment: [String: String]) throws -> ToolResult {
+            try runCairn(arguments, config: temp.path("cairn.yaml"), in: temp.url,
+                         unset: ["REDIS_URL", "REDIS_URL_FILE", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_PASSWORD_FILE", "ENVIRONMENT"],
+                         environment: environment)
+        }
+        let fromVariable = try cairn(["backup", "redis", "--json"], ["REDIS_URL": url])
+        #expect(fromVariable.status == 0, "\(fromVariable.text)\(fromVariable.stderr)")
+        let fromFile = try cairn(["backup", "redis", "--json"], ["REDIS_URL_FILE": temp.path("secrets/redis-url").path])
+        #expect(fromFile.status == 0, "\(fromFile.text)\(fromFile.stderr)")
+        let wrong = try cairn(["check", "redis"], ["REDIS_URL": "redis://:\(password)@127.0.0.1:1/x"])
+        #expect(wrong.status != 0)
+
+        let hookEnvironment = try String(contentsOf: temp.path("hooks/plain.sh.env"), encoding: .utf8)
+        #expect(hookEnvironment.contains("CAIRN_COMPONENT=redis"), "\(hookEnvironment)")
+        let seen = [fromVariable, fromFile, wrong].map { $0.text + $0.stderr }.joined() + hookEnvironment
+            + (try everything(under: temp.path("logs"))) + (try everything(under: temp.path("state")))
+            + (try everything(under: temp.path("store")))
+        #expect(seen.contains("redis_"), "the search looked at the run's traces")
+        #expect(!seen.contains(password), "the password in the URL leaked")
+    }
+
     @Test func s3KeysFromFilesSignRequestsMotoAccepts() throws {
         let setup = try MotoCairn("cairn-secret-files-s3")
         #expect(try setup.aws("s3 mb s3://keys").status == 0)

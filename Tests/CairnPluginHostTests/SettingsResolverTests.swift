@@ -150,7 +150,7 @@ struct SecretSettingFileTests {
 
     @Test func everySecretSettingOfTheBundledPluginsComesFromAFile() throws {
         let secrets = try Self.bundledSecrets
-        #expect(Set(secrets.map(\.key)) == ["access_key_id", "secret_access_key", "session_token", "password", "sentinel_password", "api_key"])
+        #expect(Set(secrets.map(\.key)) == ["access_key_id", "secret_access_key", "session_token", "password", "sentinel_password", "url", "api_key"])
         try Data("\(secret)\n".utf8).write(to: dir.path("mounted"))
         let origin = ValueOrigin.file(path: "cairn.yaml", line: 4, column: 3)
         for (manifest, key, env) in secrets {
@@ -202,8 +202,8 @@ struct SecretSettingFileTests {
         // Only secret settings take a _file form.
         let manifest = try #require(try Self.bundledSecrets.first { $0.key == "password" }?.manifest)
         let unknown = #expect(throws: CairnError.self) {
-            try resolve(manifest, ["url_file": ConfigValue(.string("mounted"), .file(path: "cairn.yaml", line: 2, column: 3))], [:])
+            try resolve(manifest, ["host_file": ConfigValue(.string("mounted"), .file(path: "cairn.yaml", line: 2, column: 3))], [:])
         }
-        #expect(unknown?.message.contains("unknown setting 'url_file'") == true, "\(unknown?.message ?? "")")
+        #expect(unknown?.message.contains("unknown setting 'host_file'") == true, "\(unknown?.message ?? "")")
     }
 }
