@@ -64,6 +64,17 @@ extension StateStore {
         }
     }
 
+    /// The run as a reader should see it: one still `running` whose process is gone from this host
+    /// shows as `interrupted`, without being marked (marking it is the next pipeline run's job,
+    /// which then escalates it).
+    public func asSeen(_ run: RunRecord) -> RunRecord {
+        guard run.outcome == .running, Self.processIsGone(run, localHostname: LocalProcess.hostname) else { return run }
+        var seen = run
+        seen.outcome = .interrupted
+        seen.error = Self.interruptedError(run) + "; the next pipeline run records it as a failure"
+        return seen
+    }
+
     /// Inserts the step, or updates the one with the same (runID, index).
     public func recordStep(_ step: StepRecord) throws {
         try write { db in try step.save(db) }
@@ -142,11 +153,15 @@ extension StateStore {
         run.hostname == localHostname && !LocalProcess.isAlive(pid: run.pid)
     }
 
+    private static func interruptedError(_ run: RunRecord) -> String {
+        "the process (pid \(run.pid)) ended without finishing the run"
+    }
+
     @discardableResult
     private static func markInterrupted(_ db: Database, _ run: RunRecord) throws -> RunRecord {
         var run = run
         run.outcome = .interrupted
-        run.error = "the process (pid \(run.pid)) ended without finishing the run"
+        run.error = interruptedError(run)
         try run.update(db)
         try db.execute(sql: "DELETE FROM locks WHERE run_id = ?", arguments: [run.runID])
         return run

@@ -33,8 +33,9 @@ struct HistoryCommand: ParsableCommand {
         let workspace = try globals.workspace()
         guard let path = try workspace.existingStatePath(json: globals.json, nothing: "no runs recorded yet") else { return }
         let state = try workspace.openState()
-        _ = try state.markInterruptedRuns()  // a run killed with -9 shows as interrupted, not running
-        let runs = try state.runs(pipeline: pipeline, component: component, limit: limit)
+        // A run killed with -9 shows as interrupted, not running; only a pipeline run marks it,
+        // so that it is also escalated.
+        let runs = try state.runs(pipeline: pipeline, component: component, limit: limit).map(state.asSeen)
         if globals.json {
             return try Output.json(try runs.map { Entry(run: $0, steps: try state.steps(runID: $0.runID)) })
         }

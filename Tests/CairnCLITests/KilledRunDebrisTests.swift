@@ -161,6 +161,10 @@ struct KilledRunDebrisTests {
             Thread.sleep(forTimeInterval: 1.1)  // a new run id
         }
         #expect(try cairn(["incidents", "--json"]).text.contains("consecutive_failures") == false)
+        // `cairn history` shows them as interrupted, but only looks: the escalation is still to come.
+        let history = try cairn(["history", "--pipeline", "stalled"])
+        #expect(history.text.components(separatedBy: "interrupted").count == 3, "\(history.text)")
+        #expect(!history.text.contains("running"), "\(history.text)")
         // The next pipeline run, though it backs nothing up, finds both dead runs: two failed backups of files.
         let next = try cairn(["run", "quiet"])
         #expect(next.status == 0, "\(next.stderr)")
