@@ -19,12 +19,16 @@ public final class StateMirror: @unchecked Sendable {
     /// Each shared object as this process read or last wrote it: its etag and bytes.
     private var seen: [String: (etag: String?, body: Data)] = [:]
     private var storedRuns: Set<String> = []
+    /// Shared runs older than the newest `runsKept`, oldest first: removed a few at a time by
+    /// processes that share a run of their own (and so may write), so the listing stays short.
+    private var staleRunKeys: [String] = []
+    let runsKept: Int
 
     /// Component names may not be `cairn`: the prefix is the state's.
     public static let reservedName = "cairn"
 
-    public init(store: any ObjectStore, environment: String, logger: Logger) {
-        self.store = store; self.environment = environment; self.logger = logger
+    public init(store: any ObjectStore, environment: String, logger: Logger, runsKept: Int = 500) {
+        self.store = store; self.environment = environment; self.logger = logger; self.runsKept = runsKept
     }
 
     var prefix: String { "\(Self.reservedName)/\(environment)/" }
@@ -32,16 +36,18 @@ public final class StateMirror: @unchecked Sendable {
     /// Whether any host has shared state for this environment yet.
     public func holdsState() throws -> Bool { try !store.list(prefix: prefix).isEmpty }
 
-    /// How many of the newest shared runs a database takes in: a new pod needs recent history,
-    /// not one read per run ever recorded.
-    static let runsKept = 500
+    /// How many stale shared runs one push removes at most: the first run after an upgrade does
+    /// not pay for years of records at once.
+    static let staleRunsRemovedPerPush = 50
 
     /// Takes into `state` what other hosts recorded: the newest runs it lacks, and every streak and incident.
     public func pull(into state: StateStore) throws {
         let objects = try store.list(prefix: prefix)
         // Run ids start with their UTC start time, so key order is age order.
         let runKeys = objects.map(\.key).filter { $0.hasPrefix(prefix + "runs/") }.sorted()
-        let newestSkipped = runKeys.dropLast(Self.runsKept).last
+        let stale = Array(runKeys.dropLast(runsKept))
+        lock.withLock { staleRunKeys = stale }
+        let newestSkipped = stale.last
         for object in objects {
             let name = object.key.dropFirst(prefix.count)
             if name.hasPrefix("runs/"), name.hasSuffix(".json") {
@@ -77,6 +83,7 @@ public final class StateMirror: @unchecked Sendable {
             try share("\(prefix)incidents/\(name).json", try Self.encoder.encode(shared))
         }
         let host = LocalProcess.hostname, pid = LocalProcess.pid
+        var shared = false
         for run in try state.runs(limit: 50) where run.environment == environment && run.hostname == host && run.pid == pid
             && run.outcome != .running && !lock.withLock({ storedRuns.contains(run.runID) }) {
             let document = RunDocument(run: run, steps: try state.steps(runID: run.runID))
@@ -84,6 +91,22 @@ public final class StateMirror: @unchecked Sendable {
             try Self.encoder.encode(document).withUnsafeBytes { try writer.write($0) }
             try writer.commit()
             lock.withLock { _ = storedRuns.insert(run.runID) }
+            shared = true
+        }
+        if shared { removeStaleRuns() }
+    }
+
+    /// Runs are history, written once: any host may remove old ones. A failure only delays it.
+    private func removeStaleRuns() {
+        let batch = lock.withLock { () -> [String] in
+            defer { staleRunKeys.removeFirst(min(staleRunKeys.count, Self.staleRunsRemovedPerPush)) }
+            return Array(staleRunKeys.prefix(Self.staleRunsRemovedPerPush))
+        }
+        for key in batch {
+            do { try store.remove(key: key) } catch {
+                logger.warning("shared state: cannot remove the old run record \(key): \(describe(error)); a later run tries again")
+                return
+            }
         }
     }
 
