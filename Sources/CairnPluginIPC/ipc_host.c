@@ -58,7 +58,9 @@ typedef struct proxy {
 } proxy;
 
 /* A writer or reader of a storage plugin in the worker: the proxy and the worker's handle. */
-typedef struct proxy_stream { proxy *p; uint64_t remote; } proxy_stream;
+/* A reader keeps what the worker read beyond the caller's buffer: [ahead_at, ahead_end) of `ahead`,
+ * memory of cairn's own. */
+typedef struct proxy_stream { proxy *p; uint64_t remote; uint8_t *ahead; size_t ahead_at, ahead_end; } proxy_stream;
 
 static double seconds_since(const struct timespec *t) {
     struct timespec now;
@@ -928,10 +930,21 @@ static cairn_status px_open_reader(void *instance, const char *key, void **reade
 static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error *err) {
     proxy_stream *r = reader;
     proxy *p = r->p;
-    if (cap > CAIRN_IPC_AREA) cap = CAIRN_IPC_AREA;
+    if (cap == 0) return 0;
+    if (r->ahead_at < r->ahead_end) {
+        size_t n = r->ahead_end - r->ahead_at < cap ? r->ahead_end - r->ahead_at : cap;
+        memcpy(buf, r->ahead + r->ahead_at, n);
+        r->ahead_at += n;
+        return (int64_t)n;
+    }
+    /* A smaller buffer (an archive reader takes 256 KiB at a time) still gets a whole area per round
+     * trip: the rest waits in `ahead`. */
+    uint8_t *into = buf;
+    if (cap < CAIRN_IPC_AREA && (r->ahead != NULL || (r->ahead = malloc(CAIRN_IPC_AREA)) != NULL)) into = r->ahead;
+    size_t want = into == buf ? (cap < CAIRN_IPC_AREA ? cap : CAIRN_IPC_AREA) : CAIRN_IPC_AREA;
     cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_u64(&request, r->remote);
-    cairn_ipc_put_u64(&request, cap);
+    cairn_ipc_put_u64(&request, want);
     pthread_mutex_lock(&p->lock);
     /* The reply leads with the count where others have a status; the message is passed on below. */
     round_trip_locked(p, "read", CAIRN_OP_READ, &request, NULL, 0, &reply, NULL);
@@ -942,8 +955,8 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
         const char *message = cairn_ipc_get_str(&reply);
         uint64_t offset = cairn_ipc_get_u64(&reply);
         const uint8_t *data = count > 0 ? from_worker(p, offset, (uint64_t)count) : NULL;
-        if (reply.bad || (count > 0 && ((uint64_t)count > cap || data == NULL))) lied(p);
-        else if (count > 0) memcpy(buf, data, (size_t)count);
+        if (reply.bad || (count > 0 && ((uint64_t)count > want || data == NULL))) lied(p);
+        else if (count > 0) memcpy(into, data, (size_t)count);
         else if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
     }
     if (p->dead) {
@@ -952,6 +965,14 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
     }
     pthread_mutex_unlock(&p->lock);
     cairn_ipc_buf_free(&reply);
+    if (count > 0 && into != buf) {
+        r->ahead_at = 0;
+        r->ahead_end = (size_t)count;
+        size_t n = (size_t)count < cap ? (size_t)count : cap;
+        memcpy(buf, r->ahead, n);
+        r->ahead_at = n;
+        count = (int64_t)n;
+    }
     return count;
 }
 
@@ -961,6 +982,7 @@ static void px_close_reader(void *reader) {
     cairn_ipc_buf request = {0};
     cairn_ipc_put_u64(&request, r->remote);
     simple(r->p, "close_reader", CAIRN_OP_CLOSE_READER, &request, NULL);
+    free(r->ahead);
     free(r);
 }
 

@@ -44,27 +44,54 @@ static volatile sig_atomic_t cancelled;
 static uint8_t *shm;
 #define FROM_CAIRN (shm + CAIRN_IPC_TO_WORKER)
 #define TO_CAIRN (shm + CAIRN_IPC_TO_HOST)
-/* A backup's sink calls and progress reports gathered in our area as records (cairn_ipc.h) and
- * not sent yet, and the first refusal cairn answered a batch with: the plugin gets it from its
- * next sink call. `gathering` while a backup runs. Under channel_lock. */
-static size_t sink_pending;
+/* A backup's sink calls and progress reports gathered as records (cairn_ipc.h) and not sent yet,
+ * and the first refusal cairn answered a batch with: the plugin gets it from its next sink call.
+ * Our area holds two batches: while cairn takes one, the plugin fills the other (`sink_slot`),
+ * and `sink_posted` says a sent batch awaits cairn's reply. `gathering` while a backup runs.
+ * Under channel_lock. */
+#define SLOT (CAIRN_IPC_AREA / 2)
+#define SINK_BATCH (TO_CAIRN + sink_slot * SLOT)
+static size_t sink_pending, sink_slot;
+static int sink_posted;
 static int sink_refused;
 static int gathering;
 
 /* ---- calling cairn ---------------------------------------------------------------------------- */
 
-/* Sends the gathered records (under channel_lock). */
+/* Takes cairn's reply to the batch sent last (under channel_lock). cairn asks nothing of ours
+ * while it runs a batch, so the next frame is that reply. */
+static void settle_sink(void) {
+    if (!sink_posted) return;
+    sink_posted = 0;
+    cairn_ipc_buf reply = {0};
+    uint8_t kind;
+    uint16_t op;
+    if (cairn_ipc_recv(&channel, &kind, &op, &reply) != 0 || kind != CAIRN_IPC_REPLY || op != CAIRN_OP_SINK_WRITE) _exit(EXIT_LOST);
+    int code = (int)(int64_t)cairn_ipc_get_u64(&reply);
+    if (reply.bad) _exit(EXIT_LOST);
+    if (code != 0 && sink_refused == 0) sink_refused = code;
+    cairn_ipc_buf_free(&reply);
+}
+
+/* Sends the gathered records without waiting for cairn to take them: the plugin goes on into the
+ * other half of our area, and cairn's reply is taken before the next send (under channel_lock). */
 static void flush_sink(void) {
     if (sink_pending == 0) return;
-    cairn_ipc_buf request = {0}, reply = {0};
-    cairn_ipc_put_u64(&request, 0);  /* the offset in our area */
+    settle_sink();
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, sink_slot * SLOT);  /* the offset in our area */
     cairn_ipc_put_u64(&request, sink_pending);
-    sink_pending = 0;
-    if (cairn_ipc_call(&channel, CAIRN_OP_SINK_WRITE, &request, NULL, 0, &reply, NULL) != 0) _exit(EXIT_LOST);
-    int code = (int)(int64_t)cairn_ipc_get_u64(&reply);
-    if (code != 0 && sink_refused == 0) sink_refused = code;
+    if (cairn_ipc_send(&channel, CAIRN_IPC_REQUEST, CAIRN_OP_SINK_WRITE, &request, NULL, 0) != 0) _exit(EXIT_LOST);
     cairn_ipc_buf_free(&request);
-    cairn_ipc_buf_free(&reply);
+    sink_posted = 1;
+    sink_pending = 0;
+    sink_slot ^= 1;
+}
+
+/* Every batch sent and taken (under channel_lock). */
+static void drain_sink(void) {
+    flush_sink();
+    settle_sink();
 }
 
 /* One request to cairn and its reply, from any thread. A broken channel means cairn is gone or
@@ -73,7 +100,7 @@ static void flush_sink(void) {
 static void forward(uint16_t op, const cairn_ipc_buf *request, const void *extra, size_t extra_len,
                     cairn_ipc_buf *reply, void *call_ctx) {
     pthread_mutex_lock(&channel_lock);
-    flush_sink();
+    drain_sink();
     int rc = cairn_ipc_call(&channel, op, request, extra, extra_len, reply, call_ctx);
     pthread_mutex_unlock(&channel_lock);
     if (rc != 0) _exit(EXIT_LOST);
@@ -84,11 +111,11 @@ static void forward(uint16_t op, const cairn_ipc_buf *request, const void *extra
 static int gather(uint32_t kind, const void *head, size_t head_len, const void *tail, size_t tail_len) {
     cairn_ipc_record record = { kind, (uint32_t)(head_len + tail_len) };
     size_t need = sizeof record + head_len + tail_len;
-    if (need > CAIRN_IPC_AREA) return -1;
-    if (need > CAIRN_IPC_AREA - sink_pending) flush_sink();
-    memcpy(TO_CAIRN + sink_pending, &record, sizeof record);
-    if (head_len) memcpy(TO_CAIRN + sink_pending + sizeof record, head, head_len);
-    if (tail_len) memcpy(TO_CAIRN + sink_pending + sizeof record + head_len, tail, tail_len);
+    if (need > SLOT) return -1;
+    if (need > SLOT - sink_pending) flush_sink();
+    memcpy(SINK_BATCH + sink_pending, &record, sizeof record);
+    if (head_len) memcpy(SINK_BATCH + sink_pending + sizeof record, head, head_len);
+    if (tail_len) memcpy(SINK_BATCH + sink_pending + sizeof record + head_len, tail, tail_len);
     sink_pending += need;
     return 0;
 }
@@ -411,7 +438,7 @@ static int sk_write(void *ctx, const uint8_t *data, size_t len) {
     if (data == NULL && len > 0) return CAIRN_INVALID;
     pthread_mutex_lock(&channel_lock);
     while (len > 0 && sink_refused == 0) {
-        size_t room = CAIRN_IPC_AREA - sink_pending;
+        size_t room = SLOT - sink_pending;
         /* a sliver left: send the batch rather than split the data into it */
         if (room < sizeof(cairn_ipc_record) + (len < 4096 ? len : 4096)) { flush_sink(); continue; }
         size_t n = room - sizeof(cairn_ipc_record);
@@ -736,7 +763,7 @@ static void op_backup(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     pthread_mutex_unlock(&channel_lock);
     cairn_status status = plugin->component->backup(instance, &request, &sink_table, &c.err);
     pthread_mutex_lock(&channel_lock);
-    flush_sink();  /* cairn sees the last records before the backup's result */
+    drain_sink();  /* cairn sees the last records before the backup's result */
     gathering = 0;
     pthread_mutex_unlock(&channel_lock);
     put_result(out, status, &c);

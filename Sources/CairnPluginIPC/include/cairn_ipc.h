@@ -55,7 +55,7 @@ extern "C" {
 #define CAIRN_IPC_SHM_FD 4
 /** Bytes of one area of the shared region; the region holds two: small, since cairn maps one
  *  region per worker and its peak memory counts every touched page. */
-#define CAIRN_IPC_AREA ((size_t)512u << 10)
+#define CAIRN_IPC_AREA ((size_t)1u << 20)
 /** Where each area starts: what cairn writes for the worker, what the worker writes for cairn. */
 #define CAIRN_IPC_TO_WORKER ((size_t)0)
 #define CAIRN_IPC_TO_HOST CAIRN_IPC_AREA
