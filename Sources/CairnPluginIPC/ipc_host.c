@@ -55,12 +55,26 @@ typedef struct proxy {
      * `scratch`, memory the worker cannot touch, before anything here reads them */
     uint8_t *shm;
     uint8_t *scratch;
+    /* store writes of `writing` gathered in cairn's area, half of it at a time: the worker writes
+     * one half to its store while the next fills (`write_slot`); `write_posted`: a sent half awaits
+     * its reply. Under `lock`. */
+    struct proxy_stream *writing;
+    size_t gathered, write_slot;
+    int write_posted;
 } proxy;
 
 /* A writer or reader of a storage plugin in the worker: the proxy and the worker's handle. */
 /* A reader keeps what the worker read beyond the caller's buffer: [ahead_at, ahead_end) of `ahead`,
  * memory of cairn's own. */
-typedef struct proxy_stream { proxy *p; uint64_t remote; uint8_t *ahead; size_t ahead_at, ahead_end; } proxy_stream;
+/* A writer keeps the first failure the worker answered its gathered writes with, for its next call. */
+typedef struct proxy_stream {
+    proxy *p;
+    uint64_t remote;
+    uint8_t *ahead;
+    size_t ahead_at, ahead_end;
+    cairn_status failed;
+    char message[1024];
+} proxy_stream;
 
 static double seconds_since(const struct timespec *t) {
     struct timespec now;
@@ -584,9 +598,12 @@ static int serve_worker(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *in, cairn
 
 /* Sends `op`, serves the worker until it replies, and passes the plugin's status and message on
  * to `err`. The rest of the reply (handles, counts) stays in `reply` for the caller. */
+static void drain_writes(proxy *p);
+
 static cairn_status round_trip_locked(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request,
                                       const void *extra, size_t extra_len, cairn_ipc_buf *reply, const cairn_error *err) {
     cairn_status status = CAIRN_ERROR;
+    drain_writes(p);  /* gathered store writes reach the worker before anything else */
     if (!p->dead) {
         p->operation = operation;
         /* Each call after a cancel gets the whole grace: cleaning up (an abort, a remove) after a
@@ -879,33 +896,118 @@ static cairn_status px_open_writer(void *instance, const char *key, void **write
     return with_handle(instance, "open_writer", CAIRN_OP_OPEN_WRITER, &request, writer, err);
 }
 
-/* The bytes go through cairn's area of the region, an area at a time; the frame says where. */
-static cairn_status px_write(void *writer, const uint8_t *data, size_t len, const cairn_error *err) {
-    proxy_stream *w = writer;
+#define WRITE_SLOT (CAIRN_IPC_AREA / 2)
+
+/* Takes the worker's reply to the half sent last (under p->lock). */
+static void settle_write(proxy *p) {
+    if (!p->write_posted || p->dead) { p->write_posted = 0; return; }
+    p->write_posted = 0;
+    p->operation = "write";
+    cairn_ipc_buf reply = {0};
+    if (watch(p) != 0 || cairn_ipc_await(&p->conn, CAIRN_OP_WRITE, &reply, p) != 0) {
+        bury(p);
+    } else {
+        cairn_status status = (cairn_status)cairn_ipc_get_u64(&reply);
+        const char *message = cairn_ipc_get_str(&reply);
+        if (reply.bad) lied(p);
+        else if (status != CAIRN_OK && p->writing && p->writing->failed == CAIRN_OK) {
+            p->writing->failed = status;
+            snprintf(p->writing->message, sizeof p->writing->message, "%s", message ? message : "the store's write failed");
+        }
+    }
+    cairn_ipc_buf_free(&reply);
+}
+
+/* Sends the gathered half without waiting for the worker to write it (under p->lock). */
+static void post_write(proxy *p) {
+    if (p->gathered == 0 || p->writing == NULL) return;
+    settle_write(p);
+    size_t len = p->gathered;
+    p->gathered = 0;
+    if (p->dead || p->writing->failed != CAIRN_OK) return;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, p->writing->remote);
+    cairn_ipc_put_u64(&request, p->write_slot * WRITE_SLOT);  /* the offset in the area */
+    cairn_ipc_put_u64(&request, len);
+    p->operation = "write";
+    if (cairn_ipc_send(&p->conn, CAIRN_IPC_REQUEST, CAIRN_OP_WRITE, &request, NULL, 0) != 0) bury(p);
+    else p->write_posted = 1;
+    cairn_ipc_buf_free(&request);
+    p->write_slot ^= 1;
+}
+
+/* Every gathered write sent and answered (under p->lock). */
+static void drain_writes(proxy *p) {
+    post_write(p);
+    settle_write(p);
+}
+
+/* A store write's failure, or the worker's death, for the writer's caller (under p->lock). */
+static cairn_status write_outcome(proxy_stream *w, const cairn_error *err) {
     proxy *p = w->p;
-    while (len > 0) {
-        size_t n = len < CAIRN_IPC_AREA ? len : CAIRN_IPC_AREA;
-        cairn_ipc_buf request = {0}, reply = {0};
-        cairn_ipc_put_u64(&request, w->remote);
-        cairn_ipc_put_u64(&request, 0);  /* the offset in the area */
-        cairn_ipc_put_u64(&request, n);
-        pthread_mutex_lock(&p->lock);
-        if (!p->dead) memcpy(p->shm + CAIRN_IPC_TO_WORKER, data, n);
-        cairn_status status = round_trip_locked(p, "write", CAIRN_OP_WRITE, &request, NULL, 0, &reply, err);
-        pthread_mutex_unlock(&p->lock);
-        cairn_ipc_buf_free(&reply);
-        if (status != CAIRN_OK) return status;
-        data += n;
-        len -= n;
+    if (p->dead) {
+        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
+        return CAIRN_ERROR;
+    }
+    if (w->failed != CAIRN_OK) {
+        if (err && err->set) err->set(err->ctx, w->failed, w->message);
+        return w->failed;
     }
     return CAIRN_OK;
 }
 
+/* The bytes are gathered in cairn's area, half of it at a time, and sent when a half is full or
+ * any other call comes: the worker writes them to its store while cairn compresses the next, and
+ * archive chunks of a few hundred KiB cost a round trip per half MiB. A failure comes back from
+ * the writer's next write or its commit. */
+static cairn_status px_write(void *writer, const uint8_t *data, size_t len, const cairn_error *err) {
+    proxy_stream *w = writer;
+    proxy *p = w->p;
+    pthread_mutex_lock(&p->lock);
+    if (p->writing != w) {
+        drain_writes(p);
+        p->writing = w;
+    }
+    while (len > 0 && !p->dead && w->failed == CAIRN_OK) {
+        size_t n = WRITE_SLOT - p->gathered < len ? WRITE_SLOT - p->gathered : len;
+        memcpy(p->shm + CAIRN_IPC_TO_WORKER + p->write_slot * WRITE_SLOT + p->gathered, data, n);
+        p->gathered += n;
+        data += n;
+        len -= n;
+        if (p->gathered == WRITE_SLOT) post_write(p);
+    }
+    cairn_status status = write_outcome(w, err);
+    pthread_mutex_unlock(&p->lock);
+    return status;
+}
+
+/* Ends the writer's gathering: what it gathered is sent (`keep`) or dropped, and its failure, if
+ * any, returned (under p->lock). */
+static cairn_status finish_writes(proxy_stream *w, int keep, const cairn_error *err) {
+    proxy *p = w->p;
+    if (p->writing == w) {
+        if (!keep) p->gathered = 0;
+        drain_writes(p);
+        p->writing = NULL;
+    }
+    return write_outcome(w, err);
+}
+
 static cairn_status px_commit(void *writer, const cairn_error *err) {
     proxy_stream *w = writer;
-    cairn_ipc_buf request = {0};
+    proxy *p = w->p;
+    cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_u64(&request, w->remote);
-    cairn_status status = simple(w->p, "commit", CAIRN_OP_COMMIT, &request, err);
+    pthread_mutex_lock(&p->lock);
+    cairn_status status = finish_writes(w, 1, err);
+    if (status == CAIRN_OK) {
+        status = round_trip_locked(p, "commit", CAIRN_OP_COMMIT, &request, NULL, 0, &reply, err);
+    } else {
+        /* a write failed: the plugin's writer is released as a failed write would have been */
+        round_trip_locked(p, "abort", CAIRN_OP_ABORT, &request, NULL, 0, &reply, NULL);
+    }
+    pthread_mutex_unlock(&p->lock);
+    cairn_ipc_buf_free(&reply);
     free(w);
     return status;
 }
@@ -913,9 +1015,14 @@ static cairn_status px_commit(void *writer, const cairn_error *err) {
 static void px_abort(void *writer) {
     proxy_stream *w = writer;
     if (w == NULL) return;
-    cairn_ipc_buf request = {0};
+    proxy *p = w->p;
+    cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_u64(&request, w->remote);
-    simple(w->p, "abort", CAIRN_OP_ABORT, &request, NULL);
+    pthread_mutex_lock(&p->lock);
+    finish_writes(w, 0, NULL);
+    round_trip_locked(p, "abort", CAIRN_OP_ABORT, &request, NULL, 0, &reply, NULL);
+    pthread_mutex_unlock(&p->lock);
+    cairn_ipc_buf_free(&reply);
     free(w);
 }
 

@@ -187,6 +187,10 @@ int cairn_ipc_recv(cairn_ipc_conn *c, uint8_t *kind, uint16_t *op, cairn_ipc_buf
 int cairn_ipc_call(cairn_ipc_conn *c, uint16_t op, const cairn_ipc_buf *request, const void *extra,
                    size_t extra_len, cairn_ipc_buf *reply, void *call_ctx) {
     if (cairn_ipc_send(c, CAIRN_IPC_REQUEST, op, request, extra, extra_len) != 0) return -1;
+    return cairn_ipc_await(c, op, reply, call_ctx);
+}
+
+int cairn_ipc_await(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *reply, void *call_ctx) {
     for (;;) {
         uint8_t kind;
         uint16_t got;

@@ -155,6 +155,9 @@ int cairn_ipc_recv(cairn_ipc_conn *c, uint8_t *kind, uint16_t *op, cairn_ipc_buf
  *  meanwhile through `c->dispatch` with `call_ctx`. Returns 0, or -1 when the channel broke. */
 int cairn_ipc_call(cairn_ipc_conn *c, uint16_t op, const cairn_ipc_buf *request, const void *extra,
                    size_t extra_len, cairn_ipc_buf *reply, void *call_ctx);
+/** The second half of cairn_ipc_call, for a request sent earlier with cairn_ipc_send: waits for
+ *  its reply, serving the other side's requests meanwhile. */
+int cairn_ipc_await(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *reply, void *call_ctx);
 
 /* ---- cairn's side: the proxy ----------------------------------------------------------------- */
 
