@@ -1063,7 +1063,16 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
         uint64_t offset = cairn_ipc_get_u64(&reply);
         const uint8_t *data = count > 0 ? from_worker(p, offset, (uint64_t)count) : NULL;
         if (reply.bad || (count > 0 && ((uint64_t)count > want || data == NULL))) lied(p);
-        else if (count > 0) memcpy(into, data, (size_t)count);
+        else if (count > 0 && into == buf) memcpy(buf, data, (size_t)count);
+        else if (count > 0) {
+            /* what the caller asked for straight to it, the rest kept for its next reads */
+            size_t n = (size_t)count < cap ? (size_t)count : cap;
+            memcpy(buf, data, n);
+            memcpy(r->ahead, data + n, (size_t)count - n);
+            r->ahead_at = 0;
+            r->ahead_end = (size_t)count - n;
+            count = (int64_t)n;
+        }
         else if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
     }
     if (p->dead) {
@@ -1072,14 +1081,6 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
     }
     pthread_mutex_unlock(&p->lock);
     cairn_ipc_buf_free(&reply);
-    if (count > 0 && into != buf) {
-        r->ahead_at = 0;
-        r->ahead_end = (size_t)count;
-        size_t n = (size_t)count < cap ? (size_t)count : cap;
-        memcpy(buf, r->ahead, n);
-        r->ahead_at = n;
-        count = (int64_t)n;
-    }
     return count;
 }
 
