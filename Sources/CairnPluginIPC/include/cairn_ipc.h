@@ -23,8 +23,11 @@
  * so the worker gathers them as records in its area (cairn_ipc_record) and sends one
  * CAIRN_OP_SINK_WRITE frame for the lot when the area is full or before any other request: a round
  * trip per half MiB, not per call. cairn runs the records in order and stops at the first refusal,
- * which the plugin gets from its next sink call. Small payloads (settings, cairn.store objects,
- * put_if) stay in frames of at most CAIRN_IPC_MAX_CHUNK bytes.
+ * which the plugin gets from its next sink call. Each half of the area holds one batch: the worker
+ * sends one without waiting and fills the other, and takes the reply before its next send. cairn
+ * does the same with store writes in its own area; a failure comes back from the writer's next
+ * write or its commit. Small payloads (settings, cairn.store objects, put_if) stay in frames of at
+ * most CAIRN_IPC_MAX_CHUNK bytes.
  */
 #ifndef CAIRN_IPC_H
 #define CAIRN_IPC_H
