@@ -329,19 +329,26 @@ static int run_record(proxy *p, uint32_t kind, const uint8_t *body, size_t size,
 static int sv_sink_write(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     uint64_t offset = cairn_ipc_get_u64(in);
     uint64_t len = cairn_ipc_get_u64(in);
-    const uint8_t *data = from_worker(p, offset, len);
-    if (p->sink == NULL || in->bad || data == NULL || take_scratch(p) != 0) return -1;
-    /* A copy first: the records are checked, then read, and the archive hashes and compresses
-     * what it is given; the worker could change the region between any two of those reads. */
-    memcpy(p->scratch, data, (size_t)len);
+    const uint8_t *batch = from_worker(p, offset, len);
+    if (p->sink == NULL || in->bad || batch == NULL || take_scratch(p) != 0) return -1;
+    /* The worker can change the region while this runs, so each record's header is read once and
+     * checked, and a record cairn parses (an entry's path, a progress text) is copied out first.
+     * The entry's bytes go to the archive from the region as they are: it only hashes and
+     * compresses them, within the bounds checked here, and bytes changed between the two reads
+     * make a backup whose checksums fail its verification, nothing worse. */
     int code = 0;
     for (size_t at = 0; at < len && code == 0;) {
         cairn_ipc_record record;
         if (len - at < sizeof record) return -1;
-        memcpy(&record, p->scratch + at, sizeof record);
+        memcpy(&record, batch + at, sizeof record);
         at += sizeof record;
         if (record.size > len - at) return -1;
-        if (run_record(p, record.kind, p->scratch + at, record.size, &code) != 0) return -1;
+        const uint8_t *body = batch + at;
+        if (record.kind != CAIRN_RECORD_DATA) {
+            memcpy(p->scratch, body, record.size);
+            body = p->scratch;
+        }
+        if (run_record(p, record.kind, body, record.size, &code) != 0) return -1;
         at += record.size;
     }
     cairn_ipc_put_u64(out, (uint64_t)(int64_t)code);

@@ -15,9 +15,13 @@
  * entries read back for verify and restore) does not cross the socket: it goes through a memory
  * region both sides map (a sealed memfd cairn creates; the worker's fd 4 at start), and the frame
  * carries only its offset and length. The region has one area per direction: cairn writes the
- * first, the worker the second. The receiver checks every offset and length against the area and
- * copies the bytes out before it uses them, so a worker that lies or scribbles on the region while
- * cairn reads it breaks the protocol at worst (its step fails), never cairn.
+ * first, the worker the second. The receiver checks every offset and length against the area, and
+ * cairn reads every header, length and string it parses out of the region once, into memory of its
+ * own, before it checks and uses it; store reads are copied out whole, and what cairn writes there
+ * it reads back from a copy of its own. The one thing cairn takes from the region in place is an
+ * entry's data, which the archive only hashes and compresses: changed under it, it makes a backup
+ * whose checksums fail verification. So a worker that lies or scribbles on the region breaks the
+ * protocol or its own backup at worst (its step fails), never cairn.
  *
  * A backup's sink calls (begin, write, end) and its progress reports answer nothing but a refusal,
  * so the worker gathers them as records in its area (cairn_ipc_record) and sends one
