@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,11 +51,30 @@ typedef struct proxy {
     const cairn_entry_source *source;
     const cairn_report *report;
     const cairn_object_sink *objects;
+    /* the region shared with the worker (cairn_ipc.h); bulk bytes are copied out of it into
+     * `scratch`, memory the worker cannot touch, before anything here reads them */
+    uint8_t *shm;
     uint8_t *scratch;
+    /* store writes of `writing` gathered in cairn's area, half of it at a time: the worker writes
+     * one half to its store while the next fills (`write_slot`); `write_posted`: a sent half awaits
+     * its reply. Under `lock`. */
+    struct proxy_stream *writing;
+    size_t gathered, write_slot;
+    int write_posted;
 } proxy;
 
 /* A writer or reader of a storage plugin in the worker: the proxy and the worker's handle. */
-typedef struct proxy_stream { proxy *p; uint64_t remote; } proxy_stream;
+/* A reader keeps what the worker read beyond the caller's buffer: [ahead_at, ahead_end) of `ahead`,
+ * memory of cairn's own. */
+/* A writer keeps the first failure the worker answered its gathered writes with, for its next call. */
+typedef struct proxy_stream {
+    proxy *p;
+    uint64_t remote;
+    uint8_t *ahead;
+    size_t ahead_at, ahead_end;
+    cairn_status failed;
+    char message[1024];
+} proxy_stream;
 
 static double seconds_since(const struct timespec *t) {
     struct timespec now;
@@ -102,16 +123,28 @@ void cairn_signal_name(int number, char *out, size_t size) {
     else snprintf(out, size, "signal %d", number);
 }
 
-/* Reaps the worker, waiting at most `ms` before killing it. Returns its wait status. */
+/* Reaps the worker, waiting at most `ms` before killing it. Returns its wait status. The wait
+ * is a poll on a pidfd, which wakes the moment the worker exits (a worker takes a few ms to exit
+ * after close, and cairn starts several per run); without one, a 1 ms sleep loop. */
 static int reap(proxy *p, int ms) {
     int status = 0;
     if (p->pid <= 0) return 0;
-    for (int waited = 0;; waited += 10) {
+    int pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    for (double waited = 0;;) {
         pid_t done = waitpid(p->pid, &status, WNOHANG);
         if (done == p->pid || (done < 0 && errno != EINTR)) break;
         if (waited >= ms) { kill(p->pid, SIGKILL); waitpid(p->pid, &status, 0); break; }
-        usleep(10000);
+        struct timespec before;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        if (pidfd >= 0) {
+            struct pollfd pfd = { pidfd, POLLIN, 0 };
+            poll(&pfd, 1, ms - (int)waited > 0 ? ms - (int)waited : 0);
+        } else {
+            usleep(1000);
+        }
+        waited += seconds_since(&before) * 1000.0;
     }
+    if (pidfd >= 0) close(pidfd);
     p->pid = 0;
     return status;
 }
@@ -237,30 +270,88 @@ static int sv_report_check(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     return 0;
 }
 
-static int sv_sink_begin(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
-    cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
-    entry.path = cairn_ipc_get_str(in);
-    entry.type = (cairn_entry_type)cairn_ipc_get_u64(in);
-    entry.mode = (uint32_t)cairn_ipc_get_u64(in);
-    entry.mtime = (int64_t)cairn_ipc_get_u64(in);
-    entry.size = (int64_t)cairn_ipc_get_u64(in);
-    if (p->sink == NULL || in->bad) return -1;
-    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->begin(p->sink->ctx, &entry));
-    return 0;
+/* The worker's area of the shared region, `len` bytes at `offset`, as the worker claims: checked
+ * against the area, never trusted. NULL when they do not fit (the worker broke the protocol). */
+static const uint8_t *from_worker(proxy *p, uint64_t offset, uint64_t len) {
+    if (p->shm == NULL || offset > CAIRN_IPC_AREA || len > CAIRN_IPC_AREA - offset) return NULL;
+    return p->shm + CAIRN_IPC_TO_HOST + offset;
 }
 
+static int take_scratch(proxy *p) {
+    return p->scratch != NULL || (p->scratch = malloc(CAIRN_IPC_AREA)) != NULL ? 0 : -1;
+}
+
+/* One record of a sink batch: the sink's answer to `*code`; -1 when the record is malformed. */
+static int run_record(proxy *p, uint32_t kind, const uint8_t *body, size_t size, int *code) {
+    *code = 0;
+    switch (kind) {
+    case CAIRN_RECORD_BEGIN: {
+        if (size <= CAIRN_RECORD_BEGIN_FIXED || body[size - 1] != 0) return -1;
+        uint32_t type, mode;
+        cairn_entry entry = { sizeof entry, (const char *)body + CAIRN_RECORD_BEGIN_FIXED, CAIRN_ENTRY_FILE, 0, 0, 0 };
+        memcpy(&type, body, 4);
+        memcpy(&mode, body + 4, 4);
+        memcpy(&entry.mtime, body + 8, 8);
+        memcpy(&entry.size, body + 16, 8);
+        entry.type = (cairn_entry_type)type;
+        entry.mode = mode;
+        *code = p->sink->begin(p->sink->ctx, &entry);
+        return 0;
+    }
+    case CAIRN_RECORD_DATA:
+        if (size) *code = p->sink->write(p->sink->ctx, body, size);
+        return 0;
+    case CAIRN_RECORD_END:
+        if (size != 0) return -1;
+        *code = p->sink->end(p->sink->ctx);
+        return 0;
+    case CAIRN_RECORD_PROGRESS: {
+        uint64_t done, total;
+        uint32_t has_text;
+        if (size < CAIRN_RECORD_PROGRESS_FIXED) return -1;
+        memcpy(&done, body, 8);
+        memcpy(&total, body + 8, 8);
+        memcpy(&has_text, body + 16, 4);
+        const char *text = NULL;
+        if (has_text) {
+            if (size == CAIRN_RECORD_PROGRESS_FIXED || body[size - 1] != 0) return -1;
+            text = (const char *)body + CAIRN_RECORD_PROGRESS_FIXED;
+        }
+        if (p->host->progress) p->host->progress(p->host->host_ctx, done, total, text);
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+/* A batch of sink calls, as records in the worker's area: run in order up to the first refusal,
+ * whose code is the reply. */
 static int sv_sink_write(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
-    if (p->sink == NULL) return -1;
-    /* The data is the frame's payload itself (sent as `extra`), not a field. */
-    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->write(p->sink->ctx, in->data, in->len));
-    in->pos = in->len;
-    return 0;
-}
-
-static int sv_sink_end(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
-    (void)in;
-    if (p->sink == NULL) return -1;
-    cairn_ipc_put_u64(out, (uint64_t)(int64_t)p->sink->end(p->sink->ctx));
+    uint64_t offset = cairn_ipc_get_u64(in);
+    uint64_t len = cairn_ipc_get_u64(in);
+    const uint8_t *batch = from_worker(p, offset, len);
+    if (p->sink == NULL || in->bad || batch == NULL || take_scratch(p) != 0) return -1;
+    /* The worker can change the region while this runs, so each record's header is read once and
+     * checked, and a record cairn parses (an entry's path, a progress text) is copied out first.
+     * The entry's bytes go to the archive from the region as they are: it only hashes and
+     * compresses them, within the bounds checked here, and bytes changed between the two reads
+     * make a backup whose checksums fail its verification, nothing worse. */
+    int code = 0;
+    for (size_t at = 0; at < len && code == 0;) {
+        cairn_ipc_record record;
+        if (len - at < sizeof record) return -1;
+        memcpy(&record, batch + at, sizeof record);
+        at += sizeof record;
+        if (record.size > len - at) return -1;
+        const uint8_t *body = batch + at;
+        if (record.kind != CAIRN_RECORD_DATA) {
+            memcpy(p->scratch, body, record.size);
+            body = p->scratch;
+        }
+        if (run_record(p, record.kind, body, record.size, &code) != 0) return -1;
+        at += record.size;
+    }
+    cairn_ipc_put_u64(out, (uint64_t)(int64_t)code);
     return 0;
 }
 
@@ -272,31 +363,72 @@ static int sv_sink_fact(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     return 0;
 }
 
+/* As much of the current entry as fits in cairn's area of the region from `offset` on goes there;
+ * the reply says how many bytes (or the read's failure), where, and whether the entry ends with
+ * them (then the worker answers the plugin's next read with 0 itself). They are read into
+ * `scratch` first: the archive reader hashes what it has written, and the worker maps the region.
+ * `*complete` when the whole entry is in. */
+static int put_entry_data(proxy *p, size_t offset, cairn_ipc_buf *out, size_t *used, int *complete) {
+    if (p->shm == NULL || take_scratch(p) != 0 || offset > CAIRN_IPC_AREA) return -1;
+    size_t cap = CAIRN_IPC_AREA - offset;
+    int64_t count = 0;
+    int at_end = 0;
+    while ((size_t)count < cap) {
+        int64_t n = p->source->read(p->source->ctx, p->scratch + count, cap - (size_t)count);
+        if (n < 0 || n > (int64_t)(cap - (size_t)count)) { count = n < 0 ? n : -CAIRN_IO; break; }
+        if (n == 0) { at_end = 1; break; }
+        count += n;
+    }
+    if (count > 0) memcpy(p->shm + CAIRN_IPC_TO_WORKER + offset, p->scratch, (size_t)count);
+    cairn_ipc_put_u64(out, (uint64_t)count);
+    cairn_ipc_put_u64(out, offset);
+    cairn_ipc_put_u64(out, (uint64_t)at_end);
+    *used = count > 0 ? (size_t)count : 0;
+    *complete = count >= 0 && at_end;
+    return 0;
+}
+
+/* The next entry, with its first bytes: a round trip per file fewer. While an entry's bytes all
+ * fit, the entries after it come in the same reply, each its code and fields, until the area is
+ * nearly full or the source ends or fails (that code is the last). next() reads the rest of the
+ * previous entry anyway, so reading ahead checks nothing the plugin would not have; a failure on
+ * the way reaches the plugin where it would have met it. */
 static int sv_source_next(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     (void)in;
     if (p->source == NULL) return -1;
-    cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
-    int code = p->source->next(p->source->ctx, &entry);
-    cairn_ipc_put_u64(out, (uint64_t)(int64_t)code);
-    if (code == 1) {
+    size_t offset = 0;
+    for (int entries = 0; entries < 256; entries++) {
+        cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
+        int code = p->source->next(p->source->ctx, &entry);
+        cairn_ipc_put_u64(out, (uint64_t)(int64_t)code);
+        if (code != 1) break;
         cairn_ipc_put_str(out, entry.path);
         cairn_ipc_put_u64(out, (uint64_t)entry.type);
         cairn_ipc_put_u64(out, entry.mode);
         cairn_ipc_put_u64(out, (uint64_t)entry.mtime);
         cairn_ipc_put_u64(out, (uint64_t)entry.size);
+        size_t used = 0;
+        int complete = 1;
+        if (entry.type != CAIRN_ENTRY_FILE) {
+            cairn_ipc_put_u64(out, 0);
+            cairn_ipc_put_u64(out, offset);
+            cairn_ipc_put_u64(out, 1);
+        } else if (put_entry_data(p, offset, out, &used, &complete) != 0) {
+            return -1;
+        }
+        offset += used;
+        /* another entry only while this one is whole and a small file still fits */
+        if (!complete || CAIRN_IPC_AREA - offset < (CAIRN_IPC_AREA >> 3)) break;
     }
     return 0;
 }
 
 static int sv_source_read(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
-    size_t cap = (size_t)cairn_ipc_get_u64(in);
+    (void)cairn_ipc_get_u64(in);  /* what the worker asks for: a whole area, always */
+    size_t used;
+    int complete;
     if (p->source == NULL || in->bad) return -1;
-    if (cap > CAIRN_IPC_MAX_CHUNK) cap = CAIRN_IPC_MAX_CHUNK;
-    if (p->scratch == NULL && (p->scratch = malloc(CAIRN_IPC_MAX_CHUNK)) == NULL) return -1;
-    int64_t count = p->source->read(p->source->ctx, p->scratch, cap);
-    cairn_ipc_put_u64(out, (uint64_t)count);
-    cairn_ipc_put_bytes(out, p->scratch, count > 0 ? (size_t)count : 0);
-    return 0;
+    return put_entry_data(p, 0, out, &used, &complete);
 }
 
 static int sv_source_metadata(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -454,8 +586,8 @@ static const service_fn services[CAIRN_OP_LIMIT] = {
     [CAIRN_OP_SOURCE_FACT] = sv_source_fact, [CAIRN_OP_SOURCE_FACT_INT] = sv_source_fact_int,
     [CAIRN_OP_LOG] = sv_log, [CAIRN_OP_PROGRESS] = sv_progress, [CAIRN_OP_CONFIG_GET] = sv_config_get,
     [CAIRN_OP_SECRET_GET] = sv_secret_get, [CAIRN_OP_TEMP_DIR] = sv_temp_dir, [CAIRN_OP_GET_API] = sv_get_api,
-    [CAIRN_OP_REPORT_CHECK] = sv_report_check, [CAIRN_OP_SINK_BEGIN] = sv_sink_begin,
-    [CAIRN_OP_SINK_WRITE] = sv_sink_write, [CAIRN_OP_SINK_END] = sv_sink_end, [CAIRN_OP_SINK_FACT] = sv_sink_fact,
+    [CAIRN_OP_REPORT_CHECK] = sv_report_check, 
+    [CAIRN_OP_SINK_WRITE] = sv_sink_write, [CAIRN_OP_SINK_FACT] = sv_sink_fact,
     [CAIRN_OP_SOURCE_NEXT] = sv_source_next, [CAIRN_OP_SOURCE_READ] = sv_source_read,
     [CAIRN_OP_SOURCE_METADATA] = sv_source_metadata, [CAIRN_OP_OBJECT] = sv_object,
     [CAIRN_OP_NEXT_PAGE] = sv_next_page, [CAIRN_OP_STORE_LIST] = sv_store_list,
@@ -473,10 +605,12 @@ static int serve_worker(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *in, cairn
 
 /* Sends `op`, serves the worker until it replies, and passes the plugin's status and message on
  * to `err`. The rest of the reply (handles, counts) stays in `reply` for the caller. */
-static cairn_status round_trip(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, const void *extra,
-                               size_t extra_len, cairn_ipc_buf *reply, const cairn_error *err) {
+static void drain_writes(proxy *p);
+
+static cairn_status round_trip_locked(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request,
+                                      const void *extra, size_t extra_len, cairn_ipc_buf *reply, const cairn_error *err) {
     cairn_status status = CAIRN_ERROR;
-    pthread_mutex_lock(&p->lock);
+    drain_writes(p);  /* gathered store writes reach the worker before anything else */
     if (!p->dead) {
         p->operation = operation;
         /* Each call after a cancel gets the whole grace: cleaning up (an abort, a remove) after a
@@ -495,9 +629,24 @@ static cairn_status round_trip(proxy *p, const char *operation, uint16_t op, cai
         status = CAIRN_ERROR;
         if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
     }
-    pthread_mutex_unlock(&p->lock);
     cairn_ipc_buf_free(request);
     return status;
+}
+
+static cairn_status round_trip(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, const void *extra,
+                               size_t extra_len, cairn_ipc_buf *reply, const cairn_error *err) {
+    pthread_mutex_lock(&p->lock);
+    cairn_status status = round_trip_locked(p, operation, op, request, extra, extra_len, reply, err);
+    pthread_mutex_unlock(&p->lock);
+    return status;
+}
+
+/* The worker's reply claimed bytes it does not have (a length or offset outside its area): the
+ * protocol is broken, as with garbage on the channel. Under p->lock. */
+static void lied(proxy *p) {
+    if (p->dead) return;
+    if (p->conn.broken == NULL) p->conn.broken = "garbage";
+    bury(p);
 }
 
 static cairn_status simple(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, const cairn_error *err) {
@@ -521,7 +670,22 @@ static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_
         close(channel[0]); close(channel[1]);
         return cairn_fail(err, CAIRN_ERROR, "%s: cannot create the worker's output pipe: %s", spec->label, strerror(errno));
     }
+    /* The shared region: sealed at its size, so the worker can neither shrink it under cairn (a
+     * SIGBUS here) nor grow it. */
+    int region = memfd_create("cairn-ipc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    void *shm = MAP_FAILED;
+    if (region >= 0 && ftruncate(region, (off_t)CAIRN_IPC_SHM_SIZE) == 0
+        && fcntl(region, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0) {
+        shm = mmap(NULL, CAIRN_IPC_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, region, 0);
+    }
+    if (shm == MAP_FAILED) {
+        int saved = errno;
+        if (region >= 0) close(region);
+        close(channel[0]); close(channel[1]); close(output[0]); close(output[1]);
+        return cairn_fail(err, CAIRN_ERROR, "%s: cannot create the worker's shared memory: %s", spec->label, strerror(saved));
+    }
     proxy *p = calloc(1, sizeof *p);
+    p->shm = shm;
     pthread_mutex_init(&p->lock, NULL);
     p->host = host;
     p->label = strdup(spec->label);
@@ -541,7 +705,8 @@ static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_
     posix_spawn_file_actions_adddup2(&actions, output[1], 1);
     posix_spawn_file_actions_adddup2(&actions, output[1], 2);
     posix_spawn_file_actions_adddup2(&actions, channel[1], CAIRN_IPC_FD);
-    posix_spawn_file_actions_addclosefrom_np(&actions, CAIRN_IPC_FD + 1);
+    posix_spawn_file_actions_adddup2(&actions, region, CAIRN_IPC_SHM_FD);
+    posix_spawn_file_actions_addclosefrom_np(&actions, CAIRN_IPC_SHM_FD + 1);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     sigset_t blocked, defaults;
@@ -564,6 +729,7 @@ static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_
     posix_spawnattr_destroy(&attributes);
     close(channel[1]);
     close(output[1]);
+    close(region);
     if (spawned != 0) {
         cairn_status status = cairn_fail(err, CAIRN_ERROR, "%s: cannot start the plugin worker %s: %s (reinstall Cairn, or set isolation: in-process)",
                                          spec->label, spec->worker_path, strerror(spawned));
@@ -637,6 +803,7 @@ void cairn_proxy_close(void *instance) {
     }
     close(p->output_fd);
     pthread_mutex_destroy(&p->lock);
+    if (p->shm) munmap(p->shm, CAIRN_IPC_SHM_SIZE);
     free(p->scratch);
     free(p->label);
     free(p);
@@ -736,27 +903,118 @@ static cairn_status px_open_writer(void *instance, const char *key, void **write
     return with_handle(instance, "open_writer", CAIRN_OP_OPEN_WRITER, &request, writer, err);
 }
 
-static cairn_status px_write(void *writer, const uint8_t *data, size_t len, const cairn_error *err) {
-    proxy_stream *w = writer;
-    while (len > 0) {
-        size_t n = len < CAIRN_IPC_MAX_CHUNK ? len : CAIRN_IPC_MAX_CHUNK;
-        cairn_ipc_buf request = {0}, reply = {0};
-        cairn_ipc_put_u64(&request, w->remote);
-        /* The bytes follow the handle as the rest of the frame, sent without a copy. */
-        cairn_status status = round_trip(w->p, "write", CAIRN_OP_WRITE, &request, data, n, &reply, err);
-        cairn_ipc_buf_free(&reply);
-        if (status != CAIRN_OK) return status;
-        data += n;
-        len -= n;
+#define WRITE_SLOT (CAIRN_IPC_AREA / 2)
+
+/* Takes the worker's reply to the half sent last (under p->lock). */
+static void settle_write(proxy *p) {
+    if (!p->write_posted || p->dead) { p->write_posted = 0; return; }
+    p->write_posted = 0;
+    p->operation = "write";
+    cairn_ipc_buf reply = {0};
+    if (watch(p) != 0 || cairn_ipc_await(&p->conn, CAIRN_OP_WRITE, &reply, p) != 0) {
+        bury(p);
+    } else {
+        cairn_status status = (cairn_status)cairn_ipc_get_u64(&reply);
+        const char *message = cairn_ipc_get_str(&reply);
+        if (reply.bad) lied(p);
+        else if (status != CAIRN_OK && p->writing && p->writing->failed == CAIRN_OK) {
+            p->writing->failed = status;
+            snprintf(p->writing->message, sizeof p->writing->message, "%s", message ? message : "the store's write failed");
+        }
+    }
+    cairn_ipc_buf_free(&reply);
+}
+
+/* Sends the gathered half without waiting for the worker to write it (under p->lock). */
+static void post_write(proxy *p) {
+    if (p->gathered == 0 || p->writing == NULL) return;
+    settle_write(p);
+    size_t len = p->gathered;
+    p->gathered = 0;
+    if (p->dead || p->writing->failed != CAIRN_OK) return;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, p->writing->remote);
+    cairn_ipc_put_u64(&request, p->write_slot * WRITE_SLOT);  /* the offset in the area */
+    cairn_ipc_put_u64(&request, len);
+    p->operation = "write";
+    if (cairn_ipc_send(&p->conn, CAIRN_IPC_REQUEST, CAIRN_OP_WRITE, &request, NULL, 0) != 0) bury(p);
+    else p->write_posted = 1;
+    cairn_ipc_buf_free(&request);
+    p->write_slot ^= 1;
+}
+
+/* Every gathered write sent and answered (under p->lock). */
+static void drain_writes(proxy *p) {
+    post_write(p);
+    settle_write(p);
+}
+
+/* A store write's failure, or the worker's death, for the writer's caller (under p->lock). */
+static cairn_status write_outcome(proxy_stream *w, const cairn_error *err) {
+    proxy *p = w->p;
+    if (p->dead) {
+        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
+        return CAIRN_ERROR;
+    }
+    if (w->failed != CAIRN_OK) {
+        if (err && err->set) err->set(err->ctx, w->failed, w->message);
+        return w->failed;
     }
     return CAIRN_OK;
 }
 
+/* The bytes are gathered in cairn's area, half of it at a time, and sent when a half is full or
+ * any other call comes: the worker writes them to its store while cairn compresses the next, and
+ * archive chunks of a few hundred KiB cost a round trip per half MiB. A failure comes back from
+ * the writer's next write or its commit. */
+static cairn_status px_write(void *writer, const uint8_t *data, size_t len, const cairn_error *err) {
+    proxy_stream *w = writer;
+    proxy *p = w->p;
+    pthread_mutex_lock(&p->lock);
+    if (p->writing != w) {
+        drain_writes(p);
+        p->writing = w;
+    }
+    while (len > 0 && !p->dead && w->failed == CAIRN_OK) {
+        size_t n = WRITE_SLOT - p->gathered < len ? WRITE_SLOT - p->gathered : len;
+        memcpy(p->shm + CAIRN_IPC_TO_WORKER + p->write_slot * WRITE_SLOT + p->gathered, data, n);
+        p->gathered += n;
+        data += n;
+        len -= n;
+        if (p->gathered == WRITE_SLOT) post_write(p);
+    }
+    cairn_status status = write_outcome(w, err);
+    pthread_mutex_unlock(&p->lock);
+    return status;
+}
+
+/* Ends the writer's gathering: what it gathered is sent (`keep`) or dropped, and its failure, if
+ * any, returned (under p->lock). */
+static cairn_status finish_writes(proxy_stream *w, int keep, const cairn_error *err) {
+    proxy *p = w->p;
+    if (p->writing == w) {
+        if (!keep) p->gathered = 0;
+        drain_writes(p);
+        p->writing = NULL;
+    }
+    return write_outcome(w, err);
+}
+
 static cairn_status px_commit(void *writer, const cairn_error *err) {
     proxy_stream *w = writer;
-    cairn_ipc_buf request = {0};
+    proxy *p = w->p;
+    cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_u64(&request, w->remote);
-    cairn_status status = simple(w->p, "commit", CAIRN_OP_COMMIT, &request, err);
+    pthread_mutex_lock(&p->lock);
+    cairn_status status = finish_writes(w, 1, err);
+    if (status == CAIRN_OK) {
+        status = round_trip_locked(p, "commit", CAIRN_OP_COMMIT, &request, NULL, 0, &reply, err);
+    } else {
+        /* a write failed: the plugin's writer is released as a failed write would have been */
+        round_trip_locked(p, "abort", CAIRN_OP_ABORT, &request, NULL, 0, &reply, NULL);
+    }
+    pthread_mutex_unlock(&p->lock);
+    cairn_ipc_buf_free(&reply);
     free(w);
     return status;
 }
@@ -764,9 +1022,14 @@ static cairn_status px_commit(void *writer, const cairn_error *err) {
 static void px_abort(void *writer) {
     proxy_stream *w = writer;
     if (w == NULL) return;
-    cairn_ipc_buf request = {0};
+    proxy *p = w->p;
+    cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_u64(&request, w->remote);
-    simple(w->p, "abort", CAIRN_OP_ABORT, &request, NULL);
+    pthread_mutex_lock(&p->lock);
+    finish_writes(w, 0, NULL);
+    round_trip_locked(p, "abort", CAIRN_OP_ABORT, &request, NULL, 0, &reply, NULL);
+    pthread_mutex_unlock(&p->lock);
+    cairn_ipc_buf_free(&reply);
     free(w);
 }
 
@@ -776,28 +1039,54 @@ static cairn_status px_open_reader(void *instance, const char *key, void **reade
     return with_handle(instance, "open_reader", CAIRN_OP_OPEN_READER, &request, reader, err);
 }
 
+/* The worker reads into its area of the region; the reply says how many bytes and where, which is
+ * checked before they are copied to `buf`. */
 static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error *err) {
     proxy_stream *r = reader;
+    proxy *p = r->p;
+    if (cap == 0) return 0;
+    if (r->ahead_at < r->ahead_end) {
+        size_t n = r->ahead_end - r->ahead_at < cap ? r->ahead_end - r->ahead_at : cap;
+        memcpy(buf, r->ahead + r->ahead_at, n);
+        r->ahead_at += n;
+        return (int64_t)n;
+    }
+    /* A smaller buffer (an archive reader takes 256 KiB at a time) still gets a whole area per round
+     * trip: the rest waits in `ahead`. */
+    uint8_t *into = buf;
+    if (cap < CAIRN_IPC_AREA && (r->ahead != NULL || (r->ahead = malloc(CAIRN_IPC_AREA)) != NULL)) into = r->ahead;
+    size_t want = into == buf ? (cap < CAIRN_IPC_AREA ? cap : CAIRN_IPC_AREA) : CAIRN_IPC_AREA;
     cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_u64(&request, r->remote);
-    cairn_ipc_put_u64(&request, cap < CAIRN_IPC_MAX_CHUNK ? cap : CAIRN_IPC_MAX_CHUNK);
+    cairn_ipc_put_u64(&request, want);
+    pthread_mutex_lock(&p->lock);
     /* The reply leads with the count where others have a status; the message is passed on below. */
-    round_trip(r->p, "read", CAIRN_OP_READ, &request, NULL, 0, &reply, NULL);
-    if (r->p->dead) {
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, r->p->failure);
-        cairn_ipc_buf_free(&reply);
-        return -CAIRN_ERROR;
+    round_trip_locked(p, "read", CAIRN_OP_READ, &request, NULL, 0, &reply, NULL);
+    int64_t count = -CAIRN_ERROR;
+    if (!p->dead) {
+        reply.pos = 0;
+        count = (int64_t)cairn_ipc_get_u64(&reply);
+        const char *message = cairn_ipc_get_str(&reply);
+        uint64_t offset = cairn_ipc_get_u64(&reply);
+        const uint8_t *data = count > 0 ? from_worker(p, offset, (uint64_t)count) : NULL;
+        if (reply.bad || (count > 0 && ((uint64_t)count > want || data == NULL))) lied(p);
+        else if (count > 0 && into == buf) memcpy(buf, data, (size_t)count);
+        else if (count > 0) {
+            /* what the caller asked for straight to it, the rest kept for its next reads */
+            size_t n = (size_t)count < cap ? (size_t)count : cap;
+            memcpy(buf, data, n);
+            memcpy(r->ahead, data + n, (size_t)count - n);
+            r->ahead_at = 0;
+            r->ahead_end = (size_t)count - n;
+            count = (int64_t)n;
+        }
+        else if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
     }
-    reply.pos = 0;
-    int64_t count = (int64_t)cairn_ipc_get_u64(&reply);
-    const char *message = cairn_ipc_get_str(&reply);
-    size_t len = 0;
-    const uint8_t *data = cairn_ipc_get_bytes(&reply, &len);
-    if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
-    if (count > 0) {
-        if (data == NULL || len != (size_t)count || len > cap) count = -CAIRN_IO;
-        else memcpy(buf, data, len);
+    if (p->dead) {
+        count = -CAIRN_ERROR;
+        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
     }
+    pthread_mutex_unlock(&p->lock);
     cairn_ipc_buf_free(&reply);
     return count;
 }
@@ -808,6 +1097,7 @@ static void px_close_reader(void *reader) {
     cairn_ipc_buf request = {0};
     cairn_ipc_put_u64(&request, r->remote);
     simple(r->p, "close_reader", CAIRN_OP_CLOSE_READER, &request, NULL);
+    free(r->ahead);
     free(r);
 }
 

@@ -106,18 +106,47 @@ static int write_all(cairn_ipc_conn *c, struct iovec *iov, int count) {
     return 0;
 }
 
+/* One read of whatever the channel has, up to `len`; waits for it first where the descriptor does
+ * not block (cairn's side: a reply is rarely there the moment the request went out). */
+static ssize_t read_some(cairn_ipc_conn *c, void *into, size_t len) {
+    for (int waited = 0;;) {
+        if (c->wait && !waited) {
+            if (c->wait(c, POLLIN) != 0) return fail(c, "stopped");
+            waited = 1;
+        }
+        ssize_t n = read(c->fd, into, len);
+        if (n > 0) return n;
+        if (n == 0) return fail(c, "closed");
+        if (errno == EINTR) continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && c->wait) { waited = 0; continue; }
+        return fail(c, "closed");
+    }
+}
+
+/* `len` bytes of the channel: what was read ahead first, then large rests straight into `into`,
+ * small ones through the read-ahead buffer. */
 static int read_all(cairn_ipc_conn *c, void *into, size_t len) {
     uint8_t *p = into;
     while (len > 0) {
-        ssize_t n = read(c->fd, p, len);
-        if (n > 0) { p += n; len -= (size_t)n; continue; }
-        if (n == 0) return fail(c, "closed");
-        if (errno == EINTR) continue;
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && c->wait) {
-            if (c->wait(c, POLLIN) != 0) return fail(c, "stopped");
+        if (c->in_at < c->in_end) {
+            size_t n = c->in_end - c->in_at < len ? c->in_end - c->in_at : len;
+            memcpy(p, c->in + c->in_at, n);
+            c->in_at += n;
+            p += n;
+            len -= n;
             continue;
         }
-        return fail(c, "closed");
+        if (len >= sizeof c->in) {
+            ssize_t n = read_some(c, p, len);
+            if (n < 0) return -1;
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        ssize_t n = read_some(c, c->in, sizeof c->in);
+        if (n < 0) return -1;
+        c->in_at = 0;
+        c->in_end = (size_t)n;
     }
     return 0;
 }
@@ -158,6 +187,10 @@ int cairn_ipc_recv(cairn_ipc_conn *c, uint8_t *kind, uint16_t *op, cairn_ipc_buf
 int cairn_ipc_call(cairn_ipc_conn *c, uint16_t op, const cairn_ipc_buf *request, const void *extra,
                    size_t extra_len, cairn_ipc_buf *reply, void *call_ctx) {
     if (cairn_ipc_send(c, CAIRN_IPC_REQUEST, op, request, extra, extra_len) != 0) return -1;
+    return cairn_ipc_await(c, op, reply, call_ctx);
+}
+
+int cairn_ipc_await(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *reply, void *call_ctx) {
     for (;;) {
         uint8_t kind;
         uint16_t got;

@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Exit codes cairn reads as "the worker gave up", not as a plugin's own exit. */
@@ -37,17 +39,85 @@ static int opened;
 static cairn_ipc_conn channel = { .fd = CAIRN_IPC_FD };
 static pthread_mutex_t channel_lock;
 static volatile sig_atomic_t cancelled;
+/* The region shared with cairn (cairn_ipc.h): cairn's area carries store writes and entries read
+ * back; ours carries the plugin's sink data and store reads. */
+static uint8_t *shm;
+#define FROM_CAIRN (shm + CAIRN_IPC_TO_WORKER)
+#define TO_CAIRN (shm + CAIRN_IPC_TO_HOST)
+/* A backup's sink calls and progress reports gathered as records (cairn_ipc.h) and not sent yet,
+ * and the first refusal cairn answered a batch with: the plugin gets it from its next sink call.
+ * Our area holds two batches: while cairn takes one, the plugin fills the other (`sink_slot`),
+ * and `sink_posted` says a sent batch awaits cairn's reply. `gathering` while a backup runs.
+ * Under channel_lock. */
+#define SLOT (CAIRN_IPC_AREA / 2)
+#define SINK_BATCH (TO_CAIRN + sink_slot * SLOT)
+static size_t sink_pending, sink_slot;
+static int sink_posted;
+static int sink_refused;
+static int gathering;
 
 /* ---- calling cairn ---------------------------------------------------------------------------- */
 
+/* Takes cairn's reply to the batch sent last (under channel_lock). cairn asks nothing of ours
+ * while it runs a batch, so the next frame is that reply. */
+static void settle_sink(void) {
+    if (!sink_posted) return;
+    sink_posted = 0;
+    cairn_ipc_buf reply = {0};
+    uint8_t kind;
+    uint16_t op;
+    if (cairn_ipc_recv(&channel, &kind, &op, &reply) != 0 || kind != CAIRN_IPC_REPLY || op != CAIRN_OP_SINK_WRITE) _exit(EXIT_LOST);
+    int code = (int)(int64_t)cairn_ipc_get_u64(&reply);
+    if (reply.bad) _exit(EXIT_LOST);
+    if (code != 0 && sink_refused == 0) sink_refused = code;
+    cairn_ipc_buf_free(&reply);
+}
+
+/* Sends the gathered records without waiting for cairn to take them: the plugin goes on into the
+ * other half of our area, and cairn's reply is taken before the next send (under channel_lock). */
+static void flush_sink(void) {
+    if (sink_pending == 0) return;
+    settle_sink();
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, sink_slot * SLOT);  /* the offset in our area */
+    cairn_ipc_put_u64(&request, sink_pending);
+    if (cairn_ipc_send(&channel, CAIRN_IPC_REQUEST, CAIRN_OP_SINK_WRITE, &request, NULL, 0) != 0) _exit(EXIT_LOST);
+    cairn_ipc_buf_free(&request);
+    sink_posted = 1;
+    sink_pending = 0;
+    sink_slot ^= 1;
+}
+
+/* Every batch sent and taken (under channel_lock). */
+static void drain_sink(void) {
+    flush_sink();
+    settle_sink();
+}
+
 /* One request to cairn and its reply, from any thread. A broken channel means cairn is gone or
- * has given up on this worker: nothing is left to do but exit. */
+ * has given up on this worker: nothing is left to do but exit. Gathered sink data goes first, so
+ * cairn sees every call in the order the plugin made it. */
 static void forward(uint16_t op, const cairn_ipc_buf *request, const void *extra, size_t extra_len,
                     cairn_ipc_buf *reply, void *call_ctx) {
     pthread_mutex_lock(&channel_lock);
+    drain_sink();
     int rc = cairn_ipc_call(&channel, op, request, extra, extra_len, reply, call_ctx);
     pthread_mutex_unlock(&channel_lock);
     if (rc != 0) _exit(EXIT_LOST);
+}
+
+/* Appends a record with the body `head` then `tail` (under channel_lock), sending the batch first
+ * when it does not fit. -1 when the record could never fit. */
+static int gather(uint32_t kind, const void *head, size_t head_len, const void *tail, size_t tail_len) {
+    cairn_ipc_record record = { kind, (uint32_t)(head_len + tail_len) };
+    size_t need = sizeof record + head_len + tail_len;
+    if (need > SLOT) return -1;
+    if (need > SLOT - sink_pending) flush_sink();
+    memcpy(SINK_BATCH + sink_pending, &record, sizeof record);
+    if (head_len) memcpy(SINK_BATCH + sink_pending + sizeof record, head, head_len);
+    if (tail_len) memcpy(SINK_BATCH + sink_pending + sizeof record + head_len, tail, tail_len);
+    sink_pending += need;
+    return 0;
 }
 
 /* A request whose reply is one integer (a callback's return code). */
@@ -107,6 +177,19 @@ static void sv_log(void *ctx, cairn_log_level level, const char *message) {
 
 static void sv_progress(void *ctx, uint64_t done, uint64_t total, const char *what) {
     (void)ctx;
+    pthread_mutex_lock(&channel_lock);
+    if (gathering) {  /* with the backup's records: in order, without a round trip of its own */
+        uint8_t fixed[CAIRN_RECORD_PROGRESS_FIXED];
+        uint32_t has_text = what != NULL;
+        memcpy(fixed, &done, 8);
+        memcpy(fixed + 8, &total, 8);
+        memcpy(fixed + 16, &has_text, 4);
+        int gathered = gather(CAIRN_RECORD_PROGRESS, fixed, sizeof fixed, what, what ? strlen(what) + 1 : 0);
+        pthread_mutex_unlock(&channel_lock);
+        if (gathered == 0) return;
+    } else {
+        pthread_mutex_unlock(&channel_lock);
+    }
     cairn_ipc_buf request = {0};
     cairn_ipc_put_u64(&request, done);
     cairn_ipc_put_u64(&request, total);
@@ -329,35 +412,53 @@ static int rp_check(void *ctx, const char *name, cairn_check_status status, cons
 
 static const cairn_report report_table = { sizeof(cairn_report), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, rp_check };
 
+/* The sink's calls become records of the batch; each returns the refusal cairn answered an
+ * earlier batch with, if any (then nothing more is gathered). */
 static int sk_begin(void *ctx, const cairn_entry *entry) {
     (void)ctx;
-    if (entry == NULL) return CAIRN_INVALID;
-    cairn_ipc_buf request = {0};
-    cairn_ipc_put_str(&request, entry->path);
-    cairn_ipc_put_u64(&request, (uint64_t)entry->type);
-    cairn_ipc_put_u64(&request, entry->mode);
-    cairn_ipc_put_u64(&request, (uint64_t)entry->mtime);
-    cairn_ipc_put_u64(&request, (uint64_t)entry->size);
-    return (int)forward_code(CAIRN_OP_SINK_BEGIN, &request, NULL, 0, NULL);
+    if (entry == NULL || entry->path == NULL) return CAIRN_INVALID;
+    uint8_t fixed[CAIRN_RECORD_BEGIN_FIXED];
+    uint32_t type = (uint32_t)entry->type, mode = entry->mode;
+    int64_t mtime = entry->mtime, size = entry->size;
+    memcpy(fixed, &type, 4);
+    memcpy(fixed + 4, &mode, 4);
+    memcpy(fixed + 8, &mtime, 8);
+    memcpy(fixed + 16, &size, 8);
+    pthread_mutex_lock(&channel_lock);
+    int code = sink_refused;
+    if (code == 0 && gather(CAIRN_RECORD_BEGIN, fixed, sizeof fixed, entry->path, strlen(entry->path) + 1) != 0) code = CAIRN_INVALID;
+    pthread_mutex_unlock(&channel_lock);
+    return code;
 }
 
+/* A plugin's writes of a few KiB each (a Redis plugin writes what each recv gave it) cost one
+ * round trip per area, not one each. */
 static int sk_write(void *ctx, const uint8_t *data, size_t len) {
     (void)ctx;
-    while (len > 0) {
-        size_t n = len < CAIRN_IPC_MAX_CHUNK ? len : CAIRN_IPC_MAX_CHUNK;
-        cairn_ipc_buf request = {0};
-        int code = (int)forward_code(CAIRN_OP_SINK_WRITE, &request, data, n, NULL);
-        if (code != 0) return code;
+    if (data == NULL && len > 0) return CAIRN_INVALID;
+    pthread_mutex_lock(&channel_lock);
+    while (len > 0 && sink_refused == 0) {
+        size_t room = SLOT - sink_pending;
+        /* a sliver left: send the batch rather than split the data into it */
+        if (room < sizeof(cairn_ipc_record) + (len < 4096 ? len : 4096)) { flush_sink(); continue; }
+        size_t n = room - sizeof(cairn_ipc_record);
+        if (n > len) n = len;
+        gather(CAIRN_RECORD_DATA, data, n, NULL, 0);
         data += n;
         len -= n;
     }
-    return 0;
+    int code = sink_refused;
+    pthread_mutex_unlock(&channel_lock);
+    return code;
 }
 
 static int sk_end(void *ctx) {
     (void)ctx;
-    cairn_ipc_buf request = {0};
-    return (int)forward_code(CAIRN_OP_SINK_END, &request, NULL, 0, NULL);
+    pthread_mutex_lock(&channel_lock);
+    int code = sink_refused;
+    if (code == 0) gather(CAIRN_RECORD_END, NULL, 0, NULL, 0);
+    pthread_mutex_unlock(&channel_lock);
+    return code;
 }
 
 static int sk_fact(void *ctx, const char *key, const char *json) {
@@ -376,47 +477,92 @@ static const cairn_entry_sink sink_table = {
  * end of the operation. */
 static char *source_path;
 static char *source_metadata;
+/* Entry bytes cairn sent ahead in its area and the plugin has not read yet: [ahead_at, ahead_end),
+ * and whether the entry ends with them. Dropped at the next entry. Under channel_lock. */
+static size_t ahead_at, ahead_end;
+static int ahead_last;
+static int64_t ahead_failed;  /* cairn's read failed: the plugin's next read returns this */
+/* The entries cairn sent ahead (sv_source_next in ipc_host.c), taken one per next(). */
+static cairn_ipc_buf entries;
+
+/* Takes the count, offset and end flag of entry bytes cairn put in its area (under channel_lock). */
+static void take_ahead(cairn_ipc_buf *reply) {
+    int64_t count = (int64_t)cairn_ipc_get_u64(reply);
+    uint64_t offset = cairn_ipc_get_u64(reply);
+    int last = cairn_ipc_get_u64(reply) != 0;
+    if (reply->bad) _exit(EXIT_LOST);
+    ahead_at = ahead_end = 0;
+    ahead_failed = count < 0 ? count : 0;
+    ahead_last = count >= 0 && last;
+    if (count > 0) {
+        if (offset > CAIRN_IPC_AREA || (uint64_t)count > CAIRN_IPC_AREA - offset) _exit(EXIT_LOST);
+        ahead_at = (size_t)offset;
+        ahead_end = (size_t)offset + (size_t)count;
+    }
+}
 
 static int so_next(void *ctx, cairn_entry *out) {
     (void)ctx;
     if (out == NULL) return -CAIRN_INVALID;
-    cairn_ipc_buf request = {0}, reply = {0};
-    forward(CAIRN_OP_SOURCE_NEXT, &request, NULL, 0, &reply, NULL);
-    int code = (int)(int64_t)cairn_ipc_get_u64(&reply);
+    pthread_mutex_lock(&channel_lock);  /* recursive: forward takes it too */
+    ahead_at = ahead_end = 0;
+    ahead_last = 0;
+    ahead_failed = 0;
+    if (entries.pos >= entries.len) {
+        cairn_ipc_buf request = {0};
+        forward(CAIRN_OP_SOURCE_NEXT, &request, NULL, 0, &entries, NULL);
+    }
+    cairn_ipc_buf *reply = &entries;
+    int code = (int)(int64_t)cairn_ipc_get_u64(reply);
     if (code == 1) {
-        const char *path = cairn_ipc_get_str(&reply);
+        const char *path = cairn_ipc_get_str(reply);
         free(source_path);
         source_path = strdup(path ? path : "");
         /* Fields one at a time: the order of an initializer's calls is unspecified in C. */
         cairn_entry filled = { out->struct_size, source_path, CAIRN_ENTRY_FILE, 0, 0, 0 };
-        filled.type = (cairn_entry_type)cairn_ipc_get_u64(&reply);
-        filled.mode = (uint32_t)cairn_ipc_get_u64(&reply);
-        filled.mtime = (int64_t)cairn_ipc_get_u64(&reply);
-        filled.size = (int64_t)cairn_ipc_get_u64(&reply);
+        filled.type = (cairn_entry_type)cairn_ipc_get_u64(reply);
+        filled.mode = (uint32_t)cairn_ipc_get_u64(reply);
+        filled.mtime = (int64_t)cairn_ipc_get_u64(reply);
+        filled.size = (int64_t)cairn_ipc_get_u64(reply);
         /* The plugin says how big its struct is: fill only what fits (cairn_plugin.h). */
         size_t size = out->struct_size < sizeof filled ? out->struct_size : sizeof filled;
         memcpy(out, &filled, size);
+        take_ahead(reply);  /* the entry's first bytes */
+    } else {
+        entries.pos = entries.len;  /* the source's end or failure is the last of a reply */
     }
-    cairn_ipc_buf_free(&request);
-    cairn_ipc_buf_free(&reply);
+    if (reply->bad) _exit(EXIT_LOST);
+    pthread_mutex_unlock(&channel_lock);
     return code;
 }
 
+/* Asks cairn for a whole area of the entry at once and hands it out in the pieces the plugin
+ * asks for. */
 static int64_t so_read(void *ctx, uint8_t *buf, size_t cap) {
     (void)ctx;
     if (buf == NULL || cap == 0) return 0;
-    cairn_ipc_buf request = {0}, reply = {0};
-    cairn_ipc_put_u64(&request, cap < CAIRN_IPC_MAX_CHUNK ? cap : CAIRN_IPC_MAX_CHUNK);
-    forward(CAIRN_OP_SOURCE_READ, &request, NULL, 0, &reply, NULL);
-    int64_t count = (int64_t)cairn_ipc_get_u64(&reply);
-    size_t len = 0;
-    const uint8_t *data = cairn_ipc_get_bytes(&reply, &len);
-    if (count > 0) {
-        if (data == NULL || len != (size_t)count || len > cap) _exit(EXIT_LOST);
-        memcpy(buf, data, len);
+    pthread_mutex_lock(&channel_lock);  /* recursive: forward takes it too */
+    int64_t count = 0;
+    if (ahead_failed != 0) {
+        count = ahead_failed;
+        ahead_failed = 0;
+    } else if (ahead_at == ahead_end && !ahead_last) {
+        cairn_ipc_buf request = {0}, reply = {0};
+        cairn_ipc_put_u64(&request, CAIRN_IPC_AREA);
+        forward(CAIRN_OP_SOURCE_READ, &request, NULL, 0, &reply, NULL);
+        take_ahead(&reply);
+        count = ahead_failed;
+        ahead_failed = 0;
+        cairn_ipc_buf_free(&request);
+        cairn_ipc_buf_free(&reply);
     }
-    cairn_ipc_buf_free(&request);
-    cairn_ipc_buf_free(&reply);
+    if (ahead_at < ahead_end) {
+        size_t n = ahead_end - ahead_at < cap ? ahead_end - ahead_at : cap;
+        memcpy(buf, FROM_CAIRN + ahead_at, n);
+        ahead_at += n;
+        count = (int64_t)n;
+    }
+    pthread_mutex_unlock(&channel_lock);
     return count;
 }
 
@@ -480,6 +626,10 @@ static const cairn_entry_source source_table = {
 };
 
 static void source_done(void) {
+    ahead_at = ahead_end = 0;
+    ahead_last = 0;
+    ahead_failed = 0;
+    cairn_ipc_buf_free(&entries);
     free(source_path); source_path = NULL;
     free(source_metadata); source_metadata = NULL;
     while (source_facts) {
@@ -607,7 +757,16 @@ static void op_backup(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     request.options_json = cairn_ipc_get_str(in);
     if (in->bad) return;
     captured c; capture_init(&c);
-    put_result(out, plugin->component->backup(instance, &request, &sink_table, &c.err), &c);
+    pthread_mutex_lock(&channel_lock);
+    sink_refused = 0;
+    gathering = 1;
+    pthread_mutex_unlock(&channel_lock);
+    cairn_status status = plugin->component->backup(instance, &request, &sink_table, &c.err);
+    pthread_mutex_lock(&channel_lock);
+    drain_sink();  /* cairn sees the last records before the backup's result */
+    gathering = 0;
+    pthread_mutex_unlock(&channel_lock);
+    put_result(out, status, &c);
 }
 
 static void op_verify(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -638,13 +797,11 @@ static void op_open_writer(cairn_ipc_buf *in, cairn_ipc_buf *out) {
 
 static void op_write(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     uint64_t writer = cairn_ipc_get_u64(in);
-    if (in->bad) return;
-    /* The bytes are the rest of the frame. */
-    const uint8_t *data = in->data + in->pos;
-    size_t len = in->len - in->pos;
-    in->pos = in->len;
+    uint64_t offset = cairn_ipc_get_u64(in);
+    uint64_t len = cairn_ipc_get_u64(in);
+    if (in->bad || offset > CAIRN_IPC_AREA || len > CAIRN_IPC_AREA - offset) { in->bad = 1; return; }
     captured c; capture_init(&c);
-    put_result(out, plugin->storage->write(HANDLE(writer), data, len, &c.err), &c);
+    put_result(out, plugin->storage->write(HANDLE(writer), FROM_CAIRN + offset, (size_t)len, &c.err), &c);
 }
 
 static void op_commit(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -666,20 +823,18 @@ static void op_open_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     cairn_ipc_put_u64(out, (uint64_t)(uintptr_t)reader);
 }
 
-static uint8_t *read_buffer;
-
+/* The plugin reads straight into our area of the region. */
 static void op_read(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     uint64_t reader = cairn_ipc_get_u64(in);
     size_t cap = (size_t)cairn_ipc_get_u64(in);
     if (in->bad) return;
-    if (cap > CAIRN_IPC_MAX_CHUNK) cap = CAIRN_IPC_MAX_CHUNK;
-    if (read_buffer == NULL) read_buffer = malloc(CAIRN_IPC_MAX_CHUNK);
+    if (cap > CAIRN_IPC_AREA) cap = CAIRN_IPC_AREA;
     captured c; capture_init(&c);
-    int64_t count = read_buffer ? plugin->storage->read(HANDLE(reader), read_buffer, cap, &c.err) : -CAIRN_ERROR;
+    int64_t count = plugin->storage->read(HANDLE(reader), TO_CAIRN, cap, &c.err);
     if (count > (int64_t)cap) count = -CAIRN_ERROR;
     cairn_ipc_put_u64(out, (uint64_t)count);
     cairn_ipc_put_str(out, c.has_message ? c.message : NULL);
-    cairn_ipc_put_bytes(out, read_buffer, count > 0 ? (size_t)count : 0);
+    cairn_ipc_put_u64(out, 0);  /* the offset in our area */
 }
 
 static void op_close_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -876,6 +1031,14 @@ int main(int argc, char **argv) {
     }
     /* Programs the plugin starts (a drill's redis-server) must not hold cairn's channel open. */
     fcntl(CAIRN_IPC_FD, F_SETFD, FD_CLOEXEC);
+    /* The shared region: mapped, and its descriptor closed, so the plugin cannot reach it. */
+    struct stat region;
+    if (fstat(CAIRN_IPC_SHM_FD, &region) != 0 || (size_t)region.st_size != CAIRN_IPC_SHM_SIZE
+        || (shm = mmap(NULL, CAIRN_IPC_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, CAIRN_IPC_SHM_FD, 0)) == MAP_FAILED) {
+        fprintf(stderr, "cannot map the memory shared with cairn: %s\n", strerror(errno));
+        return EXIT_LOAD;
+    }
+    close(CAIRN_IPC_SHM_FD);
     pthread_t watcher;
     pthread_create(&watcher, NULL, watch_cairn, NULL);
 

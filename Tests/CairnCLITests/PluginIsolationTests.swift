@@ -19,8 +19,10 @@ struct PluginIsolationTests {
         temp = try TemporaryDirectory("cairn-isolation")
         let plugin = temp.path("plugins/misbehaving")
         for made in [plugin, staging] { try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true) }
+        // The worker protocol's header too: the fixture lies in its frames (modes lie-*).
+        let ipcHeader = TestPaths.header.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("CairnPluginIPC/include")
         try runTool(["cc", "-shared", "-fPIC", "-pthread", "-o", plugin.appendingPathComponent("libmisbehaving.so").path,
-                     "-I", TestPaths.header.path, TestPaths.fixtures.appendingPathComponent("misbehaving_plugin.c").path])
+                     "-I", TestPaths.header.path, "-I", ipcHeader.path, TestPaths.fixtures.appendingPathComponent("misbehaving_plugin.c").path])
         try """
             { "name": "misbehaving", "kind": "component", "version": "1.0.0", "abi": { "major": 1, "minor": \(HostABI.minor) },
               "library": "libmisbehaving.so", "language": "c",
@@ -127,6 +129,37 @@ struct PluginIsolationTests {
 
     @Test func garbageOnTheChannelFailsTheStep() throws {
         _ = try expectCleanFailure(mode: "garbage", message: "plugin misbehaving (instance bad) broke the worker protocol during backup")
+    }
+
+    /// Bulk data crosses in the memory the worker shares with cairn, not the socket; a worker that
+    /// claims bytes outside its area of it (a frame written straight onto the channel) breaks the
+    /// protocol and fails its step, and cairn reads nothing outside the region.
+    @Test func theSinksBytesGoThroughSharedMemory() throws {
+        let result = try cairn(["backup", "bad"], mode: "shared")
+        #expect(result.status == 0, "\(result.stderr)")
+        let log = try runLog()
+        #expect(log.contains("the sink's bytes are in the shared memory"), "\(log)")
+        let verify = try cairn(["verify", "bad", "--backup", "latest"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let members = try runShell("tar -tzf '\(latest.path)'").text
+        #expect(members.contains("probe.txt"), "\(members)")
+    }
+
+    @Test(arguments: ["lie-offset", "lie-length"])
+    func aWorkerClaimingBytesOutsideItsSharedMemoryFailsTheStep(mode: String) throws {
+        _ = try expectCleanFailure(mode: mode, message: "plugin misbehaving (instance bad) broke the worker protocol during backup")
+    }
+
+    /// A plugin that overwrites the shared memory while cairn reads from it: cairn copies what it
+    /// takes before it checks or uses it, so the run ends with a result (the records it saw
+    /// spoiled: the protocol broken), never with cairn crashing.
+    @Test func aPluginScribblingOnTheSharedMemoryCannotCrashCairn() throws {
+        let result = try cairn(["backup", "bad"], mode: "scribble", ["MISBEHAVE_SIZE": String(16 << 20)])
+        #expect(result.status == 0 || result.status == 1, "\(result.status): \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"), "\(result.stderr)")
+        if result.status == 1 {
+            #expect(result.stderr.contains("plugin misbehaving (instance bad)"), "\(result.stderr)")
+        }
     }
 
     @Test func aPluginAllocatingPastItsMemoryLimitFailsTheStep() throws {

@@ -8,10 +8,16 @@
  *   stdout    print to stdout and stderr, then back up as `ok` does
  *   allocate  allocate and touch memory until malloc fails, then use the NULL it returned
  *   stream    stream `size` bytes of incompressible data into one entry, then segfault
+ *   shared    back up one file, and log whether its bytes are in the memory the worker shares
+ *             with cairn (cairn_ipc.h) once the sink has taken them
+ *   lie-offset / lie-length   write a sink frame onto the channel whose bytes lie outside the
+ *             worker's area of that memory (an offset past it; a length longer than it)
+ *   scribble  stream `size` bytes into one entry while a thread overwrites the shared memory
  * With MISBEHAVE_AT_LOAD=crash in the environment, the library's constructor writes through a NULL
  * pointer as the library is loaded, before any call (=hang: it spins forever).
  */
-#include "cairn_plugin.h"
+#define _GNU_SOURCE
+#include "cairn_ipc.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -35,6 +41,32 @@ static cairn_status open_instance(const cairn_host_api *host, void **out, const 
 }
 
 static void close_instance(void *p) { free(p); }
+
+/* The worker's mapping of the memory it shares with cairn, from /proc/self/maps; 0 if none. */
+static uint8_t *shared_memory(size_t *size) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    uint8_t *found = NULL;
+    while (maps && found == NULL && fgets(line, sizeof line, maps)) {
+        unsigned long start, end;
+        if (strstr(line, "memfd:cairn-ipc") && sscanf(line, "%lx-%lx", &start, &end) == 2) {
+            found = (uint8_t *)start;
+            *size = end - start;
+        }
+    }
+    if (maps) fclose(maps);
+    return found;
+}
+
+static volatile int scribbling;
+
+static void *scribble(void *unused) {
+    (void)unused;
+    size_t size = 0;
+    uint8_t *region = shared_memory(&size);
+    for (unsigned n = 0; region && scribbling; n++) memset(region, (int)(n * 37u), size);
+    return NULL;
+}
 
 /* Host services from a thread the host never called the plugin on, during the call. */
 static void *from_another_thread(void *p) {
@@ -92,6 +124,41 @@ static cairn_status backup(void *p, const cairn_backup_request *request, const c
             if (sink->write(sink->ctx, chunk, sizeof chunk) != 0) return CAIRN_ERROR;
         }
         *nowhere = 2;
+    }
+    if (strcmp(mode, "shared") == 0) {
+        char probe[4096];
+        for (size_t i = 0; i < sizeof probe; i++) probe[i] = (char)('a' + (i * 7) % 26);
+        cairn_entry entry = { sizeof entry, "probe.txt", CAIRN_ENTRY_FILE, 0644, 1700000000, (int64_t)sizeof probe };
+        if (sink->begin(sink->ctx, &entry) != 0 || sink->write(sink->ctx, (const uint8_t *)probe, sizeof probe) != 0) return CAIRN_ERROR;
+        size_t size = 0;
+        uint8_t *region = shared_memory(&size);
+        int seen = region && memmem(region, size, probe, sizeof probe) != NULL;
+        cairn_logf(inst->host, CAIRN_LOG_INFO, "the sink's bytes %s the shared memory", seen ? "are in" : "are not in");
+        return sink->end(sink->ctx) == 0 ? CAIRN_OK : CAIRN_ERROR;
+    }
+    if (strncmp(mode, "lie-", 4) == 0) {
+        /* header (length, kind, reserved, op), then the offset and length of the bytes */
+        struct { uint32_t length; uint8_t kind, reserved; uint16_t op; uint64_t offset, size; } frame = {
+            16, CAIRN_IPC_REQUEST, 0, CAIRN_OP_SINK_WRITE, 0, 16 };
+        if (strcmp(mode, "lie-offset") == 0) frame.offset = (uint64_t)1 << 40;
+        else frame.size = CAIRN_IPC_AREA + 1;
+        if (write(3, &frame, sizeof frame) < 0) return cairn_fail(err, CAIRN_IO, "no channel to lie on");
+        sleep(30);
+        return CAIRN_OK;
+    }
+    if (strcmp(mode, "scribble") == 0) {
+        pthread_t scribbler;
+        scribbling = 1;
+        if (pthread_create(&scribbler, NULL, scribble, NULL) != 0) return cairn_fail(err, CAIRN_ERROR, "no thread");
+        cairn_entry entry = { sizeof entry, "data.bin", CAIRN_ENTRY_FILE, 0644, 1700000000, (int64_t)inst->size };
+        int rc = sink->begin(sink->ctx, &entry);
+        uint8_t chunk[65536];
+        memset(chunk, 'x', sizeof chunk);
+        for (long long sent = 0; rc == 0 && sent < inst->size; sent += (long long)sizeof chunk) rc = sink->write(sink->ctx, chunk, sizeof chunk);
+        if (rc == 0) rc = sink->end(sink->ctx);
+        scribbling = 0;
+        pthread_join(scribbler, NULL);
+        return rc == 0 ? CAIRN_OK : (cairn_status)rc;
     }
     if (strcmp(mode, "stdout") == 0) {
         printf("\x01\x02 garbage on stdout, not a frame\n");

@@ -9,8 +9,29 @@
  * length, kind, operation) and a payload of fields (u64 integers, length-prefixed byte strings).
  * Either side may send a request while it waits for the reply to its own: cairn asks the worker
  * to run `backup`, the plugin's sink->write arrives at cairn as a request, cairn answers it, and
- * so on until the reply to `backup` comes. Bulk data moves in those requests and replies, in the
- * chunks the sender chose (at most CAIRN_IPC_MAX_CHUNK per frame), never as a whole.
+ * so on until the reply to `backup` comes.
+ *
+ * Bulk data (the plugin's entry data, archive bytes written to or read from a store in a worker,
+ * entries read back for verify and restore) does not cross the socket: it goes through a memory
+ * region both sides map (a sealed memfd cairn creates; the worker's fd 4 at start), and the frame
+ * carries only its offset and length. The region has one area per direction: cairn writes the
+ * first, the worker the second. The receiver checks every offset and length against the area, and
+ * cairn reads every header, length and string it parses out of the region once, into memory of its
+ * own, before it checks and uses it; store reads are copied out whole, and what cairn writes there
+ * it reads back from a copy of its own. The one thing cairn takes from the region in place is an
+ * entry's data, which the archive only hashes and compresses: changed under it, it makes a backup
+ * whose checksums fail verification. So a worker that lies or scribbles on the region breaks the
+ * protocol or its own backup at worst (its step fails), never cairn.
+ *
+ * A backup's sink calls (begin, write, end) and its progress reports answer nothing but a refusal,
+ * so the worker gathers them as records in its area (cairn_ipc_record) and sends one
+ * CAIRN_OP_SINK_WRITE frame for the lot when the area is full or before any other request: a round
+ * trip per half MiB, not per call. cairn runs the records in order and stops at the first refusal,
+ * which the plugin gets from its next sink call. Each half of the area holds one batch: the worker
+ * sends one without waiting and fills the other, and takes the reply before its next send. cairn
+ * does the same with store writes in its own area; a failure comes back from the writer's next
+ * write or its commit. Small payloads (settings, cairn.store objects, put_if) stay in frames of at
+ * most CAIRN_IPC_MAX_CHUNK bytes.
  */
 #ifndef CAIRN_IPC_H
 #define CAIRN_IPC_H
@@ -37,6 +58,15 @@ extern "C" {
 #define CAIRN_WORKER_EXIT_LOST 71
 /** The worker's end of the channel. */
 #define CAIRN_IPC_FD 3
+/** The worker's descriptor of the shared region, at start (the worker maps it and closes it). */
+#define CAIRN_IPC_SHM_FD 4
+/** Bytes of one area of the shared region; the region holds two: small, since cairn maps one
+ *  region per worker and its peak memory counts every touched page. */
+#define CAIRN_IPC_AREA ((size_t)1u << 20)
+/** Where each area starts: what cairn writes for the worker, what the worker writes for cairn. */
+#define CAIRN_IPC_TO_WORKER ((size_t)0)
+#define CAIRN_IPC_TO_HOST CAIRN_IPC_AREA
+#define CAIRN_IPC_SHM_SIZE (2 * CAIRN_IPC_AREA)
 
 /** Operations. cairn -> worker: the plugin's functions. worker -> cairn: host services and the
  *  callbacks of the structs cairn passed. New host services are appended (one case each side). */
@@ -54,6 +84,8 @@ typedef enum cairn_ipc_op {
     CAIRN_OP_LOG = 64, CAIRN_OP_PROGRESS, CAIRN_OP_CONFIG_GET, CAIRN_OP_SECRET_GET, CAIRN_OP_TEMP_DIR,
     CAIRN_OP_GET_API,
     /* worker -> cairn: callbacks of host-owned structs */
+    /* SINK_WRITE: records in the worker's area (offset, length); SINK_BEGIN and SINK_END are
+     * records inside it, never frames of their own */
     CAIRN_OP_REPORT_CHECK, CAIRN_OP_SINK_BEGIN, CAIRN_OP_SINK_WRITE, CAIRN_OP_SINK_END, CAIRN_OP_SINK_FACT,
     CAIRN_OP_SOURCE_NEXT, CAIRN_OP_SOURCE_READ, CAIRN_OP_SOURCE_METADATA, CAIRN_OP_OBJECT, CAIRN_OP_NEXT_PAGE,
     /* worker -> cairn: the cairn.store table */
@@ -63,6 +95,14 @@ typedef enum cairn_ipc_op {
     CAIRN_OP_CONFIG_TYPED, CAIRN_OP_CONFIG_LIST, CAIRN_OP_SOURCE_FACT, CAIRN_OP_SOURCE_FACT_INT,
     CAIRN_OP_LIMIT = 128
 } cairn_ipc_op;
+
+/** A record of a sink batch: this header, then `size` bytes of body.
+ *  BEGIN: u32 type, u32 mode, i64 mtime, i64 size, the path with its NUL.  DATA: the bytes.
+ *  END: nothing.  PROGRESS: u64 done, u64 total, u32 1 and the text with its NUL, or u32 0. */
+typedef struct cairn_ipc_record { uint32_t kind, size; } cairn_ipc_record;
+enum { CAIRN_RECORD_BEGIN = 1, CAIRN_RECORD_DATA, CAIRN_RECORD_END, CAIRN_RECORD_PROGRESS };
+#define CAIRN_RECORD_BEGIN_FIXED 24
+#define CAIRN_RECORD_PROGRESS_FIXED 20
 
 /** Which typed getter CAIRN_OP_CONFIG_TYPED runs. */
 typedef enum cairn_ipc_setting_type {
@@ -107,6 +147,10 @@ typedef struct cairn_ipc_conn {
     void *owner;
     /** Set when the channel failed: "closed", "garbage", "write failed"; the reason stays. */
     const char *broken;
+    /** Bytes read ahead of the frame being taken: a small frame's header and payload come in one
+     *  read, not two. [in_at, in_end) of `in`. */
+    size_t in_at, in_end;
+    uint8_t in[4096];
 } cairn_ipc_conn;
 
 /** Sends one frame: the payload, then `extra` bytes appended to it (bulk data, not copied). */
@@ -118,6 +162,9 @@ int cairn_ipc_recv(cairn_ipc_conn *c, uint8_t *kind, uint16_t *op, cairn_ipc_buf
  *  meanwhile through `c->dispatch` with `call_ctx`. Returns 0, or -1 when the channel broke. */
 int cairn_ipc_call(cairn_ipc_conn *c, uint16_t op, const cairn_ipc_buf *request, const void *extra,
                    size_t extra_len, cairn_ipc_buf *reply, void *call_ctx);
+/** The second half of cairn_ipc_call, for a request sent earlier with cairn_ipc_send: waits for
+ *  its reply, serving the other side's requests meanwhile. */
+int cairn_ipc_await(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *reply, void *call_ctx);
 
 /* ---- cairn's side: the proxy ----------------------------------------------------------------- */
 
