@@ -54,7 +54,7 @@ final class S3ObjectWriter {
         guard !finished else { throw S3Error(CAIRN_INVALID, "commit of s3://\(store.client.bucket)/\(key) after it was finished") }
         do throws(S3Error) {
             if uploadID == nil {
-                try withBytes(small) { (body) throws(S3Error) in try store.put(key, body, locked: true) }
+                _ = try withBytes(small) { (body) throws(S3Error) in try store.put(key, body, locked: true) }
             } else {
                 if let part, part.count > 0 || partsSubmitted == 0 { try submit(part) }
                 part = nil
