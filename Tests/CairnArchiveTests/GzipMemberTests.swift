@@ -9,12 +9,12 @@ import CairnTestSupport
 struct GzipMemberTests {
     static let id = "data_20261126_230000"
 
-    private func archive() throws -> Data {
+    private func archive(_ files: [TestFile] = [
+        TestFile(path: "text.txt", data: TestData.text(300_000, seed: 41)),
+        TestFile(path: "random.bin", data: TestData.random(200_000, seed: 42)),
+    ]) throws -> Data {
         let sink = DataByteSink()
-        _ = try writeArchive(id: Self.id, files: [
-            TestFile(path: "text.txt", data: TestData.text(300_000, seed: 41)),
-            TestFile(path: "random.bin", data: TestData.random(200_000, seed: 42)),
-        ], sink: sink, options: ArchiveOptions(threads: 2, chunkSize: 64 << 10))
+        _ = try writeArchive(id: Self.id, files: files, sink: sink, options: ArchiveOptions(threads: 2, chunkSize: 64 << 10))
         return sink.data
     }
 
@@ -116,13 +116,11 @@ struct GzipMemberTests {
 
     /// ~3 MB of mixed data in 64 KiB chunks: dozens of members, some stored, most deflated.
     private func bigArchive() throws -> Data {
-        let sink = DataByteSink()
-        _ = try writeArchive(id: Self.id, files: [
+        try archive([
             TestFile(path: "text.txt", data: TestData.text(1_500_000, seed: 43)),
             TestFile(path: "random.bin", data: TestData.random(600_000, seed: 44)),
             TestFile(path: "more.txt", data: TestData.text(900_000, seed: 45)),
-        ], sink: sink, options: ArchiveOptions(threads: 2, chunkSize: 64 << 10))
-        return sink.data
+        ])
     }
 
     private func memberOffsets(_ data: Data) -> [(offset: Int, uncompressed: Int)] {

@@ -23,6 +23,18 @@ struct SecretFileTests {
         return url
     }
 
+    /// cairn.yaml on a filesystem store, with its logs, state and hooks in the temporary folder;
+    /// `components` goes under `components:`, indented by two spaces.
+    func writeConfig(components: String) throws {
+        try writeFilesystemConfig(temp.path("cairn.yaml"), store: temp.path("store"), """
+            logs: { dir: \(temp.path("logs").path) }
+            state: { path: \(temp.path("state/state.sqlite").path) }
+            hooks_dirs: [\(temp.path("hooks").path)]
+            components:
+            \(components)
+            """)
+    }
+
     /// Every byte under `folder` (logs, store, database), as text, for "does it hold the secret".
     func everything(under folder: URL) throws -> String {
         guard let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return "" }
@@ -45,11 +57,7 @@ struct SecretFileTests {
         _ = try write("#!/bin/sh\nenv > \"$0.env\"\necho \"$@\" >> \"$0.env\"\n", to: "hooks/plain.sh")
         _ = try write("#!/bin/sh\nenv > \"$0.env\"\n", to: "hooks/given.sh")
         for hook in ["plain.sh", "given.sh"] { #expect(chmod(temp.path("hooks/\(hook)").path, 0o755) == 0) }
-        try writeFilesystemConfig(temp.path("cairn.yaml"), store: temp.path("store"), """
-            logs: { dir: \(temp.path("logs").path) }
-            state: { path: \(temp.path("state/state.sqlite").path) }
-            hooks_dirs: [\(temp.path("hooks").path)]
-            components:
+        try writeConfig(components: """
               redis:
                 plugin: redis
                 url: redis://127.0.0.1:\(redis.port)
@@ -108,11 +116,7 @@ struct SecretFileTests {
         _ = try write(url + "\n", to: "secrets/redis-url")
         _ = try write("#!/bin/sh\nenv > \"$0.env\"\n", to: "hooks/plain.sh")
         #expect(chmod(temp.path("hooks/plain.sh").path, 0o755) == 0)
-        try writeFilesystemConfig(temp.path("cairn.yaml"), store: temp.path("store"), """
-            logs: { dir: \(temp.path("logs").path) }
-            state: { path: \(temp.path("state/state.sqlite").path) }
-            hooks_dirs: [\(temp.path("hooks").path)]
-            components:
+        try writeConfig(components: """
               redis:
                 plugin: redis
                 hooks:
