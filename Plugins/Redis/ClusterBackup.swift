@@ -44,9 +44,7 @@ struct ClusterBackup {
                 let client = try RespClient.connect(nodeSettings, host: node.host, port: node.port)
                 let keyspace = (try? client.info("keyspace")) ?? [:]
                 keys = RedisComponent.keyspaceJSON(keyspace)
-                keyCount = keyspace.values.reduce(0) { sum, line in
-                    sum + (line.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0)
-                }
+                keyCount = RedisComponent.keyCount(keyspace)
                 // The digest of a quiet shard: what a drill of its snapshot must give. DEBUG DIGEST
                 // walks every key and blocks the server meanwhile: only for small shards.
                 if keyCount <= Self.digestLimit {
@@ -116,10 +114,12 @@ struct ClusterBackup {
             throw RedisError(failed[0].error?.status ?? CAIRN_IO, summary)
         }
         if first.spool == nil { try sink.end() }
-        for job in jobs where job.spool != nil && job.error == nil {
+        for job in jobs where job.error == nil {
+            guard let spool = job.spool else { continue }
             try sink.begin("shards/\(job.shard.name)", directory: true, mode: 0o755, mtime: now(), size: 0)
             try sink.end()
-            try copySpool(job, sink: sink)
+            try component.copyFile(spool, as: "shards/\(job.shard.name)/dump.rdb", sink: sink)
+            try sink.end()
         }
         let json = Self.describe(topology, jobs)
         try sink.file("cluster.json", Array(json.utf8), mtime: now())
@@ -170,26 +170,6 @@ struct ClusterBackup {
             Unmanaged<Job>.fromOpaque(box).release()
             throw RedisError(errno: rc, "cannot start a thread for shard \(job.shard.name)")
         }
-    }
-
-    private func copySpool(_ job: Job, sink: EntrySink) throws(RedisError) {
-        guard let spool = job.spool else { return }
-        let fd = open(spool, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw RedisError(errno: errno, "cannot read the spool file \(spool)") }
-        defer { close(fd) }
-        var st = stat()
-        fstat(fd, &st)
-        try sink.begin("shards/\(job.shard.name)/dump.rdb", mtime: now(), size: Int64(st.st_size))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: NetworkRDB.chunk, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            try host.checkCancelled()
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; throw RedisError(errno: errno, "reading the spool file \(spool)") }
-            if n == 0 { break }
-            try sink.write(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-        }
-        try sink.end()
     }
 
     /// cluster.json: one shard per line, so the drill can read it without a JSON library.

@@ -86,9 +86,7 @@ struct DRDrill {
         for name in written.shards.sorted() {
             try host.checkCancelled()
             let loaded = try load(dir: dir + "/shards/" + name, extra: ["--appendonly", "no"])
-            let keys = loaded.keyspace.values.reduce(UInt64(0)) { sum, line in
-                sum + (line.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0)
-            }
+            let keys = RedisComponent.keyCount(loaded.keyspace)
             total += keys
             var problems: [String] = []
             let source = expected[name]

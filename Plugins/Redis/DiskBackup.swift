@@ -70,43 +70,11 @@ struct DiskBackup {
             return true
         }
         var tail = CRCTail()
-        try copyFile(dir + "/" + file, as: "dump.rdb", sink: sink, tail: &tail)
+        try component.copyFile(dir + "/" + file, as: "dump.rdb", sink: sink) { tail.feed($0) }
         let version = try NetworkRDB.checkStreamed(tail, what: "\(dir)/\(file)", host: host)
         try sink.end()
         try sink.fact("rdb_version", json: String(version))
         try sink.fact("rdb_bytes", json: String(tail.count))
-    }
-
-    /// Streams `path` through one open descriptor (a later rename cannot swap it mid-read), exactly
-    /// the size fstat gave at open. Leaves the entry open so the caller can check before `end`.
-    func copyFile(_ path: String, as name: String, sink: EntrySink, tail: inout CRCTail) throws(RedisError) {
-        var fd: Int32 = -1
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw RedisError(errno: errno, "cannot open \(path)") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw RedisError(errno: errno, "cannot stat \(path)") }
-        let size = Int64(st.st_size)
-        try sink.begin(name, mode: 0o600, mtime: Int64(st.st_mtim.tv_sec), size: size)
-        let capacity = 256 * 1024
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
-        guard let base = buffer.baseAddress else { return }
-        var done: Int64 = 0
-        while done < size {
-            try host.checkCancelled()
-            let n = read(fd, base, Int(min(Int64(capacity), size - done)))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RedisError(errno: errno, "reading \(path)")
-            }
-            if n == 0 { throw RedisError(CAIRN_CHANGED, "\(path) shrank while being read (\(done) of \(size) bytes)") }
-            let data = UnsafeRawBufferPointer(rebasing: buffer[..<n])
-            tail.feed(data)
-            try sink.write(data)
-            done += Int64(n)
-            host.progress(UInt64(done), UInt64(size), name)
-        }
     }
 
     // MARK: AOF (Redis 7 multi-part)
@@ -161,7 +129,7 @@ struct DiskBackup {
         try sink.end()
         for item in files {
             var tail = CRCTail()
-            try copyFile(folder + "/" + item.file, as: dirName + "/" + item.file, sink: sink, tail: &tail)
+            try component.copyFile(folder + "/" + item.file, as: dirName + "/" + item.file, sink: sink) { tail.feed($0) }
             if item.type == "b" && item.file.hasSuffix(".rdb") {
                 _ = try NetworkRDB.checkStreamed(tail, what: "AOF base \(item.file)", host: host)
             }

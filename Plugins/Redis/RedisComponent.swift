@@ -247,6 +247,13 @@ final class RedisComponent {
     }
 
     /// INFO keyspace as {"db0":{"keys":N,"expires":M},...}.
+    /// The keys of every database in INFO keyspace (`db0:keys=3,expires=0,...`).
+    static func keyCount(_ keyspace: [String: String]) -> UInt64 {
+        keyspace.values.reduce(0) { sum, line in
+            sum + (line.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0)
+        }
+    }
+
     static func keyspaceJSON(_ info: [String: String]) -> String {
         let dbs = info.keys.filter { $0.hasPrefix("db") }.sorted { (Int($0.dropFirst(2)) ?? 0) < (Int($1.dropFirst(2)) ?? 0) }
         return "{" + dbs.map { db in
