@@ -99,6 +99,17 @@ extension Substring {
 
 /// S3 timestamps ("2026-11-26T19:01:02.000Z" in XML, RFC 1123 in Last-Modified) to milliseconds.
 enum S3Time {
+    /// "2026-12-05T20:51:44Z" for seconds since the epoch (UTC); `basic`: "20261205T205144Z".
+    static func iso8601(_ seconds: Int64, basic: Bool = false) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let dash = basic ? "" : "-", colon = basic ? "" : ":"
+        return "\(parts.tm_year + 1900)\(dash)\(two(parts.tm_mon + 1))\(dash)\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour))\(colon)\(two(parts.tm_min))\(colon)\(two(parts.tm_sec))Z"
+    }
+
     static func iso8601Milliseconds(_ text: String) -> Int64 {
         let digits = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int32($0) }
         guard digits.count >= 6 else { return 0 }

@@ -141,12 +141,5 @@ extension String {
 
 /// `YYYYMMDD'T'HHMMSS'Z'` for x-amz-date, from the system clock in UTC.
 enum AmzDate {
-    static func now() -> String {
-        var t = time(nil)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
-    }
+    static func now() -> String { S3Time.iso8601(Int64(time(nil)), basic: true) }
 }
