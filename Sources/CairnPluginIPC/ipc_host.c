@@ -612,6 +612,12 @@ static void lied(proxy *p) {
     bury(p);
 }
 
+/* The worker is gone: the call fails with the sentence saying why. */
+static cairn_status worker_gone(proxy *p, const cairn_error *err) {
+    if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
+    return CAIRN_ERROR;
+}
+
 /* Sends `op`, serves the worker until it replies, and passes the plugin's status and message on
  * to `err`. The rest of the reply (handles, counts) stays in `reply` for the caller. */
 static void drain_writes(proxy *p);
@@ -634,10 +640,7 @@ static cairn_status round_trip_locked(proxy *p, const char *operation, uint16_t 
             bury(p);
         }
     }
-    if (p->dead) {
-        status = CAIRN_ERROR;
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
-    }
+    if (p->dead) status = worker_gone(p, err);
     cairn_ipc_buf_free(request);
     return status;
 }
@@ -953,10 +956,7 @@ static void drain_writes(proxy *p) {
 /* A store write's failure, or the worker's death, for the writer's caller (under p->lock). */
 static cairn_status write_outcome(proxy_stream *w, const cairn_error *err) {
     proxy *p = w->p;
-    if (p->dead) {
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
-        return CAIRN_ERROR;
-    }
+    if (p->dead) return worker_gone(p, err);
     if (w->failed != CAIRN_OK) {
         if (err && err->set) err->set(err->ctx, w->failed, w->message);
         return w->failed;
@@ -1083,10 +1083,7 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
         }
         else if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
     }
-    if (p->dead) {
-        count = -CAIRN_ERROR;
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
-    }
+    if (p->dead) count = -(int64_t)worker_gone(p, err);
     pthread_mutex_unlock(&p->lock);
     cairn_ipc_buf_free(&reply);
     return count;
