@@ -477,26 +477,27 @@ static const cairn_store_api *store_of(proxy *p) {
     return p->host->get_api ? p->host->get_api(p->host->host_ctx, CAIRN_STORE_API_NAME, CAIRN_STORE_API_VERSION) : NULL;
 }
 
-static int store_object_to_worker(void *ctx, const cairn_object_info *info) {
-    proxy *p = ctx;
-    cairn_ipc_buf request = {0}, reply = {0};
-    cairn_ipc_put_object(&request, info);
-    int code = cairn_ipc_call(&p->conn, CAIRN_OP_STORE_OBJECT, &request, NULL, 0, &reply, p) == 0
+/* Asks the worker to run the plugin's callback; its return code, or CAIRN_IO when the channel broke.
+ * Frees `request`. */
+static int callback_in_worker(proxy *p, uint16_t op, cairn_ipc_buf *request) {
+    cairn_ipc_buf reply = {0};
+    int code = cairn_ipc_call(&p->conn, op, request, NULL, 0, &reply, p) == 0
         ? (int)(int64_t)cairn_ipc_get_u64(&reply) : CAIRN_IO;
-    cairn_ipc_buf_free(&request);
+    cairn_ipc_buf_free(request);
     cairn_ipc_buf_free(&reply);
     return code;
 }
 
+static int store_object_to_worker(void *ctx, const cairn_object_info *info) {
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_object(&request, info);
+    return callback_in_worker(ctx, CAIRN_OP_STORE_OBJECT, &request);
+}
+
 static int store_chunk_to_worker(void *ctx, const uint8_t *data, size_t len) {
-    proxy *p = ctx;
-    cairn_ipc_buf request = {0}, reply = {0};
+    cairn_ipc_buf request = {0};
     cairn_ipc_put_bytes(&request, data, len);
-    int code = cairn_ipc_call(&p->conn, CAIRN_OP_STORE_CHUNK, &request, NULL, 0, &reply, p) == 0
-        ? (int)(int64_t)cairn_ipc_get_u64(&reply) : CAIRN_IO;
-    cairn_ipc_buf_free(&request);
-    cairn_ipc_buf_free(&reply);
-    return code;
+    return callback_in_worker(ctx, CAIRN_OP_STORE_CHUNK, &request);
 }
 
 static int sv_store_list(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -603,6 +604,20 @@ static int serve_worker(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *in, cairn
 
 /* ---- one call into the worker ----------------------------------------------------------------- */
 
+/* The worker's reply does not parse, or claims bytes it does not have (a length or offset outside
+ * its area): the protocol is broken, as with garbage on the channel. Under p->lock. */
+static void lied(proxy *p) {
+    if (p->dead) return;
+    if (p->conn.broken == NULL) p->conn.broken = "garbage";
+    bury(p);
+}
+
+/* The worker is gone: the call fails with the sentence saying why. */
+static cairn_status worker_gone(proxy *p, const cairn_error *err) {
+    if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
+    return CAIRN_ERROR;
+}
+
 /* Sends `op`, serves the worker until it replies, and passes the plugin's status and message on
  * to `err`. The rest of the reply (handles, counts) stays in `reply` for the caller. */
 static void drain_writes(proxy *p);
@@ -619,16 +634,13 @@ static cairn_status round_trip_locked(proxy *p, const char *operation, uint16_t 
         if (watch(p) == 0 && cairn_ipc_call(&p->conn, op, request, extra, extra_len, reply, p) == 0) {
             status = (cairn_status)cairn_ipc_get_u64(reply);
             const char *message = cairn_ipc_get_str(reply);
-            if (reply->bad) { p->conn.broken = "garbage"; bury(p); }
+            if (reply->bad) lied(p);
             else if (status != CAIRN_OK && message && err && err->set) err->set(err->ctx, status, message);
         } else {
             bury(p);
         }
     }
-    if (p->dead) {
-        status = CAIRN_ERROR;
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
-    }
+    if (p->dead) status = worker_gone(p, err);
     cairn_ipc_buf_free(request);
     return status;
 }
@@ -639,14 +651,6 @@ static cairn_status round_trip(proxy *p, const char *operation, uint16_t op, cai
     cairn_status status = round_trip_locked(p, operation, op, request, extra, extra_len, reply, err);
     pthread_mutex_unlock(&p->lock);
     return status;
-}
-
-/* The worker's reply claimed bytes it does not have (a length or offset outside its area): the
- * protocol is broken, as with garbage on the channel. Under p->lock. */
-static void lied(proxy *p) {
-    if (p->dead) return;
-    if (p->conn.broken == NULL) p->conn.broken = "garbage";
-    bury(p);
 }
 
 static cairn_status simple(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request, const cairn_error *err) {
@@ -952,10 +956,7 @@ static void drain_writes(proxy *p) {
 /* A store write's failure, or the worker's death, for the writer's caller (under p->lock). */
 static cairn_status write_outcome(proxy_stream *w, const cairn_error *err) {
     proxy *p = w->p;
-    if (p->dead) {
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
-        return CAIRN_ERROR;
-    }
+    if (p->dead) return worker_gone(p, err);
     if (w->failed != CAIRN_OK) {
         if (err && err->set) err->set(err->ctx, w->failed, w->message);
         return w->failed;
@@ -1082,10 +1083,7 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
         }
         else if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
     }
-    if (p->dead) {
-        count = -CAIRN_ERROR;
-        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, p->failure);
-    }
+    if (p->dead) count = -(int64_t)worker_gone(p, err);
     pthread_mutex_unlock(&p->lock);
     cairn_ipc_buf_free(&reply);
     return count;

@@ -143,9 +143,10 @@ static cairn_status take_result(cairn_ipc_buf *reply, const cairn_error *err) {
 typedef struct kept_value { struct kept_value *next; uint16_t op; char *key; char *value; } kept_value;
 static kept_value *kept;
 
-static const char *kept_lookup(uint16_t op, const char *key) {
+/* The string cairn answers `op` with for `key`, asked once and kept in `*list`. */
+static const char *kept_in(kept_value **list, uint16_t op, const char *key) {
     pthread_mutex_lock(&channel_lock);  /* recursive: also guards the list */
-    for (kept_value *k = kept; k; k = k->next) {
+    for (kept_value *k = *list; k; k = k->next) {
         if (k->op == op && strcmp(k->key, key) == 0) { pthread_mutex_unlock(&channel_lock); return k->value; }
     }
     cairn_ipc_buf request = {0}, reply = {0};
@@ -156,8 +157,8 @@ static const char *kept_lookup(uint16_t op, const char *key) {
     k->op = op;
     k->key = strdup(key);
     k->value = value ? strdup(value) : NULL;
-    k->next = kept;
-    kept = k;
+    k->next = *list;
+    *list = k;
     cairn_ipc_buf_free(&request);
     cairn_ipc_buf_free(&reply);
     pthread_mutex_unlock(&channel_lock);
@@ -201,17 +202,17 @@ static int sv_is_cancelled(void *ctx) { (void)ctx; return cancelled != 0; }
 
 static const char *sv_config_get(void *ctx, const char *key) {
     (void)ctx;
-    return key ? kept_lookup(CAIRN_OP_CONFIG_GET, key) : NULL;
+    return key ? kept_in(&kept, CAIRN_OP_CONFIG_GET, key) : NULL;
 }
 
 static const char *sv_secret_get(void *ctx, const char *key) {
     (void)ctx;
-    return key ? kept_lookup(CAIRN_OP_SECRET_GET, key) : NULL;
+    return key ? kept_in(&kept, CAIRN_OP_SECRET_GET, key) : NULL;
 }
 
 static void *sv_alloc(void *ctx, size_t size) { (void)ctx; return malloc(size); }
 static void sv_free(void *ctx, void *ptr) { (void)ctx; free(ptr); }
-static const char *sv_temp_dir(void *ctx) { (void)ctx; return kept_lookup(CAIRN_OP_TEMP_DIR, ""); }
+static const char *sv_temp_dir(void *ctx) { (void)ctx; return kept_in(&kept, CAIRN_OP_TEMP_DIR, ""); }
 
 static const cairn_store_api store_table;
 
@@ -581,29 +582,11 @@ static const char *so_metadata(void *ctx) {
 }
 
 /* The backup's facts (ABI 1.1), asked once per key; the texts live until the operation ends. */
-typedef struct kept_fact { struct kept_fact *next; char *key; char *value; } kept_fact;
-static kept_fact *source_facts;
+static kept_value *source_facts;
 
 static const char *so_fact(void *ctx, const char *key) {
     (void)ctx;
-    if (key == NULL) return NULL;
-    pthread_mutex_lock(&channel_lock);
-    for (kept_fact *k = source_facts; k; k = k->next) {
-        if (strcmp(k->key, key) == 0) { pthread_mutex_unlock(&channel_lock); return k->value; }
-    }
-    cairn_ipc_buf request = {0}, reply = {0};
-    cairn_ipc_put_str(&request, key);
-    forward(CAIRN_OP_SOURCE_FACT, &request, NULL, 0, &reply, NULL);
-    const char *value = cairn_ipc_get_str(&reply);
-    kept_fact *k = calloc(1, sizeof *k);
-    k->key = strdup(key);
-    k->value = value ? strdup(value) : NULL;
-    k->next = source_facts;
-    source_facts = k;
-    cairn_ipc_buf_free(&request);
-    cairn_ipc_buf_free(&reply);
-    pthread_mutex_unlock(&channel_lock);
-    return k->value;
+    return key ? kept_in(&source_facts, CAIRN_OP_SOURCE_FACT, key) : NULL;
 }
 
 static cairn_status so_fact_int(void *ctx, const char *key, int64_t *out) {
@@ -633,7 +616,7 @@ static void source_done(void) {
     free(source_path); source_path = NULL;
     free(source_metadata); source_metadata = NULL;
     while (source_facts) {
-        kept_fact *k = source_facts;
+        kept_value *k = source_facts;
         source_facts = k->next;
         free(k->key); free(k->value); free(k);
     }
