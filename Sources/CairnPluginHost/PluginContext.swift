@@ -206,8 +206,10 @@ enum HostServices {
                 return context.secret(String(cString: key))
             },
             alloc: { ctx, size in
-                PluginContext.from(ctx)?.noteService("alloc")
-                PluginContext.from(ctx)?.noteAllocation(size)
+                if let context = PluginContext.from(ctx) {
+                    context.noteService("alloc")
+                    context.noteAllocation(size)
+                }
                 return malloc(size)
             },
             free: { _, pointer in free(pointer) },
@@ -217,25 +219,27 @@ enum HostServices {
                 return StoreHostTable.lookup(context, name: String(cString: name), version: version)
             },
             temp_dir: { ctx in
-                PluginContext.from(ctx)?.noteService("temp_dir")
-                return PluginContext.from(ctx)?.tempDirectoryPath
+                guard let context = PluginContext.from(ctx) else { return nil }
+                context.noteService("temp_dir")
+                return context.tempDirectoryPath
             },
             // ---- since 1.1 ----
             config_int: { ctx, key, out, err in
-                TypedSetting.get(ctx, key, err, expected: "a whole number", TypedSetting.int) { out?.pointee = $0 }
+                TypedSetting.get(ctx, key, err, service: "config_int", expected: "a whole number", TypedSetting.int) { value, _, _ in
+                    out?.pointee = value
+                }
             },
             config_bool: { ctx, key, out, err in
-                TypedSetting.get(ctx, key, err, expected: "true or false", TypedSetting.bool) { out?.pointee = $0 ? 1 : 0 }
+                TypedSetting.get(ctx, key, err, service: "config_bool", expected: "true or false", TypedSetting.bool) { value, _, _ in
+                    out?.pointee = value ? 1 : 0
+                }
             },
             config_duration_ms: { ctx, key, out, err in
-                TypedSetting.get(ctx, key, err, expected: "a positive duration such as 250ms, 30s, 5m or 1h30m",
-                                 TypedSetting.milliseconds) { out?.pointee = $0 }
+                TypedSetting.get(ctx, key, err, service: "config_duration_ms", expected: "a positive duration such as 250ms, 30s, 5m or 1h30m",
+                                 TypedSetting.milliseconds) { value, _, _ in out?.pointee = value }
             },
             config_list: { ctx, key, items, count, err in
-                guard let context = PluginContext.from(ctx), let key else { return CAIRN_INVALID }
-                context.noteService("config_list")
-                let name = String(cString: key)
-                return TypedSetting.get(ctx, key, err, expected: "a list", TypedSetting.list) { list in
+                TypedSetting.get(ctx, key, err, service: "config_list", expected: "a list", TypedSetting.list) { list, context, name in
                     let (array, n) = context.list(name, list)
                     items?.pointee = array
                     count?.pointee = n

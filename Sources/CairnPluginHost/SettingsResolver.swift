@@ -106,6 +106,15 @@ public enum SettingsResolver {
         try parseText(text, as: type, what: "environment variable \(variable)")
     }
 
+    /// "true", "yes", "on" or "1", and their opposites, in any case; nil for anything else.
+    static func boolWord(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: return nil
+        }
+    }
+
     /// Variables and flags are text; read them as the setting's type.
     public static func parseText(_ text: String, as type: PluginManifest.Setting.ValueType, what: String) throws -> JSONValue {
         switch type {
@@ -114,11 +123,8 @@ public enum SettingsResolver {
             guard let n = Int64(text) else { throw CairnError.usage("\(what) must be a whole number, got '\(text)'") }
             return .number(Double(n))
         case .bool:
-            switch text.lowercased() {
-            case "1", "true", "yes", "on": return .bool(true)
-            case "0", "false", "no", "off": return .bool(false)
-            default: throw CairnError.usage("\(what) must be true or false, got '\(text)'")
-            }
+            guard let value = boolWord(text) else { throw CairnError.usage("\(what) must be true or false, got '\(text)'") }
+            return .bool(value)
         case .list:
             if text.hasPrefix("["), let value = try? JSONValue.parse(text) { return value }
             return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })

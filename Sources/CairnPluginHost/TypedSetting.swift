@@ -17,12 +17,7 @@ enum TypedSetting {
         switch value {
         case .bool(let b): return b
         case .number(let n) where n == 0 || n == 1: return n == 1
-        case .string(let text):
-            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
-            case "true", "yes", "on", "1": return true
-            case "false", "no", "off", "0": return false
-            default: return nil
-            }
+        case .string(let text): return SettingsResolver.boolWord(text.trimmingCharacters(in: .whitespaces))
         default: return nil
         }
     }
@@ -51,12 +46,14 @@ enum TypedSetting {
         }
     }
 
-    /// One getter call: CAIRN_NOT_FOUND without a value (nothing reported), CAIRN_INVALID with a
-    /// message when the value does not convert, else `store` the result and CAIRN_OK.
+    /// One getter call (`service`, the getter's name in cairn_host_api): CAIRN_NOT_FOUND without a
+    /// value (nothing reported), CAIRN_INVALID with a message when the value does not convert, else
+    /// `store` the result (with the context and key, for a result the context must keep) and CAIRN_OK.
     static func get<T>(_ ctx: UnsafeMutableRawPointer?, _ key: UnsafePointer<CChar>?, _ err: UnsafePointer<cairn_error>?,
-                       expected: String, _ convert: (JSONValue) -> T?, store: (T) -> Void) -> cairn_status {
+                       service: StaticString, expected: String, _ convert: (JSONValue) -> T?,
+                       store: (T, PluginContext, String) -> Void) -> cairn_status {
         guard let context = PluginContext.from(ctx), let key else { return CAIRN_INVALID }
-        context.noteService("config getter")
+        context.noteService(service)
         let name = String(cString: key)
         guard let value = context.values[name], value != .null else { return CAIRN_NOT_FOUND }
         guard let converted = convert(value) else {
@@ -64,7 +61,7 @@ enum TypedSetting {
             if let err, let set = err.pointee.set { message.withCString { set(err.pointee.ctx, CAIRN_INVALID, $0) } }
             return CAIRN_INVALID
         }
-        store(converted)
+        store(converted, context, name)
         return CAIRN_OK
     }
 }

@@ -14,24 +14,21 @@ enum EncryptionKeys {
     static let workFactor = 18
 
     static func source(_ settings: EncryptionSettings?, environment: [String: String], written: AgeWrittenKeys) -> AgeKeySource {
-        let identityText: (() throws -> String)?
+        // `what` names the identity in errors: the variable, or the file's path.
+        let identity: (text: () throws -> String, what: String)?
         if let text = nonEmpty(environment["CAIRN_AGE_IDENTITY"]) {
-            identityText = { text }
-        } else if let path = nonEmpty(environment["CAIRN_AGE_IDENTITY_FILE"]) ?? settings?.identityFile {
-            let origin = environment["CAIRN_AGE_IDENTITY_FILE"] != nil ? "environment variable CAIRN_AGE_IDENTITY_FILE" : "encryption.identity_file"
-            identityText = { try SecretFile.read(path, source: origin) }
+            identity = ({ text }, "CAIRN_AGE_IDENTITY")
+        } else if let file = secretPath("CAIRN_AGE_IDENTITY_FILE", settings?.identityFile, key: "encryption.identity_file", environment) {
+            identity = ({ try SecretFile.read(file.path, source: file.origin) }, file.path)
         } else {
-            identityText = nil
+            identity = nil
         }
-        let identityOrigin = nonEmpty(environment["CAIRN_AGE_IDENTITY"]) != nil ? "CAIRN_AGE_IDENTITY"
-            : (nonEmpty(environment["CAIRN_AGE_IDENTITY_FILE"]) ?? settings?.identityFile) ?? ""
         let passphrase: (() throws -> [UInt8])?
         if let text = nonEmpty(environment["CAIRN_AGE_PASSPHRASE"]) {
             passphrase = { Array(text.utf8) }
-        } else if let path = nonEmpty(environment["CAIRN_AGE_PASSPHRASE_FILE"]) ?? settings?.passphraseFile {
-            let origin = environment["CAIRN_AGE_PASSPHRASE_FILE"] != nil ? "environment variable CAIRN_AGE_PASSPHRASE_FILE" : "encryption.passphrase_file"
+        } else if let file = secretPath("CAIRN_AGE_PASSPHRASE_FILE", settings?.passphraseFile, key: "encryption.passphrase_file", environment) {
             // SecretFile drops the file's trailing line break (echo pass > file) and refuses an empty one.
-            passphrase = { Array(try SecretFile.read(path, source: origin).utf8) }
+            passphrase = { Array(try SecretFile.read(file.path, source: file.origin).utf8) }
         } else {
             passphrase = nil
         }
@@ -46,11 +43,11 @@ enum EncryptionKeys {
             }
         }
         var decryption: (() throws -> AgeDecryptionKeys)?
-        if identityText != nil || passphrase != nil {
+        if identity != nil || passphrase != nil {
             decryption = {
                 var keys = AgeDecryptionKeys()
-                if let identityText {
-                    do { keys.identities = try AgeIdentity.parseFile(try identityText(), what: identityOrigin) } catch let error as AgeError {
+                if let identity {
+                    do { keys.identities = try AgeIdentity.parseFile(try identity.text(), what: identity.what) } catch let error as AgeError {
                         throw CairnError.usage(error.description)
                     }
                 }
@@ -59,6 +56,13 @@ enum EncryptionKeys {
             }
         }
         return AgeKeySource(encryption: encryption, decryption: decryption, identityHint: hint, written: written)
+    }
+
+    /// The file `variable` names, else the one cairn.yaml's `key` names, with where its path came from.
+    private static func secretPath(_ variable: String, _ configured: String?, key: String,
+                                   _ environment: [String: String]) -> (path: String, origin: String)? {
+        if let path = nonEmpty(environment[variable]) { return (path, "environment variable \(variable)") }
+        return configured.map { ($0, key) }
     }
 
     private static func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
