@@ -24,8 +24,6 @@ public final class AgeReader: ByteSource, @unchecked Sendable {
     private var sourceEnded = false
     /// Bytes of the file before `input[inputStart]`.
     private var position: UInt64 = 0
-    private var plain: Data = Data()
-    private var plainStart = 0
     private var payloadKey: SymmetricKey?
     private var counter: UInt64 = 0
     private var done = false
@@ -69,8 +67,7 @@ public final class AgeReader: ByteSource, @unchecked Sendable {
     private func nextPlain() throws -> Data? {
         guard prefetch else {
             if done { return nil }
-            try nextChunk()
-            return plain
+            return try nextChunk()
         }
         condition.lock()
         if !started {
@@ -91,7 +88,7 @@ public final class AgeReader: ByteSource, @unchecked Sendable {
         while true {
             let item: Result<Data, any Error>?
             do {
-                if done { item = nil } else { try nextChunk(); item = .success(plain) }
+                if done { item = nil } else { item = .success(try nextChunk()) }
             } catch {
                 item = .failure(error)
             }
@@ -224,7 +221,8 @@ public final class AgeReader: ByteSource, @unchecked Sendable {
         return try? ChaChaPoly.open(box, using: payloadKey!)
     }
 
-    private func nextChunk() throws {
+    /// Reads, authenticates and decrypts the next chunk.
+    private func nextChunk() throws -> Data {
         // One byte beyond a whole chunk tells whether this chunk is the last.
         try fill(Self.sealedChunk + 1)
         let offset = position
@@ -235,7 +233,8 @@ public final class AgeReader: ByteSource, @unchecked Sendable {
                 if open(sealed, final: true) != nil { throw AgeError.trailingData(offset: position) }
                 throw AgeError.chunkDamaged(index: counter, offset: offset)
             }
-            plain = opened
+            counter += 1
+            return opened
         } else {
             if available == 0 {
                 throw AgeError.truncated(counter == 0 ? "it ends right after the payload nonce, with no chunk"
@@ -251,10 +250,9 @@ public final class AgeReader: ByteSource, @unchecked Sendable {
             }
             // An empty final chunk is allowed only when it is the whole payload.
             guard !opened.isEmpty || counter == 0 else { throw AgeError.chunkDamaged(index: counter, offset: offset) }
-            plain = opened
             done = true
+            counter += 1
+            return opened
         }
-        plainStart = 0
-        counter += 1
     }
 }
