@@ -17,6 +17,19 @@ let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", 
                                   "CairnOperations", "CairnConfig", "CairnPipeline", "CairnPluginKit",
                                   .product(name: "Logging", package: "swift-log")]
 
+/// A plugin written in Swift. Its plugin.json ships beside the library through a C target: SwiftPM
+/// gives a Swift target with resources an accessor that links Foundation, which every worker process
+/// would then load (about 5 ms each) for nothing.
+func swiftPlugin(_ name: String, dependencies: [Target.Dependency]) -> Target {
+    .target(name: "Cairn\(name)", dependencies: dependencies + [.target(name: "Cairn\(name)Manifest")],
+            path: "Plugins/\(name)", exclude: ["plugin.json", "manifest.c"])
+}
+
+func manifest(of plugin: String) -> Target {
+    .target(name: "Cairn\(plugin)Manifest", path: "Plugins/\(plugin)", sources: ["manifest.c"],
+            resources: [.copy("plugin.json")], publicHeadersPath: ".")
+}
+
 let package = Package(
     name: "Cairn",
     platforms: [.macOS(.v13)],
@@ -99,17 +112,14 @@ let package = Package(
                 resources: [.copy("plugin.json")]),
         // Helpers compiled into each Swift plugin (never shared with the host).
         .target(name: "CairnPluginSupport", dependencies: ["CCairnPlugin"], path: "Plugins/Support"),
-        .target(name: "CairnFilesystem", dependencies: ["CCairnPlugin", "CairnPluginSupport"], path: "Plugins/Filesystem",
-                resources: [.copy("plugin.json")]),
-        .target(name: "CairnRedis", dependencies: ["CCairnPlugin", "CairnPluginSupport", "COpenSSL"], path: "Plugins/Redis",
-                resources: [.copy("plugin.json")]),
+        swiftPlugin("Filesystem", dependencies: ["CCairnPlugin", "CairnPluginSupport"]),
+        swiftPlugin("Redis", dependencies: ["CCairnPlugin", "CairnPluginSupport", "COpenSSL"]),
         // HTTP over the host's libcurl, compiled into the plugins that speak HTTP.
         .target(name: "CairnPluginHTTP", dependencies: ["CCurl"], path: "Plugins/HTTP"),
-        .target(name: "CairnS3",
-                dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP", "CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
-                path: "Plugins/S3", resources: [.copy("plugin.json")]),
-        .target(name: "CairnWeaviate", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP"],
-                path: "Plugins/Weaviate", resources: [.copy("plugin.json")]),
+        swiftPlugin("S3", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP", "CCurl", "CZlib",
+                                         .product(name: "Crypto", package: "swift-crypto")]),
+        swiftPlugin("Weaviate", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP"]),
+        manifest(of: "Filesystem"), manifest(of: "Redis"), manifest(of: "S3"), manifest(of: "Weaviate"),
 
         // Tests: one fast target per module (no servers), then the ones that start real servers or
         // drive the built binary. Shared helpers and the store conformance suite live in CairnTestSupport.

@@ -13,7 +13,7 @@ enum PartialName {
     /// Who wrote a partial file: its host (nil in names from before hosts were recorded) and pid;
     /// nil when `name` is not a partial file's.
     static func writer(of name: String) -> (host: String?, pid: Int32)? {
-        guard name.hasPrefix("."), let marker = name.range(of: marker, options: .backwards) else { return nil }
+        guard name.hasPrefix("."), let marker = name.ranges(of: marker).last else { return nil }
         var fields = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
         guard fields.count >= 2 else { return nil }
         fields.removeLast()  // the random part

@@ -39,7 +39,15 @@ final class OrderedWorkerPool<Job: SequencedJob, Tools>: @unchecked Sendable {
         self.work = work
         liveWorkers = threads
         for index in 0..<threads {
-            let thread = Thread { [self] in workerLoop() }
+            let thread = Thread { [self] in
+                #if os(Linux)
+                // Niced below the producer's thread: it feeds the pool and waits on reads and
+                // handoffs (a plugin's worker process among them), so it must get a core at once
+                // when it can go on. On Linux, `who` 0 is the calling thread, not the process.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 4)
+                #endif
+                workerLoop()
+            }
             thread.name = "cairn-\(name)-\(index)"
             thread.start()
         }

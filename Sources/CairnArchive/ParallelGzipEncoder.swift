@@ -12,9 +12,9 @@ import Foundation
 ///
 /// The producer (the caller's thread) fills chunks and also writes finished chunks to the
 /// sink in order, so the sink is only ever called from the caller's thread. At most
-/// `threads + 2` chunks exist (one per worker, one being filled, one spare so a worker finding
-/// its next chunk does not wait for the oldest to be written); when all are busy the producer
-/// waits for the oldest.
+/// `threads + 4` chunks exist (one per worker, one being filled, three spare so the workers still
+/// have chunks queued while the producer waits a moment on its input or its sink, a plugin's
+/// worker process say); when all are busy the producer waits for the oldest.
 ///
 /// Incompressible data (random, encrypted, already compressed) is not deflated in vain: once a
 /// chunk compressed at the configured level saves less than 1 %, every following chunk is first
@@ -54,7 +54,7 @@ final class ParallelGzipEncoder: ArchiveCompressor {
     init(sink: ByteSink, level: Int32, threads: Int, chunkSize: Int) {
         self.sink = sink
         self.chunkSize = chunkSize
-        self.maxChunks = threads + 2
+        self.maxChunks = threads + 4
         self.level = level
         pool = GzipWorkerPool(threads: threads)
     }

@@ -168,6 +168,11 @@ final class StorageReader: ObjectReader {
             throw PluginCallError(label: storage.label, operation: "read '\(key)'", status: Int32(-count),
                                   message: box.message ?? PluginCallError.noReason).storeError
         }
+        // A count past the buffer would have the caller take bytes nobody wrote.
+        guard count <= buffer.count else {
+            throw StoreError(store: storage.label, operation: "read '\(key)'", reason: "broken plugin",
+                             message: "its read returned \(count) bytes for a buffer of \(buffer.count)")
+        }
         return Int(count)
     }
 

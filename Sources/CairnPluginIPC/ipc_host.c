@@ -27,6 +27,8 @@ typedef struct proxy {
     cairn_ipc_conn conn;
     pthread_mutex_t lock;
     pid_t pid;
+    /* what the worker runs: an idle worker serves a later open of the same */
+    char *worker_path, *library_path;
     const cairn_host_api *host;
     char *label;
     uint64_t memory_limit;
@@ -39,7 +41,9 @@ typedef struct proxy {
     /* what the worker's death or misbehaviour was, once it happened */
     int dead;
     char failure[512];
-    /* the worker's stdout and stderr, relayed line by line */
+    /* the worker's stdout and stderr, relayed line by line to the instance it serves (none while
+     * idle): `output_lock` guards output_line and output_ctx */
+    pthread_mutex_t output_lock;
     int output_fd;
     pthread_t output_thread;
     int output_running;
@@ -49,6 +53,12 @@ typedef struct proxy {
     /* the host-owned structs of the call in progress */
     const cairn_entry_sink *sink;
     const cairn_entry_source *source;
+    /* An entry's next bytes, read from `source` into the half of cairn's area the worker is not
+     * reading while it takes the half before (`ahead_wanted`: after this reply): `ahead_count`
+     * bytes (or the read's failure) at `ahead_offset`, `ahead_last` if the entry ends with them. */
+    int ahead_wanted, ahead_ready, ahead_last;
+    int64_t ahead_count;
+    size_t ahead_offset;
     const cairn_report *report;
     const cairn_object_sink *objects;
     /* the region shared with the worker (cairn_ipc.h); bulk bytes are copied out of it into
@@ -61,17 +71,22 @@ typedef struct proxy {
     struct proxy_stream *writing;
     size_t gathered, write_slot;
     int write_posted;
+    /* a reader whose next half of the worker's area is asked for and not yet answered: the worker
+     * reads it while cairn takes the half before. Under `lock`. */
+    struct proxy_stream *reading;
 } proxy;
 
 /* A writer or reader of a storage plugin in the worker: the proxy and the worker's handle. */
 /* A reader keeps what the worker read beyond the caller's buffer: [ahead_at, ahead_end) of `ahead`,
- * memory of cairn's own. */
+ * memory of cairn's own; `read_slot`: the half of the worker's area its next read goes to; and,
+ * once a read answered so, its end (`at_end`) or its failure, for the caller's next read. */
 /* A writer keeps the first failure the worker answered its gathered writes with, for its next call. */
 typedef struct proxy_stream {
     proxy *p;
     uint64_t remote;
     uint8_t *ahead;
-    size_t ahead_at, ahead_end;
+    size_t ahead_at, ahead_end, read_slot;
+    int at_end;
     cairn_status failed;
     char message[1024];
 } proxy_stream;
@@ -182,6 +197,12 @@ static void bury(proxy *p) {
 
 /* ---- the worker's output ---------------------------------------------------------------------- */
 
+static void emit(proxy *p, const char *line) {
+    pthread_mutex_lock(&p->output_lock);
+    if (p->output_line) p->output_line(p->output_ctx, line);
+    pthread_mutex_unlock(&p->output_lock);
+}
+
 static void *relay_output(void *context) {
     proxy *p = context;
     char line[4096];
@@ -198,18 +219,18 @@ static void *relay_output(void *context) {
         for (size_t i = 0; i < used; i++) {
             if (line[i] != '\n') continue;
             line[i] = 0;
-            if (p->output_line) p->output_line(p->output_ctx, line + start);
+            emit(p, line + start);
             start = i + 1;
         }
         memmove(line, line + start, used - start);
         used -= start;
         if (used == sizeof line - 1) {  /* a line longer than the buffer: pass it on in pieces */
             line[used] = 0;
-            if (p->output_line) p->output_line(p->output_ctx, line);
+            emit(p, line);
             used = 0;
         }
     }
-    if (used > 0) { line[used] = 0; if (p->output_line) p->output_line(p->output_ctx, line); }
+    if (used > 0) { line[used] = 0; emit(p, line); }
     return NULL;
 }
 
@@ -363,26 +384,37 @@ static int sv_sink_fact(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     return 0;
 }
 
-/* As much of the current entry as fits in cairn's area of the region from `offset` on goes there;
- * the reply says how many bytes (or the read's failure), where, and whether the entry ends with
- * them (then the worker answers the plugin's next read with 0 itself). They are read into
- * `scratch` first: the archive reader hashes what it has written, and the worker maps the region.
- * `*complete` when the whole entry is in. */
-static int put_entry_data(proxy *p, size_t offset, cairn_ipc_buf *out, size_t *used, int *complete) {
-    if (p->shm == NULL || take_scratch(p) != 0 || offset > CAIRN_IPC_AREA) return -1;
-    size_t cap = CAIRN_IPC_AREA - offset;
-    int64_t count = 0;
-    int at_end = 0;
-    while ((size_t)count < cap) {
-        int64_t n = p->source->read(p->source->ctx, p->scratch + count, cap - (size_t)count);
-        if (n < 0 || n > (int64_t)(cap - (size_t)count)) { count = n < 0 ? n : -CAIRN_IO; break; }
-        if (n == 0) { at_end = 1; break; }
-        count += n;
+/* As much of the current entry as fits in [offset, offset + cap) of cairn's area goes there.
+ * They are read into `scratch` first: the archive reader hashes what it has written, and the worker
+ * maps the region. `*count`: the bytes (or the read's failure); `*at_end`: the entry ends with them. */
+static int fill_entry_data(proxy *p, size_t offset, size_t cap, int64_t *count, int *at_end) {
+    if (p->shm == NULL || take_scratch(p) != 0 || offset > CAIRN_IPC_AREA || cap > CAIRN_IPC_AREA - offset) return -1;
+    *count = 0;
+    *at_end = 0;
+    while ((size_t)*count < cap) {
+        int64_t n = p->source->read(p->source->ctx, p->scratch + *count, cap - (size_t)*count);
+        if (n < 0 || n > (int64_t)(cap - (size_t)*count)) { *count = n < 0 ? n : -CAIRN_IO; break; }
+        if (n == 0) { *at_end = 1; break; }
+        *count += n;
     }
-    if (count > 0) memcpy(p->shm + CAIRN_IPC_TO_WORKER + offset, p->scratch, (size_t)count);
+    if (*count > 0) memcpy(p->shm + CAIRN_IPC_TO_WORKER + offset, p->scratch, (size_t)*count);
+    return 0;
+}
+
+static void put_entry_reply(cairn_ipc_buf *out, int64_t count, size_t offset, int at_end) {
     cairn_ipc_put_u64(out, (uint64_t)count);
     cairn_ipc_put_u64(out, offset);
     cairn_ipc_put_u64(out, (uint64_t)at_end);
+}
+
+/* As much of the current entry as fits in cairn's area from `offset` on goes there; the reply
+ * says how many bytes (or the read's failure), where, and whether the entry ends with them (then
+ * the worker answers the plugin's next read with 0 itself). `*complete` when the whole entry is in. */
+static int put_entry_data(proxy *p, size_t offset, cairn_ipc_buf *out, size_t *used, int *complete) {
+    int64_t count;
+    int at_end;
+    if (offset > CAIRN_IPC_AREA || fill_entry_data(p, offset, CAIRN_IPC_AREA - offset, &count, &at_end) != 0) return -1;
+    put_entry_reply(out, count, offset, at_end);
     *used = count > 0 ? (size_t)count : 0;
     *complete = count >= 0 && at_end;
     return 0;
@@ -396,6 +428,8 @@ static int put_entry_data(proxy *p, size_t offset, cairn_ipc_buf *out, size_t *u
 static int sv_source_next(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     (void)in;
     if (p->source == NULL) return -1;
+    /* bytes read ahead of the previous entry: next() would have skipped them */
+    p->ahead_wanted = p->ahead_ready = 0;
     size_t offset = 0;
     for (int entries = 0; entries < 256; entries++) {
         cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
@@ -423,12 +457,33 @@ static int sv_source_next(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     return 0;
 }
 
+#define SOURCE_HALF (CAIRN_IPC_AREA / 2)
+
+/* The rest of an entry, half an area at a time: the half read ahead while the worker took the one
+ * before, if there is one, else one read now; and the next half is read once this reply is sent
+ * (source_replied). The worker asks only when it has taken all it had, so both halves are free. */
 static int sv_source_read(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
-    (void)cairn_ipc_get_u64(in);  /* what the worker asks for: a whole area, always */
-    size_t used;
-    int complete;
+    (void)cairn_ipc_get_u64(in);  /* what the worker asks for: as much as there is, always */
     if (p->source == NULL || in->bad) return -1;
-    return put_entry_data(p, 0, out, &used, &complete);
+    int64_t count = p->ahead_count;
+    size_t offset = p->ahead_offset;
+    int at_end = p->ahead_last;
+    if (!p->ahead_ready) {
+        offset = 0;
+        if (fill_entry_data(p, offset, SOURCE_HALF, &count, &at_end) != 0) return -1;
+    }
+    p->ahead_ready = 0;
+    put_entry_reply(out, count, offset, at_end);
+    p->ahead_wanted = count > 0 && !at_end;
+    p->ahead_offset = offset == 0 ? SOURCE_HALF : 0;
+    return 0;
+}
+
+static void source_replied(cairn_ipc_conn *c, uint16_t op) {
+    proxy *p = c->owner;
+    if (op != CAIRN_OP_SOURCE_READ || !p->ahead_wanted || p->source == NULL) return;
+    p->ahead_wanted = 0;
+    p->ahead_ready = fill_entry_data(p, p->ahead_offset, SOURCE_HALF, &p->ahead_count, &p->ahead_last) == 0;
 }
 
 static int sv_source_metadata(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -621,11 +676,13 @@ static cairn_status worker_gone(proxy *p, const cairn_error *err) {
 /* Sends `op`, serves the worker until it replies, and passes the plugin's status and message on
  * to `err`. The rest of the reply (handles, counts) stays in `reply` for the caller. */
 static void drain_writes(proxy *p);
+static void drain_reads(proxy *p);
 
 static cairn_status round_trip_locked(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request,
                                       const void *extra, size_t extra_len, cairn_ipc_buf *reply, const cairn_error *err) {
     cairn_status status = CAIRN_ERROR;
     drain_writes(p);  /* gathered store writes reach the worker before anything else */
+    drain_reads(p);   /* and a read asked for ahead is answered first */
     if (!p->dead) {
         p->operation = operation;
         /* Each call after a cancel gets the whole grace: cleaning up (an abort, a remove) after a
@@ -662,6 +719,70 @@ static cairn_status simple(proxy *p, const char *operation, uint16_t op, cairn_i
 
 /* ---- starting and ending the worker ------------------------------------------------------------ */
 
+/* The worker now serves `spec`'s instance: messages name it, its output goes to its log. */
+static void bind_worker(proxy *p, const cairn_proxy_spec *spec, const cairn_host_api *host) {
+    p->host = host;
+    free(p->label);
+    p->label = strdup(spec->label);
+    p->grace_ms = spec->grace_ms;
+    p->operation = NULL;
+    pthread_mutex_lock(&p->output_lock);
+    p->output_line = spec->output_line;
+    p->output_ctx = spec->output_ctx;
+    pthread_mutex_unlock(&p->output_lock);
+}
+
+/* ---- idle workers ----------------------------------------------------------------------------- */
+
+/* A worker whose instance closed cleanly waits here for the plugin's next instance in this cairn
+ * process: a run opens its store and its components a dozen times, and starting a worker (exec,
+ * loading the plugin's libraries) costs milliseconds each time. One that crashed, was asked to
+ * cancel or broke the protocol is never kept. The few kept end with cairn: their channel hangs up. */
+#define IDLE_MAX 4
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static proxy *idle[IDLE_MAX];
+static size_t idle_count;
+
+static void retire(proxy *p);
+
+/* An idle worker for `spec`'s plugin, still alive, or NULL. */
+static proxy *take_idle(const cairn_proxy_spec *spec) {
+    for (;;) {
+        proxy *found = NULL;
+        pthread_mutex_lock(&idle_lock);
+        for (size_t i = 0; i < idle_count && found == NULL; i++) {
+            proxy *q = idle[i];
+            if (q->memory_limit == spec->memory_limit && strcmp(q->worker_path, spec->worker_path) == 0
+                && strcmp(q->library_path, spec->library_path) == 0) {
+                found = q;
+                memmove(idle + i, idle + i + 1, (idle_count - i - 1) * sizeof *idle);
+                idle_count--;
+            }
+        }
+        pthread_mutex_unlock(&idle_lock);
+        if (found == NULL) return NULL;
+        int status;
+        if (waitpid(found->pid, &status, WNOHANG) == 0) return found;
+        found->pid = 0;  /* it died while idle (killed from outside): start another */
+        found->dead = 1;
+        retire(found);
+    }
+}
+
+/* Keeps `p` for a later open; the oldest idle worker ends when there are too many. */
+static void park(proxy *p) {
+    proxy *evicted = NULL;
+    pthread_mutex_lock(&idle_lock);
+    if (idle_count == IDLE_MAX) {
+        evicted = idle[0];
+        memmove(idle, idle + 1, (IDLE_MAX - 1) * sizeof *idle);
+        idle_count--;
+    }
+    idle[idle_count++] = p;
+    pthread_mutex_unlock(&idle_lock);
+    if (evicted) retire(evicted);
+}
+
 /* Starts a worker for `spec`; the instance is not opened yet. */
 static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_api *host, proxy **started,
                                  const cairn_error *err) {
@@ -691,13 +812,13 @@ static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_
     proxy *p = calloc(1, sizeof *p);
     p->shm = shm;
     pthread_mutex_init(&p->lock, NULL);
-    p->host = host;
-    p->label = strdup(spec->label);
+    pthread_mutex_init(&p->output_lock, NULL);
+    p->worker_path = strdup(spec->worker_path);
+    p->library_path = strdup(spec->library_path);
     p->memory_limit = spec->memory_limit;
-    p->grace_ms = spec->grace_ms;
-    p->output_line = spec->output_line;
-    p->output_ctx = spec->output_ctx;
+    bind_worker(p, spec, host);
     p->conn = (cairn_ipc_conn){ channel[0], serve_worker, wait_for_worker, p, NULL };
+    p->conn.replied = source_replied;
     p->output_fd = output[0];
 
     /* The worker: channel on fd 3, stdout and stderr into the output pipe, no stdin, nothing else
@@ -747,11 +868,21 @@ static cairn_status start_worker(const cairn_proxy_spec *spec, const cairn_host_
     return CAIRN_OK;
 }
 
+/* An idle worker for the plugin, bound to `spec`, or a new one. */
+static cairn_status acquire_worker(const cairn_proxy_spec *spec, const cairn_host_api *host, proxy **p,
+                                   const cairn_error *err) {
+    if ((*p = take_idle(spec)) != NULL) {
+        bind_worker(*p, spec, host);
+        return CAIRN_OK;
+    }
+    return start_worker(spec, host, p, err);
+}
+
 cairn_status cairn_proxy_open(const cairn_proxy_spec *spec, const cairn_host_api *host, void **instance,
                               const cairn_error *err) {
     proxy *p;
     *instance = NULL;
-    cairn_status status = start_worker(spec, host, &p, err);
+    cairn_status status = acquire_worker(spec, host, &p, err);
     if (status != CAIRN_OK) return status;
     cairn_ipc_buf request = {0};
     status = simple(p, "open", CAIRN_OP_OPEN, &request, err);
@@ -767,7 +898,7 @@ cairn_status cairn_proxy_call_action(const cairn_proxy_spec *spec, const cairn_h
     proxy *p;
     *result = 0;
     *text = NULL;
-    cairn_status status = start_worker(spec, host, &p, err);
+    cairn_status status = acquire_worker(spec, host, &p, err);
     if (status != CAIRN_OK) return status;
     cairn_ipc_buf request = {0}, reply = {0};
     cairn_ipc_put_str(&request, symbol);
@@ -792,13 +923,33 @@ cairn_status cairn_proxy_call_action(const cairn_proxy_spec *spec, const cairn_h
     return status;
 }
 
+/* Closes the instance, asking the worker to stay (`stay`) for the next one. 0: it is ready for that. */
+static int close_instance(proxy *p, int stay) {
+    if (p->dead || p->pid <= 0) return -1;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, (uint64_t)stay);
+    return simple(p, "close", CAIRN_OP_CLOSE, &request, NULL) == CAIRN_OK && !p->dead ? 0 : -1;
+}
+
 void cairn_proxy_close(void *instance) {
     proxy *p = instance;
     if (p == NULL) return;
-    if (!p->dead && p->pid > 0) {
-        cairn_ipc_buf request = {0};
-        simple(p, "close", CAIRN_OP_CLOSE, &request, NULL);
+    if (!p->cancel_sent && close_instance(p, 1) == 0) {
+        /* nobody's output while idle; the next open binds its own */
+        pthread_mutex_lock(&p->output_lock);
+        p->output_line = NULL;
+        p->output_ctx = NULL;
+        pthread_mutex_unlock(&p->output_lock);
+        p->host = NULL;
+        park(p);
+        return;
     }
+    retire(p);
+}
+
+/* Ends the worker (killed if it does not exit within the grace) and frees the proxy. */
+static void retire(proxy *p) {
+    close_instance(p, 0);
     reap(p, (int)p->grace_ms);
     close(p->conn.fd);
     if (p->output_running) {
@@ -807,9 +958,12 @@ void cairn_proxy_close(void *instance) {
     }
     close(p->output_fd);
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->output_lock);
     if (p->shm) munmap(p->shm, CAIRN_IPC_SHM_SIZE);
     free(p->scratch);
     free(p->label);
+    free(p->worker_path);
+    free(p->library_path);
     free(p);
 }
 
@@ -854,6 +1008,7 @@ static cairn_status px_verify(void *instance, const cairn_entry_source *source, 
     cairn_ipc_buf request = {0};
     cairn_status status = simple(p, "verify", CAIRN_OP_VERIFY, &request, err);
     p->source = NULL;
+    p->ahead_wanted = p->ahead_ready = 0;
     p->report = NULL;
     return status;
 }
@@ -869,6 +1024,7 @@ static cairn_status px_restore(void *instance, const cairn_restore_request *r, c
     cairn_ipc_put_str(&request, r->options_json);
     cairn_status status = simple(p, "restore", CAIRN_OP_RESTORE, &request, err);
     p->source = NULL;
+    p->ahead_wanted = p->ahead_ready = 0;
     p->report = NULL;
     return status;
 }
@@ -972,6 +1128,7 @@ static cairn_status px_write(void *writer, const uint8_t *data, size_t len, cons
     proxy_stream *w = writer;
     proxy *p = w->p;
     pthread_mutex_lock(&p->lock);
+    drain_reads(p);
     if (p->writing != w) {
         drain_writes(p);
         p->writing = w;
@@ -1040,52 +1197,120 @@ static cairn_status px_open_reader(void *instance, const char *key, void **reade
     return with_handle(instance, "open_reader", CAIRN_OP_OPEN_READER, &request, reader, err);
 }
 
-/* The worker reads into its area of the region; the reply says how many bytes and where, which is
- * checked before they are copied to `buf`. */
+#define READ_SLOT (CAIRN_IPC_AREA / 2)
+
+/* Asks the worker for the reader's next half area of bytes without waiting for them (under p->lock). */
+static void post_read(proxy_stream *r) {
+    proxy *p = r->p;
+    cairn_ipc_buf request = {0};
+    cairn_ipc_put_u64(&request, r->remote);
+    cairn_ipc_put_u64(&request, READ_SLOT);
+    cairn_ipc_put_u64(&request, r->read_slot * READ_SLOT);  /* the offset in the worker's area */
+    p->operation = "read";
+    if (cairn_ipc_send(&p->conn, CAIRN_IPC_REQUEST, CAIRN_OP_READ, &request, NULL, 0) != 0) bury(p);
+    else p->reading = r;
+    cairn_ipc_buf_free(&request);
+}
+
+/* Takes the worker's answer to the posted read (under p->lock): a count of bytes at `*data` in its
+ * area, checked; 0 at the end; or the failure, kept with the reader. -1: the worker is gone. */
+static int64_t settle_read(proxy *p, const uint8_t **data) {
+    proxy_stream *r = p->reading;
+    p->reading = NULL;
+    *data = NULL;
+    if (r == NULL || p->dead) return -1;
+    p->operation = "read";
+    cairn_ipc_buf reply = {0};
+    int64_t count = -1;
+    if (watch(p) != 0 || cairn_ipc_await(&p->conn, CAIRN_OP_READ, &reply, p) != 0) {
+        bury(p);
+    } else {
+        /* The reply leads with the count where others have a status. */
+        count = (int64_t)cairn_ipc_get_u64(&reply);
+        const char *message = cairn_ipc_get_str(&reply);
+        uint64_t offset = cairn_ipc_get_u64(&reply);
+        *data = count > 0 ? from_worker(p, offset, (uint64_t)count) : NULL;
+        if (reply.bad || (count > 0 && ((uint64_t)count > READ_SLOT || *data == NULL))) {
+            lied(p);
+            count = -1;
+        } else if (count == 0) {
+            r->at_end = 1;
+        } else if (count < 0) {
+            r->failed = (cairn_status)-count;
+            snprintf(r->message, sizeof r->message, "%s", message ? message : "the store's read failed");
+        }
+    }
+    cairn_ipc_buf_free(&reply);
+    return count;
+}
+
+/* A read asked for ahead is answered before anything else goes to the worker; its bytes wait in
+ * the reader's `ahead` (under p->lock). */
+static void drain_reads(proxy *p) {
+    proxy_stream *r = p->reading;
+    const uint8_t *data;
+    int64_t count = settle_read(p, &data);
+    if (count > 0) {
+        /* after what the reader still holds: `ahead` has room for a half area twice */
+        memmove(r->ahead, r->ahead + r->ahead_at, r->ahead_end - r->ahead_at);
+        r->ahead_end -= r->ahead_at;
+        r->ahead_at = 0;
+        memcpy(r->ahead + r->ahead_end, data, (size_t)count);
+        r->ahead_end += (size_t)count;
+    }
+}
+
+/* The worker reads half an area at a time into its area of the region, and the next half while
+ * cairn takes this one (a store's latency, or a busy core, then costs once, not per round trip).
+ * The reply says how many bytes and where, which is checked before they are copied to `buf`; what
+ * does not fit waits in `ahead`. A failure of a read made ahead comes from the caller's next read. */
 static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error *err) {
     proxy_stream *r = reader;
     proxy *p = r->p;
     if (cap == 0) return 0;
-    if (r->ahead_at < r->ahead_end) {
-        size_t n = r->ahead_end - r->ahead_at < cap ? r->ahead_end - r->ahead_at : cap;
-        memcpy(buf, r->ahead + r->ahead_at, n);
-        r->ahead_at += n;
-        return (int64_t)n;
-    }
-    /* A smaller buffer (an archive reader takes 256 KiB at a time) still gets a whole area per round
-     * trip: the rest waits in `ahead`. */
-    uint8_t *into = buf;
-    if (cap < CAIRN_IPC_AREA && (r->ahead != NULL || (r->ahead = malloc(CAIRN_IPC_AREA)) != NULL)) into = r->ahead;
-    size_t want = into == buf ? (cap < CAIRN_IPC_AREA ? cap : CAIRN_IPC_AREA) : CAIRN_IPC_AREA;
-    cairn_ipc_buf request = {0}, reply = {0};
-    cairn_ipc_put_u64(&request, r->remote);
-    cairn_ipc_put_u64(&request, want);
     pthread_mutex_lock(&p->lock);
-    /* The reply leads with the count where others have a status; the message is passed on below. */
-    round_trip_locked(p, "read", CAIRN_OP_READ, &request, NULL, 0, &reply, NULL);
-    int64_t count = -CAIRN_ERROR;
-    if (!p->dead) {
-        reply.pos = 0;
-        count = (int64_t)cairn_ipc_get_u64(&reply);
-        const char *message = cairn_ipc_get_str(&reply);
-        uint64_t offset = cairn_ipc_get_u64(&reply);
-        const uint8_t *data = count > 0 ? from_worker(p, offset, (uint64_t)count) : NULL;
-        if (reply.bad || (count > 0 && ((uint64_t)count > want || data == NULL))) lied(p);
-        else if (count > 0 && into == buf) memcpy(buf, data, (size_t)count);
-        else if (count > 0) {
-            /* what the caller asked for straight to it, the rest kept for its next reads */
-            size_t n = (size_t)count < cap ? (size_t)count : cap;
-            memcpy(buf, data, n);
+    int64_t count = 0;
+    const uint8_t *data = NULL;
+    if (r->ahead_at < r->ahead_end) {
+        data = r->ahead + r->ahead_at;
+        count = (int64_t)(r->ahead_end - r->ahead_at);
+    } else if (r->at_end) {
+        count = 0;
+    } else if (r->failed != CAIRN_OK) {
+        count = -(int64_t)r->failed;
+        if (err && err->set) err->set(err->ctx, r->failed, r->message);
+    } else if (r->ahead == NULL && (r->ahead = malloc(2 * READ_SLOT)) == NULL) {
+        count = -CAIRN_ERROR;
+        if (err && err->set) err->set(err->ctx, CAIRN_ERROR, "out of memory for a store read");
+    } else {
+        if (p->reading != r) {
+            drain_writes(p);
+            drain_reads(p);
+            if (!p->dead) post_read(r);
+        }
+        count = settle_read(p, &data);
+        if (count > 0) {
+            r->read_slot ^= 1;
+            post_read(r);  /* the worker fills the other half while this one is copied out */
+        } else if (count < 0 && !p->dead && err && err->set) {
+            err->set(err->ctx, r->failed, r->message);
+        }
+    }
+    if (p->dead) {
+        count = -(int64_t)worker_gone(p, err);
+    } else if (count > 0) {
+        size_t n = (size_t)count < cap ? (size_t)count : cap;
+        memcpy(buf, data, n);
+        if (data == r->ahead + r->ahead_at) {
+            r->ahead_at += n;
+        } else {
             memcpy(r->ahead, data + n, (size_t)count - n);
             r->ahead_at = 0;
             r->ahead_end = (size_t)count - n;
-            count = (int64_t)n;
         }
-        else if (count < 0 && message && err && err->set) err->set(err->ctx, (cairn_status)(-count), message);
+        count = (int64_t)n;
     }
-    if (p->dead) count = -(int64_t)worker_gone(p, err);
     pthread_mutex_unlock(&p->lock);
-    cairn_ipc_buf_free(&reply);
     return count;
 }
 

@@ -210,6 +210,7 @@ int cairn_ipc_await(cairn_ipc_conn *c, uint16_t op, cairn_ipc_buf *reply, void *
         int sent = cairn_ipc_send(c, CAIRN_IPC_REPLY, got, &out, NULL, 0);
         cairn_ipc_buf_free(&out);
         if (sent != 0) return -1;
+        if (c->replied) c->replied(c, got);
     }
 }
 

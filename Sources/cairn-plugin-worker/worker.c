@@ -5,7 +5,8 @@
  *
  * cairn starts it with the channel on fd 3 (cairn_ipc.h), stdout and stderr on a pipe that goes
  * to the run log, and stdin on /dev/null. The worker loads LIBRARY, then runs each operation cairn
- * sends, handing the plugin a host table whose services forward to cairn. Those services may be
+ * sends, handing the plugin a host table whose services forward to cairn. After a clean close cairn
+ * may keep it for the plugin's next instance (open again), one instance at a time. Those services may be
  * called from any thread of the plugin during a call: one lock serializes the channel. SIGUSR1
  * is cairn asking the plugin to cancel; is_cancelled() answers from that, without a message, and
  * a thread of the worker calls the plugin's set_interrupt callback, as cairn would in process.
@@ -138,8 +139,7 @@ static cairn_status take_result(cairn_ipc_buf *reply, const cairn_error *err) {
     return status;
 }
 
-/* Strings the host table hands out stay valid until close: the worker ends at close, so they are
- * kept for its life. */
+/* Strings the host table hands out stay valid until close: kept until then (forget_instance). */
 typedef struct kept_value { struct kept_value *next; uint16_t op; char *key; char *value; } kept_value;
 static kept_value *kept;
 
@@ -268,8 +268,7 @@ static cairn_status sv_config_duration_ms(void *ctx, const char *key, int64_t *o
     return config_typed(CAIRN_SETTING_DURATION_MS, key, out, err);
 }
 
-/* A list setting's items, kept for the worker's life as config_get's strings are (valid until
- * close); asked once per key. */
+/* A list setting's items, kept as config_get's strings are (valid until close); asked once per key. */
 typedef struct kept_list { struct kept_list *next; char *key; char **items; size_t count; } kept_list;
 static kept_list *kept_lists;
 
@@ -608,6 +607,14 @@ static const cairn_entry_source source_table = {
     .next = so_next, .read = so_read, .metadata = so_metadata, .fact = so_fact, .fact_int = so_fact_int,
 };
 
+static void free_kept(kept_value **list) {
+    while (*list) {
+        kept_value *k = *list;
+        *list = k->next;
+        free(k->key); free(k->value); free(k);
+    }
+}
+
 static void source_done(void) {
     ahead_at = ahead_end = 0;
     ahead_last = 0;
@@ -615,11 +622,20 @@ static void source_done(void) {
     cairn_ipc_buf_free(&entries);
     free(source_path); source_path = NULL;
     free(source_metadata); source_metadata = NULL;
-    while (source_facts) {
-        kept_value *k = source_facts;
-        source_facts = k->next;
-        free(k->key); free(k->value); free(k);
+    free_kept(&source_facts);
+}
+
+/* After close: what the closed instance's settings answered is not the next instance's. */
+static void forget_instance(void) {
+    free_kept(&kept);
+    while (kept_lists) {
+        kept_list *k = kept_lists;
+        kept_lists = k->next;
+        for (size_t i = 0; i < k->count; i++) free(k->items[i]);
+        free(k->items); free(k->key); free(k);
     }
+    instance = NULL;
+    opened = 0;
 }
 
 static int ob_object(void *ctx, const cairn_object_info *info) {
@@ -806,18 +822,25 @@ static void op_open_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     cairn_ipc_put_u64(out, (uint64_t)(uintptr_t)reader);
 }
 
-/* The plugin reads straight into our area of the region. */
+/* The plugin reads straight into our area of the region, at the offset cairn names: it takes one
+ * half while the plugin fills the other. */
 static void op_read(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     uint64_t reader = cairn_ipc_get_u64(in);
-    size_t cap = (size_t)cairn_ipc_get_u64(in);
-    if (in->bad) return;
-    if (cap > CAIRN_IPC_AREA) cap = CAIRN_IPC_AREA;
+    uint64_t cap = cairn_ipc_get_u64(in);
+    uint64_t offset = cairn_ipc_get_u64(in);
+    if (in->bad || offset > CAIRN_IPC_AREA || cap > CAIRN_IPC_AREA - offset) { in->bad = 1; return; }
     captured c; capture_init(&c);
-    int64_t count = plugin->storage->read(HANDLE(reader), TO_CAIRN, cap, &c.err);
-    if (count > (int64_t)cap) count = -CAIRN_ERROR;
+    int64_t count = plugin->storage->read(HANDLE(reader), TO_CAIRN + offset, (size_t)cap, &c.err);
+    if (count > (int64_t)cap) {
+        /* in the words cairn uses for a plugin inside it (PluginStore) */
+        c.has_message = 1;
+        snprintf(c.message, sizeof c.message, "its read returned %lld bytes for a buffer of %llu", (long long)count,
+                 (unsigned long long)cap);
+        count = -CAIRN_ERROR;
+    }
     cairn_ipc_put_u64(out, (uint64_t)count);
     cairn_ipc_put_str(out, c.has_message ? c.message : NULL);
-    cairn_ipc_put_u64(out, 0);  /* the offset in our area */
+    cairn_ipc_put_u64(out, offset);
 }
 
 static void op_close_reader(cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -1045,13 +1068,18 @@ int main(int argc, char **argv) {
         if (kind != CAIRN_IPC_REQUEST) return EXIT_LOST;
         out.len = 0;
         if (op == CAIRN_OP_CLOSE) {
+            /* `stay`: cairn keeps this worker for the plugin's next instance in this run */
+            int stay = cairn_ipc_get_u64(&in) == 1 && !in.bad;
             clear_interrupt();  /* never called during or after close */
             if (opened) plugin->close(instance);
+            forget_instance();
             put_done(&out);
             pthread_mutex_lock(&channel_lock);
-            cairn_ipc_send(&channel, CAIRN_IPC_REPLY, op, &out, NULL, 0);
+            int sent = cairn_ipc_send(&channel, CAIRN_IPC_REPLY, op, &out, NULL, 0);
             pthread_mutex_unlock(&channel_lock);
-            return 0;
+            if (!stay) return 0;
+            if (sent != 0) return EXIT_LOST;
+            continue;
         }
         if (operations[op] == NULL) return EXIT_LOST;
         operations[op](&in, &out);

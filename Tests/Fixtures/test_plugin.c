@@ -6,11 +6,15 @@
  *   -DTOOLCHAIN="..."    carry a Swift toolchain stamp from another compiler
  *   -DNAME="..."         disagree with the manifest's name
  *   -DNO_COMMIT          leave a required storage function NULL
- * It also exports native actions of every type, called through libffi by NativeActionTests.
+ * It also exports native actions of every type, called through libffi by NativeActionTests, and
+ * serves reads of made-up objects (StoreReadTests): "good/N" holds N bytes of a pattern, "bad/N"
+ * fails with a message after them, and "liar/N" claims one byte more than the buffer holds. Reads
+ * come in uneven pieces, as from a network.
  */
 #include "cairn_plugin.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef ABI_MAJOR
@@ -35,9 +39,37 @@ static cairn_status open_writer(void *i, const char *k, void **w, const cairn_er
 static cairn_status write_data(void *w, const uint8_t *d, size_t n, const cairn_error *e) { (void)w; (void)d; (void)n; return unsupported(e); }
 static cairn_status commit(void *w, const cairn_error *e) { (void)w; return unsupported(e); }
 static void abort_writer(void *w) { (void)w; }
-static cairn_status open_reader(void *i, const char *k, void **r, const cairn_error *e) { (void)i; (void)k; (void)r; return unsupported(e); }
-static int64_t read_data(void *r, uint8_t *b, size_t n, const cairn_error *e) { (void)r; (void)b; (void)n; (void)e; return -CAIRN_UNSUPPORTED; }
-static void close_reader(void *r) { (void)r; }
+
+typedef struct reader { long long at, size; int fails, lies; } reader;
+
+static cairn_status open_reader(void *i, const char *k, void **r, const cairn_error *e) {
+    (void)i;
+    int fails = strncmp(k, "bad/", 4) == 0, lies = strncmp(k, "liar/", 5) == 0;
+    if (!fails && !lies && strncmp(k, "good/", 5) != 0) return cairn_fail(e, CAIRN_NOT_FOUND, "no object '%s'", k);
+    reader *made = calloc(1, sizeof *made);
+    made->size = atoll(strchr(k, '/') + 1);
+    made->fails = fails;
+    made->lies = lies;
+    *r = made;
+    return CAIRN_OK;
+}
+/* Byte i of every object: a pattern that does not repeat at any power of two. */
+static uint8_t pattern(long long i) { return (uint8_t)(i * 7 + i / 251); }
+static int64_t read_data(void *r, uint8_t *b, size_t n, const cairn_error *e) {
+    reader *rd = r;
+    if (rd->lies) return (int64_t)n + 1;
+    if (rd->at == rd->size) {
+        if (rd->fails) return -(int64_t)cairn_fail(e, CAIRN_IO, "the disk went away after %lld bytes", rd->size);
+        return 0;
+    }
+    long long piece = 1 + (rd->at * 31 + 12345) % 100003;  /* uneven, at most ~100 KB */
+    if (piece > (long long)n) piece = (long long)n;
+    if (piece > rd->size - rd->at) piece = rd->size - rd->at;
+    for (long long j = 0; j < piece; j++) b[j] = pattern(rd->at + j);
+    rd->at += piece;
+    return piece;
+}
+static void close_reader(void *r) { free(r); }
 /* An empty store: enough for cairn prune to reach the store's own cleanup action. */
 static cairn_status list(void *i, const char *p, const char *t, uint32_t m, const cairn_object_sink *s, const cairn_error *e) {
     (void)i; (void)p; (void)t; (void)m; (void)s; (void)e; return CAIRN_OK;

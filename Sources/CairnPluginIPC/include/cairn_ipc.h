@@ -139,6 +139,9 @@ typedef int (*cairn_ipc_dispatch_fn)(struct cairn_ipc_conn *c, uint16_t op, cair
 /** Waits until `fd` can be read (events POLLIN) or written (POLLOUT); -1 to give up. NULL: the
  *  descriptor is blocking and nothing is waited for. */
 typedef int (*cairn_ipc_wait_fn)(struct cairn_ipc_conn *c, short events);
+/** Runs after the reply to the other side's request is sent, before the next frame is waited for:
+ *  work done here overlaps the other side's. */
+typedef void (*cairn_ipc_replied_fn)(struct cairn_ipc_conn *c, uint16_t op);
 
 typedef struct cairn_ipc_conn {
     int fd;
@@ -151,6 +154,8 @@ typedef struct cairn_ipc_conn {
      *  read, not two. [in_at, in_end) of `in`. */
     size_t in_at, in_end;
     uint8_t in[4096];
+    /** NULL: nothing to do between frames. */
+    cairn_ipc_replied_fn replied;
 } cairn_ipc_conn;
 
 /** Sends one frame: the payload, then `extra` bytes appended to it (bulk data, not copied). */
@@ -180,11 +185,15 @@ typedef struct cairn_proxy_spec {
     void *output_ctx;
 } cairn_proxy_spec;
 
-/** Starts the worker and opens the plugin instance in it; `*instance` receives the proxy's handle,
- *  which the proxy tables below take. The strings of `spec` are copied. */
+/** Opens the plugin instance in a worker: one this process kept after an earlier instance of the
+ *  same plugin (same library, worker and memory limit) closed cleanly, else a new one.
+ *  `*instance` receives the proxy's handle, which the proxy tables below take. The strings of
+ *  `spec` are copied. */
 cairn_status cairn_proxy_open(const cairn_proxy_spec *spec, const cairn_host_api *host, void **instance,
                               const cairn_error *err);
-/** Closes the instance and ends the worker (killed if it does not exit within the grace). */
+/** Closes the instance. A worker that closed it cleanly (not asked to cancel, not crashed) is kept
+ *  for the plugin's next instance; a few are kept, the oldest ends first. Any other worker ends
+ *  (killed if it does not exit within the grace). */
 void cairn_proxy_close(void *instance);
 /** Tables with the plugin's own shape: each function the plugin has becomes one that forwards to
  *  the worker; a NULL one stays NULL. Built once per plugin and never freed. */
@@ -196,7 +205,7 @@ typedef enum cairn_action_type {
     CAIRN_ACTION_DOUBLE, CAIRN_ACTION_STRING
 } cairn_action_type;
 
-/** Calls the native action `symbol` in a worker started for this call alone, with `count`
+/** Calls the native action `symbol` in a worker (kept or new, as for an open), with `count`
  *  arguments after the host table: `slots[i]` holds argument i's bits as the in-process call
  *  stores them (a string's in `strings[i]`). The result's bits go to `*result`; a string result
  *  to `*text` (malloc'd, NULL for NULL). Fails like any call when the worker dies. */

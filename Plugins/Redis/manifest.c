@@ -1,0 +1,1 @@
+/* plugin.json ships beside the library through this target. */
