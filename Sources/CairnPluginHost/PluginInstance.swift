@@ -101,6 +101,12 @@ public class PluginInstance: @unchecked Sendable {
         hostTable.deallocate()
     }
 
+    /// The worker process serving the instance; nil inside cairn.
+    var workerPID: pid_t? {
+        guard isolation.mode == .process, let handle else { return nil }
+        return cairn_proxy_pid(handle)
+    }
+
     /// Why the instance's worker is gone ("plugin sqlite crashed (SIGSEGV) during backup"), if it is.
     var workerFailure: String? {
         guard isolation.mode == .process, let handle, let text = cairn_proxy_failure(handle) else { return nil }

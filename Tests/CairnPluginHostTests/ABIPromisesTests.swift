@@ -81,6 +81,23 @@ struct ABIPromisesTests {
         #expect(fromVariable?["wait_ms"] == .number(0))    // unset: CAIRN_NOT_FOUND left the plugin's own value
     }
 
+    /// A worker kept after one instance closed serves the next with that one's settings, not the
+    /// strings it handed the closed one.
+    @Test func aKeptWorkerServesTheNextInstanceWithItsOwnSettings() throws {
+        let probe = try Probe()
+        let first = try probe.open(["names": .array([.string("alpha"), .string("beta")]), "wait": .string("2s")], mode: .process)
+        let firstWorker = try #require(first.workerPID)
+        #expect(try probe.backup(first).facts["settings"]?["first_name"] == .string("alpha"))
+        first.close()
+        let second = try probe.open(["names": .array([.string("gamma")])], mode: .process)
+        #expect(second.workerPID == firstWorker)
+        let settings = try probe.backup(second).facts["settings"]
+        #expect(settings?["first_name"] == .string("gamma"))
+        #expect(settings?["names"] == .number(1))
+        #expect(settings?["wait_ms"] == .number(0))
+        second.close()
+    }
+
     @Test(arguments: PluginIsolation.Mode.allCases)
     func aValueOfTheWrongTypeFailsOpenNamingTheSettingAndWhereItCameFrom(mode: PluginIsolation.Mode) throws {
         let probe = try Probe()
