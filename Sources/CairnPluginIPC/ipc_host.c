@@ -737,7 +737,8 @@ static void bind_worker(proxy *p, const cairn_proxy_spec *spec, const cairn_host
 /* A worker whose instance closed cleanly waits here for the plugin's next instance in this cairn
  * process: a run opens its store and its components a dozen times, and starting a worker (exec,
  * loading the plugin's libraries) costs milliseconds each time. One that crashed, was asked to
- * cancel or broke the protocol is never kept. The few kept end with cairn: their channel hangs up. */
+ * cancel or broke the protocol is never kept. The few kept end when cairn exits (retire_idle), or
+ * when it is killed: their channel hangs up. */
 #define IDLE_MAX 4
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static proxy *idle[IDLE_MAX];
@@ -769,8 +770,28 @@ static proxy *take_idle(const cairn_proxy_spec *spec) {
     }
 }
 
+/* At exit every idle worker ends and is reaped, so none outlives cairn and their CPU time is
+ * counted as cairn's children's. */
+static void end_worker(proxy *p);
+
+static void retire_idle(void) {
+    proxy *ending[IDLE_MAX];
+    pthread_mutex_lock(&idle_lock);
+    size_t count = idle_count;
+    memcpy(ending, idle, count * sizeof *idle);
+    idle_count = 0;
+    pthread_mutex_unlock(&idle_lock);
+    /* An idle worker reads the end of its channel and exits: all at once, then each is reaped. */
+    for (size_t i = 0; i < count; i++) shutdown(ending[i]->conn.fd, SHUT_WR);
+    for (size_t i = 0; i < count; i++) end_worker(ending[i]);
+}
+
+static void register_retire_idle(void) { atexit(retire_idle); }
+
 /* Keeps `p` for a later open; the oldest idle worker ends when there are too many. */
 static void park(proxy *p) {
+    static pthread_once_t registered = PTHREAD_ONCE_INIT;
+    pthread_once(&registered, register_retire_idle);
     proxy *evicted = NULL;
     pthread_mutex_lock(&idle_lock);
     if (idle_count == IDLE_MAX) {
@@ -950,6 +971,11 @@ void cairn_proxy_close(void *instance) {
 /* Ends the worker (killed if it does not exit within the grace) and frees the proxy. */
 static void retire(proxy *p) {
     close_instance(p, 0);
+    end_worker(p);
+}
+
+/* Reaps the worker (killed if it has not exited within the grace) and frees the proxy. */
+static void end_worker(proxy *p) {
     reap(p, (int)p->grace_ms);
     close(p->conn.fd);
     if (p->output_running) {
