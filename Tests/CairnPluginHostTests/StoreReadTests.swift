@@ -44,6 +44,13 @@ struct StoreReadTests {
         return (bytes, nil)
     }
 
+    /// A whole object, read in `chunk`-sized calls.
+    private static func read(_ key: String, from store: PluginStore, chunk: Int) throws -> (bytes: [UInt8], error: String?) {
+        let reader = try store.openReader(key: key)
+        defer { reader.close() }
+        return read(reader, chunk: chunk)
+    }
+
     private static func expectPattern(_ bytes: [UInt8], from start: Int = 0, count: Int) {
         #expect(bytes.count == count)
         let wrong = bytes.indices.first { bytes[$0] != pattern(start + $0) }
@@ -55,9 +62,7 @@ struct StoreReadTests {
         let dir = try TemporaryDirectory("reads")
         let store = try Self.open(mode, in: dir)
         for size in [0, 1, 524_288, 2_100_017] {
-            let reader = try store.openReader(key: "good/\(size)")
-            let (bytes, error) = Self.read(reader, chunk: chunk)
-            reader.close()
+            let (bytes, error) = try Self.read("good/\(size)", from: store, chunk: chunk)
             #expect(error == nil)
             Self.expectPattern(bytes, count: size)
         }
@@ -68,9 +73,7 @@ struct StoreReadTests {
     func aFailingReadShowsAfterTheBytesBeforeIt(mode: PluginIsolation.Mode) throws {
         let dir = try TemporaryDirectory("reads-fail")
         let store = try Self.open(mode, in: dir)
-        let reader = try store.openReader(key: "bad/2500000")
-        let (bytes, error) = Self.read(reader, chunk: 262_144)
-        reader.close()
+        let (bytes, error) = try Self.read("bad/2500000", from: store, chunk: 262_144)
         Self.expectPattern(bytes, count: 2_500_000)
         #expect(error?.contains("the disk went away after 2500000 bytes") == true, "\(error ?? "no error")")
         #expect(error?.contains("teststore") == true)
@@ -81,9 +84,7 @@ struct StoreReadTests {
     func aReadClaimingMoreThanTheBufferIsRefused(mode: PluginIsolation.Mode) throws {
         let dir = try TemporaryDirectory("reads-liar")
         let store = try Self.open(mode, in: dir)
-        let reader = try store.openReader(key: "liar/100")
-        let (bytes, error) = Self.read(reader, chunk: 4_096)
-        reader.close()
+        let (bytes, error) = try Self.read("liar/100", from: store, chunk: 4_096)
         #expect(bytes.isEmpty)
         let claimed = mode == .process ? 1 << 19 : 4_096  // a worker asks its plugin for half an area
         #expect(error?.contains("teststore") == true && error?.contains("read 'liar/100'") == true, "\(error ?? "no error")")
@@ -117,9 +118,7 @@ struct StoreReadTests {
         let reader = try store.openReader(key: "good/4000000")
         _ = Self.read(reader, chunk: 300_000, limit: 600_000)
         reader.close()
-        let again = try store.openReader(key: "good/10")
-        let (bytes, error) = Self.read(again, chunk: 4_096)
-        again.close()
+        let (bytes, error) = try Self.read("good/10", from: store, chunk: 4_096)
         #expect(error == nil)
         Self.expectPattern(bytes, count: 10)
     }

@@ -78,7 +78,9 @@
  *   Every call takes and gives only strings, integers, POD structs and byte streams, so the host can
  *   run any plugin in a separate worker process and forward each call as a message, with streams as
  *   byte pipes. A plugin must therefore not rely on sharing memory with the host beyond a call, and
- *   must not call exit(), abort(), signal() or curl_global_init(): the host owns the process.
+ *   must not call exit(), abort(), signal() or curl_global_init(): the host owns the process. A
+ *   process, the host's or a worker's, may open, close and open again instances of the plugin in
+ *   turn: keep per-instance state in the instance, not in globals.
  *
  * ------------------------------------------------------------------------------------------------
  * ERRORS
