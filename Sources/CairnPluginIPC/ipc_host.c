@@ -745,6 +745,7 @@ static proxy *idle[IDLE_MAX];
 static size_t idle_count;
 
 static void retire(proxy *p);
+static void end_worker(proxy *p);
 
 /* An idle worker for `spec`'s plugin, still alive, or NULL. */
 static proxy *take_idle(const cairn_proxy_spec *spec) {
@@ -772,8 +773,6 @@ static proxy *take_idle(const cairn_proxy_spec *spec) {
 
 /* At exit every idle worker ends and is reaped, so none outlives cairn and their CPU time is
  * counted as cairn's children's. */
-static void end_worker(proxy *p);
-
 static void retire_idle(void) {
     proxy *ending[IDLE_MAX];
     pthread_mutex_lock(&idle_lock);

@@ -1,15 +1,17 @@
 /*
- * cairn-plugin-worker: runs one plugin instance in a process of its own (isolation: process).
+ * cairn-plugin-worker: runs a plugin's instances, one at a time, in a process of its own
+ * (isolation: process).
  *
  *   cairn-plugin-worker LIBRARY MEMORY_LIMIT_BYTES
  *
  * cairn starts it with the channel on fd 3 (cairn_ipc.h), stdout and stderr on a pipe that goes
  * to the run log, and stdin on /dev/null. The worker loads LIBRARY, then runs each operation cairn
- * sends, handing the plugin a host table whose services forward to cairn. After a clean close cairn
- * may keep it for the plugin's next instance (open again), one instance at a time. Those services may be
- * called from any thread of the plugin during a call: one lock serializes the channel. SIGUSR1
- * is cairn asking the plugin to cancel; is_cancelled() answers from that, without a message, and
- * a thread of the worker calls the plugin's set_interrupt callback, as cairn would in process.
+ * sends, handing the plugin a host table whose services forward to cairn. After a clean close,
+ * cairn may keep it for the plugin's next instance (open again): one instance at a time. Those
+ * services may be called from any thread of the plugin during a call: one lock serializes the
+ * channel. SIGUSR1 is cairn asking the plugin to cancel; is_cancelled() answers from that, without
+ * a message, and a thread of the worker calls the plugin's set_interrupt callback, as cairn would
+ * in process.
  * When cairn goes away (killed, say) the worker exits at once.
  */
 #define _GNU_SOURCE
