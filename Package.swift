@@ -17,17 +17,15 @@ let all: [Target.Dependency] = ["CairnCore", "CairnArchive", "CairnInterfaces", 
                                   "CairnOperations", "CairnConfig", "CairnPipeline", "CairnPluginKit",
                                   .product(name: "Logging", package: "swift-log")]
 
-/// A plugin written in Swift. Its plugin.json ships beside the library through a C target: SwiftPM
-/// gives a Swift target with resources an accessor that links Foundation, which every worker process
-/// would then load (about 5 ms each) for nothing.
-func swiftPlugin(_ name: String, dependencies: [Target.Dependency]) -> Target {
-    .target(name: "Cairn\(name)", dependencies: dependencies + [.target(name: "Cairn\(name)Manifest")],
-            path: "Plugins/\(name)", exclude: ["plugin.json", "manifest.c"])
-}
-
-func manifest(of plugin: String) -> Target {
-    .target(name: "Cairn\(plugin)Manifest", path: "Plugins/\(plugin)", sources: ["manifest.c"],
-            resources: [.copy("plugin.json")], publicHeadersPath: ".")
+/// A plugin written in Swift, on the header and the helpers every Swift plugin compiles in. Its
+/// plugin.json ships beside the library through a C target of its own: SwiftPM gives a Swift target
+/// with resources an accessor that links Foundation, which every worker process would then load
+/// (about 5 ms each) for nothing.
+func swiftPlugin(_ name: String, dependencies: [Target.Dependency] = []) -> [Target] {
+    [.target(name: "Cairn\(name)", dependencies: ["CCairnPlugin", "CairnPluginSupport", .target(name: "Cairn\(name)Manifest")] + dependencies,
+             path: "Plugins/\(name)", exclude: ["plugin.json", "manifest.c"]),
+     .target(name: "Cairn\(name)Manifest", path: "Plugins/\(name)", sources: ["manifest.c"],
+             resources: [.copy("plugin.json")], publicHeadersPath: ".")]
 }
 
 let package = Package(
@@ -112,14 +110,11 @@ let package = Package(
                 resources: [.copy("plugin.json")]),
         // Helpers compiled into each Swift plugin (never shared with the host).
         .target(name: "CairnPluginSupport", dependencies: ["CCairnPlugin"], path: "Plugins/Support"),
-        swiftPlugin("Filesystem", dependencies: ["CCairnPlugin", "CairnPluginSupport"]),
-        swiftPlugin("Redis", dependencies: ["CCairnPlugin", "CairnPluginSupport", "COpenSSL"]),
         // HTTP over the host's libcurl, compiled into the plugins that speak HTTP.
         .target(name: "CairnPluginHTTP", dependencies: ["CCurl"], path: "Plugins/HTTP"),
-        swiftPlugin("S3", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP", "CCurl", "CZlib",
-                                         .product(name: "Crypto", package: "swift-crypto")]),
-        swiftPlugin("Weaviate", dependencies: ["CCairnPlugin", "CairnPluginSupport", "CairnPluginHTTP"]),
-        manifest(of: "Filesystem"), manifest(of: "Redis"), manifest(of: "S3"), manifest(of: "Weaviate"),
+    ] + swiftPlugin("Filesystem") + swiftPlugin("Redis", dependencies: ["COpenSSL"])
+      + swiftPlugin("S3", dependencies: ["CairnPluginHTTP", "CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto")])
+      + swiftPlugin("Weaviate", dependencies: ["CairnPluginHTTP"]) + [
 
         // Tests: one fast target per module (no servers), then the ones that start real servers or
         // drive the built binary. Shared helpers and the store conformance suite live in CairnTestSupport.

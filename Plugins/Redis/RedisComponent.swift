@@ -246,24 +246,25 @@ final class RedisComponent {
         }
     }
 
-    /// INFO keyspace as {"db0":{"keys":N,"expires":M},...}.
-    /// The keys of every database in INFO keyspace (`db0:keys=3,expires=0,...`).
-    static func keyCount(_ keyspace: [String: String]) -> UInt64 {
-        keyspace.values.reduce(0) { sum, line in
-            sum + (line.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0)
+    /// The `keys` and `expires` counts of one INFO keyspace line (`keys=3,expires=0,avg_ttl=0`).
+    static func counts(_ line: String) -> [(field: Substring, value: UInt64)] {
+        line.split(separator: ",").compactMap { part in
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0] == "keys" || pair[0] == "expires", let n = UInt64(pair[1]) else { return nil }
+            return (pair[0], n)
         }
     }
 
+    /// The keys of every database in INFO keyspace (`db0:keys=3,expires=0,...`).
+    static func keyCount(_ keyspace: [String: String]) -> UInt64 {
+        keyspace.values.reduce(0) { sum, line in sum + (counts(line).first { $0.field == "keys" }?.value ?? 0) }
+    }
+
+    /// INFO keyspace as {"db0":{"keys":N,"expires":M},...}.
     static func keyspaceJSON(_ info: [String: String]) -> String {
         let dbs = info.keys.filter { $0.hasPrefix("db") }.sorted { (Int($0.dropFirst(2)) ?? 0) < (Int($1.dropFirst(2)) ?? 0) }
         return "{" + dbs.map { db in
-            var fields: [String] = []
-            for part in (info[db] ?? "").split(separator: ",") {
-                let pair = part.split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0] == "keys" || pair[0] == "expires", let n = UInt64(pair[1]) {
-                    fields.append("\"\(pair[0])\":\(n)")
-                }
-            }
+            let fields = counts(info[db] ?? "").map { "\"\($0.field)\":\($0.value)" }
             return "\(JSONText.quote(db)):{\(fields.joined(separator: ","))}"
         }.joined(separator: ",") + "}"
     }

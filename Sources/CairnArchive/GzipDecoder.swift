@@ -125,12 +125,13 @@ final class GzipDecoder: ArchiveDecompressor {
         return sizes
     }
 
-    /// Queues the buffered member at `inputStart` (whole in the buffer) for decompression.
+    /// Queues the buffered member at `inputStart` (whole in the buffer) for decompression. On one
+    /// core it is decompressed next, before the buffer moves, so it is not copied.
     private func takeWhole(_ sizes: (member: Int, uncompressed: Int)) {
         membersSeen += 1
         let job = spareJobs.popLast() ?? InflateJob()
         job.prepare(sequence: nextSequence, offset: consumed, member: input + inputStart,
-                    memberSize: sizes.member, uncompressedSize: sizes.uncompressed)
+                    memberSize: sizes.member, uncompressedSize: sizes.uncompressed, borrow: threads == 0)
         nextSequence += 1
         inputStart += sizes.member
         inFlight.append(job)

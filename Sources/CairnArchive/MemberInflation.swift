@@ -9,8 +9,10 @@ final class InflateJob: SequencedJob, @unchecked Sendable {
     private(set) var sequence = 0
     /// Compressed offset of the member, for messages.
     private(set) var offset: Int64 = 0
-    private(set) var input: UnsafeMutableRawPointer?
+    private var input: UnsafeMutableRawPointer?
     private var inputCapacity = 0
+    /// The member's bytes: a copy in `input`, or borrowed where they lie.
+    private var member: UnsafeRawPointer?
     private(set) var memberSize = 0
     private(set) var output: UnsafeMutableRawPointer?
     private var outputCapacity = 0
@@ -26,16 +28,23 @@ final class InflateJob: SequencedJob, @unchecked Sendable {
     /// Bytes this job holds while in flight.
     var footprint: Int { memberSize + uncompressedSize }
 
-    /// Copies the member's bytes in and makes room for its declared output.
-    func prepare(sequence: Int, offset: Int64, member: UnsafeRawPointer, memberSize: Int, uncompressedSize: Int) {
+    /// Makes room for the member's declared output and copies its bytes in; `borrow` points at
+    /// them instead, for a job run on the caller's thread before they move.
+    func prepare(sequence: Int, offset: Int64, member: UnsafeRawPointer, memberSize: Int, uncompressedSize: Int,
+                 borrow: Bool = false) {
         self.sequence = sequence
         self.offset = offset
         self.memberSize = memberSize
         self.uncompressedSize = uncompressedSize
         problem = nil
-        Self.grow(&input, &inputCapacity, to: memberSize)
         Self.grow(&output, &outputCapacity, to: uncompressedSize)
-        input!.copyMemory(from: member, byteCount: memberSize)
+        if borrow {
+            self.member = member
+        } else {
+            Self.grow(&input, &inputCapacity, to: memberSize)
+            input!.copyMemory(from: member, byteCount: memberSize)
+            self.member = UnsafeRawPointer(input)
+        }
     }
 
     /// Decompresses the member; `problem` says what is wrong with it, if anything.
@@ -43,8 +52,9 @@ final class InflateJob: SequencedJob, @unchecked Sendable {
         guard let pointer = decompressor.pointer else { problem = "libdeflate could not allocate a decompressor"; return }
         var usedIn = 0
         var produced = 0
-        let result = libdeflate_gzip_decompress_ex(pointer, input, memberSize, output, uncompressedSize,
+        let result = libdeflate_gzip_decompress_ex(pointer, member, memberSize, output, uncompressedSize,
                                                    &usedIn, &produced)
+        member = nil
         guard result == LIBDEFLATE_SUCCESS, usedIn == memberSize, produced == uncompressedSize else {
             problem = result == LIBDEFLATE_SUCCESS ? "its sizes differ from the ones its header declares"
                 : result == LIBDEFLATE_INSUFFICIENT_SPACE ? "it holds more data than its header declares"

@@ -1026,32 +1026,30 @@ static cairn_status px_backup(void *instance, const cairn_backup_request *r, con
     return status;
 }
 
-static cairn_status px_verify(void *instance, const cairn_entry_source *source, const cairn_report *report, const cairn_error *err) {
-    proxy *p = instance;
+/* verify and restore: the entry source and report are the host's for the call alone. */
+static cairn_status with_source(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request,
+                                const cairn_entry_source *source, const cairn_report *report, const cairn_error *err) {
     p->source = source;
     p->report = report;
-    cairn_ipc_buf request = {0};
-    cairn_status status = simple(p, "verify", CAIRN_OP_VERIFY, &request, err);
+    cairn_status status = simple(p, operation, op, request, err);
     p->source = NULL;
     p->ahead_wanted = p->ahead_ready = 0;
     p->report = NULL;
     return status;
 }
 
+static cairn_status px_verify(void *instance, const cairn_entry_source *source, const cairn_report *report, const cairn_error *err) {
+    cairn_ipc_buf request = {0};
+    return with_source(instance, "verify", CAIRN_OP_VERIFY, &request, source, report, err);
+}
+
 static cairn_status px_restore(void *instance, const cairn_restore_request *r, const cairn_entry_source *source,
                                const cairn_report *report, const cairn_error *err) {
-    proxy *p = instance;
-    p->source = source;
-    p->report = report;
     cairn_ipc_buf request = {0};
     cairn_ipc_put_str(&request, r->backup_id);
     cairn_ipc_put_str(&request, r->target);
     cairn_ipc_put_str(&request, r->options_json);
-    cairn_status status = simple(p, "restore", CAIRN_OP_RESTORE, &request, err);
-    p->source = NULL;
-    p->ahead_wanted = p->ahead_ready = 0;
-    p->report = NULL;
-    return status;
+    return with_source(instance, "restore", CAIRN_OP_RESTORE, &request, source, report, err);
 }
 
 const cairn_component_api *cairn_proxy_component_table(const cairn_component_api *plugin_table) {
@@ -1088,24 +1086,50 @@ static cairn_status px_open_writer(void *instance, const char *key, void **write
     return with_handle(instance, "open_writer", CAIRN_OP_OPEN_WRITER, &request, writer, err);
 }
 
+/* ---- store streams: requests posted ahead of their replies ------------------------------------ */
+
+/* Sends `op` without waiting for its reply (under p->lock); frees `request`. 0: sent. */
+static int post(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *request) {
+    p->operation = operation;
+    int sent = cairn_ipc_send(&p->conn, CAIRN_IPC_REQUEST, op, request, NULL, 0);
+    cairn_ipc_buf_free(request);
+    if (sent != 0) bury(p);
+    return sent;
+}
+
+/* The reply to a request sent with post(), serving the worker meanwhile (under p->lock). 0: it is
+ * in `reply`; -1: the worker is gone. */
+static int await_posted(proxy *p, const char *operation, uint16_t op, cairn_ipc_buf *reply) {
+    p->operation = operation;
+    if (watch(p) == 0 && cairn_ipc_await(&p->conn, op, reply, p) == 0) return 0;
+    bury(p);
+    return -1;
+}
+
+/* A stream keeps its first failure, for its caller's next call. */
+static void keep_failure(proxy_stream *s, cairn_status status, const char *message, const char *otherwise) {
+    if (s->failed != CAIRN_OK) return;
+    s->failed = status;
+    snprintf(s->message, sizeof s->message, "%s", message ? message : otherwise);
+}
+
+static cairn_status stream_failure(const proxy_stream *s, const cairn_error *err) {
+    if (err && err->set) err->set(err->ctx, s->failed, s->message);
+    return s->failed;
+}
+
 #define WRITE_SLOT (CAIRN_IPC_AREA / 2)
 
 /* Takes the worker's reply to the half sent last (under p->lock). */
 static void settle_write(proxy *p) {
     if (!p->write_posted || p->dead) { p->write_posted = 0; return; }
     p->write_posted = 0;
-    p->operation = "write";
     cairn_ipc_buf reply = {0};
-    if (watch(p) != 0 || cairn_ipc_await(&p->conn, CAIRN_OP_WRITE, &reply, p) != 0) {
-        bury(p);
-    } else {
+    if (await_posted(p, "write", CAIRN_OP_WRITE, &reply) == 0) {
         cairn_status status = (cairn_status)cairn_ipc_get_u64(&reply);
         const char *message = cairn_ipc_get_str(&reply);
         if (reply.bad) lied(p);
-        else if (status != CAIRN_OK && p->writing && p->writing->failed == CAIRN_OK) {
-            p->writing->failed = status;
-            snprintf(p->writing->message, sizeof p->writing->message, "%s", message ? message : "the store's write failed");
-        }
+        else if (status != CAIRN_OK && p->writing) keep_failure(p->writing, status, message, "the store's write failed");
     }
     cairn_ipc_buf_free(&reply);
 }
@@ -1121,10 +1145,7 @@ static void post_write(proxy *p) {
     cairn_ipc_put_u64(&request, p->writing->remote);
     cairn_ipc_put_u64(&request, p->write_slot * WRITE_SLOT);  /* the offset in the area */
     cairn_ipc_put_u64(&request, len);
-    p->operation = "write";
-    if (cairn_ipc_send(&p->conn, CAIRN_IPC_REQUEST, CAIRN_OP_WRITE, &request, NULL, 0) != 0) bury(p);
-    else p->write_posted = 1;
-    cairn_ipc_buf_free(&request);
+    p->write_posted = post(p, "write", CAIRN_OP_WRITE, &request) == 0;
     p->write_slot ^= 1;
 }
 
@@ -1138,11 +1159,7 @@ static void drain_writes(proxy *p) {
 static cairn_status write_outcome(proxy_stream *w, const cairn_error *err) {
     proxy *p = w->p;
     if (p->dead) return worker_gone(p, err);
-    if (w->failed != CAIRN_OK) {
-        if (err && err->set) err->set(err->ctx, w->failed, w->message);
-        return w->failed;
-    }
-    return CAIRN_OK;
+    return w->failed != CAIRN_OK ? stream_failure(w, err) : CAIRN_OK;
 }
 
 /* The bytes are gathered in cairn's area, half of it at a time, and sent when a half is full or
@@ -1231,10 +1248,7 @@ static void post_read(proxy_stream *r) {
     cairn_ipc_put_u64(&request, r->remote);
     cairn_ipc_put_u64(&request, READ_SLOT);
     cairn_ipc_put_u64(&request, r->read_slot * READ_SLOT);  /* the offset in the worker's area */
-    p->operation = "read";
-    if (cairn_ipc_send(&p->conn, CAIRN_IPC_REQUEST, CAIRN_OP_READ, &request, NULL, 0) != 0) bury(p);
-    else p->reading = r;
-    cairn_ipc_buf_free(&request);
+    if (post(p, "read", CAIRN_OP_READ, &request) == 0) p->reading = r;
 }
 
 /* Takes the worker's answer to the posted read (under p->lock): a count of bytes at `*data` in its
@@ -1244,12 +1258,9 @@ static int64_t settle_read(proxy *p, const uint8_t **data) {
     p->reading = NULL;
     *data = NULL;
     if (r == NULL || p->dead) return -1;
-    p->operation = "read";
     cairn_ipc_buf reply = {0};
     int64_t count = -1;
-    if (watch(p) != 0 || cairn_ipc_await(&p->conn, CAIRN_OP_READ, &reply, p) != 0) {
-        bury(p);
-    } else {
+    if (await_posted(p, "read", CAIRN_OP_READ, &reply) == 0) {
         /* The reply leads with the count where others have a status. */
         count = (int64_t)cairn_ipc_get_u64(&reply);
         const char *message = cairn_ipc_get_str(&reply);
@@ -1261,8 +1272,7 @@ static int64_t settle_read(proxy *p, const uint8_t **data) {
         } else if (count == 0) {
             r->at_end = 1;
         } else if (count < 0) {
-            r->failed = (cairn_status)-count;
-            snprintf(r->message, sizeof r->message, "%s", message ? message : "the store's read failed");
+            keep_failure(r, (cairn_status)-count, message, "the store's read failed");
         }
     }
     cairn_ipc_buf_free(&reply);
@@ -1302,8 +1312,7 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
     } else if (r->at_end) {
         count = 0;
     } else if (r->failed != CAIRN_OK) {
-        count = -(int64_t)r->failed;
-        if (err && err->set) err->set(err->ctx, r->failed, r->message);
+        count = -(int64_t)stream_failure(r, err);
     } else if (r->ahead == NULL && (r->ahead = malloc(2 * READ_SLOT)) == NULL) {
         count = -CAIRN_ERROR;
         if (err && err->set) err->set(err->ctx, CAIRN_ERROR, "out of memory for a store read");
@@ -1317,8 +1326,8 @@ static int64_t px_read(void *reader, uint8_t *buf, size_t cap, const cairn_error
         if (count > 0) {
             r->read_slot ^= 1;
             post_read(r);  /* the worker fills the other half while this one is copied out */
-        } else if (count < 0 && !p->dead && err && err->set) {
-            err->set(err->ctx, r->failed, r->message);
+        } else if (count < 0 && !p->dead) {
+            stream_failure(r, err);
         }
     }
     if (p->dead) {

@@ -69,9 +69,8 @@ extension StateStore {
     /// which then escalates it).
     public func asSeen(_ run: RunRecord) -> RunRecord {
         guard run.outcome == .running, Self.processIsGone(run, localHostname: LocalProcess.hostname) else { return run }
-        var seen = run
-        seen.outcome = .interrupted
-        seen.error = Self.interruptedError(run) + "; the next pipeline run records it as a failure"
+        var seen = Self.interrupted(run)
+        seen.error! += "; the next pipeline run records it as a failure"
         return seen
     }
 
@@ -153,15 +152,17 @@ extension StateStore {
         run.hostname == localHostname && !LocalProcess.isAlive(pid: run.pid)
     }
 
-    private static func interruptedError(_ run: RunRecord) -> String {
-        "the process (pid \(run.pid)) ended without finishing the run"
+    /// The run of a process that ended without finishing it.
+    private static func interrupted(_ run: RunRecord) -> RunRecord {
+        var run = run
+        run.outcome = .interrupted
+        run.error = "the process (pid \(run.pid)) ended without finishing the run"
+        return run
     }
 
     @discardableResult
     private static func markInterrupted(_ db: Database, _ run: RunRecord) throws -> RunRecord {
-        var run = run
-        run.outcome = .interrupted
-        run.error = interruptedError(run)
+        let run = interrupted(run)
         try run.update(db)
         try db.execute(sql: "DELETE FROM locks WHERE run_id = ?", arguments: [run.runID])
         return run

@@ -23,15 +23,10 @@ struct GzipMemberTests {
     }
 
     @Test func everyMemberDeclaresItsSizes() throws {
-        let data = [UInt8](try archive())
-        var offset = 0, members = 0
-        while offset < data.count {
-            let header = data.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[offset..<offset + GzipMember.headerSize]) }
-            let sizes = try #require(GzipMember.declaredSizes(header))
-            #expect(sizes.uncompressed <= 64 << 10)
-            offset += sizes.member; members += 1
-        }
-        #expect(offset == data.count && members > 6)
+        let data = try archive()
+        let members = try memberSizes(data)
+        for member in members { #expect(member.uncompressed <= 64 << 10) }
+        #expect(members.reduce(0) { $0 + $1.size } == data.count && members.count > 6)
     }
 
     /// A member whose header claims other sizes than its data has is refused, though gzip,
@@ -95,7 +90,7 @@ struct GzipMemberTests {
     /// ahead decompressed later members first.
     @Test func damageAheadIsReportedWhereItIs() throws {
         let data = try bigArchive()
-        let members = memberOffsets(data)
+        let members = try memberSizes(data)
         let damaged = members.count / 2
         let (clean, _) = decode(data, threads: 1, readSize: 1 << 20)
         let before = members[..<damaged].reduce(0) { $0 + $1.uncompressed }
@@ -123,15 +118,17 @@ struct GzipMemberTests {
         ])
     }
 
-    private func memberOffsets(_ data: Data) -> [(offset: Int, uncompressed: Int)] {
-        var offsets: [(offset: Int, uncompressed: Int)] = []
+    /// Each member's offset and the sizes its header declares, walking the stream by them.
+    private func memberSizes(_ data: Data) throws -> [(offset: Int, size: Int, uncompressed: Int)] {
+        var members: [(offset: Int, size: Int, uncompressed: Int)] = []
         var offset = 0
         while offset < data.count {
-            let sizes = data.withUnsafeBytes { GzipMember.declaredSizes(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + GzipMember.headerSize]))! }
-            offsets.append((offset, sizes.uncompressed))
+            let header = data.withUnsafeBytes { GzipMember.declaredSizes(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + GzipMember.headerSize])) }
+            let sizes = try #require(header)
+            members.append((offset, sizes.member, sizes.uncompressed))
             offset += sizes.member
         }
-        return offsets
+        return members
     }
 
     /// Everything the decoder hands out before it ends or throws, and what it threw.

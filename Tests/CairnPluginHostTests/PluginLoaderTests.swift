@@ -7,8 +7,9 @@ import Testing
 @testable import CairnPluginHost
 import CairnTestSupport
 
-/// Builds the fixture plugin with the given defect and a manifest, and tries to load it.
-private func buildPlugin(in dir: TemporaryDirectory, flags: [String] = [], manifest: [String: Any] = [:],
+/// Builds the fixture plugin (Tests/Fixtures/test_plugin.c) with the given defect and a manifest;
+/// the candidate to load.
+func buildPlugin(in dir: TemporaryDirectory, flags: [String] = [], manifest: [String: Any] = [:],
                          header: URL = TestPaths.header) throws -> PluginCandidate {
     let library = dir.path("libteststore.so")
     try runTool(["cc", "-shared", "-fPIC", "-o", library.path, "-I", header.path] + flags

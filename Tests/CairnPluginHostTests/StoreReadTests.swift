@@ -15,12 +15,7 @@ struct StoreReadTests {
 
     /// The fixture store (Tests/Fixtures/test_plugin.c), opened in `mode`.
     private static func open(_ mode: PluginIsolation.Mode, in dir: TemporaryDirectory) throws -> PluginStore {
-        try runTool(["cc", "-shared", "-fPIC", "-o", dir.path("libteststore.so").path, "-I", TestPaths.header.path,
-                     TestPaths.fixtures.appendingPathComponent("test_plugin.c").path])
-        let manifest: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0",
-                                       "abi": ["major": 1, "minor": Int(HostABI.minor)], "library": "libteststore.so", "language": "c"]
-        try JSONSerialization.data(withJSONObject: manifest).write(to: dir.path("plugin.json"))
-        let plugin = try PluginLoader.load(try PluginDiscovery.candidate(forPath: dir.path("libteststore.so").path))
+        let plugin = try PluginLoader.load(try buildPlugin(in: dir))
         let settings = try SettingsResolver.resolve(manifest: plugin.manifest, configured: [:], environment: [:],
                                                     baseDirectory: dir.url, workingDirectory: dir.url, owner: "storage 'teststore'")
         return try PluginStore(plugin: plugin, instanceName: "teststore", settings: settings, logger: Logger(label: "reads"),

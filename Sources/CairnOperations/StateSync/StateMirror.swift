@@ -99,8 +99,9 @@ public final class StateMirror: @unchecked Sendable {
     /// Runs are history, written once: any host may remove old ones. A failure only delays it.
     private func removeStaleRuns() {
         let batch = lock.withLock { () -> [String] in
-            defer { staleRunKeys.removeFirst(min(staleRunKeys.count, Self.staleRunsRemovedPerPush)) }
-            return Array(staleRunKeys.prefix(Self.staleRunsRemovedPerPush))
+            let batch = Array(staleRunKeys.prefix(Self.staleRunsRemovedPerPush))
+            staleRunKeys.removeFirst(batch.count)
+            return batch
         }
         for key in batch {
             do { try store.remove(key: key) } catch {

@@ -14,24 +14,9 @@ enum EncryptionKeys {
     static let workFactor = 18
 
     static func source(_ settings: EncryptionSettings?, environment: [String: String], written: AgeWrittenKeys) -> AgeKeySource {
-        // `what` names the identity in errors: the variable, or the file's path.
-        let identity: (text: () throws -> String, what: String)?
-        if let text = nonEmpty(environment["CAIRN_AGE_IDENTITY"]) {
-            identity = ({ text }, "CAIRN_AGE_IDENTITY")
-        } else if let file = secretPath("CAIRN_AGE_IDENTITY_FILE", settings?.identityFile, key: "encryption.identity_file", environment) {
-            identity = ({ try SecretFile.read(file.path, source: file.origin) }, file.path)
-        } else {
-            identity = nil
-        }
-        let passphrase: (() throws -> [UInt8])?
-        if let text = nonEmpty(environment["CAIRN_AGE_PASSPHRASE"]) {
-            passphrase = { Array(text.utf8) }
-        } else if let file = secretPath("CAIRN_AGE_PASSPHRASE_FILE", settings?.passphraseFile, key: "encryption.passphrase_file", environment) {
-            // SecretFile drops the file's trailing line break (echo pass > file) and refuses an empty one.
-            passphrase = { Array(try SecretFile.read(file.path, source: file.origin).utf8) }
-        } else {
-            passphrase = nil
-        }
+        let identity = secret("CAIRN_AGE_IDENTITY", configured: settings?.identityFile, key: "encryption.identity_file", environment)
+        let passphrase = secret("CAIRN_AGE_PASSPHRASE", configured: settings?.passphraseFile, key: "encryption.passphrase_file", environment)
+            .map { secret in { Array(try secret.text().utf8) } }
 
         var encryption: (() throws -> AgeEncryptionKeys)?
         if let settings {
@@ -58,11 +43,17 @@ enum EncryptionKeys {
         return AgeKeySource(encryption: encryption, decryption: decryption, identityHint: hint, written: written)
     }
 
-    /// The file `variable` names, else the one cairn.yaml's `key` names, with where its path came from.
-    private static func secretPath(_ variable: String, _ configured: String?, key: String,
-                                   _ environment: [String: String]) -> (path: String, origin: String)? {
-        if let path = nonEmpty(environment[variable]) { return (path, "environment variable \(variable)") }
-        return configured.map { ($0, key) }
+    /// A secret: the text of `variable`, else the file its `_FILE` variable names, else the file
+    /// cairn.yaml's `key` names (SecretFile drops a trailing line break and refuses an empty file).
+    /// `what` names it in errors: the variable, or the file's path.
+    private static func secret(_ variable: String, configured: String?, key: String,
+                               _ environment: [String: String]) -> (text: () throws -> String, what: String)? {
+        if let text = nonEmpty(environment[variable]) { return ({ text }, variable) }
+        let fileVariable = SecretFile.variable(for: variable)
+        let file: (path: String, origin: String)?
+        if let path = nonEmpty(environment[fileVariable]) { file = (path, ValueOrigin.environment(fileVariable).description) }
+        else { file = configured.map { ($0, key) } }
+        return file.map { file in ({ try SecretFile.read(file.path, source: file.origin) }, file.path) }
     }
 
     private static func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
