@@ -54,9 +54,7 @@ public final class ArchiveReader {
     /// again skips them.
     public func next() throws -> ArchiveEntry? {
         if ended { return nil }
-        while remaining > 0 {
-            _ = try read(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(Int(min(remaining, Int64(scratch.count))))))
-        }
+        _ = try skipData()
         try skip(pendingPadding)
         pendingPadding = 0
         let previous = currentPath
@@ -179,6 +177,17 @@ public final class ArchiveReader {
         remaining -= Int64(n)
         if remaining == 0 { try completeFile() }
         return n
+    }
+
+    /// Reads (and hashes) the rest of the current file entry, or `limit` bytes of it, without
+    /// handing them out; their count (0 at the entry's end).
+    public func skipData(upTo limit: Int64 = .max) throws -> Int64 {
+        var skipped: Int64 = 0
+        while remaining > 0 && skipped < limit {
+            let want = min(remaining, limit - skipped, Int64(scratch.count))
+            skipped += Int64(try read(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(Int(want)))))
+        }
+        return skipped
     }
 
     // MARK: - Internals

@@ -12,8 +12,22 @@ final class EntrySinkBox {
     var facts: [String: JSONValue] = [:]
     private(set) var entryOpen = false
     private(set) var currentPath = ""
+    /// What `buffer` lends (ABI 1.3). In cairn it saves nothing: `write` copies it into the
+    /// archive like any other; a plugin still uses one code path in cairn and in a worker.
+    private var lent: UnsafeMutableRawBufferPointer?
 
     init(writer: ArchiveWriter, errors: ErrorBox) { self.writer = writer; self.errors = errors }
+
+    deinit { lent?.deallocate() }
+
+    func buffer(_ capacity: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<UInt8>? {
+        capacity?.pointee = 0
+        guard let capacity, entryOpen, errors.hostError == nil else { return nil }
+        let buffer = lent ?? .allocate(byteCount: 512 << 10, alignment: 64)
+        lent = buffer
+        capacity.pointee = buffer.count
+        return buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    }
 
     private func attempt(_ body: () throws -> Void) -> Int32 {
         if errors.hostError != nil { return Int32(CAIRN_ERROR.rawValue) }
@@ -42,6 +56,9 @@ final class EntrySinkBox {
         attempt {
             guard entryOpen else { throw CairnError.failure("plugin wrote data outside an entry") }
             guard let data, count > 0 else { return }
+            if let lent, UnsafeRawPointer(data) == UnsafeRawPointer(lent.baseAddress!), count > lent.count {
+                throw CairnError.failure("plugin wrote \(count) bytes from a lent buffer of \(lent.count) into '\(currentPath)'")
+            }
             try writer.write(UnsafeRawBufferPointer(start: data, count: count))
         }
     }
@@ -83,6 +100,11 @@ final class EntrySinkBox {
             fact: { ctx, key, json in
                 guard let ctx else { return Int32(CAIRN_INVALID.rawValue) }
                 return Unmanaged<EntrySinkBox>.fromOpaque(ctx).takeUnretainedValue().fact(key, json)
+            },
+            // ---- since 1.3 ----
+            buffer: { ctx, capacity in
+                guard let ctx else { return nil }
+                return Unmanaged<EntrySinkBox>.fromOpaque(ctx).takeUnretainedValue().buffer(capacity)
             })
         return try withUnsafePointer(to: &sink) { try body($0) }
     }
@@ -94,6 +116,7 @@ final class EntrySourceBox {
     let reader: ArchiveReader
     let prefix: String
     let errors: ErrorBox
+    let cancellation: Cancellation
     private let metadata: UnsafeMutablePointer<CChar>
     private var currentPath: UnsafeMutablePointer<CChar>?
     /// backup_metadata.json's "source": what the plugin's backup reported through `sink->fact`.
@@ -101,10 +124,11 @@ final class EntrySourceBox {
     private let factLock = NSLock()
     private var factTexts: [String: UnsafeMutablePointer<CChar>] = [:]
 
-    init(reader: ArchiveReader, rootFolder: String, metadata: String, errors: ErrorBox) {
+    init(reader: ArchiveReader, rootFolder: String, metadata: String, errors: ErrorBox, cancellation: Cancellation) {
         self.reader = reader
         self.prefix = rootFolder + "/"
         self.errors = errors
+        self.cancellation = cancellation
         self.metadata = strdup(metadata)
         if case .object(let source)? = (try? JSONValue.parse(metadata))?["source"] { facts = source } else { facts = [:] }
     }
@@ -174,6 +198,22 @@ final class EntrySourceBox {
         }
     }
 
+    /// Passes over the entry's data a few MiB at a time, looking at the cancellation in between
+    /// as a plugin reading it would.
+    func skip() -> Int64 {
+        var skipped: Int64 = 0
+        do {
+            while true {
+                if cancellation.isCancelled { return -Int64(CAIRN_CANCELLED.rawValue) }
+                let n = try reader.skipData(upTo: 4 << 20)
+                if n == 0 { return skipped }
+                skipped += n
+            }
+        } catch {
+            return fail(error)
+        }
+    }
+
     func withCStruct<R>(_ body: (UnsafePointer<cairn_entry_source>) throws -> R) rethrows -> R {
         var source = cairn_entry_source(
             struct_size: UInt32(MemoryLayout<cairn_entry_source>.size), abi_major: HostABI.major, abi_minor: HostABI.minor,
@@ -202,6 +242,11 @@ final class EntrySourceBox {
                 guard case .number = value, let number = TypedSetting.int(value) else { return CAIRN_INVALID }
                 out?.pointee = number
                 return CAIRN_OK
+            },
+            // ---- since 1.3 ----
+            skip: { ctx in
+                guard let ctx else { return -Int64(CAIRN_INVALID.rawValue) }
+                return Unmanaged<EntrySourceBox>.fromOpaque(ctx).takeUnretainedValue().skip()
             })
         return try withUnsafePointer(to: &source) { try body($0) }
     }

@@ -87,7 +87,8 @@ public final class PluginComponent: PluginInstance, ComponentSource, @unchecked 
         _ body: (UnsafePointer<cairn_entry_source>, UnsafePointer<cairn_report>, UnsafePointer<cairn_error>) -> cairn_status
     ) throws -> [CheckResult] {
         let errors = ErrorBox()
-        let source = EntrySourceBox(reader: reader, rootFolder: rootFolder, metadata: metadata, errors: errors)
+        let source = EntrySourceBox(reader: reader, rootFolder: rootFolder, metadata: metadata, errors: errors,
+                                    cancellation: context.cancellation)
         let results = ReportBox(source: label)
         try source.withCStruct { entries in
             try results.withCStruct { report in

@@ -401,6 +401,15 @@ static int fill_entry_data(proxy *p, size_t offset, size_t cap, int64_t *count, 
     return 0;
 }
 
+/* The source's skip (ABI 1.3), or reads into `scratch` when it has none. */
+static int64_t skip_entry(proxy *p) {
+    if (CAIRN_HAS_FIELD(cairn_entry_source, p->source, skip) && p->source->skip) return p->source->skip(p->source->ctx);
+    if (take_scratch(p) != 0) return -CAIRN_ERROR;
+    int64_t total = 0, n;
+    while ((n = p->source->read(p->source->ctx, p->scratch, CAIRN_IPC_AREA)) > 0) total += n;
+    return n < 0 ? n : total;
+}
+
 static void put_entry_reply(cairn_ipc_buf *out, int64_t count, size_t offset, int at_end) {
     cairn_ipc_put_u64(out, (uint64_t)count);
     cairn_ipc_put_u64(out, offset);
@@ -484,6 +493,22 @@ static void source_replied(cairn_ipc_conn *c, uint16_t op) {
     if (op != CAIRN_OP_SOURCE_READ || !p->ahead_wanted || p->source == NULL) return;
     p->ahead_wanted = 0;
     p->ahead_ready = fill_entry_data(p, p->ahead_offset, SOURCE_HALF, &p->ahead_count, &p->ahead_last) == 0;
+}
+
+/* The rest of the entry, passed over here: what was read ahead into cairn's area counts, and the
+ * source skips the rest (reading and checking it) without a copy into the region. */
+static int sv_source_skip(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
+    (void)in;
+    if (p->source == NULL) return -1;
+    int64_t count = p->ahead_ready ? p->ahead_count : 0;
+    int at_end = p->ahead_ready && p->ahead_last;
+    p->ahead_wanted = p->ahead_ready = 0;
+    if (count >= 0 && !at_end) {
+        int64_t rest = skip_entry(p);
+        count = rest < 0 ? rest : count + rest;
+    }
+    cairn_ipc_put_u64(out, (uint64_t)count);
+    return 0;
 }
 
 static int sv_source_metadata(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
@@ -640,6 +665,7 @@ static int sv_source_fact_int(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
 static const service_fn services[CAIRN_OP_LIMIT] = {
     [CAIRN_OP_CONFIG_TYPED] = sv_config_typed, [CAIRN_OP_CONFIG_LIST] = sv_config_list,
     [CAIRN_OP_SOURCE_FACT] = sv_source_fact, [CAIRN_OP_SOURCE_FACT_INT] = sv_source_fact_int,
+    [CAIRN_OP_SOURCE_SKIP] = sv_source_skip,
     [CAIRN_OP_LOG] = sv_log, [CAIRN_OP_PROGRESS] = sv_progress, [CAIRN_OP_CONFIG_GET] = sv_config_get,
     [CAIRN_OP_SECRET_GET] = sv_secret_get, [CAIRN_OP_TEMP_DIR] = sv_temp_dir, [CAIRN_OP_GET_API] = sv_get_api,
     [CAIRN_OP_REPORT_CHECK] = sv_report_check, 

@@ -58,6 +58,13 @@ static size_t sink_pending, sink_slot;
 static int sink_posted;
 static int sink_refused;
 static int gathering;
+/* The buffer sink->buffer lent the plugin (ABI 1.3): the rest of a half of our area, after room
+ * for the DATA record's header at `lent_at`. Its bytes are sent where they lie. Nothing else is
+ * gathered over it: a record that comes first (a progress report from another thread) moves the
+ * batch to the other half, and the lent half is not reused until the buffer comes back. */
+static uint8_t *lent;
+static size_t lent_slot, lent_at, lent_cap;
+#define LEND_MIN ((size_t)64 << 10)
 
 /* ---- calling cairn ---------------------------------------------------------------------------- */
 
@@ -76,19 +83,36 @@ static void settle_sink(void) {
     cairn_ipc_buf_free(&reply);
 }
 
-/* Sends the gathered records without waiting for cairn to take them: the plugin goes on into the
- * other half of our area, and cairn's reply is taken before the next send (under channel_lock). */
-static void flush_sink(void) {
-    if (sink_pending == 0) return;
+/* Sends a batch without waiting for cairn to take it; cairn's reply to the one before is taken
+ * first (under channel_lock). */
+static void post_batch(size_t offset, size_t len) {
     settle_sink();
     cairn_ipc_buf request = {0};
-    cairn_ipc_put_u64(&request, sink_slot * SLOT);  /* the offset in our area */
-    cairn_ipc_put_u64(&request, sink_pending);
+    cairn_ipc_put_u64(&request, offset);  /* in our area */
+    cairn_ipc_put_u64(&request, len);
     if (cairn_ipc_send(&channel, CAIRN_IPC_REQUEST, CAIRN_OP_SINK_WRITE, &request, NULL, 0) != 0) _exit(EXIT_LOST);
     cairn_ipc_buf_free(&request);
     sink_posted = 1;
+}
+
+/* Sends the gathered records: the plugin goes on into the other half of our area, or, while that
+ * half holds the lent buffer, into this one once cairn has taken them (under channel_lock). */
+static void flush_sink(void) {
+    if (sink_pending == 0) return;
+    post_batch(sink_slot * SLOT, sink_pending);
     sink_pending = 0;
-    sink_slot ^= 1;
+    if (lent != NULL && lent_slot != sink_slot) settle_sink();  /* the other half is lent: stay */
+    else sink_slot ^= 1;
+}
+
+/* Gathering goes on in the other half, leaving the lent buffer in this one (under channel_lock). */
+static void leave_lent_slot(void) {
+    if (sink_pending > 0) {
+        flush_sink();
+    } else {
+        settle_sink();
+        sink_slot ^= 1;
+    }
 }
 
 /* Every batch sent and taken (under channel_lock). */
@@ -115,6 +139,7 @@ static int gather(uint32_t kind, const void *head, size_t head_len, const void *
     cairn_ipc_record record = { kind, (uint32_t)(head_len + tail_len) };
     size_t need = sizeof record + head_len + tail_len;
     if (need > SLOT) return -1;
+    if (lent != NULL && lent_slot == sink_slot) leave_lent_slot();
     if (need > SLOT - sink_pending) flush_sink();
     memcpy(SINK_BATCH + sink_pending, &record, sizeof record);
     if (head_len) memcpy(SINK_BATCH + sink_pending + sizeof record, head, head_len);
@@ -415,7 +440,8 @@ static int rp_check(void *ctx, const char *name, cairn_check_status status, cons
 static const cairn_report report_table = { sizeof(cairn_report), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, rp_check };
 
 /* The sink's calls become records of the batch; each returns the refusal cairn answered an
- * earlier batch with, if any (then nothing more is gathered). */
+ * earlier batch with, if any (then nothing more is gathered). Any call but the lent buffer's own
+ * write takes the buffer back. */
 static int sk_begin(void *ctx, const cairn_entry *entry) {
     (void)ctx;
     if (entry == NULL || entry->path == NULL) return CAIRN_INVALID;
@@ -427,18 +453,61 @@ static int sk_begin(void *ctx, const cairn_entry *entry) {
     memcpy(fixed + 8, &mtime, 8);
     memcpy(fixed + 16, &size, 8);
     pthread_mutex_lock(&channel_lock);
+    lent = NULL;
     int code = sink_refused;
     if (code == 0 && gather(CAIRN_RECORD_BEGIN, fixed, sizeof fixed, entry->path, strlen(entry->path) + 1) != 0) code = CAIRN_INVALID;
     pthread_mutex_unlock(&channel_lock);
     return code;
 }
 
-/* A plugin's writes of a few KiB each (a Redis plugin writes what each recv gave it) cost one
- * round trip per area, not one each. */
-static int sk_write(void *ctx, const uint8_t *data, size_t len) {
+/* The rest of a half of our area, at least LEND_MIN (under channel_lock). */
+static uint8_t *lend(size_t *cap) {
+    lent = NULL;
+    if (SLOT - sink_pending < sizeof(cairn_ipc_record) + LEND_MIN) flush_sink();
+    lent_slot = sink_slot;
+    lent_at = sink_pending;
+    lent_cap = SLOT - sink_pending - sizeof(cairn_ipc_record);
+    lent = SINK_BATCH + sink_pending + sizeof(cairn_ipc_record);
+    *cap = lent_cap;
+    return lent;
+}
+
+static uint8_t *sk_buffer(void *ctx, size_t *cap) {
     (void)ctx;
-    if (data == NULL && len > 0) return CAIRN_INVALID;
+    if (cap == NULL) return NULL;
+    *cap = 0;
     pthread_mutex_lock(&channel_lock);
+    uint8_t *buffer = sink_refused == 0 && gathering ? lend(cap) : NULL;
+    pthread_mutex_unlock(&channel_lock);
+    return buffer;
+}
+
+/* The lent buffer's `len` bytes become a DATA record where they lie (under channel_lock): in the
+ * batch being gathered if nothing came after the lending, else sent on their own once what was
+ * gathered since has gone first. */
+static void give_back(size_t len) {
+    cairn_ipc_record record = { CAIRN_RECORD_DATA, (uint32_t)len };
+    memcpy(TO_CAIRN + lent_slot * SLOT + lent_at, &record, sizeof record);
+    if (lent_slot == sink_slot) {
+        sink_pending = lent_at + sizeof record + len;
+        lent = NULL;
+        return;
+    }
+    flush_sink();   /* the other half stays lent: this one is sent and taken */
+    settle_sink();
+    lent = NULL;
+    post_batch(lent_slot * SLOT + lent_at, sizeof record + len);
+}
+
+/* Bytes from a buffer of the plugin's, copied into the batch (under channel_lock). A plugin's
+ * writes of a few KiB each (a Redis plugin writes what each recv gave it) cost one round trip per
+ * area, not one each. */
+static int gather_data(const uint8_t *data, size_t len) {
+    uint8_t *copy = NULL;  /* bytes in our own area would be gathered over: move them out first */
+    if (len > 0 && data >= TO_CAIRN && data < TO_CAIRN + CAIRN_IPC_AREA) {
+        if ((copy = malloc(len)) == NULL) return CAIRN_ERROR;
+        data = memcpy(copy, data, len);
+    }
     while (len > 0 && sink_refused == 0) {
         size_t room = SLOT - sink_pending;
         /* a sliver left: send the batch rather than split the data into it */
@@ -449,7 +518,23 @@ static int sk_write(void *ctx, const uint8_t *data, size_t len) {
         data += n;
         len -= n;
     }
+    free(copy);
+    return sink_refused;
+}
+
+static int sk_write(void *ctx, const uint8_t *data, size_t len) {
+    (void)ctx;
+    if (data == NULL && len > 0) return CAIRN_INVALID;
+    pthread_mutex_lock(&channel_lock);
     int code = sink_refused;
+    if (code == 0 && lent != NULL && data == lent) {
+        if (len > lent_cap) code = CAIRN_INVALID;  /* it wrote past the buffer */
+        else if (len > 0) give_back(len);
+    } else if (code == 0) {
+        lent = NULL;
+        code = gather_data(data, len);
+    }
+    lent = NULL;
     pthread_mutex_unlock(&channel_lock);
     return code;
 }
@@ -457,6 +542,7 @@ static int sk_write(void *ctx, const uint8_t *data, size_t len) {
 static int sk_end(void *ctx) {
     (void)ctx;
     pthread_mutex_lock(&channel_lock);
+    lent = NULL;
     int code = sink_refused;
     if (code == 0) gather(CAIRN_RECORD_END, NULL, 0, NULL, 0);
     pthread_mutex_unlock(&channel_lock);
@@ -465,6 +551,9 @@ static int sk_end(void *ctx) {
 
 static int sk_fact(void *ctx, const char *key, const char *json) {
     (void)ctx;
+    pthread_mutex_lock(&channel_lock);
+    lent = NULL;
+    pthread_mutex_unlock(&channel_lock);
     cairn_ipc_buf request = {0};
     cairn_ipc_put_str(&request, key);
     cairn_ipc_put_str(&request, json);
@@ -472,7 +561,7 @@ static int sk_fact(void *ctx, const char *key, const char *json) {
 }
 
 static const cairn_entry_sink sink_table = {
-    sizeof(cairn_entry_sink), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, sk_begin, sk_write, sk_end, sk_fact,
+    sizeof(cairn_entry_sink), CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR, NULL, sk_begin, sk_write, sk_end, sk_fact, sk_buffer,
 };
 
 /* The entry source: the current entry's path and the metadata live until the next call / the
@@ -568,6 +657,26 @@ static int64_t so_read(void *ctx, uint8_t *buf, size_t cap) {
     return count;
 }
 
+/* The bytes cairn sent ahead are counted where they lie; cairn passes over the rest itself. */
+static int64_t so_skip(void *ctx) {
+    (void)ctx;
+    pthread_mutex_lock(&channel_lock);  /* recursive: forward takes it too */
+    int64_t count = ahead_failed != 0 ? ahead_failed : (int64_t)(ahead_end - ahead_at);
+    if (ahead_failed == 0 && !ahead_last) {
+        cairn_ipc_buf request = {0}, reply = {0};
+        forward(CAIRN_OP_SOURCE_SKIP, &request, NULL, 0, &reply, NULL);
+        int64_t rest = (int64_t)cairn_ipc_get_u64(&reply);
+        if (reply.bad) _exit(EXIT_LOST);
+        count = rest < 0 ? rest : count + rest;
+        cairn_ipc_buf_free(&reply);
+    }
+    ahead_at = ahead_end = 0;
+    ahead_failed = 0;
+    ahead_last = 1;
+    pthread_mutex_unlock(&channel_lock);
+    return count;
+}
+
 static const char *so_metadata(void *ctx) {
     (void)ctx;
     pthread_mutex_lock(&channel_lock);
@@ -606,7 +715,7 @@ static cairn_status so_fact_int(void *ctx, const char *key, int64_t *out) {
 
 static const cairn_entry_source source_table = {
     .struct_size = sizeof(cairn_entry_source), .abi_major = CAIRN_ABI_MAJOR, .abi_minor = CAIRN_ABI_MINOR, .ctx = NULL,
-    .next = so_next, .read = so_read, .metadata = so_metadata, .fact = so_fact, .fact_int = so_fact_int,
+    .next = so_next, .read = so_read, .metadata = so_metadata, .fact = so_fact, .fact_int = so_fact_int, .skip = so_skip,
 };
 
 static void free_kept(kept_value **list) {
@@ -760,12 +869,14 @@ static void op_backup(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     captured c; capture_init(&c);
     pthread_mutex_lock(&channel_lock);
     sink_refused = 0;
+    lent = NULL;
     gathering = 1;
     pthread_mutex_unlock(&channel_lock);
     cairn_status status = plugin->component->backup(instance, &request, &sink_table, &c.err);
     pthread_mutex_lock(&channel_lock);
     drain_sink();  /* cairn sees the last records before the backup's result */
     gathering = 0;
+    lent = NULL;
     pthread_mutex_unlock(&channel_lock);
     put_result(out, status, &c);
 }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import CairnArchive
 import CairnCore
+import CairnPluginHost
 import CairnTestSupport
 
 /// End-to-end through the real `cairn` binary, the C Directory plugin and the Swift Filesystem
@@ -336,7 +337,7 @@ struct DirectoryBackupTests {
         try FileManager.default.createDirectory(at: liar, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: TestPaths.buildDirectory.appendingPathComponent("libCairnDirectory.so"),
                                          to: liar.appendingPathComponent("libCairnDirectory.so"))
-        try Data(#"{"name":"liar","kind":"component","version":"1.0.0","abi":{"major":1,"minor":2},"library":"libCairnDirectory.so","language":"c"}"#.utf8)
+        try Data(#"{"name":"liar","kind":"component","version":"1.0.0","abi":{"major":1,"minor":\#(HostABI.minor)},"library":"libCairnDirectory.so","language":"c"}"#.utf8)
             .write(to: liar.appendingPathComponent("plugin.json"))
         let list = try cairn(["plugins", "list", "--json"], environment: ["CAIRN_PLUGIN_PATH": temp.path("plugins").path])
         #expect(list.status == 0)

@@ -22,8 +22,8 @@ private struct CountingLogHandler: LogHandler {
     }
 }
 
-/// The probe plugin (Tests/Fixtures/probe_plugin.c), built for the test: ABI 1.1's promises.
-private struct Probe {
+/// The probe plugin (Tests/Fixtures/probe_plugin.c), built for the test: the ABI's promises since 1.1.
+struct Probe {
     let dir: TemporaryDirectory
     let plugin: LoadedPlugin
 

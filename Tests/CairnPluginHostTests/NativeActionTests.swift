@@ -40,7 +40,7 @@ private func buildFixture(in dir: TemporaryDirectory, actions: [String: Any] = f
     try runTool(["cc", "-shared", "-fPIC", "-o", library.path, "-I", TestPaths.header.path,
                  TestPaths.fixtures.appendingPathComponent("test_plugin.c").path])
     let manifest: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0",
-                                   "abi": ["major": 1, "minor": 2], "library": "libteststore.so", "language": "c",
+                                   "abi": ["major": 1, "minor": Int(HostABI.minor)], "library": "libteststore.so", "language": "c",
                                    "settings": fixtureSettings, "actions": actions]
     try JSONSerialization.data(withJSONObject: manifest).write(to: dir.path("plugin.json"))
     return try PluginDiscovery.candidate(forPath: library.path)

@@ -151,8 +151,8 @@ struct PluginLoaderTests {
 
     @Test func aManifestThatMisstatesTheLibrarysABIIsRefused() throws {
         let dir = try TemporaryDirectory()
-        let message = loadError(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": 3]]))
-        #expect(message.contains("manifest says ABI 1.3, the library says 1.\(HostABI.minor)"), "\(message)")
+        let message = loadError(try buildPlugin(in: dir, manifest: ["abi": ["major": 1, "minor": Int(HostABI.minor) + 1]]))
+        #expect(message.contains("manifest says ABI 1.\(HostABI.minor + 1), the library says 1.\(HostABI.minor)"), "\(message)")
     }
 
     @Test func notAnELFFileIsNamed() throws {

@@ -3,8 +3,12 @@
  * typed setting getters, the backup's own facts in verify, host services called from the
  * plugin's own threads, and an interrupt callback that wakes a blocked backup.
  *
- * Settings (plugin.json written by the test): mode ("plain", "threads", "block" or "replace"), retries (int),
- * verbose (bool), wait (a duration as text), names (list).
+ * Settings (plugin.json written by the test): mode ("plain", "threads", "block", "replace" or
+ * "lend"), retries (int), verbose (bool), wait (a duration as text), names (list).
+ *
+ * Mode "lend" (ABI 1.3): the backup writes LEND_FILES files through the sink's lent buffer in every
+ * way a plugin may use it, byte i of file k being pattern(k, i); verify skips and reads them in
+ * turn and reports what each came to.
  */
 #define _GNU_SOURCE
 #include "cairn_plugin.h"
@@ -146,6 +150,113 @@ static cairn_status replace_and_count(probe *p, const cairn_error *err) {
                       __atomic_load_n(&p->calls, __ATOMIC_SEQ_CST), replaced);
 }
 
+/* ---- mode "lend" ---------------------------------------------------------------------------- */
+
+#define LEND_FILES 6
+static const int64_t lend_sizes[LEND_FILES] = {3000000, 100000, 300000, 200000, 37000, 0};
+
+static uint8_t pattern(int file, uint64_t i) { return (uint8_t)(i * 31 + (uint64_t)file * 7 + i / 251); }
+
+static void fill(uint8_t *buffer, int file, uint64_t from, size_t n) {
+    for (size_t j = 0; j < n; j++) buffer[j] = pattern(file, from + j);
+}
+
+static void *report_progress(void *data) {
+    const cairn_host_api *host = data;
+    for (int i = 0; i < 50; i++) host->progress(host->host_ctx, (uint64_t)i, 50, "lend");
+    return NULL;
+}
+
+/* Writes `n` bytes of file `file` from offset `at`, the way file `file` asks for. */
+static int lend_chunk(probe *p, const cairn_entry_sink *sink, int file, uint64_t at, size_t *n) {
+    size_t cap = 0;
+    uint8_t *lent = sink->buffer(sink->ctx, &cap);
+    if (lent == NULL || cap < (64 << 10)) return CAIRN_ERROR;
+    switch (file) {
+    case 0:  /* as big as lent; asked twice first, the second superseding */
+        lent = sink->buffer(sink->ctx, &cap);
+        if (*n > cap) *n = cap;
+        fill(lent, file, at, *n);
+        return sink->write(sink->ctx, lent, *n);
+    case 1: {  /* a log line and another thread's progress between lending and writing */
+        if (*n > cap) *n = cap;
+        fill(lent, file, at, *n / 2);
+        p->host->log(p->host->host_ctx, CAIRN_LOG_DEBUG, "probe: between lending and writing");
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, report_progress, (void *)p->host) != 0) return CAIRN_ERROR;
+        pthread_join(thread, NULL);
+        fill(lent + *n / 2, file, at + *n / 2, *n - *n / 2);
+        return sink->write(sink->ctx, lent, *n);
+    }
+    case 2:  /* every other chunk from a buffer of its own, the lent one left unused */
+        if (at / 50000 % 2 == 0) {
+            static uint8_t own[50000];
+            fill(own, file, at, *n);
+            return sink->write(sink->ctx, own, *n);
+        }
+        fill(lent, file, at, *n);
+        return sink->write(sink->ctx, lent, *n);
+    case 3:  /* from inside the lent buffer, not its start */
+        if (*n > cap - 10) *n = cap - 10;
+        fill(lent + 10, file, at, *n);
+        return sink->write(sink->ctx, lent + 10, *n);
+    default:  /* a few bytes at a time */
+        fill(lent, file, at, *n);
+        return sink->write(sink->ctx, lent, *n);
+    }
+}
+
+static cairn_status lend_backup(probe *p, const cairn_entry_sink *sink, const cairn_error *err) {
+    if (!CAIRN_HAS_FIELD(cairn_entry_sink, sink, buffer) || sink->buffer == NULL)
+        return cairn_fail(err, CAIRN_UNSUPPORTED, "the host lends no buffer");
+    static const size_t chunk[LEND_FILES] = {1u << 30, 1u << 30, 50000, 1u << 30, 37, 1};
+    for (int file = 0; file < LEND_FILES; file++) {
+        char path[32];
+        snprintf(path, sizeof path, "lent-%d.bin", file);
+        cairn_entry entry = {sizeof entry, path, CAIRN_ENTRY_FILE, 0644, 1700000000, lend_sizes[file]};
+        int rc = sink->begin(sink->ctx, &entry);
+        for (uint64_t at = 0; rc == 0 && at < (uint64_t)lend_sizes[file];) {
+            size_t n = (uint64_t)lend_sizes[file] - at < chunk[file] ? (size_t)(lend_sizes[file] - (int64_t)at) : chunk[file];
+            rc = lend_chunk(p, sink, file, at, &n);
+            at += n;
+        }
+        if (rc == 0) rc = sink->end(sink->ctx);
+        if (rc != 0) return cairn_fail(err, (cairn_status)rc, "probe: writing %s failed", path);
+    }
+    return CAIRN_OK;
+}
+
+/* Entry k: skipped (k % 3 == 0), 1000 bytes read then skipped (1), or read whole then skipped
+ * (2, which skips nothing). Reports each entry's count and what a read after the skip gave. */
+static cairn_status lend_verify(const cairn_entry_source *source, const cairn_report *report, const cairn_error *err) {
+    if (!CAIRN_HAS_FIELD(cairn_entry_source, source, skip) || source->skip == NULL)
+        return cairn_fail(err, CAIRN_UNSUPPORTED, "the host cannot skip");
+    char sizes[256] = "", after[256] = "";
+    uint8_t buffer[4096];
+    for (int k = 0;; k++) {
+        cairn_entry entry;
+        memset(&entry, 0, sizeof entry);
+        entry.struct_size = sizeof entry;
+        int more = source->next(source->ctx, &entry);
+        if (more < 0) return (cairn_status)-more;
+        if (more == 0) break;
+        int64_t count = 0, n = 1;
+        while (k % 3 != 0 && n > 0 && (k % 3 == 2 || count < 1000)) {
+            n = source->read(source->ctx, buffer, sizeof buffer);
+            if (n < 0) return (cairn_status)-n;
+            count += n;
+        }
+        int64_t skipped = source->skip(source->ctx);
+        if (skipped < 0) return (cairn_status)-skipped;
+        int64_t later = source->read(source->ctx, buffer, sizeof buffer);
+        snprintf(sizes + strlen(sizes), sizeof sizes - strlen(sizes), "%s%" PRId64, k ? "," : "", count + skipped);
+        snprintf(after + strlen(after), sizeof after - strlen(after), "%s%" PRId64, k ? "," : "", later);
+    }
+    char detail[600];
+    snprintf(detail, sizeof detail, "{\"sizes\":[%s],\"after_skip\":[%s]}", sizes, after);
+    return (cairn_status)report->check(report->ctx, "lend", CAIRN_CHECK_PASS, "entries skipped and read", detail);
+}
+
 static cairn_status probe_backup(void *instance, const cairn_backup_request *request,
                                  const cairn_entry_sink *sink, const cairn_error *err) {
     probe *p = instance;
@@ -154,6 +265,7 @@ static cairn_status probe_backup(void *instance, const cairn_backup_request *req
     if (strcmp(p->mode, "threads") == 0) status = run_threads(p, err);
     if (strcmp(p->mode, "block") == 0) status = block_until_interrupted(p, err);
     if (strcmp(p->mode, "replace") == 0) status = replace_and_count(p, err);
+    if (strcmp(p->mode, "lend") == 0) return lend_backup(p, sink, err);
     if (status != CAIRN_OK) return status;
     static const char data[] = "probe\n";
     cairn_entry entry = {sizeof entry, "data.txt", CAIRN_ENTRY_FILE, 0644, 1700000000, sizeof data - 1};
@@ -174,7 +286,8 @@ static cairn_status probe_backup(void *instance, const cairn_backup_request *req
 
 static cairn_status probe_verify(void *instance, const cairn_entry_source *source, const cairn_report *report,
                                  const cairn_error *err) {
-    (void)instance;
+    probe *p = instance;
+    if (strcmp(p->mode, "lend") == 0) return lend_verify(source, report, err);
     if (!CAIRN_HAS_FIELD(cairn_entry_source, source, fact_int))
         return cairn_fail(err, CAIRN_UNSUPPORTED, "the host passes no facts");
     int64_t count = -1, nested = -1, label = -1;

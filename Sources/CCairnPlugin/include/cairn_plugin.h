@@ -46,6 +46,9 @@
  *     owned by the plugin and must stay valid and unchanged for the life of the process.
  *   - Memory that crosses in the other direction and outlives a call (today: the return value of a
  *     native action with a string result) is allocated with `host->alloc` and freed by the host.
+ *   - LENT (since 1.3): `sink->buffer` lends the plugin host memory to fill with entry data. It is
+ *     the plugin's from that call until its `write` (or any other call of that sink), then the
+ *     host's again: do not touch it after.
  *   - Bulk data never crosses as a whole buffer: it moves through the reader/writer callbacks below,
  *     in chunks the sender chooses. Neither side may assume a chunk size.
  *
@@ -120,8 +123,11 @@ extern "C" {
  *         cairn_entry_source: fact, fact_int (the backup's own facts in verify and restore).
  *         Host services callable from any thread during a call (THREADING).
  *    1.2  cairn_object_info.locked_until_ms: a store's retention lock (S3 Object Lock); the reserved
- *         source fact "partial" (cairn_entry_sink.fact): a backup saved with parts missing. */
-#define CAIRN_ABI_MINOR 2
+ *         source fact "partial" (cairn_entry_sink.fact): a backup saved with parts missing.
+ *    1.3  cairn_entry_sink.buffer: the host lends the plugin memory to read entry data into, which
+ *         spares a copy of every byte; cairn_entry_source.skip: an entry's data checked and counted
+ *         without being handed over. */
+#define CAIRN_ABI_MINOR 3
 
 /** The one symbol every plugin exports (type `cairn_plugin_entry_fn`). */
 #define CAIRN_PLUGIN_ENTRY_SYMBOL "cairn_plugin_entry_v1"
@@ -360,6 +366,7 @@ typedef struct cairn_entry_sink {
     uint32_t abi_minor;
     void *ctx;
     int (*begin)(void *ctx, const cairn_entry *entry);
+    /** `data`: borrowed, or the address `buffer` (since 1.3) returned, filled with `len` bytes. */
     int (*write)(void *ctx, const uint8_t *data, size_t len);
     int (*end)(void *ctx);
     /** Add a source fact to backup_metadata.json under "source": `key` (e.g. "redis_version") and
@@ -370,6 +377,19 @@ typedef struct cairn_entry_sink {
      *  allowed). The host stores, verifies and publishes the backup as usual and ends the backup
      *  step as partial (exit 3); an older host records the fact and ends it as a success. */
     int (*fact)(void *ctx, const char *key, const char *json_value);
+
+    /* ---- since 1.3 (check CAIRN_HAS_FIELD(cairn_entry_sink, sink, buffer) before use) -------- */
+
+    /** since 1.3. Lends host memory to read the current entry's next bytes into: returns its
+     *  address and sets `*cap` to its size (64 KiB or more), or returns NULL with `*cap` 0 when
+     *  there is none to lend (the backup is stopping, say): then write from a buffer of your own.
+     *  Fill up to `*cap` bytes and pass the returned address and the count to `write`. The bytes
+     *  then reach the archive without the copy `write` makes of a buffer of yours; in a worker
+     *  process (isolation: process) the buffer lies in the memory the worker shares with the host,
+     *  so nothing is copied across either. The buffer is the plugin's until
+     *  that `write` or any other call of this sink, whichever comes first; a plugin that lets it go
+     *  unused simply asks again. Call it between `begin` and `end` of a file. */
+    uint8_t *(*buffer)(void *ctx, size_t *cap);
 } cairn_entry_sink;
 
 /** Host-owned source a component reads a stored backup from (for verify and restore). Before the
@@ -409,6 +429,15 @@ typedef struct cairn_entry_source {
     /** since 1.1. The fact as a whole number: CAIRN_OK and `*out` filled; CAIRN_NOT_FOUND when
      *  absent; CAIRN_INVALID when it is not a whole number. */
     cairn_status (*fact_int)(void *ctx, const char *key, int64_t *out);
+
+    /* ---- since 1.3 (check CAIRN_HAS_FIELD(cairn_entry_source, source, skip) before use) ------ */
+
+    /** since 1.3. Passes over the rest of the current entry's data and returns how many bytes that
+     *  was (0 at its end or for a directory), or -cairn_status: CAIRN_CORRUPT when the entry's
+     *  bytes do not match backup_metadata.json. The host still reads and checks every byte; the
+     *  plugin just does not receive them. For a verify that needs an entry's size, not its
+     *  content. `read` then returns 0 until `next`. */
+    int64_t (*skip)(void *ctx);
 } cairn_entry_source;
 
 /* ============================================================================================== */

@@ -28,7 +28,10 @@
  * CAIRN_OP_SINK_WRITE frame for the lot when the area is full or before any other request: a round
  * trip per half MiB, not per call. cairn runs the records in order and stops at the first refusal,
  * which the plugin gets from its next sink call. Each half of the area holds one batch: the worker
- * sends one without waiting and fills the other, and takes the reply before its next send. cairn
+ * sends one without waiting and fills the other, and takes the reply before its next send. The
+ * buffer the sink lends the plugin (ABI 1.3) is the rest of the half being filled, so the bytes
+ * read into it become a DATA record where they lie. SOURCE_SKIP passes over the rest of an entry
+ * in cairn, which sends the worker only its count. cairn
  * does the same with store writes in its own area; a failure comes back from the writer's next
  * write or its commit. Small payloads (settings, cairn.store objects, put_if) stay in frames of at
  * most CAIRN_IPC_MAX_CHUNK bytes.
@@ -93,6 +96,8 @@ typedef enum cairn_ipc_op {
     /* worker -> cairn: ABI 1.1's typed setting getters (a cairn_ipc_setting_type, then the key)
      * and the entry source's facts */
     CAIRN_OP_CONFIG_TYPED, CAIRN_OP_CONFIG_LIST, CAIRN_OP_SOURCE_FACT, CAIRN_OP_SOURCE_FACT_INT,
+    /* worker -> cairn: ABI 1.3's entry_source.skip, for what cairn has not sent ahead */
+    CAIRN_OP_SOURCE_SKIP,
     CAIRN_OP_LIMIT = 128
 } cairn_ipc_op;
 
