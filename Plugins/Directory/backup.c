@@ -103,7 +103,7 @@ static int stream_file(backup_state *b, int fd, const walk_item *item, int64_t *
                               b->inst->path, item->rel);
         }
         /* Read into the host's memory when it lends some (ABI 1.3): a copy less per byte. */
-        size_t cap = DIR_CHUNK_SIZE;
+        size_t cap = 0;
         uint8_t *buffer = b->lends ? b->sink->buffer(b->sink->ctx, &cap) : NULL;
         if (buffer == NULL) {
             buffer = b->buffer;

@@ -386,9 +386,9 @@ typedef struct cairn_entry_sink {
      *  Fill up to `*cap` bytes and pass the returned address and the count to `write`. The bytes
      *  then reach the archive without the copy `write` makes of a buffer of yours; in a worker
      *  process (isolation: process) the buffer lies in the memory the worker shares with the host,
-     *  so nothing is copied across either. The buffer is the plugin's until
-     *  that `write` or any other call of this sink, whichever comes first; a plugin that lets it go
-     *  unused simply asks again. Call it between `begin` and `end` of a file. */
+     *  so nothing is copied across either. The buffer is the plugin's until that `write` or any
+     *  other call of this sink, whichever comes first; a plugin that lets it go unused simply asks
+     *  again. Call it between `begin` and `end` of a file. */
     uint8_t *(*buffer)(void *ctx, size_t *cap);
 } cairn_entry_sink;
 
