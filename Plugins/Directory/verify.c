@@ -30,24 +30,16 @@ __attribute__((format(printf, 2, 3))) static void problem(verify_state *v, const
  * here, so a host that can skip (ABI 1.3) checks the bytes without handing them over. */
 static int drain(const dir_instance *inst, const cairn_entry_source *source, uint8_t *buffer,
                  int64_t *got, const cairn_error *err) {
+    int skips = CAIRN_HAS_FIELD(cairn_entry_source, source, skip) && source->skip != NULL;
     *got = 0;
-    if (CAIRN_HAS_FIELD(cairn_entry_source, source, skip) && source->skip != NULL) {
-        if (walk_cancelled(inst->host)) {
-            return cairn_fail(err, CAIRN_CANCELLED, "verify of '%s' cancelled", inst->path);
-        }
-        int64_t n = source->skip(source->ctx);
-        if (n < 0) return (int)-n; /* the host already knows why */
-        *got = n;
-        return 0;
-    }
     for (;;) {
         if (walk_cancelled(inst->host)) {
             return cairn_fail(err, CAIRN_CANCELLED, "verify of '%s' cancelled", inst->path);
         }
-        int64_t n = source->read(source->ctx, buffer, DIR_CHUNK_SIZE);
+        int64_t n = skips ? source->skip(source->ctx) : source->read(source->ctx, buffer, DIR_CHUNK_SIZE);
         if (n < 0) return (int)-n; /* the host already knows why */
-        if (n == 0) return 0;
         *got += n;
+        if (n == 0 || skips) return 0;
     }
 }
 

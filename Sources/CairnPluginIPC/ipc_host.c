@@ -54,9 +54,10 @@ typedef struct proxy {
     const cairn_entry_sink *sink;
     const cairn_entry_source *source;
     /* An entry's next bytes, read from `source` into the half of cairn's area the worker is not
-     * reading while it takes the half before (`ahead_wanted`: after this reply): `ahead_count`
-     * bytes (or the read's failure) at `ahead_offset`, `ahead_last` if the entry ends with them. */
-    int ahead_wanted, ahead_ready, ahead_last;
+     * reading while it takes the half before (`ahead_ready`): `ahead_count` bytes (or the read's
+     * failure) at `ahead_offset`, `ahead_last` if the entry ends with them. Until then, what the
+     * last SOURCE_READ reply sent. */
+    int ahead_ready, ahead_last;
     int64_t ahead_count;
     size_t ahead_offset;
     const cairn_report *report;
@@ -401,15 +402,6 @@ static int fill_entry_data(proxy *p, size_t offset, size_t cap, int64_t *count, 
     return 0;
 }
 
-/* The source's skip (ABI 1.3), or reads into `scratch` when it has none. */
-static int64_t skip_entry(proxy *p) {
-    if (CAIRN_HAS_FIELD(cairn_entry_source, p->source, skip) && p->source->skip) return p->source->skip(p->source->ctx);
-    if (take_scratch(p) != 0) return -CAIRN_ERROR;
-    int64_t total = 0, n;
-    while ((n = p->source->read(p->source->ctx, p->scratch, CAIRN_IPC_AREA)) > 0) total += n;
-    return n < 0 ? n : total;
-}
-
 static void put_entry_reply(cairn_ipc_buf *out, int64_t count, size_t offset, int at_end) {
     cairn_ipc_put_u64(out, (uint64_t)count);
     cairn_ipc_put_u64(out, offset);
@@ -438,7 +430,7 @@ static int sv_source_next(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     (void)in;
     if (p->source == NULL) return -1;
     /* bytes read ahead of the previous entry: next() would have skipped them */
-    p->ahead_wanted = p->ahead_ready = 0;
+    p->ahead_ready = 0;
     size_t offset = 0;
     for (int entries = 0; entries < 256; entries++) {
         cairn_entry entry = { sizeof entry, NULL, CAIRN_ENTRY_FILE, 0, 0, 0 };
@@ -481,17 +473,18 @@ static int sv_source_read(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
         offset = 0;
         if (fill_entry_data(p, offset, SOURCE_HALF, &count, &at_end) != 0) return -1;
     }
-    p->ahead_ready = 0;
     put_entry_reply(out, count, offset, at_end);
-    p->ahead_wanted = count > 0 && !at_end;
+    p->ahead_ready = 0;
+    p->ahead_count = count;
+    p->ahead_last = at_end;
     p->ahead_offset = offset == 0 ? SOURCE_HALF : 0;
     return 0;
 }
 
+/* After a SOURCE_READ reply that did not end the entry, the next half is read ahead. */
 static void source_replied(cairn_ipc_conn *c, uint16_t op) {
     proxy *p = c->owner;
-    if (op != CAIRN_OP_SOURCE_READ || !p->ahead_wanted || p->source == NULL) return;
-    p->ahead_wanted = 0;
+    if (op != CAIRN_OP_SOURCE_READ || p->ahead_count <= 0 || p->ahead_last) return;
     p->ahead_ready = fill_entry_data(p, p->ahead_offset, SOURCE_HALF, &p->ahead_count, &p->ahead_last) == 0;
 }
 
@@ -502,9 +495,10 @@ static int sv_source_skip(proxy *p, cairn_ipc_buf *in, cairn_ipc_buf *out) {
     if (p->source == NULL) return -1;
     int64_t count = p->ahead_ready ? p->ahead_count : 0;
     int at_end = p->ahead_ready && p->ahead_last;
-    p->ahead_wanted = p->ahead_ready = 0;
+    p->ahead_ready = 0;
     if (count >= 0 && !at_end) {
-        int64_t rest = skip_entry(p);
+        int64_t rest = CAIRN_HAS_FIELD(cairn_entry_source, p->source, skip) && p->source->skip
+                           ? p->source->skip(p->source->ctx) : -CAIRN_ERROR;  /* cairn's own source has it */
         count = rest < 0 ? rest : count + rest;
     }
     cairn_ipc_put_u64(out, (uint64_t)count);
@@ -770,7 +764,6 @@ static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static proxy *idle[IDLE_MAX];
 static size_t idle_count;
 
-static void retire(proxy *p);
 static void end_worker(proxy *p);
 
 /* An idle worker for `spec`'s plugin, still alive, or NULL. */
@@ -793,7 +786,7 @@ static proxy *take_idle(const cairn_proxy_spec *spec) {
         if (waitpid(found->pid, &status, WNOHANG) == 0) return found;
         found->pid = 0;  /* it died while idle (killed from outside): start another */
         found->dead = 1;
-        retire(found);
+        end_worker(found);
     }
 }
 
@@ -826,7 +819,10 @@ static void park(proxy *p) {
     }
     idle[idle_count++] = p;
     pthread_mutex_unlock(&idle_lock);
-    if (evicted) retire(evicted);
+    if (evicted) {  /* it reads the end of its channel and exits */
+        shutdown(evicted->conn.fd, SHUT_WR);
+        end_worker(evicted);
+    }
 }
 
 /* Starts a worker for `spec`; the instance is not opened yet. */
@@ -990,11 +986,6 @@ void cairn_proxy_close(void *instance) {
         park(p);
         return;
     }
-    retire(p);
-}
-
-/* Ends the worker (killed if it does not exit within the grace) and frees the proxy. */
-static void retire(proxy *p) {
     close_instance(p, 0);
     end_worker(p);
 }
@@ -1059,7 +1050,7 @@ static cairn_status with_source(proxy *p, const char *operation, uint16_t op, ca
     p->report = report;
     cairn_status status = simple(p, operation, op, request, err);
     p->source = NULL;
-    p->ahead_wanted = p->ahead_ready = 0;
+    p->ahead_ready = 0;
     p->report = NULL;
     return status;
 }

@@ -63,7 +63,7 @@ static int gathering;
  * gathered over it: a record that comes first (a progress report from another thread) moves the
  * batch to the other half, and the lent half is not reused until the buffer comes back. */
 static uint8_t *lent;
-static size_t lent_slot, lent_at, lent_cap;
+static size_t lent_slot, lent_at;
 #define LEND_MIN ((size_t)64 << 10)
 
 /* ---- calling cairn ---------------------------------------------------------------------------- */
@@ -466,9 +466,8 @@ static uint8_t *lend(size_t *cap) {
     if (SLOT - sink_pending < sizeof(cairn_ipc_record) + LEND_MIN) flush_sink();
     lent_slot = sink_slot;
     lent_at = sink_pending;
-    lent_cap = SLOT - sink_pending - sizeof(cairn_ipc_record);
     lent = SINK_BATCH + sink_pending + sizeof(cairn_ipc_record);
-    *cap = lent_cap;
+    *cap = SLOT - sink_pending - sizeof(cairn_ipc_record);
     return lent;
 }
 
@@ -490,13 +489,10 @@ static void give_back(size_t len) {
     memcpy(TO_CAIRN + lent_slot * SLOT + lent_at, &record, sizeof record);
     if (lent_slot == sink_slot) {
         sink_pending = lent_at + sizeof record + len;
-        lent = NULL;
-        return;
+    } else {
+        flush_sink();  /* the other half stays lent: this one is sent and taken */
+        post_batch(lent_slot * SLOT + lent_at, sizeof record + len);
     }
-    flush_sink();   /* the other half stays lent: this one is sent and taken */
-    settle_sink();
-    lent = NULL;
-    post_batch(lent_slot * SLOT + lent_at, sizeof record + len);
 }
 
 /* Bytes from a buffer of the plugin's, copied into the batch (under channel_lock). A plugin's
@@ -528,7 +524,7 @@ static int sk_write(void *ctx, const uint8_t *data, size_t len) {
     pthread_mutex_lock(&channel_lock);
     int code = sink_refused;
     if (code == 0 && lent != NULL && data == lent) {
-        if (len > lent_cap) code = CAIRN_INVALID;  /* it wrote past the buffer */
+        if (len > SLOT - lent_at - sizeof(cairn_ipc_record)) code = CAIRN_INVALID;  /* it wrote past the buffer */
         else if (len > 0) give_back(len);
     } else if (code == 0) {
         lent = NULL;
@@ -869,7 +865,6 @@ static void op_backup(cairn_ipc_buf *in, cairn_ipc_buf *out) {
     captured c; capture_init(&c);
     pthread_mutex_lock(&channel_lock);
     sink_refused = 0;
-    lent = NULL;
     gathering = 1;
     pthread_mutex_unlock(&channel_lock);
     cairn_status status = plugin->component->backup(instance, &request, &sink_table, &c.err);

@@ -19,7 +19,7 @@ struct S3ObjectLockTests {
     func open(bucket: String, _ extra: [String: JSONValue]) throws -> PluginStore {
         let plugin = try PluginLoader.load(linkedEntry: { major, minor in cairnPluginEntryV1(major, minor) },
                                            manifestURL: TestPaths.packageRoot.appendingPathComponent("Plugins/S3/plugin.json"))
-        return try StoreConformanceTests.open(plugin, settings: [
+        return try StoreConformance.open(plugin, settings: [
             "bucket": .string(bucket), "endpoint": .string(setup.moto.endpoint), "region": .string("us-east-1"),
             "access_key_id": .string(setup.moto.accessKey), "secret_access_key": .string(setup.moto.secretKey),
         ].merging(extra) { $1 }, scratch: setup.temp.url)

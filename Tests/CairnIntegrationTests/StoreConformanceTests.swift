@@ -4,7 +4,6 @@ import CairnPluginHost
 import CairnS3
 import CairnTestSupport
 import Foundation
-import Logging
 import Testing
 
 /// The same checks the in-memory twin passes (CairnInterfacesTests), against the real stores as the
@@ -13,20 +12,11 @@ import Testing
 /// insides), so no second copy of it is ever loaded here.
 @Suite("Store conformance: filesystem and S3 plugins")
 struct StoreConformanceTests {
-    static func open(_ plugin: LoadedPlugin, settings: [String: JSONValue], scratch: URL,
-                     isolation: PluginIsolation? = nil) throws -> PluginStore {
-        let resolved = try SettingsResolver.resolve(
-            manifest: plugin.manifest, configured: settings.mapValues { ConfigValue($0, .builtIn) }, environment: [:],
-            baseDirectory: scratch, workingDirectory: scratch, owner: "storage '\(plugin.name)'")
-        return try PluginStore(plugin: plugin, instanceName: plugin.name, settings: resolved, logger: Logger(label: "conformance"),
-                               cancellation: Cancellation(), tempDirectory: scratch.path, isolation: isolation)
-    }
-
     @Test(arguments: StoreConformance.checks)
     func filesystem(_ check: StoreConformance.Check) throws {
         let dir = try TemporaryDirectory("conformance-fs")
         let registry = PluginRegistry(searchPath: PluginSearchPath(entries: [(TestPaths.buildDirectory, "bundled")]))
-        let store = try Self.open(try registry.load("filesystem", kind: .storage), settings: ["root": .string(dir.path("store").path)],
+        let store = try StoreConformance.open(try registry.load("filesystem", kind: .storage), settings: ["root": .string(dir.path("store").path)],
                                   scratch: dir.url)
         try check.run(on: store)
     }
@@ -36,7 +26,7 @@ struct StoreConformanceTests {
     func filesystemInAWorker(_ check: StoreConformance.Check) throws {
         let dir = try TemporaryDirectory("conformance-fs-worker")
         let registry = PluginRegistry(searchPath: PluginSearchPath(entries: [(TestPaths.buildDirectory, "bundled")]))
-        let store = try Self.open(try registry.load("filesystem", kind: .storage), settings: ["root": .string(dir.path("store").path)],
+        let store = try StoreConformance.open(try registry.load("filesystem", kind: .storage), settings: ["root": .string(dir.path("store").path)],
                                   scratch: dir.url, isolation: PluginIsolation(mode: .process))
         #expect(store.isolation.mode == .process)
         try check.run(on: store)
@@ -47,7 +37,7 @@ struct StoreConformanceTests {
         #expect(try setup.aws("s3 mb s3://conformance").status == 0)
         let plugin = try PluginLoader.load(linkedEntry: { major, minor in cairnPluginEntryV1(major, minor) },
                                            manifestURL: TestPaths.packageRoot.appendingPathComponent("Plugins/S3/plugin.json"))
-        let store = try Self.open(plugin, settings: [
+        let store = try StoreConformance.open(plugin, settings: [
             "bucket": .string("conformance"), "endpoint": .string(setup.moto.endpoint), "region": .string("us-east-1"),
             "access_key_id": .string(setup.moto.accessKey), "secret_access_key": .string(setup.moto.secretKey),
             // Small objects go up as multipart uploads too, so both paths are held to the rules.

@@ -10,6 +10,9 @@ import CairnTestSupport
 /// (Tests/Fixtures/probe_plugin.c) in cairn and in a worker process.
 @Suite("ABI 1.3: lent buffers and skipped entries")
 struct LentBufferTests {
+    private let probe: Probe
+    init() throws { probe = try Probe() }
+
     /// What the probe writes: byte i of lent-k.bin is pattern(k, i), as in probe_plugin.c.
     static let sizes = [3_000_000, 100_000, 300_000, 200_000, 37_000, 0]
     static func expected(_ file: Int) -> Data {
@@ -20,8 +23,7 @@ struct LentBufferTests {
     /// of the plugin's own, written from inside, lent 37 bytes at a time: every byte arrives in order.
     @Test(arguments: PluginIsolation.Mode.allCases)
     func everyWayOfUsingTheLentBufferKeepsEveryByte(mode: PluginIsolation.Mode) throws {
-        let probe = try Probe()
-        let (_, archive) = try probe.backup(try probe.open(["mode": .string("lend")], mode: mode))
+        let (_, archive) = try lentBackup(mode)
         let files = try readAllEntries(DataByteSource(archive)).filter { $0.entry.path.hasPrefix("probe_1/lent-") }
         #expect(files.map(\.entry.path) == (0..<Self.sizes.count).map { "probe_1/lent-\($0).bin" })
         for (file, member) in files.enumerated() {
@@ -34,9 +36,7 @@ struct LentBufferTests {
     /// and a read after the skip gives 0.
     @Test(arguments: PluginIsolation.Mode.allCases)
     func skipCountsWhatWasNotReadAndLeavesNothing(mode: PluginIsolation.Mode) throws {
-        let probe = try Probe()
-        let component = try probe.open(["mode": .string("lend")], mode: mode)
-        let (_, archive) = try probe.backup(component)
+        let (component, archive) = try lentBackup(mode)
         let checks = try component.verify(reader: ArchiveReader(source: DataByteSource(archive)), rootFolder: "probe_1",
                                           metadata: try metadataText(archive))
         let detail = try #require(checks.first { $0.name == "lend" }?.detail)
@@ -47,9 +47,7 @@ struct LentBufferTests {
     /// The bytes a plugin skips are still checked: a checksum that does not match fails the skip.
     @Test(arguments: PluginIsolation.Mode.allCases)
     func aSkippedEntryThatDoesNotMatchItsChecksumFailsTheVerify(mode: PluginIsolation.Mode) throws {
-        let probe = try Probe()
-        let component = try probe.open(["mode": .string("lend")], mode: mode)
-        let (_, archive) = try probe.backup(component)
+        let (component, archive) = try lentBackup(mode)
         let wrong = FileRecord(path: "lent-0.bin", size: Int64(Self.sizes[0]), sha256: String(repeating: "0", count: 64),
                                mode: 0o644, mtime: 1_700_000_000)
         let reader = ArchiveReader(source: DataByteSource(archive), expectedFiles: ["probe_1/lent-0.bin": wrong])
@@ -65,10 +63,8 @@ struct LentBufferTests {
     /// A skip looks at the cancellation between steps, as a plugin reading the bytes would.
     @Test(arguments: PluginIsolation.Mode.allCases)
     func aSkipStopsWhenTheOperationIsCancelled(mode: PluginIsolation.Mode) throws {
-        let probe = try Probe()
         let cancellation = Cancellation()
-        let component = try probe.open(["mode": .string("lend")], cancellation: cancellation, mode: mode)
-        let (_, archive) = try probe.backup(component)
+        let (component, archive) = try lentBackup(mode, cancellation: cancellation)
         cancellation.cancel()
         do {
             _ = try component.verify(reader: ArchiveReader(source: DataByteSource(archive)), rootFolder: "probe_1",
@@ -77,6 +73,12 @@ struct LentBufferTests {
         } catch {
             #expect(describe(error).contains("cancelled"), "\(describe(error))")
         }
+    }
+
+    /// The probe in "lend" mode and the archive of its backup.
+    private func lentBackup(_ mode: PluginIsolation.Mode, cancellation: Cancellation = Cancellation()) throws -> (PluginComponent, Data) {
+        let component = try probe.open(["mode": .string("lend")], cancellation: cancellation, mode: mode)
+        return (component, try probe.backup(component).archive)
     }
 
     private func metadataText(_ archive: Data) throws -> String {

@@ -36,14 +36,7 @@ private func action(_ symbol: String, _ parameters: [(String, String)], _ return
 
 /// Compiles test_plugin.c into `dir` with a manifest declaring `actions`.
 private func buildFixture(in dir: TemporaryDirectory, actions: [String: Any] = fixtureActions) throws -> PluginCandidate {
-    let library = dir.path("libteststore.so")
-    try runTool(["cc", "-shared", "-fPIC", "-o", library.path, "-I", TestPaths.header.path,
-                 TestPaths.fixtures.appendingPathComponent("test_plugin.c").path])
-    let manifest: [String: Any] = ["name": "teststore", "kind": "storage", "version": "1.0.0",
-                                   "abi": ["major": 1, "minor": Int(HostABI.minor)], "library": "libteststore.so", "language": "c",
-                                   "settings": fixtureSettings, "actions": actions]
-    try JSONSerialization.data(withJSONObject: manifest).write(to: dir.path("plugin.json"))
-    return try PluginDiscovery.candidate(forPath: library.path)
+    try buildPlugin(in: dir, manifest: ["settings": fixtureSettings, "actions": actions])
 }
 
 private func bundledDirectoryPlugin() throws -> LoadedPlugin {

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Testing
 @testable import CairnCore
 @testable import CairnInterfaces
@@ -15,11 +14,8 @@ struct StoreReadTests {
 
     /// The fixture store (Tests/Fixtures/test_plugin.c), opened in `mode`.
     private static func open(_ mode: PluginIsolation.Mode, in dir: TemporaryDirectory) throws -> PluginStore {
-        let plugin = try PluginLoader.load(try buildPlugin(in: dir))
-        let settings = try SettingsResolver.resolve(manifest: plugin.manifest, configured: [:], environment: [:],
-                                                    baseDirectory: dir.url, workingDirectory: dir.url, owner: "storage 'teststore'")
-        return try PluginStore(plugin: plugin, instanceName: "teststore", settings: settings, logger: Logger(label: "reads"),
-                               cancellation: Cancellation(), tempDirectory: dir.url.path, isolation: PluginIsolation(mode: mode))
+        try StoreConformance.open(try PluginLoader.load(try buildPlugin(in: dir)), settings: [:], scratch: dir.url,
+                                  isolation: PluginIsolation(mode: mode))
     }
 
     /// Reads up to `limit` bytes in `chunk`-sized calls; the bytes, and the error that ended it.

@@ -1,13 +1,25 @@
 import CairnCore
 import CairnInterfaces
+import CairnPluginHost
 import CairnPluginKit
 import Foundation
+import Logging
 import Testing
 
 /// The store rules as swift-testing arguments: the cases live in CairnPluginKit, where
 /// `cairn plugins test` runs them against any storage plugin; here each store's test target runs
 /// them against its own store (the in-memory twin, the filesystem plugin, S3 on moto).
 public enum StoreConformance {
+    /// A storage plugin's instance with `settings`, as the host opens it.
+    public static func open(_ plugin: LoadedPlugin, settings: [String: JSONValue], scratch: URL,
+                            isolation: PluginIsolation? = nil) throws -> PluginStore {
+        let resolved = try SettingsResolver.resolve(
+            manifest: plugin.manifest, configured: settings.mapValues { ConfigValue($0, .builtIn) }, environment: [:],
+            baseDirectory: scratch, workingDirectory: scratch, owner: "storage '\(plugin.name)'")
+        return try PluginStore(plugin: plugin, instanceName: plugin.name, settings: resolved, logger: Logger(label: "conformance"),
+                               cancellation: Cancellation(), tempDirectory: scratch.path, isolation: isolation)
+    }
+
     public struct Check: CustomTestStringConvertible, Sendable {
         let kitCase: CairnPluginKit.StoreConformance.Case
         public var name: String { kitCase.name }

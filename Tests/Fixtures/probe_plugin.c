@@ -188,19 +188,18 @@ static int lend_chunk(probe *p, const cairn_entry_sink *sink, int file, uint64_t
         fill(lent + *n / 2, file, at + *n / 2, *n - *n / 2);
         return sink->write(sink->ctx, lent, *n);
     }
+    case 3:  /* from inside the lent buffer, not its start */
+        if (*n > cap - 10) *n = cap - 10;
+        fill(lent + 10, file, at, *n);
+        return sink->write(sink->ctx, lent + 10, *n);
     case 2:  /* every other chunk from a buffer of its own, the lent one left unused */
         if (at / 50000 % 2 == 0) {
             static uint8_t own[50000];
             fill(own, file, at, *n);
             return sink->write(sink->ctx, own, *n);
         }
-        fill(lent, file, at, *n);
-        return sink->write(sink->ctx, lent, *n);
-    case 3:  /* from inside the lent buffer, not its start */
-        if (*n > cap - 10) *n = cap - 10;
-        fill(lent + 10, file, at, *n);
-        return sink->write(sink->ctx, lent + 10, *n);
-    default:  /* a few bytes at a time */
+        /* fall through */
+    default:  /* a few bytes at a time (file 4), or a lent chunk (file 2) */
         fill(lent, file, at, *n);
         return sink->write(sink->ctx, lent, *n);
     }
